@@ -1,0 +1,1 @@
+//! Applications on tunstack sockets, and the pieces of the `tunstack` command.

@@ -1,0 +1,6 @@
+//! The `tunstack` command.
+
+fn main() {
+    eprintln!("tunstack: not yet");
+    std::process::exit(2);
+}

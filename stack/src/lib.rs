@@ -1,0 +1,21 @@
+//! tunstack: a TCP/IP stack in user space over a Linux TUN or TAP device.
+//!
+//! The crate is layered (see `DESIGN.md` in the shared folder):
+//!
+//! ```text
+//! wire  <-  iface / icmp / udp / tcp  <-  stack  <-  socket
+//! ```
+//!
+//! * [`wire`] holds packet formats: zero-copy views with checked constructors and parsed
+//!   `Repr`s that can be emitted again.
+//! * [`link`] holds devices that carry frames: TUN, TAP, an in-memory pair for simulation,
+//!   an impairment wrapper and a pcap writer.
+//! * [`time`] holds the stack's own clock types; the protocol cores only ever receive the
+//!   time as an argument.
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations)]
+
+pub mod link;
+pub mod rand;
+pub mod time;
+pub mod wire;

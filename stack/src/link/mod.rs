@@ -1,0 +1,1 @@
+//! Links: devices that carry frames to and from the stack.
