@@ -15,7 +15,9 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations)]
 
+pub mod iface;
 pub mod link;
 pub mod rand;
+pub mod stats;
 pub mod time;
 pub mod wire;

@@ -1,0 +1,135 @@
+//! Counters, named as Linux's `nstat` names them (`IpInReceives`, `IcmpOutEchoReps`, ...),
+//! so a person can compare tunstack's figures with the kernel's side by side.
+//!
+//! The names and meanings follow RFC 4293 (IP-MIB) and RFC 4022 (TCP-MIB), which Linux's
+//! `/proc/net/snmp` and `/proc/net/netstat` export.
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $field:ident => $name:literal, )*) => {
+        /// The stack's counters. Each field is one `nstat` counter.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Stats {
+            $( $(#[$doc])* pub $field: u64, )*
+        }
+
+        impl Stats {
+            /// Every counter as `(nstat name, value)`, in a fixed order.
+            pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+                [$( ($name, self.$field), )*].into_iter()
+            }
+
+            /// The value of the counter with this `nstat` name, if there is one.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $( $name => Some(self.$field), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Datagrams received from interfaces, including those in error.
+    ip_in_receives => "IpInReceives",
+    /// Datagrams discarded for header errors (checksum, version, length, TTL on forwarding).
+    ip_in_hdr_errors => "IpInHdrErrors",
+    /// Datagrams discarded because the destination was not ours and we do not forward.
+    ip_in_addr_errors => "IpInAddrErrors",
+    /// Datagrams forwarded to another destination.
+    ip_forw_datagrams => "IpForwDatagrams",
+    /// Locally addressed datagrams with an unknown protocol.
+    ip_in_unknown_protos => "IpInUnknownProtos",
+    /// Input datagrams discarded for other reasons (no buffer space, ...).
+    ip_in_discards => "IpInDiscards",
+    /// Datagrams delivered to upper layers (ICMP, UDP, TCP).
+    ip_in_delivers => "IpInDelivers",
+    /// Datagrams that local protocols handed to IP for sending.
+    ip_out_requests => "IpOutRequests",
+    /// Output datagrams discarded (no room, ...).
+    ip_out_discards => "IpOutDiscards",
+    /// Datagrams discarded because no route could be found.
+    ip_out_no_routes => "IpOutNoRoutes",
+    /// Fragments received that needed reassembly.
+    ip_reasm_reqds => "IpReasmReqds",
+    /// Datagrams successfully reassembled.
+    ip_reasm_oks => "IpReasmOKs",
+    /// Reassembly failures (timeout, overlap, too big, out of room).
+    ip_reasm_fails => "IpReasmFails",
+    /// Reassembly timeouts (Linux `IpExtReasmTimeout` counts these in /proc/net/netstat).
+    ip_reasm_timeout => "IpReasmTimeout",
+    /// Datagrams successfully fragmented.
+    ip_frag_oks => "IpFragOKs",
+    /// Datagrams that needed fragmenting but could not be (DF set).
+    ip_frag_fails => "IpFragFails",
+    /// Fragments created.
+    ip_frag_creates => "IpFragCreates",
+    /// ICMP messages received.
+    icmp_in_msgs => "IcmpInMsgs",
+    /// ICMP messages received with errors (bad checksum, truncated).
+    icmp_in_errors => "IcmpInErrors",
+    /// Echo requests received.
+    icmp_in_echos => "IcmpInEchos",
+    /// Echo replies received.
+    icmp_in_echo_reps => "IcmpInEchoReps",
+    /// Destination unreachable messages received.
+    icmp_in_dest_unreachs => "IcmpInDestUnreachs",
+    /// Time exceeded messages received.
+    icmp_in_time_excds => "IcmpInTimeExcds",
+    /// Parameter problem messages received.
+    icmp_in_parm_probs => "IcmpInParmProbs",
+    /// ICMP messages sent.
+    icmp_out_msgs => "IcmpOutMsgs",
+    /// ICMP messages not sent because of the rate limit (Linux `IcmpOutRateLimitGlobal`).
+    icmp_out_rate_limit => "IcmpOutRateLimitGlobal",
+    /// Echo requests sent.
+    icmp_out_echos => "IcmpOutEchos",
+    /// Echo replies sent.
+    icmp_out_echo_reps => "IcmpOutEchoReps",
+    /// Destination unreachable messages sent.
+    icmp_out_dest_unreachs => "IcmpOutDestUnreachs",
+    /// Time exceeded messages sent.
+    icmp_out_time_excds => "IcmpOutTimeExcds",
+    /// Parameter problem messages sent.
+    icmp_out_parm_probs => "IcmpOutParmProbs",
+    /// UDP datagrams delivered to sockets.
+    udp_in_datagrams => "UdpInDatagrams",
+    /// UDP datagrams for a port with no socket.
+    udp_no_ports => "UdpNoPorts",
+    /// UDP datagrams received in error (checksum, length).
+    udp_in_errors => "UdpInErrors",
+    /// UDP datagrams sent.
+    udp_out_datagrams => "UdpOutDatagrams",
+}
+
+impl Stats {
+    /// The counters that are not zero, one `name value` per line, as `nstat` prints them.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in self.iter().filter(|(_, v)| *v != 0) {
+            out.push_str(&format!("{name:<28}{value}\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_fields_and_report_skips_zeroes() {
+        let s = Stats {
+            ip_in_receives: 3,
+            icmp_out_echo_reps: 2,
+            ..Stats::default()
+        };
+        assert_eq!(s.get("IpInReceives"), Some(3));
+        assert_eq!(s.get("IcmpOutEchoReps"), Some(2));
+        assert_eq!(s.get("NoSuchCounter"), None);
+        assert_eq!(
+            s.report(),
+            format!("{:<28}3\n{:<28}2\n", "IpInReceives", "IcmpOutEchoReps")
+        );
+    }
+}
