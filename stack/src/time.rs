@@ -192,7 +192,12 @@ impl From<Duration> for std::time::Duration {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
     }
 }
 
@@ -203,7 +208,12 @@ impl fmt::Display for Duration {
         } else if self.micros < 1_000_000 {
             write!(f, "{}.{:03}ms", self.micros / 1000, self.micros % 1000)
         } else {
-            write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+            write!(
+                f,
+                "{}.{:06}s",
+                self.micros / 1_000_000,
+                self.micros % 1_000_000
+            )
         }
     }
 }

@@ -21,7 +21,6 @@ pub mod ipv4;
 pub mod tcp;
 pub mod udp;
 
-
 /// Why a packet could not be parsed or emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
