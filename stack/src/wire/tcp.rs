@@ -40,6 +40,11 @@ pub use repr::{TcpRepr, TcpTimestamp};
 #[cfg(test)]
 mod tests;
 
+/// The length of the fixed header, without options (RFC 9293 section 3.1).
+pub const HEADER_LEN: usize = 20;
+/// The largest header: a data offset of 15 words (RFC 9293 section 3.1).
+pub const MAX_HEADER_LEN: usize = 60;
+
 /// The IP protocol number of TCP (RFC 9293 section 3.1, IANA "Protocol Numbers").
 pub const PROTOCOL: u8 = 6;
 
@@ -220,10 +225,11 @@ pub struct TcpPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> TcpPacket<T> {
-    /// The length of the fixed header, without options (RFC 9293 section 3.1).
-    pub const HEADER_LEN: usize = 20;
+    /// The length of the fixed header, without options (RFC 9293 section 3.1); also
+    /// [`HEADER_LEN`](self::HEADER_LEN) at module level.
+    pub const HEADER_LEN: usize = HEADER_LEN;
     /// The largest header: a data offset of 15 words (RFC 9293 section 3.1).
-    pub const MAX_HEADER_LEN: usize = 60;
+    pub const MAX_HEADER_LEN: usize = MAX_HEADER_LEN;
 
     /// Wraps a buffer without checking it. Accessors may panic on a short buffer: use
     /// this only to emit into a buffer of the right size.

@@ -74,9 +74,7 @@ impl<'a> TcpRepr<'a> {
         }
         let buffer: &'a [u8] = packet.buffer.as_ref();
         let header_len = packet.header_len();
-        let options = buffer
-            .get(TcpPacket::<&[u8]>::HEADER_LEN..header_len)
-            .unwrap_or(&[]);
+        let options = buffer.get(super::HEADER_LEN..header_len).unwrap_or(&[]);
         let payload = buffer.get(header_len..).unwrap_or(&[]);
 
         let mut repr = TcpRepr {
@@ -153,7 +151,7 @@ impl<'a> TcpRepr<'a> {
     /// The header length `emit` writes: 20 bytes plus the options, padded to a multiple
     /// of 4, at most 60 (RFC 9293 section 3.1).
     pub fn header_len(&self) -> usize {
-        TcpPacket::<&[u8]>::HEADER_LEN + self.options_len()
+        super::HEADER_LEN + self.options_len()
     }
 
     /// The length of the emitted segment: header and data.
