@@ -1,0 +1,574 @@
+//! A seeded impairment model: loss, duplication, reordering, delay with jitter,
+//! corruption and a rate limit, after Linux netem (`net/sched/sch_netem.c`, tc-netem(8))
+//! and smoltcp's `phy/fault_injector.rs`.
+//!
+//! [`Impairment`] is sans-IO: [`push`](Impairment::push) a frame at `now`, and
+//! [`pop`](Impairment::pop) frames that are due at a later `now`; [`poll_at`](Impairment::poll_at)
+//! says when the next one will be. It works the same in virtual time (a simulation jumps to
+//! `poll_at`) and in real time. All randomness comes from one seeded [`Rng`], so a seed
+//! fixes the whole outcome.
+//!
+//! [`Impaired`] wraps any [`Device`] with an independent impairment per direction.
+//!
+//! # The model, per pushed frame
+//!
+//! 1. **Loss**: with probability `loss` the frame vanishes.
+//! 2. **Duplication**: with probability `duplicate` a second copy follows it; each copy
+//!    then goes through the remaining steps on its own (as netem re-enqueues its clone).
+//! 3. **Queue limit**: a copy that finds the queue full ([`DEFAULT_LIMIT`] frames unless
+//!    set) is dropped and counted.
+//! 4. **Corruption**: with probability `corrupt` one uniformly chosen bit is flipped.
+//! 5. **Rate**: with `rate_bps` set, frames are serialised one after another on a link of
+//!    that speed: a frame leaves when the previous one has finished plus `8 * len / rate`.
+//!    Bytes delivered in any interval of length `T` never exceed `rate * T / 8`.
+//! 6. **Delay and reordering**: with a delay or jitter configured, each frame is held for
+//!    a delay drawn uniformly from `[delay - jitter, delay + jitter]` (clamped at zero),
+//!    except that with probability `reorder` it is sent at once, jumping ahead of the
+//!    frames still being delayed (netem's `reorder` with the default gap of 1). Frames
+//!    leave in order of their due times, so jitter alone also reorders, as in netem.
+//!    With no delay configured, reordering instead holds a frame back until the next frame
+//!    has passed it, or until [`DEFAULT_REORDER_GAP`] has gone by; the hold probability is
+//!    chosen so that the fraction of frames overtaken equals `reorder` (at most one half).
+
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+
+use super::{copy_truncated, Device, Medium};
+use crate::rand::Rng;
+use crate::time::{Duration, Instant};
+
+/// How many frames an [`Impairment`] holds before it drops (netem's default `limit`).
+pub const DEFAULT_LIMIT: usize = 1000;
+
+/// How long a frame held back for reordering waits for a successor when no delay is
+/// configured, before it is sent anyway.
+pub const DEFAULT_REORDER_GAP: Duration = Duration::from_millis(1);
+
+/// What to do to frames. Probabilities are fractions in `[0, 1]`; see the
+/// [module documentation](self) for the exact model.
+#[derive(Clone, Debug, Default)]
+pub struct ImpairConfig {
+    /// Probability that a frame is lost.
+    pub loss: f64,
+    /// Probability that a frame is duplicated.
+    pub duplicate: f64,
+    /// Probability that a frame is sent out of order.
+    pub reorder: f64,
+    /// Base one-way delay.
+    pub delay: Duration,
+    /// Delay varies uniformly within `delay ± jitter`.
+    pub jitter: Duration,
+    /// Probability that one bit of a frame is flipped.
+    pub corrupt: f64,
+    /// Link rate in bits per second (`None` or `Some(0)`: unlimited).
+    pub rate_bps: Option<u64>,
+}
+
+/// Counters of an [`Impairment`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImpairStats {
+    /// Frames pushed in.
+    pub pushed: u64,
+    /// Frames popped out (duplicates included).
+    pub passed: u64,
+    /// Frames lost on purpose.
+    pub lost: u64,
+    /// Frames that were duplicated (each adds one extra copy).
+    pub duplicated: u64,
+    /// Frames sent out of order on purpose: sent at once past delayed frames, or (without
+    /// a delay) overtaken by their successor.
+    pub reordered: u64,
+    /// Frames with one bit flipped.
+    pub corrupted: u64,
+    /// Frames given a non-zero delay by `delay`/`jitter`.
+    pub delayed: u64,
+    /// Frames that had to wait for the rate limiter.
+    pub throttled: u64,
+    /// Frames dropped because the queue was full.
+    pub dropped: u64,
+}
+
+/// A seeded, sans-IO impairment queue. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Impairment {
+    config: ImpairConfig,
+    rng: Rng,
+    queue: BinaryHeap<Scheduled>,
+    held: Option<Held>,
+    next_seq: u64,
+    /// When the rate limiter's virtual link finishes its current frame, in nanoseconds of
+    /// the stack clock.
+    link_free_ns: u64,
+    limit: usize,
+    reorder_gap: Duration,
+    stats: ImpairStats,
+}
+
+#[derive(Debug)]
+struct Held {
+    frame: Vec<u8>,
+    deadline: Instant,
+}
+
+/// A frame waiting for its due time; ordered so that `BinaryHeap` pops the earliest due
+/// time first and, among equal ones, the first scheduled.
+#[derive(Debug)]
+struct Scheduled {
+    due: Instant,
+    seq: u64,
+    frame: Vec<u8>,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.due, other.seq).cmp(&(self.due, self.seq))
+    }
+}
+
+impl Impairment {
+    /// An impairment applying `config`, whose random choices are fixed by `seed`.
+    pub fn new(config: ImpairConfig, seed: u64) -> Impairment {
+        Impairment {
+            config,
+            rng: Rng::new(seed),
+            queue: BinaryHeap::new(),
+            held: None,
+            next_seq: 0,
+            link_free_ns: 0,
+            limit: DEFAULT_LIMIT,
+            reorder_gap: DEFAULT_REORDER_GAP,
+            stats: ImpairStats::default(),
+        }
+    }
+
+    /// Sets how many frames may wait at once (beyond it, frames are dropped and counted).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// Sets how long a frame held back for reordering (no delay configured) waits.
+    pub fn set_reorder_gap(&mut self, gap: Duration) {
+        self.reorder_gap = gap;
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ImpairConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration; frames already queued keep their due times.
+    pub fn set_config(&mut self, config: ImpairConfig) {
+        self.config = config;
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ImpairStats {
+        self.stats
+    }
+
+    /// Frames waiting (queued or held back).
+    pub fn len(&self) -> usize {
+        self.queue.len() + usize::from(self.held.is_some())
+    }
+
+    /// Whether no frame is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Offers a frame at `now`.
+    pub fn push(&mut self, now: Instant, frame: &[u8]) {
+        self.release_held(now);
+        self.stats.pushed += 1;
+        if self.rng.chance(self.config.loss) {
+            self.stats.lost += 1;
+            return;
+        }
+        let copies = if self.rng.chance(self.config.duplicate) {
+            self.stats.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            self.admit(now, frame.to_vec());
+        }
+    }
+
+    /// The next frame due at or before `now`, if any.
+    pub fn pop(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.release_held(now);
+        if self.queue.peek().is_some_and(|s| s.due <= now) {
+            let s = self.queue.pop()?;
+            self.stats.passed += 1;
+            Some(s.frame)
+        } else {
+            None
+        }
+    }
+
+    /// When the next frame becomes due (possibly already past), if any is waiting.
+    pub fn poll_at(&self) -> Option<Instant> {
+        let queued = self.queue.peek().map(|s| s.due);
+        let held = self.held.as_ref().map(|h| h.deadline);
+        match (queued, held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn delay_mode(&self) -> bool {
+        self.config.delay > Duration::ZERO || self.config.jitter > Duration::ZERO
+    }
+
+    /// Steps 3 to 6 of the model for one copy.
+    fn admit(&mut self, now: Instant, mut frame: Vec<u8>) {
+        if self.len() >= self.limit {
+            self.stats.dropped += 1;
+            return;
+        }
+        if self.rng.chance(self.config.corrupt) && !frame.is_empty() {
+            let bit = self.rng.range_u64(0, frame.len() as u64 * 8 - 1);
+            if let Some(byte) = frame.get_mut((bit / 8) as usize) {
+                *byte ^= 1 << (bit % 8);
+                self.stats.corrupted += 1;
+            }
+        }
+        if self.delay_mode() {
+            if self.rng.chance(self.config.reorder) {
+                self.stats.reordered += 1;
+                self.schedule(now, frame, Duration::ZERO);
+            } else {
+                let lo = self.config.delay.saturating_sub(self.config.jitter);
+                let hi = self.config.delay + self.config.jitter;
+                let d =
+                    Duration::from_micros(self.rng.range_u64(lo.total_micros(), hi.total_micros()));
+                self.schedule(now, frame, d);
+            }
+        } else if let Some(held) = self.held.take() {
+            // This frame overtakes the one held back, which follows right behind it.
+            self.stats.reordered += 1;
+            self.schedule(now, frame, Duration::ZERO);
+            self.schedule(now, held.frame, Duration::ZERO);
+        } else if self.config.reorder > 0.0
+            && self.rng.chance(hold_probability(self.config.reorder))
+        {
+            self.held = Some(Held {
+                frame,
+                deadline: now + self.reorder_gap,
+            });
+        } else {
+            self.schedule(now, frame, Duration::ZERO);
+        }
+    }
+
+    /// Sends a held-back frame whose gap has expired, as of its deadline.
+    fn release_held(&mut self, now: Instant) {
+        if self.held.as_ref().is_some_and(|h| h.deadline <= now) {
+            if let Some(h) = self.held.take() {
+                self.schedule(h.deadline, h.frame, Duration::ZERO);
+            }
+        }
+    }
+
+    /// Queues `frame`, due after the rate limiter has serialised it and `delay` more.
+    fn schedule(&mut self, now: Instant, frame: Vec<u8>, delay: Duration) {
+        let depart = match self.config.rate_bps {
+            Some(rate) if rate > 0 => {
+                let now_ns = now.total_micros().saturating_mul(1000);
+                if self.link_free_ns > now_ns {
+                    self.stats.throttled += 1;
+                }
+                let start = now_ns.max(self.link_free_ns);
+                let bits = frame.len() as u128 * 8;
+                let tx_ns = (bits * 1_000_000_000).div_ceil(u128::from(rate));
+                self.link_free_ns = start.saturating_add(u64::try_from(tx_ns).unwrap_or(u64::MAX));
+                Instant::from_micros(self.link_free_ns.div_ceil(1000))
+            }
+            _ => now,
+        };
+        if delay > Duration::ZERO {
+            self.stats.delayed += 1;
+        }
+        self.queue.push(Scheduled {
+            due: depart + delay,
+            seq: self.next_seq,
+            frame,
+        });
+        self.next_seq += 1;
+    }
+}
+
+/// The chance of holding an eligible frame back so that a fraction `r` of all frames is
+/// overtaken: a frame right after a held one is never held itself, so holding with
+/// probability `q` overtakes a fraction `q / (1 + q)`; `q = r / (1 - r)` makes that `r`.
+fn hold_probability(r: f64) -> f64 {
+    if r >= 0.5 {
+        1.0
+    } else {
+        r / (1.0 - r)
+    }
+}
+
+/// A device whose frames pass through an [`Impairment`] in each direction.
+///
+/// Sent frames go into the `tx` impairment and reach the inner device when due; received
+/// frames are drained from the inner device into the `rx` impairment and returned when
+/// due. Due transmit frames are flushed on every `send` and `recv` call (and by
+/// [`flush`](Impaired::flush)), so a runtime that calls `recv` at [`Device::poll_at`]
+/// keeps delayed frames moving in both directions.
+#[derive(Debug)]
+pub struct Impaired<D: Device> {
+    inner: D,
+    tx: Impairment,
+    rx: Impairment,
+    scratch: Vec<u8>,
+}
+
+/// How many frames one `recv` call moves from the inner device into the rx impairment.
+const DRAIN_BATCH: usize = 64;
+
+impl<D: Device> Impaired<D> {
+    /// Wraps `inner`; the two directions draw from independent streams derived from `seed`.
+    pub fn new(inner: D, tx: ImpairConfig, rx: ImpairConfig, seed: u64) -> Impaired<D> {
+        let mut seeds = Rng::new(seed);
+        Impaired {
+            inner,
+            tx: Impairment::new(tx, seeds.next_u64()),
+            rx: Impairment::new(rx, seeds.next_u64()),
+            scratch: vec![0; 65_535 + Medium::Ethernet.header_len()],
+        }
+    }
+
+    /// Sends every transmit frame due at `now` to the inner device.
+    pub fn flush(&mut self, now: Instant) -> io::Result<()> {
+        while let Some(frame) = self.tx.pop(now) {
+            self.inner.send(&frame, now)?;
+        }
+        Ok(())
+    }
+
+    /// The transmit-direction impairment (its stats, limit, configuration).
+    pub fn tx(&mut self) -> &mut Impairment {
+        &mut self.tx
+    }
+
+    /// The receive-direction impairment.
+    pub fn rx(&mut self) -> &mut Impairment {
+        &mut self.rx
+    }
+
+    /// The wrapped device.
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    /// The wrapped device, mutably.
+    pub fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
+    /// Unwraps the device; frames still waiting are discarded.
+    pub fn into_inner(self) -> D {
+        self.inner
+    }
+}
+
+impl<D: Device> Device for Impaired<D> {
+    fn recv(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>> {
+        self.flush(now)?;
+        for _ in 0..DRAIN_BATCH {
+            match self.inner.recv(&mut self.scratch, now)? {
+                Some(n) => self.rx.push(now, &self.scratch[..n]),
+                None => break,
+            }
+        }
+        Ok(self.rx.pop(now).map(|f| copy_truncated(&f, buf)))
+    }
+
+    fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
+        self.tx.push(now, frame);
+        self.flush(now)
+    }
+
+    fn medium(&self) -> Medium {
+        self.inner.medium()
+    }
+
+    fn mtu(&self) -> usize {
+        self.inner.mtu()
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        [self.tx.poll_at(), self.rx.poll_at(), self.inner.poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.raw_fd()
+    }
+}
+
+/// Why an impairment setting could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError(String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError(msg.into()))
+}
+
+/// Parses a probability: `"5%"` is 0.05, a bare number is a fraction (`"0.05"`). Must lie
+/// in `[0, 1]`.
+pub fn parse_percent(s: &str) -> Result<f64, ParseError> {
+    let s = s.trim();
+    let (num, scale) = match s.strip_suffix('%') {
+        Some(n) => (n, 100.0),
+        None => (s, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| ParseError(format!("not a probability: {s:?}")))?;
+    let p = v / scale;
+    if !(0.0..=1.0).contains(&p) {
+        return err(format!("probability out of range: {s:?}"));
+    }
+    Ok(p)
+}
+
+/// Parses a duration with a unit: `"20ms"`, `"1.5s"`, `"250us"`, `"0"`.
+pub fn parse_duration(s: &str) -> Result<Duration, ParseError> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (num, micros_per_unit) = if let Some(n) = s.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        return err(format!("duration needs a unit (us, ms, s): {s:?}"));
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| ParseError(format!("not a duration: {s:?}")))?;
+    let micros = v * micros_per_unit;
+    if !(0.0..1e15).contains(&micros) {
+        return err(format!("duration out of range: {s:?}"));
+    }
+    Ok(Duration::from_micros(micros.round() as u64))
+}
+
+/// Parses a rate in bits per second, with tc's units: `bit` (or none), `kbit`, `mbit`,
+/// `gbit` (powers of 1000) and `bps`, `kbps`, `mbps`, `gbps` (bytes per second).
+pub fn parse_rate(s: &str) -> Result<u64, ParseError> {
+    let t = s.trim().to_ascii_lowercase();
+    const UNITS: [(&str, f64); 8] = [
+        ("kbit", 1e3),
+        ("mbit", 1e6),
+        ("gbit", 1e9),
+        ("bit", 1.0),
+        ("kbps", 8e3),
+        ("mbps", 8e6),
+        ("gbps", 8e9),
+        ("bps", 8.0),
+    ];
+    let (num, mult) = UNITS
+        .iter()
+        .find_map(|(u, m)| t.strip_suffix(u).map(|n| (n, *m)))
+        .unwrap_or((t.as_str(), 1.0));
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| ParseError(format!("not a rate: {s:?}")))?;
+    let bps = v * mult;
+    if !(1.0..1.8e19).contains(&bps) {
+        return err(format!("rate out of range: {s:?}"));
+    }
+    Ok(bps.round() as u64)
+}
+
+impl FromStr for ImpairConfig {
+    type Err = ParseError;
+
+    /// Parses netem-like settings, separated by spaces or commas, as `key value` or
+    /// `key=value`: `loss 5%`, `duplicate 1%`, `reorder 25%`, `delay 20ms [5ms]`,
+    /// `jitter 5ms`, `corrupt 0.1%`, `rate 10mbit`. The empty string is no impairment.
+    fn from_str(s: &str) -> Result<ImpairConfig, ParseError> {
+        let mut tokens: Vec<&str> = Vec::new();
+        for t in s.split(|c: char| c.is_whitespace() || c == ',') {
+            if t.is_empty() {
+                continue;
+            }
+            match t.split_once('=') {
+                Some((k, v)) => tokens.extend([k, v]),
+                None => tokens.push(t),
+            }
+        }
+        let mut c = ImpairConfig::default();
+        let mut it = tokens.into_iter().peekable();
+        while let Some(key) = it.next() {
+            let Some(value) = it.next() else {
+                return err(format!("{key:?} needs a value"));
+            };
+            match key {
+                "loss" => c.loss = parse_percent(value)?,
+                "duplicate" => c.duplicate = parse_percent(value)?,
+                "reorder" => c.reorder = parse_percent(value)?,
+                "corrupt" => c.corrupt = parse_percent(value)?,
+                "jitter" => c.jitter = parse_duration(value)?,
+                "rate" => c.rate_bps = Some(parse_rate(value)?),
+                "delay" => {
+                    c.delay = parse_duration(value)?;
+                    if let Some(j) = it.peek().and_then(|t| parse_duration(t).ok()) {
+                        c.jitter = j;
+                        it.next();
+                    }
+                }
+                _ => return err(format!("unknown impairment {key:?}")),
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl ImpairConfig {
+    /// Whether this configuration leaves frames untouched.
+    pub fn is_noop(&self) -> bool {
+        self.loss <= 0.0
+            && self.duplicate <= 0.0
+            && self.reorder <= 0.0
+            && self.corrupt <= 0.0
+            && self.delay == Duration::ZERO
+            && self.jitter == Duration::ZERO
+            && !matches!(self.rate_bps, Some(r) if r > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

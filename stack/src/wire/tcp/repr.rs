@@ -1,0 +1,268 @@
+//! The parsed form of a TCP segment.
+
+use std::net::Ipv4Addr;
+
+use super::options::{kind, len, TcpOption, TcpOptions, MAX_SACK_BLOCKS};
+use super::{TcpFlags, TcpPacket};
+use crate::wire::{Error, Result};
+
+/// The size of the options area: a data offset of 15 words less the fixed header (RFC
+/// 9293 section 3.1).
+const MAX_OPTIONS_LEN: usize = 40;
+
+/// The Timestamps option's two values (RFC 7323 section 3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TcpTimestamp {
+    /// TSval: the sender's timestamp clock.
+    pub tsval: u32,
+    /// TSecr: the echoed TSval (meaningful only with ACK set).
+    pub tsecr: u32,
+}
+
+/// A parsed TCP segment: header fields, the options this stack understands, and the data.
+///
+/// `Default` gives an all-zero segment with no flags, options or data: tests build
+/// segments with `TcpRepr { flags: TcpFlags::SYN, ..TcpRepr::default() }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TcpRepr<'a> {
+    /// The source port.
+    pub src_port: u16,
+    /// The destination port.
+    pub dst_port: u16,
+    /// The control bits.
+    pub flags: TcpFlags,
+    /// The sequence number.
+    pub seq_number: u32,
+    /// The acknowledgment number (the field's value, also when ACK is not set).
+    pub ack_number: u32,
+    /// The window field, unscaled.
+    pub window_len: u16,
+    /// The urgent pointer field.
+    pub urgent_pointer: u16,
+    /// The MSS option (RFC 9293 section 3.7.1).
+    pub max_seg_size: Option<u16>,
+    /// The window scale option's shift count, raw (RFC 7323 section 2.2): the TCP layer
+    /// clamps values over 14 (RFC 7323 section 2.3).
+    pub window_scale: Option<u8>,
+    /// Whether the SACK-permitted option is present (RFC 2018 section 2).
+    pub sack_permitted: bool,
+    /// The SACK blocks (RFC 2018 section 3), first ones first, unused entries `None`.
+    pub sack_ranges: [Option<(u32, u32)>; 4],
+    /// The timestamps option (RFC 7323 section 3.2).
+    pub timestamp: Option<TcpTimestamp>,
+    /// The data.
+    pub payload: &'a [u8],
+}
+
+impl<'a> TcpRepr<'a> {
+    /// Parses a segment that arrived from `src` to `dst`.
+    ///
+    /// Errors: `BadChecksum` when the checksum over the pseudo-header does not verify
+    /// (RFC 9293 section 3.1; RFC 1122 section 4.2.2.7: a TCP "MUST" check it on every
+    /// segment), `BadOption` for a malformed option (see [`TcpOption::parse`]).
+    ///
+    /// Options are read until the End of Option List or the end of the area. NOPs and
+    /// options of unknown kind are skipped (RFC 9293 section 3.1). An option that appears
+    /// twice takes its last value.
+    pub fn parse<T>(packet: &TcpPacket<&'a T>, src: Ipv4Addr, dst: Ipv4Addr) -> Result<Self>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
+        packet.check_len()?;
+        if !packet.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum);
+        }
+        let buffer: &'a [u8] = packet.buffer.as_ref();
+        let header_len = packet.header_len();
+        let options = buffer.get(super::HEADER_LEN..header_len).unwrap_or(&[]);
+        let payload = buffer.get(header_len..).unwrap_or(&[]);
+
+        let mut repr = TcpRepr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            flags: packet.flags(),
+            seq_number: packet.seq_number(),
+            ack_number: packet.ack_number(),
+            window_len: packet.window_len(),
+            urgent_pointer: packet.urgent_at(),
+            payload,
+            ..TcpRepr::default()
+        };
+        for option in TcpOptions::new(options) {
+            match option? {
+                TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
+                TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
+                TcpOption::WindowScale(shift) => repr.window_scale = Some(shift),
+                TcpOption::SackPermitted => repr.sack_permitted = true,
+                TcpOption::SackRange(blocks) => repr.sack_ranges = blocks,
+                TcpOption::Timestamps { tsval, tsecr } => {
+                    repr.timestamp = Some(TcpTimestamp { tsval, tsecr })
+                }
+            }
+        }
+        Ok(repr)
+    }
+
+    /// The option bytes before the SACK blocks, in the layout of [`emit`](Self::emit).
+    fn fixed_options_len(&self) -> usize {
+        let mut n = 0;
+        if self.max_seg_size.is_some() {
+            n += 4;
+        }
+        if self.timestamp.is_some() {
+            n += 12;
+        } else if self.sack_permitted {
+            n += 4;
+        }
+        if self.window_scale.is_some() {
+            n += 4;
+        }
+        n
+    }
+
+    /// How many of the `Some` entries of `sack_ranges` [`emit`](Self::emit) writes: as
+    /// many as fit in the 40-byte option area after the other options, each block taking
+    /// 8 bytes and the option 4 more (`NOP NOP kind length`). That is all 4 with no other
+    /// option, 3 with timestamps (as Linux sends them), fewer on a segment that also
+    /// carries SYN options. Earlier blocks are kept: RFC 2018 section 4 says the first
+    /// block reports the most recent data, and the later ones may be left out.
+    pub fn sack_blocks_emitted(&self) -> usize {
+        let room = MAX_OPTIONS_LEN - self.fixed_options_len();
+        let fit = room.saturating_sub(4) / len::SACK_BLOCK;
+        self.sack_ranges
+            .iter()
+            .flatten()
+            .count()
+            .min(fit)
+            .min(MAX_SACK_BLOCKS)
+    }
+
+    /// The length of the options area `emit` writes (always a multiple of 4).
+    fn options_len(&self) -> usize {
+        let blocks = self.sack_blocks_emitted();
+        let sack = if blocks > 0 {
+            4 + len::SACK_BLOCK * blocks
+        } else {
+            0
+        };
+        self.fixed_options_len() + sack
+    }
+
+    /// The header length `emit` writes: 20 bytes plus the options, padded to a multiple
+    /// of 4, at most 60 (RFC 9293 section 3.1).
+    pub fn header_len(&self) -> usize {
+        super::HEADER_LEN + self.options_len()
+    }
+
+    /// The length of the emitted segment: header and data.
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// The sequence space the segment occupies: its data, plus one for SYN and one for
+    /// FIN (RFC 9293 section 3.4, SEG.LEN).
+    pub fn segment_len(&self) -> usize {
+        self.payload.len()
+            + usize::from(self.flags.contains(TcpFlags::SYN))
+            + usize::from(self.flags.contains(TcpFlags::FIN))
+    }
+
+    /// Writes the segment from `src` to `dst` into `packet`, checksum included.
+    ///
+    /// The packet's buffer is the whole segment: make it exactly
+    /// [`buffer_len`](Self::buffer_len) bytes long (the checksum covers all of it).
+    ///
+    /// Options are written in Linux's order and alignment (`tcp_options_write` in
+    /// `net/ipv4/tcp_output.c`), so that every option of 4 or more bytes is 32-bit
+    /// aligned and captures compare byte for byte with the kernel's:
+    ///
+    /// ```text
+    /// MSS                  02 04 mss mss
+    /// SACK-perm + TS       04 02 08 0a tsval tsecr      (SACK-permitted with timestamps)
+    /// TS                   01 01 08 0a tsval tsecr      (timestamps alone)
+    /// SACK-perm            01 01 04 02                  (SACK-permitted alone)
+    /// WS                   01 03 03 shift
+    /// SACK                 01 01 05 len blocks...
+    /// ```
+    ///
+    /// SACK blocks are cut to what fits (see
+    /// [`sack_blocks_emitted`](Self::sack_blocks_emitted)): 4 without timestamps, 3 with.
+    /// The reserved bits are written as zero (RFC 9293 section 3.1).
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than `buffer_len()`.
+    pub fn emit<T>(&self, packet: &mut TcpPacket<&mut T>, src: Ipv4Addr, dst: Ipv4Addr)
+    where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
+        let header_len = self.header_len();
+        let buf_len = packet.buffer.as_ref().len();
+        assert!(
+            buf_len >= self.buffer_len(),
+            "TcpRepr::emit: buffer of {buf_len} bytes, {} needed",
+            self.buffer_len()
+        );
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_seq_number(self.seq_number);
+        packet.set_ack_number(self.ack_number);
+        packet.set_header_len(header_len);
+        packet.set_flags(self.flags);
+        packet.set_window_len(self.window_len);
+        packet.set_urgent_at(self.urgent_pointer);
+        self.emit_options(packet.options_mut());
+        packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
+        packet.fill_checksum(src, dst);
+    }
+
+    /// Writes the options area (exactly `options_len()` bytes) in Linux's layout.
+    fn emit_options(&self, buf: &mut [u8]) {
+        const NOP: u8 = kind::NOP;
+        let mut at = 0;
+        if let Some(mss) = self.max_seg_size {
+            at += TcpOption::MaxSegmentSize(mss).emit(&mut buf[at..]);
+        }
+        if let Some(ts) = self.timestamp {
+            // Linux packs SACK-permitted into the two bytes a NOP pair would take.
+            let lead = if self.sack_permitted {
+                [kind::SACK_PERMITTED, len::SACK_PERMITTED as u8]
+            } else {
+                [NOP, NOP]
+            };
+            buf[at..at + 2].copy_from_slice(&lead);
+            at += 2;
+            let option = TcpOption::Timestamps {
+                tsval: ts.tsval,
+                tsecr: ts.tsecr,
+            };
+            at += option.emit(&mut buf[at..]);
+        } else if self.sack_permitted {
+            buf[at..at + 2].copy_from_slice(&[NOP, NOP]);
+            at += 2;
+            at += TcpOption::SackPermitted.emit(&mut buf[at..]);
+        }
+        if let Some(shift) = self.window_scale {
+            buf[at] = NOP;
+            at += 1;
+            at += TcpOption::WindowScale(shift).emit(&mut buf[at..]);
+        }
+        let blocks = self.sack_blocks_emitted();
+        if blocks > 0 {
+            buf[at..at + 2].copy_from_slice(&[NOP, NOP]);
+            at += 2;
+            let mut sack = [None; MAX_SACK_BLOCKS];
+            for (slot, block) in sack
+                .iter_mut()
+                .zip(self.sack_ranges.iter().flatten())
+                .take(blocks)
+            {
+                *slot = Some(*block);
+            }
+            at += TcpOption::SackRange(sack).emit(&mut buf[at..]);
+        }
+        debug_assert_eq!(at, buf.len(), "options area sized by options_len()");
+        // Anything past the options (none, by construction) would be End of Option List.
+        buf[at..].fill(kind::END);
+    }
+}
