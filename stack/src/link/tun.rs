@@ -28,8 +28,9 @@ pub struct TunDevice {
 
 impl TunDevice {
     /// Creates (or attaches to) the TUN interface `name` in the calling thread's network
-    /// namespace. Needs `CAP_NET_ADMIN`. `name` may contain `%d` for the kernel to pick a
-    /// number; [`name`](Self::name) tells the real name.
+    /// namespace. Needs `CAP_NET_ADMIN`. `name` must be shorter than `IFNAMSIZ` (16) bytes; it
+    /// may be empty or contain `%d` for the kernel to pick a name or number;
+    /// [`name`](Self::name) tells the real name.
     pub fn open(name: &str) -> io::Result<TunDevice> {
         Ok(TunDevice {
             raw: RawIface::open(name, Mode::Tun)?,
@@ -88,6 +89,13 @@ pub(super) struct RawIface {
 
 impl RawIface {
     pub(super) fn open(name: &str, mode: Mode) -> io::Result<RawIface> {
+        // The kernel (and tun-tap) would silently cut a long name; refuse it instead.
+        if name.len() >= libc::IFNAMSIZ || name.contains('\0') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid interface name {name:?}"),
+            ));
+        }
         let iface = Iface::without_packet_info(name, mode)?;
         set_nonblocking(iface.as_raw_fd())?;
         let ctl = Control::new()?;
