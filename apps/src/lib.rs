@@ -1,1 +1,7 @@
 //! Applications on tunstack sockets, and the pieces of the `tunstack` command.
+
+pub mod cli;
+pub mod config;
+pub mod sys;
+pub mod tools;
+pub mod up;

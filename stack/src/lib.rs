@@ -15,9 +15,12 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations)]
 
+pub mod icmp;
 pub mod iface;
 pub mod link;
 pub mod rand;
+pub mod socket;
+pub mod stack;
 pub mod stats;
 pub mod time;
 pub mod wire;

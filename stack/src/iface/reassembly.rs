@@ -172,7 +172,7 @@ impl Reassembler {
         let start = frag.offset;
         let end = start + frag.payload.len();
         // RFC 791: every fragment but the last carries a multiple of 8 bytes.
-        if frag.more_frags && (frag.payload.is_empty() || frag.payload.len() % 8 != 0) {
+        if frag.more_frags && (frag.payload.is_empty() || !frag.payload.len().is_multiple_of(8)) {
             return self.fail(key, Failure::Inconsistent);
         }
         if end + frag.header.len() > MAX_DATAGRAM {

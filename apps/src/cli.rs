@@ -1,0 +1,240 @@
+//! Command-line parsing for `tunstack`, by hand: a handful of flags does not need a
+//! parser crate.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tunstack::link::impair::{parse_duration, parse_percent, parse_rate};
+
+use crate::config::{parse_config, IfaceSpec, Setup};
+use crate::tools::ping::PingOptions;
+use crate::tools::traceroute::TracerouteOptions;
+use crate::up::LinkOptions;
+
+/// The usage text.
+pub const USAGE: &str = "\
+tunstack: a TCP/IP stack in user space over a TUN device
+
+usage:
+  tunstack up [LINK OPTIONS]                 run the stack until Ctrl-C, then print counters
+  tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
+  tunstack traceroute HOST [-m HOPS] [-q N] [-w SECS] [LINK OPTIONS]
+
+link options:
+  --tun NAME          TUN device name (default tunstack0)
+  --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
+  --addr IP           the stack's address (default 10.77.0.2)
+  --mtu N             link MTU (default 1500)
+  --netns NS          create/use network namespace NS for the device
+  --config FILE       router mode: interfaces, namespaces and routes from FILE
+  --forward           forward between interfaces (on by default with --config)
+  --loss P            drop P of frames, each direction (e.g. 5%)
+  --delay D --jitter D   one-way delay and its spread (e.g. 20ms)
+  --reorder P --duplicate P --corrupt P
+  --rate R            link rate (e.g. 10mbit)
+  --seed N            fix all randomness (impairment, IP IDs, ports)
+  --pcap FILE         capture what the stack sends and receives (Wireshark opens it)
+";
+
+/// A parsed command line.
+#[derive(Debug)]
+pub enum Command {
+    /// `tunstack up`.
+    Up(Setup, LinkOptions),
+    /// `tunstack ping`.
+    Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
+    /// `tunstack traceroute`.
+    Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
+    /// `tunstack help`.
+    Help,
+}
+
+fn value<'a>(args: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, String> {
+    args.next().ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn secs(s: &str, flag: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{flag}: not a number of seconds: {s}"))?;
+    if !(0.0..=3600.0).contains(&v) {
+        return Err(format!("{flag}: out of range: {s}"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn num<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{flag}: bad number: {s}"))
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let mut it = args.iter().map(String::as_str);
+    let cmd = it.next().unwrap_or("help");
+    let target = match cmd {
+        "ping" | "traceroute" => {
+            let host = it.next().ok_or_else(|| format!("{cmd} needs a HOST"))?;
+            Some(
+                host.parse::<Ipv4Addr>()
+                    .map_err(|_| format!("{cmd}: not an IPv4 address: {host}"))?,
+            )
+        }
+        "up" => None,
+        "help" | "-h" | "--help" => return Ok(Command::Help),
+        other => return Err(format!("unknown command {other:?}")),
+    };
+
+    let mut single = IfaceSpec::default_single();
+    let mut config: Option<Setup> = None;
+    let mut forward = false;
+    let mut link = LinkOptions::default();
+    let mut ping = PingOptions::default();
+    let mut trace = TracerouteOptions::default();
+    while let Some(flag) = it.next() {
+        match flag {
+            "--tun" => single.tun = value(&mut it, flag)?.to_string(),
+            "--host-addr" => {
+                single.host_addr = value(&mut it, flag)?
+                    .parse()
+                    .map_err(|e| format!("{flag}: {e}"))?
+            }
+            "--addr" => {
+                let v = value(&mut it, flag)?;
+                single.addr = v
+                    .parse()
+                    .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?
+            }
+            "--mtu" => single.mtu = num(value(&mut it, flag)?, flag)?,
+            "--netns" => single.netns = Some(value(&mut it, flag)?.to_string()),
+            "--config" => {
+                let path = value(&mut it, flag)?;
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+                config = Some(parse_config(&text).map_err(|e| format!("{path}: {e}"))?);
+            }
+            "--forward" => forward = true,
+            "--loss" => {
+                link.impair.loss =
+                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--delay" => {
+                link.impair.delay =
+                    parse_duration(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--jitter" => {
+                link.impair.jitter =
+                    parse_duration(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--reorder" => {
+                link.impair.reorder =
+                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--duplicate" => {
+                link.impair.duplicate =
+                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--corrupt" => {
+                link.impair.corrupt =
+                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
+            }
+            "--rate" => {
+                link.impair.rate_bps =
+                    Some(parse_rate(value(&mut it, flag)?).map_err(|e| e.to_string())?)
+            }
+            "--seed" => link.seed = Some(num(value(&mut it, flag)?, flag)?),
+            "--pcap" => link.pcap = Some(PathBuf::from(value(&mut it, flag)?)),
+            "-c" if cmd == "ping" => ping.count = Some(num(value(&mut it, flag)?, flag)?),
+            "-i" if cmd == "ping" => ping.interval = secs(value(&mut it, flag)?, flag)?,
+            "-s" if cmd == "ping" => {
+                ping.size = num(value(&mut it, flag)?, flag)?;
+                if ping.size > 65_507 {
+                    return Err("-s: at most 65507 bytes".into());
+                }
+            }
+            "-t" if cmd == "ping" => ping.ttl = Some(num(value(&mut it, flag)?, flag)?),
+            "-W" if cmd == "ping" => ping.timeout = secs(value(&mut it, flag)?, flag)?,
+            "-m" if cmd == "traceroute" => trace.max_hops = num(value(&mut it, flag)?, flag)?,
+            "-q" if cmd == "traceroute" => trace.queries = num(value(&mut it, flag)?, flag)?,
+            "-w" if cmd == "traceroute" => trace.wait = secs(value(&mut it, flag)?, flag)?,
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    let setup = match config {
+        Some(mut s) => {
+            s.forwarding |= forward;
+            s
+        }
+        None => {
+            if !single.host_addr.contains(single.addr) || single.host_addr.address() == single.addr
+            {
+                return Err(format!(
+                    "--addr {} must be another address in {}",
+                    single.addr,
+                    single.host_addr.network()
+                ));
+            }
+            Setup {
+                ifaces: vec![single],
+                routes: Vec::new(),
+                forwarding: forward,
+            }
+        }
+    };
+    Ok(match (cmd, target) {
+        ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
+        ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
+        _ => Command::Up(setup, link),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn up_with_overrides_and_impairment() {
+        let c = parse(&args(
+            "up --tun t9 --host-addr 10.9.0.1/16 --addr 10.9.3.3 --loss 5% --delay 20ms --seed 7",
+        ));
+        let Ok(Command::Up(setup, link)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(setup.ifaces[0].tun, "t9");
+        assert_eq!(setup.ifaces[0].stack_cidr().to_string(), "10.9.3.3/16");
+        assert!((link.impair.loss - 0.05).abs() < 1e-9);
+        assert_eq!(link.impair.delay, tunstack::time::Duration::from_millis(20));
+        assert_eq!(link.seed, Some(7));
+    }
+
+    #[test]
+    fn ping_flags() {
+        let c = parse(&args("ping 10.77.0.1 -c 3 -i 0.2 -s 4000 -t 5"));
+        let Ok(Command::Ping(dst, p, _, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(dst, Ipv4Addr::new(10, 77, 0, 1));
+        assert_eq!((p.count, p.size, p.ttl), (Some(3), 4000, Some(5)));
+        assert_eq!(p.interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert!(parse(&args("up --addr 10.78.0.2"))
+            .unwrap_err()
+            .contains("must be another address"));
+        assert!(parse(&args("ping")).unwrap_err().contains("needs a HOST"));
+        assert!(parse(&args("up --bogus"))
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(parse(&args("up -c 3"))
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(parse(&args("frobnicate"))
+            .unwrap_err()
+            .contains("unknown command"));
+    }
+}

@@ -1,0 +1,228 @@
+//! What `tunstack up` builds: interfaces (each a TUN device, maybe in its own namespace),
+//! routes, impairment and capture; from command-line flags or a router config file.
+//!
+//! The config file is line-based; `#` starts a comment:
+//!
+//! ```text
+//! forwarding on
+//!
+//! interface tunA          # a TUN device named tunA
+//!   netns nsA             # created (if missing) and used for this device
+//!   host-addr 10.1.0.1/24 # the kernel side of the link
+//!   addr 10.1.0.2         # the stack's address (same prefix)
+//!   mtu 1500
+//!   host-route 10.2.0.0/24  # the kernel side routes this prefix via the stack
+//!
+//! interface tunB
+//!   netns nsB
+//!   host-addr 10.2.0.1/24
+//!   addr 10.2.0.2
+//!   host-route default
+//!
+//! route 192.168.0.0/16 via 10.2.0.1   # a route of the stack's own
+//! ```
+
+use std::net::Ipv4Addr;
+
+use tunstack::iface::Ipv4Cidr;
+
+/// One interface to bring up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfaceSpec {
+    /// The TUN device's name.
+    pub tun: String,
+    /// The namespace it lives in (`None`: the current one).
+    pub netns: Option<String>,
+    /// The kernel side's address and prefix.
+    pub host_addr: Ipv4Cidr,
+    /// The stack's address on the link.
+    pub addr: Ipv4Addr,
+    /// The link MTU.
+    pub mtu: usize,
+    /// Prefixes the kernel side routes through the stack.
+    pub host_routes: Vec<Ipv4Cidr>,
+}
+
+impl IfaceSpec {
+    /// The default single interface: `tunstack0`, host 10.77.0.1/24, stack 10.77.0.2.
+    pub fn default_single() -> IfaceSpec {
+        IfaceSpec {
+            tun: "tunstack0".into(),
+            netns: None,
+            host_addr: Ipv4Cidr::new(Ipv4Addr::new(10, 77, 0, 1), 24).expect("valid"),
+            addr: Ipv4Addr::new(10, 77, 0, 2),
+            mtu: 1500,
+            host_routes: Vec::new(),
+        }
+    }
+
+    /// The stack's address with the link's prefix.
+    pub fn stack_cidr(&self) -> Ipv4Cidr {
+        Ipv4Cidr::new(self.addr, self.host_addr.prefix_len()).expect("prefix checked")
+    }
+}
+
+/// A route of the stack's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Destination prefix.
+    pub dest: Ipv4Cidr,
+    /// Gateway, which must be on one of the interfaces' links.
+    pub via: Ipv4Addr,
+}
+
+/// A whole setup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// The interfaces.
+    pub ifaces: Vec<IfaceSpec>,
+    /// Extra routes.
+    pub routes: Vec<RouteSpec>,
+    /// Whether the stack forwards between interfaces.
+    pub forwarding: bool,
+}
+
+fn parse_prefix(s: &str) -> Result<Ipv4Cidr, String> {
+    if s == "default" {
+        return Ok(Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid"));
+    }
+    s.parse::<Ipv4Cidr>().map_err(|e| e.to_string())
+}
+
+/// Parses a router config file (format in the module documentation).
+pub fn parse_config(text: &str) -> Result<Setup, String> {
+    let mut setup = Setup {
+        ifaces: Vec::new(),
+        routes: Vec::new(),
+        forwarding: true,
+    };
+    let mut current: Option<(IfaceSpec, bool, bool)> = None; // spec, has host-addr, has addr
+    let finish = |cur: Option<(IfaceSpec, bool, bool)>, setup: &mut Setup| -> Result<(), String> {
+        if let Some((spec, has_host, has_addr)) = cur {
+            if !has_host || !has_addr {
+                return Err(format!(
+                    "interface {}: needs both host-addr and addr",
+                    spec.tun
+                ));
+            }
+            if !spec.host_addr.contains(spec.addr) || spec.host_addr.address() == spec.addr {
+                return Err(format!(
+                    "interface {}: addr {} must be another address in {}",
+                    spec.tun,
+                    spec.addr,
+                    spec.host_addr.network()
+                ));
+            }
+            setup.ifaces.push(spec);
+        }
+        Ok(())
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let err = |m: &str| format!("line {}: {m}: {raw:?}", n + 1);
+        match words.as_slice() {
+            ["forwarding", v] => {
+                setup.forwarding = match *v {
+                    "on" | "yes" | "true" => true,
+                    "off" | "no" | "false" => false,
+                    _ => return Err(err("forwarding takes on or off")),
+                }
+            }
+            ["interface", name] => {
+                finish(current.take(), &mut setup)?;
+                let mut spec = IfaceSpec::default_single();
+                spec.tun = (*name).to_string();
+                current = Some((spec, false, false));
+            }
+            ["route", dest, "via", gw] => {
+                let dest = parse_prefix(dest).map_err(|e| err(&e))?;
+                let via = gw.parse().map_err(|_| err("bad gateway address"))?;
+                setup.routes.push(RouteSpec { dest, via });
+            }
+            [key, value] => {
+                let Some((spec, has_host, has_addr)) = current.as_mut() else {
+                    return Err(err("setting outside an interface block"));
+                };
+                match *key {
+                    "netns" => spec.netns = Some((*value).to_string()),
+                    "host-addr" => {
+                        spec.host_addr = value.parse().map_err(
+                            |e: tunstack::iface::route::ParseCidrError| err(&e.to_string()),
+                        )?;
+                        *has_host = true;
+                    }
+                    "addr" => {
+                        spec.addr = value.parse().map_err(|_| err("bad address"))?;
+                        *has_addr = true;
+                    }
+                    "mtu" => {
+                        spec.mtu = value.parse().map_err(|_| err("bad MTU"))?;
+                        if !(68..=65_535).contains(&spec.mtu) {
+                            return Err(err("MTU must be 68..65535"));
+                        }
+                    }
+                    "host-route" => spec
+                        .host_routes
+                        .push(parse_prefix(value).map_err(|e| err(&e))?),
+                    _ => return Err(err("unknown setting")),
+                }
+            }
+            _ => return Err(err("cannot parse")),
+        }
+    }
+    finish(current.take(), &mut setup)?;
+    if setup.ifaces.is_empty() {
+        return Err("no interfaces in the config".into());
+    }
+    Ok(setup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let text = r#"
+forwarding on
+interface tunA          # a TUN device named tunA
+  netns nsA
+  host-addr 10.1.0.1/24
+  addr 10.1.0.2
+  mtu 1400
+  host-route 10.2.0.0/24
+interface tunB
+  netns nsB
+  host-addr 10.2.0.1/24
+  addr 10.2.0.2
+  host-route default
+route 192.168.0.0/16 via 10.2.0.1
+"#;
+        let s = parse_config(text).unwrap();
+        assert!(s.forwarding);
+        assert_eq!(s.ifaces.len(), 2);
+        assert_eq!(s.ifaces[0].tun, "tunA");
+        assert_eq!(s.ifaces[0].netns.as_deref(), Some("nsA"));
+        assert_eq!(s.ifaces[0].mtu, 1400);
+        assert_eq!(s.ifaces[0].stack_cidr().to_string(), "10.1.0.2/24");
+        assert_eq!(s.ifaces[1].host_routes[0].prefix_len(), 0);
+        assert_eq!(s.routes[0].via, Ipv4Addr::new(10, 2, 0, 1));
+    }
+
+    #[test]
+    fn rejects_bad_configs_with_the_line() {
+        assert!(parse_config("").unwrap_err().contains("no interfaces"));
+        let e = parse_config("interface a\n host-addr 10.0.0.1/24\n").unwrap_err();
+        assert!(e.contains("needs both"), "{e}");
+        let e = parse_config("interface a\n host-addr 10.0.0.1/24\n addr 10.9.0.2\n").unwrap_err();
+        assert!(e.contains("must be another address"), "{e}");
+        let e = parse_config("mtu 9000\n").unwrap_err();
+        assert!(e.starts_with("line 1"), "{e}");
+        let e = parse_config("interface a\n colour blue\n").unwrap_err();
+        assert!(e.contains("unknown setting"), "{e}");
+    }
+}

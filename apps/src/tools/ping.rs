@@ -1,0 +1,196 @@
+//! `ping`: ICMP echo from inside the stack, printing what iputils' ping prints.
+
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use tunstack::icmp::{EchoEvent, IcmpError};
+use tunstack::socket::{EchoSocket, StackHandle};
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub struct PingOptions {
+    /// How many requests (`None`: until stopped).
+    pub count: Option<u32>,
+    /// Time between requests.
+    pub interval: Duration,
+    /// Data bytes per request (56 by default, as iputils).
+    pub size: usize,
+    /// TTL of requests (`None`: the stack's default).
+    pub ttl: Option<u8>,
+    /// How long to wait for each reply.
+    pub timeout: Duration,
+}
+
+impl Default for PingOptions {
+    fn default() -> Self {
+        PingOptions {
+            count: None,
+            interval: Duration::from_secs(1),
+            size: 56,
+            ttl: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What came back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PingReport {
+    /// Requests sent.
+    pub transmitted: u32,
+    /// Replies received with intact data.
+    pub received: u32,
+    /// ICMP errors received about the requests.
+    pub errors: u32,
+    /// Round-trip times of the replies.
+    pub rtts: Vec<Duration>,
+}
+
+/// The data of request `seq`: a recognisable pattern, so corrupted echoes are caught.
+fn pattern(size: usize, seq: u16) -> Vec<u8> {
+    (0..size)
+        .map(|i| (i as u16).wrapping_add(seq) as u8)
+        .collect()
+}
+
+/// Pings `dst`, writing a line per reply and a summary to `out`. Stops after `count`
+/// requests or when `stop()` says so.
+pub fn ping(
+    handle: &StackHandle,
+    dst: Ipv4Addr,
+    opts: &PingOptions,
+    out: &mut impl Write,
+    stop: impl Fn() -> bool,
+) -> io::Result<PingReport> {
+    let sock = EchoSocket::open(handle)?;
+    let mut report = PingReport::default();
+    writeln!(
+        out,
+        "PING {dst} ({dst}) {}({}) bytes of data.",
+        opts.size,
+        opts.size + 28
+    )?;
+    let mut seq: u16 = 0;
+    while opts.count.is_none_or(|c| report.transmitted < c) && !stop() {
+        seq = seq.wrapping_add(1);
+        let data = pattern(opts.size, seq);
+        let sent = Instant::now();
+        sock.send(dst, seq, opts.ttl, &data)?;
+        report.transmitted += 1;
+        let wait_until = sent + opts.timeout.max(opts.interval);
+        loop {
+            let now = Instant::now();
+            if now >= wait_until || stop() {
+                break;
+            }
+            match sock.recv(Some(wait_until - now)) {
+                Some(EchoEvent::Reply {
+                    from,
+                    seq: s,
+                    ttl,
+                    data: d,
+                    ..
+                }) if s == seq => {
+                    let rtt = sent.elapsed();
+                    if d != data {
+                        writeln!(
+                            out,
+                            "{} bytes from {from}: icmp_seq={s} ttl={ttl} (wrong data)",
+                            d.len() + 8
+                        )?;
+                        break;
+                    }
+                    report.received += 1;
+                    report.rtts.push(rtt);
+                    writeln!(
+                        out,
+                        "{} bytes from {from}: icmp_seq={s} ttl={ttl} time={:.3} ms",
+                        d.len() + 8,
+                        rtt.as_secs_f64() * 1e3
+                    )?;
+                    break;
+                }
+                Some(EchoEvent::Error {
+                    from,
+                    seq: s,
+                    error,
+                    ..
+                }) if s == seq => {
+                    report.errors += 1;
+                    writeln!(out, "From {from} icmp_seq={s} {}", describe(error))?;
+                    break;
+                }
+                Some(_) => continue, // a late reply to an earlier request
+                None => break,
+            }
+        }
+        out.flush()?;
+        let next = sent + opts.interval;
+        let now = Instant::now();
+        if next > now && opts.count.is_none_or(|c| report.transmitted < c) {
+            sleep_unless(next - now, &stop);
+        }
+    }
+    summary(dst, &report, out)?;
+    Ok(report)
+}
+
+fn sleep_unless(d: Duration, stop: &impl Fn() -> bool) {
+    let end = Instant::now() + d;
+    while !stop() {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// How iputils words an ICMP error.
+pub fn describe(e: IcmpError) -> String {
+    match e {
+        IcmpError::TimeExceeded { code: 0 } => "Time to live exceeded".into(),
+        IcmpError::TimeExceeded { .. } => "Frag reassembly time exceeded".into(),
+        IcmpError::DstUnreachable { code: 0, .. } => "Destination Net Unreachable".into(),
+        IcmpError::DstUnreachable { code: 1, .. } => "Destination Host Unreachable".into(),
+        IcmpError::DstUnreachable { code: 2, .. } => "Destination Protocol Unreachable".into(),
+        IcmpError::DstUnreachable { code: 3, .. } => "Destination Port Unreachable".into(),
+        IcmpError::DstUnreachable { code: 4, mtu } => {
+            format!("Frag needed and DF set (mtu = {mtu})")
+        }
+        IcmpError::DstUnreachable { code, .. } => format!("Dest Unreachable, Bad Code: {code}"),
+        IcmpError::ParamProblem { pointer } => format!("Parameter problem: pointer = {pointer}"),
+    }
+}
+
+fn summary(dst: Ipv4Addr, r: &PingReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "\n--- {dst} ping statistics ---")?;
+    let loss = if r.transmitted == 0 {
+        0.0
+    } else {
+        100.0 * f64::from(r.transmitted - r.received.min(r.transmitted)) / f64::from(r.transmitted)
+    };
+    let errors = if r.errors > 0 {
+        format!(", +{} errors", r.errors)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{} packets transmitted, {} received{errors}, {loss:.0}% packet loss",
+        r.transmitted, r.received
+    )?;
+    if !r.rtts.is_empty() {
+        let ms: Vec<f64> = r.rtts.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        let min = ms.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = ms.iter().cloned().fold(0.0, f64::max);
+        let avg = ms.iter().sum::<f64>() / ms.len() as f64;
+        let mdev = (ms.iter().map(|x| (x - avg) * (x - avg)).sum::<f64>() / ms.len() as f64).sqrt();
+        writeln!(
+            out,
+            "rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms"
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! `traceroute`: ICMP-echo probes with rising TTL from inside the stack (as
+//! `traceroute -I` does); each router on the path answers with time exceeded.
+
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use tunstack::icmp::{EchoEvent, IcmpError};
+use tunstack::socket::{EchoSocket, StackHandle};
+
+/// How to probe.
+#[derive(Clone, Debug)]
+pub struct TracerouteOptions {
+    /// The largest TTL tried.
+    pub max_hops: u8,
+    /// Probes per hop.
+    pub queries: u8,
+    /// How long to wait for each probe's answer.
+    pub wait: Duration,
+}
+
+impl Default for TracerouteOptions {
+    fn default() -> Self {
+        TracerouteOptions {
+            max_hops: 30,
+            queries: 3,
+            wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One hop: who answered each probe (None: no answer) and how fast.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hop {
+    /// The TTL.
+    pub ttl: u8,
+    /// Per probe: the answering address and the round-trip time.
+    pub probes: Vec<Option<(Ipv4Addr, Duration)>>,
+}
+
+/// Traces the path to `dst`, writing traceroute-style lines to `out`; returns the hops.
+pub fn traceroute(
+    handle: &StackHandle,
+    dst: Ipv4Addr,
+    opts: &TracerouteOptions,
+    out: &mut impl Write,
+    stop: impl Fn() -> bool,
+) -> io::Result<Vec<Hop>> {
+    let sock = EchoSocket::open(handle)?;
+    writeln!(
+        out,
+        "traceroute to {dst} ({dst}), {} hops max, 36 byte packets",
+        opts.max_hops
+    )?;
+    let mut hops = Vec::new();
+    let mut seq: u16 = 0;
+    for ttl in 1..=opts.max_hops {
+        let mut hop = Hop {
+            ttl,
+            probes: Vec::new(),
+        };
+        let mut reached = false;
+        write!(out, "{ttl:2} ")?;
+        let mut last_from = None;
+        for _ in 0..opts.queries {
+            if stop() {
+                return Ok(hops);
+            }
+            seq = seq.wrapping_add(1);
+            let sent = Instant::now();
+            sock.send(dst, seq, Some(ttl), &[0u8; 8])?;
+            let answer = wait_for(&sock, seq, sent + opts.wait);
+            match answer {
+                Some((from, done, err)) => {
+                    let rtt = sent.elapsed();
+                    if last_from != Some(from) {
+                        write!(out, " {from}")?;
+                        last_from = Some(from);
+                    }
+                    write!(out, "  {:.3} ms", rtt.as_secs_f64() * 1e3)?;
+                    if let Some(IcmpError::DstUnreachable { code, .. }) = err {
+                        write!(
+                            out,
+                            " !{}",
+                            match code {
+                                0 => "N",
+                                1 => "H",
+                                2 => "P",
+                                4 => "F",
+                                _ => "X",
+                            }
+                        )?;
+                    }
+                    reached |= done;
+                    hop.probes.push(Some((from, rtt)));
+                }
+                None => {
+                    write!(out, " *")?;
+                    hop.probes.push(None);
+                }
+            }
+            out.flush()?;
+        }
+        writeln!(out)?;
+        hops.push(hop);
+        if reached {
+            break;
+        }
+    }
+    Ok(hops)
+}
+
+/// Waits for the answer to probe `seq`: who answered, whether the trace is done (an echo
+/// reply, or an unreachable), and the error if any.
+fn wait_for(
+    sock: &EchoSocket,
+    seq: u16,
+    until: Instant,
+) -> Option<(Ipv4Addr, bool, Option<IcmpError>)> {
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return None;
+        }
+        match sock.recv(Some(until - now))? {
+            EchoEvent::Reply { from, seq: s, .. } if s == seq => return Some((from, true, None)),
+            EchoEvent::Error {
+                from,
+                seq: s,
+                error,
+                ..
+            } if s == seq => {
+                let done = matches!(error, IcmpError::DstUnreachable { .. });
+                return Some((from, done, Some(error)));
+            }
+            _ => continue,
+        }
+    }
+}

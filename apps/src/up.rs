@@ -1,0 +1,183 @@
+//! Bringing a stack up over TUN devices: what `tunstack up`, `ping` and `traceroute`
+//! share.
+
+use std::io;
+use std::path::PathBuf;
+
+use tunstack::iface::InterfaceConfig;
+use tunstack::link::impair::{ImpairConfig, Impaired};
+use tunstack::link::netdev;
+use tunstack::link::pcap::Pcap;
+use tunstack::link::tun::TunDevice;
+use tunstack::link::{Device, Medium};
+use tunstack::rand::Rng;
+use tunstack::socket::Runtime;
+use tunstack::stack::{Stack, StackConfig};
+
+use crate::config::{IfaceSpec, Setup};
+use crate::sys::{self, Netns};
+
+/// How the links are impaired and captured.
+#[derive(Clone, Debug, Default)]
+pub struct LinkOptions {
+    /// Impairment applied to each direction of every link.
+    pub impair: ImpairConfig,
+    /// Seed for impairment and the stack's randomness (`None`: from the OS).
+    pub seed: Option<u64>,
+    /// Capture file (with several interfaces, `FILE.IFNAME`).
+    pub pcap: Option<PathBuf>,
+}
+
+/// A running stack and what it holds on to.
+pub struct Running {
+    /// The runtime thread.
+    pub runtime: Runtime,
+    /// The interfaces as brought up.
+    pub ifaces: Vec<IfaceSpec>,
+    /// Namespaces this process created (deleted when dropped, after the devices).
+    _netns: Vec<Netns>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("ifaces", &self.ifaces)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// Stops the runtime (closing the devices), then removes the namespaces this process
+    /// created; returns the final counters.
+    pub fn shutdown(self) -> io::Result<tunstack::stats::Stats> {
+        let Running {
+            runtime, _netns, ..
+        } = self;
+        let stats = runtime.shutdown();
+        drop(_netns);
+        stats
+    }
+}
+
+/// What went wrong bringing the stack up, worded for a person.
+#[derive(Debug)]
+pub struct UpError(pub String);
+
+impl std::fmt::Display for UpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn explain(what: &str, e: io::Error) -> UpError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => UpError(format!(
+            "{what}: permission denied; tunstack needs CAP_NET_ADMIN to create TUN devices and \
+             namespaces: run it as root (sudo tunstack ...)"
+        )),
+        Some(libc::EBUSY) => UpError(format!(
+            "{what}: device busy (is another tunstack using it?)"
+        )),
+        _ => UpError(format!("{what}: {e}")),
+    }
+}
+
+/// Opens and configures one TUN device (in the current thread's namespace).
+fn open_tun(spec: &IfaceSpec) -> io::Result<TunDevice> {
+    let mut dev = TunDevice::open(&spec.tun)?;
+    // The stack speaks IPv4 only: keep the kernel's IPv6 chatter off the link (and out of
+    // captures). Best effort: a kernel without IPv6 has no such file.
+    let _ = std::fs::write(
+        format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", dev.name()),
+        "1",
+    );
+    dev.set_mtu(spec.mtu)?;
+    netdev::set_ipv4(
+        dev.name(),
+        spec.host_addr.address(),
+        spec.host_addr.prefix_len(),
+    )?;
+    netdev::set_up(dev.name())?;
+    for r in &spec.host_routes {
+        sys::add_route(*r, Some(spec.addr), dev.name())?;
+    }
+    Ok(dev)
+}
+
+/// Brings up every interface of `setup` and starts the runtime.
+pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
+    let mut rng = match link.seed {
+        Some(s) => Rng::new(s),
+        None => Rng::from_os(),
+    };
+    let impair_seed = rng.next_u64();
+    let config = StackConfig {
+        forwarding: setup.forwarding,
+        ..StackConfig::default()
+    };
+    let mut stack = Stack::new(config, rng);
+    let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
+    let mut namespaces = Vec::new();
+
+    for (n, spec) in setup.ifaces.iter().enumerate() {
+        let what = format!("bringing up {}", spec.tun);
+        let dev = match &spec.netns {
+            Some(ns) => {
+                let s = spec.clone();
+                let (dev, guard) =
+                    sys::in_netns(ns, move || open_tun(&s)).map_err(|e| explain(&what, e))?;
+                namespaces.push(guard);
+                dev
+            }
+            None => open_tun(spec).map_err(|e| explain(&what, e))?,
+        };
+        let id = stack.add_interface(InterfaceConfig {
+            name: spec.tun.clone(),
+            addr: spec.stack_cidr(),
+            mtu: spec.mtu,
+            medium: Medium::Ip,
+        });
+        let mut boxed: Box<dyn Device + Send> = Box::new(dev);
+        if !link.impair.is_noop() {
+            let seed = impair_seed.wrapping_add(n as u64);
+            boxed = Box::new(Impaired::new(
+                boxed,
+                link.impair.clone(),
+                link.impair.clone(),
+                seed,
+            ));
+        }
+        if let Some(path) = &link.pcap {
+            let path = if setup.ifaces.len() == 1 {
+                path.clone()
+            } else {
+                let mut p = path.clone().into_os_string();
+                p.push(format!(".{}", spec.tun));
+                PathBuf::from(p)
+            };
+            let pcap = Pcap::create(boxed, &path)
+                .map_err(|e| explain(&format!("opening {}", path.display()), e))?;
+            boxed = Box::new(pcap);
+        }
+        devices.push((id, boxed));
+    }
+    for r in &setup.routes {
+        let Some(iface) = stack.routes().lookup(r.via).map(|x| x.iface) else {
+            return Err(UpError(format!(
+                "route {} via {}: gateway is on no interface",
+                r.dest, r.via
+            )));
+        };
+        stack.routes_mut().add(tunstack::iface::Route {
+            dest: r.dest,
+            gateway: Some(r.via),
+            iface,
+        });
+    }
+    let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
+    Ok(Running {
+        runtime,
+        ifaces: setup.ifaces.clone(),
+        _netns: namespaces,
+    })
+}

@@ -1,0 +1,324 @@
+//! The runtime thread: drives the sans-IO core over real devices in real time.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use crate::iface::IfaceId;
+use crate::link::Device;
+use crate::stack::Stack;
+use crate::stats::Stats;
+use crate::time::{Duration, Instant};
+
+const LOG: &str = "tunstack::runtime";
+
+/// The most frames taken from one device in one turn before the others get a go.
+const RX_BUDGET: usize = 64;
+
+struct Shared {
+    core: Mutex<Stack>,
+    /// Signalled after every runtime turn, for threads waiting on socket state.
+    turned: Condvar,
+    /// Written by application threads to wake the runtime.
+    wake: EventFd,
+    stop: AtomicBool,
+}
+
+/// A handle for application threads: run operations on the core and wait for changes.
+#[derive(Clone)]
+pub struct StackHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for StackHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackHandle").finish_non_exhaustive()
+    }
+}
+
+impl StackHandle {
+    fn lock(&self) -> MutexGuard<'_, Stack> {
+        // A panic inside the core while locked is a bug; the state is still the best we
+        // have, so keep going rather than poison every socket.
+        self.shared.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the core with the current time, then wakes the runtime so whatever
+    /// `f` queued is sent.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Stack, Instant) -> R) -> R {
+        let r = {
+            let mut core = self.lock();
+            f(&mut core, Instant::now())
+        };
+        self.shared.wake.signal();
+        r
+    }
+
+    /// Waits until `f` returns `Some`, checking after every runtime turn, or until
+    /// `timeout` passes (`None`: forever). Returns `None` on timeout or shutdown.
+    pub fn wait<R>(
+        &self,
+        timeout: Option<std::time::Duration>,
+        mut f: impl FnMut(&mut Stack, Instant) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut core = self.lock();
+        loop {
+            if let Some(r) = f(&mut core, Instant::now()) {
+                drop(core);
+                self.shared.wake.signal();
+                return Some(r);
+            }
+            if self.shared.stop.load(Ordering::Acquire) {
+                return None;
+            }
+            core = match deadline {
+                None => self
+                    .shared
+                    .turned
+                    .wait(core)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        return None;
+                    }
+                    self.shared
+                        .turned
+                        .wait_timeout(core, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats().clone()
+    }
+}
+
+/// The runtime thread and its devices.
+pub struct Runtime {
+    handle: StackHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+/// A device and the interface of the core it carries frames for.
+pub type Attached = (IfaceId, Box<dyn Device + Send>);
+
+impl Runtime {
+    /// Starts the runtime thread driving `stack` over `devices`.
+    pub fn spawn(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
+        let shared = Arc::new(Shared {
+            core: Mutex::new(stack),
+            turned: Condvar::new(),
+            wake: EventFd::new()?,
+            stop: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("tunstack-runtime".into())
+            .spawn(move || run(&s, devices))?;
+        Ok(Runtime {
+            handle: StackHandle { shared },
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for application threads.
+    pub fn handle(&self) -> StackHandle {
+        self.handle.clone()
+    }
+
+    /// Whether the runtime thread is still running (it stops on a device error).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the runtime thread and returns the final counters, or the device error that
+    /// stopped it.
+    pub fn shutdown(mut self) -> io::Result<Stats> {
+        self.stop_thread()?;
+        Ok(self.handle.stats())
+    }
+
+    fn stop_thread(&mut self) -> io::Result<()> {
+        self.handle.shared.stop.store(true, Ordering::Release);
+        self.handle.shared.wake.signal();
+        self.handle.shared.turned.notify_all();
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("runtime thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _ = self.stop_thread();
+    }
+}
+
+fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
+    let mut buf = vec![0u8; 65_536 + 64];
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let result = loop {
+        if shared.stop.load(Ordering::Acquire) {
+            break Ok(());
+        }
+        let deadline = match turn(shared, &mut devices, &mut buf) {
+            Ok(d) => d,
+            Err(e) => break Err(e),
+        };
+        shared.turned.notify_all();
+
+        fds.clear();
+        fds.push(pollfd(shared.wake.fd));
+        fds.extend(devices.iter().filter_map(|(_, d)| d.raw_fd()).map(pollfd));
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if let Err(e) = ppoll(&mut fds, timeout) {
+            break Err(e);
+        }
+        shared.wake.drain();
+    };
+    shared.stop.store(true, Ordering::Release);
+    shared.turned.notify_all();
+    if let Err(e) = &result {
+        log::error!(target: LOG, "runtime stopped: {e}");
+    }
+    result
+}
+
+/// One turn: take in what the devices have, run timers, send what the core queued.
+/// Returns the next deadline.
+fn turn(shared: &Shared, devices: &mut [Attached], buf: &mut [u8]) -> io::Result<Option<Instant>> {
+    let mut core = shared.core.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    for (iface, dev) in devices.iter_mut() {
+        for _ in 0..RX_BUDGET {
+            match dev.recv(buf, now)? {
+                Some(n) => core.receive(now, *iface, &buf[..n]),
+                None => break,
+            }
+        }
+    }
+    if core.poll_at().is_some_and(|t| t <= now) {
+        core.handle_timeout(now);
+    }
+    while let Some(t) = core.poll_transmit() {
+        if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
+            if let Err(e) = dev.send(&t.frame, Instant::now()) {
+                // A full device queue drops the frame, as a full NIC ring would.
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let mut deadline = core.poll_at();
+    for (_, dev) in devices.iter() {
+        deadline = earliest(deadline, dev.poll_at());
+    }
+    // Frames still waiting in a device (more than the budget) mean: go again at once.
+    Ok(deadline)
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Waits for any of `fds` to become readable, or `timeout` (`None`: forever).
+fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: (d.total_micros() / 1_000_000) as libc::time_t,
+        tv_nsec: ((d.total_micros() % 1_000_000) * 1000) as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd structs whose length
+    // is passed alongside; `ts_ptr` is null or points to a timespec that outlives the call;
+    // a null signal mask leaves the mask unchanged.
+    let r = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            ts_ptr,
+            std::ptr::null(),
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// A Linux eventfd used as a wake-up signal.
+struct EventFd {
+    fd: RawFd,
+}
+
+impl EventFd {
+    fn new() -> io::Result<EventFd> {
+        // SAFETY: eventfd takes no pointers; the returned descriptor is owned by EventFd.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(EventFd { fd })
+    }
+
+    fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our own eventfd. Failure (counter
+        // saturated) still leaves it readable, which is all a wake-up needs.
+        unsafe {
+            libc::write(self.fd, (&one as *const u64).cast(), 8);
+        }
+    }
+
+    fn drain(&self) {
+        let mut v: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; non-blocking, so an empty counter
+        // returns EAGAIN, which is fine.
+        unsafe {
+            libc::read(self.fd, (&mut v as *mut u64).cast(), 8);
+        }
+    }
+}
+
+impl Drop for EventFd {
+    fn drop(&mut self) {
+        // SAFETY: we own this descriptor and close it exactly once.
+        unsafe {
+            libc::close(self.fd);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The sans-IO core: feed it frames and the time, it gives frames to send and the time it
+//! next wants to be called.
+//!
+//! ```text
+//!   receive(now, iface, frame) ──►┌───────┐──► poll_transmit() -> Transmit
+//!   handle_timeout(now)        ──►│ Stack │──► poll_at() -> Option<Instant>
+//!   echo_send / echo_recv ...  ◄─►└───────┘
+//! ```
+//!
+//! The core never does IO, never reads the clock and never sleeps: the runtime in
+//! [`crate::socket`] (or a simulation in virtual time) drives it, after quinn-proto's
+//! `Connection`. The IPv4 layer is split by direction: [`ip_in`](self) (validation, local
+//! delivery, reassembly, forwarding) and `ip_out` (routing, identification,
+//! fragmentation); ICMP handling is in `icmp`.
+
+mod icmp;
+mod ip_in;
+mod ip_out;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use crate::icmp::{EchoEvent, EchoSockets};
+use crate::iface::ident::IdentGenerator;
+use crate::iface::{
+    IfaceId, Interface, InterfaceConfig, Reassembler, ReassemblyConfig, Route, RoutingTable,
+    TokenBucket,
+};
+use crate::rand::Rng;
+use crate::stats::Stats;
+use crate::time::Instant;
+
+pub use ip_out::SendError;
+
+/// How the stack behaves.
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// Forward datagrams that are not ours between interfaces (be a router). Off by
+    /// default, as RFC 1122 3.3.4.2 requires of hosts.
+    pub forwarding: bool,
+    /// The TTL of datagrams the stack originates. 64, as Linux (RFC 1700 recommends 64).
+    pub ttl: u8,
+    /// Reassembly limits and timeout.
+    pub reassembly: ReassemblyConfig,
+    /// ICMP errors per second, sustained (RFC 1812 4.3.2.8 rate limiting).
+    pub icmp_error_rate: u64,
+    /// ICMP errors in a burst.
+    pub icmp_error_burst: u64,
+    /// Ignore echo requests sent to a broadcast address (RFC 1122 3.2.2.6 allows it;
+    /// Linux's `icmp_echo_ignore_broadcasts` defaults to on, against smurf attacks).
+    pub echo_ignore_broadcasts: bool,
+    /// The most frames queued for transmission; more are dropped and counted.
+    pub tx_queue_len: usize,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            forwarding: false,
+            ttl: 64,
+            reassembly: ReassemblyConfig::default(),
+            icmp_error_rate: 1000,
+            icmp_error_burst: 50,
+            echo_ignore_broadcasts: true,
+            tx_queue_len: 4096,
+        }
+    }
+}
+
+/// A frame to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The interface it leaves through.
+    pub iface: IfaceId,
+    /// The next hop on that link (the gateway or the destination): what ARP resolves on
+    /// an Ethernet link. Point-to-point TUN links ignore it.
+    pub next_hop: Ipv4Addr,
+    /// The IP datagram.
+    pub frame: Vec<u8>,
+}
+
+/// The protocol core of one stack: interfaces, routes, IPv4, ICMP, and sockets' state.
+#[derive(Debug)]
+pub struct Stack {
+    config: StackConfig,
+    ifaces: Vec<Interface>,
+    routes: RoutingTable,
+    reasm: Reassembler,
+    ident: IdentGenerator,
+    icmp_limit: TokenBucket,
+    rng: Rng,
+    stats: Stats,
+    tx: VecDeque<Transmit>,
+    /// Datagrams the stack sent to one of its own addresses, delivered on the next turn.
+    loopback: VecDeque<Vec<u8>>,
+    echo: EchoSockets,
+}
+
+impl Stack {
+    /// A stack with no interfaces. All randomness comes from `rng`.
+    pub fn new(config: StackConfig, mut rng: Rng) -> Stack {
+        Stack {
+            reasm: Reassembler::new(config.reassembly),
+            ident: IdentGenerator::new(&mut rng),
+            icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
+            ifaces: Vec::new(),
+            routes: RoutingTable::new(),
+            stats: Stats::default(),
+            tx: VecDeque::new(),
+            loopback: VecDeque::new(),
+            echo: EchoSockets::new(),
+            config,
+            rng,
+        }
+    }
+
+    /// Adds an interface, with an on-link route to its network.
+    pub fn add_interface(&mut self, config: InterfaceConfig) -> IfaceId {
+        let id = IfaceId(self.ifaces.len());
+        self.routes.add(Route {
+            dest: config.addr.network(),
+            gateway: None,
+            iface: id,
+        });
+        self.ifaces.push(Interface { id, config });
+        id
+    }
+
+    /// The interfaces.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.ifaces
+    }
+
+    /// One interface.
+    pub fn interface(&self, id: IfaceId) -> Option<&Interface> {
+        self.ifaces.get(id.0)
+    }
+
+    /// The routing table.
+    pub fn routes(&self) -> &RoutingTable {
+        &self.routes
+    }
+
+    /// The routing table, to add or remove routes.
+    pub fn routes_mut(&mut self) -> &mut RoutingTable {
+        &mut self.routes
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StackConfig {
+        &self.config
+    }
+
+    /// Turns forwarding on or off.
+    pub fn set_forwarding(&mut self, on: bool) {
+        self.config.forwarding = on;
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Hands the stack a frame that arrived on `iface`.
+    pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
+        if self.ifaces.get(iface.0).is_none() {
+            return;
+        }
+        // A TUN device also carries the kernel's IPv6 chatter (router solicitations, MLD);
+        // this is an IPv4 stack, so that is not traffic for it and not an IPv4 error.
+        if frame.first().is_some_and(|b| b >> 4 == 6) {
+            log::trace!(target: "tunstack::ip", "ignored an IPv6 packet");
+            return;
+        }
+        self.ip_receive(now, Some(iface), frame);
+        self.drain_loopback(now);
+    }
+
+    /// The next frame to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.tx.pop_front()
+    }
+
+    /// When the stack next needs [`Stack::handle_timeout`], if ever.
+    pub fn poll_at(&self) -> Option<Instant> {
+        if !self.loopback.is_empty() {
+            return Some(Instant::ZERO);
+        }
+        self.reasm.poll_at()
+    }
+
+    /// Runs every timer that has expired by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for expired in self.reasm.expire(now) {
+            self.stats.ip_reasm_timeout += 1;
+            self.stats.ip_reasm_fails += 1;
+            log::debug!(target: "tunstack::ip", "reassembly timed out for a datagram from {}", expired.src);
+            if let Some(quote) = expired.quote {
+                self.icmp_reassembly_timeout(now, &quote);
+            }
+        }
+        self.drain_loopback(now);
+    }
+
+    /// Opens an echo socket (for ping and traceroute); returns its echo identifier, or
+    /// `None` when too many are open.
+    pub fn echo_open(&mut self) -> Option<u16> {
+        self.echo.open(&mut self.rng)
+    }
+
+    /// Closes an echo socket.
+    pub fn echo_close(&mut self, ident: u16) {
+        self.echo.close(ident);
+    }
+
+    /// The next reply or error for an echo socket.
+    pub fn echo_recv(&mut self, ident: u16) -> Option<EchoEvent> {
+        self.echo.recv(ident)
+    }
+
+    /// Sends an echo request from socket `ident` to `dst` with sequence number `seq`, the
+    /// given TTL (the default when `None`) and data.
+    pub fn echo_send(
+        &mut self,
+        now: Instant,
+        ident: u16,
+        dst: Ipv4Addr,
+        seq: u16,
+        ttl: Option<u8>,
+        data: &[u8],
+    ) -> Result<(), SendError> {
+        if !self.echo.is_open(ident) {
+            return Err(SendError::NotOpen);
+        }
+        let repr = crate::wire::icmpv4::Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no: seq,
+            data,
+        };
+        let r = self.send_icmp(now, None, dst, ttl, &repr);
+        self.drain_loopback(now);
+        r
+    }
+
+    /// Delivers what the stack sent to itself.
+    fn drain_loopback(&mut self, now: Instant) {
+        // Each turn may queue more (an echo reply to our own request); bound the turns.
+        for _ in 0..64 {
+            let Some(packet) = self.loopback.pop_front() else {
+                return;
+            };
+            self.ip_receive(now, None, &packet);
+        }
+    }
+
+    fn queue_tx(&mut self, t: Transmit) {
+        if self.tx.len() >= self.config.tx_queue_len {
+            self.stats.ip_out_discards += 1;
+            return;
+        }
+        self.tx.push_back(t);
+    }
+}

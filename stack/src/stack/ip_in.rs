@@ -1,0 +1,322 @@
+//! IPv4 input: validation (RFC 1122 3.2.1, RFC 1812 5.2.2), local delivery, reassembly
+//! and forwarding (RFC 1812 section 5).
+
+use std::net::Ipv4Addr;
+
+use super::{Stack, Transmit};
+use crate::iface::reassembly::{Fragment, Outcome};
+use crate::iface::{fragment, is_valid_source, IfaceId};
+use crate::time::Instant;
+use crate::wire::checksum;
+use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::udp::{UdpPacket, UdpRepr};
+
+const LOG: &str = "tunstack::ip";
+
+impl Stack {
+    /// Takes one IPv4 datagram from an interface (`None`: from the stack itself).
+    pub(super) fn ip_receive(&mut self, now: Instant, iface: Option<IfaceId>, packet: &[u8]) {
+        self.stats.ip_in_receives += 1;
+        // RFC 1122 3.2.1.1-3.2.1.2 and RFC 1812 5.2.2: version 4, a header length of at
+        // least 5 words, a total length within what arrived, and a valid checksum, or the
+        // datagram is silently discarded.
+        let pkt = match Ipv4Packet::new_checked(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.ip_in_hdr_errors += 1;
+                log::debug!(target: LOG, "dropped a datagram: {e}");
+                return;
+            }
+        };
+        let repr = match Ipv4Repr::parse(&pkt) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.ip_in_hdr_errors += 1;
+                log::debug!(target: LOG, "dropped a datagram: {e}");
+                return;
+            }
+        };
+        // RFC 1122 3.2.1.3: a datagram from a broadcast or multicast source is discarded.
+        if !is_valid_source(repr.src_addr) {
+            self.stats.ip_in_addr_errors += 1;
+            log::debug!(target: LOG, "dropped a datagram from invalid source {}", repr.src_addr);
+            return;
+        }
+        let bytes = &packet[..pkt.total_len() as usize];
+        match self.local_kind(repr.dst_addr, iface) {
+            Some(broadcast) => self.ip_deliver(now, iface, bytes, &repr, broadcast),
+            None if self.config.forwarding && iface.is_some() && !repr.dst_addr.is_multicast() => {
+                self.ip_forward(now, iface, bytes, &repr)
+            }
+            None => {
+                self.stats.ip_in_addr_errors += 1;
+                log::trace!(target: LOG, "not ours and not forwarding: {}", repr.dst_addr);
+            }
+        }
+    }
+
+    /// Whether `dst` is ours: `Some(false)` for one of our addresses, `Some(true)` for a
+    /// broadcast address we accept (RFC 1122 3.3.6: the limited broadcast and the directed
+    /// broadcast of the arrival interface's network), `None` otherwise.
+    fn local_kind(&self, dst: Ipv4Addr, iface: Option<IfaceId>) -> Option<bool> {
+        if self.ifaces.iter().any(|i| i.addr() == dst) {
+            return Some(false);
+        }
+        let arrived_on = iface.and_then(|i| self.ifaces.get(i.0));
+        match arrived_on {
+            Some(i) if i.is_broadcast(dst) => Some(true),
+            None if dst == Ipv4Addr::BROADCAST => Some(true),
+            _ => None,
+        }
+    }
+
+    fn ip_deliver(
+        &mut self,
+        now: Instant,
+        iface: Option<IfaceId>,
+        packet: &[u8],
+        repr: &Ipv4Repr,
+        broadcast: bool,
+    ) {
+        if repr.more_frags || repr.frag_offset != 0 {
+            self.stats.ip_reasm_reqds += 1;
+            let hl = usize::from(packet[0] & 0x0f) * 4;
+            let outcome = self.reasm.push(
+                now,
+                Fragment {
+                    src: repr.src_addr,
+                    dst: repr.dst_addr,
+                    protocol: repr.protocol.into(),
+                    ident: repr.ident,
+                    offset: usize::from(repr.frag_offset),
+                    more_frags: repr.more_frags,
+                    header: &packet[..hl],
+                    payload: &packet[hl..],
+                },
+            );
+            match outcome {
+                Outcome::Complete(whole) => {
+                    self.stats.ip_reasm_oks += 1;
+                    let Ok(pkt) = Ipv4Packet::new_checked(&whole[..]) else {
+                        return;
+                    };
+                    let Ok(whole_repr) = Ipv4Repr::parse(&pkt) else {
+                        return;
+                    };
+                    self.ip_dispatch(now, iface, &whole, &whole_repr, broadcast);
+                }
+                Outcome::Pending | Outcome::Duplicate => {}
+                Outcome::Failed(why) => {
+                    self.stats.ip_reasm_fails += 1;
+                    log::debug!(target: LOG, "reassembly failed from {}: {why:?}", repr.src_addr);
+                }
+            }
+            return;
+        }
+        self.ip_dispatch(now, iface, packet, repr, broadcast);
+    }
+
+    /// Hands a whole datagram to its protocol (RFC 1122 3.2.1.6 onwards).
+    fn ip_dispatch(
+        &mut self,
+        now: Instant,
+        iface: Option<IfaceId>,
+        packet: &[u8],
+        repr: &Ipv4Repr,
+        broadcast: bool,
+    ) {
+        let hl = usize::from(packet[0] & 0x0f) * 4;
+        let payload = &packet[hl..];
+        match repr.protocol {
+            IpProtocol::Icmp => {
+                self.stats.ip_in_delivers += 1;
+                self.icmp_input(now, iface, repr, payload, broadcast);
+            }
+            IpProtocol::Udp => {
+                self.stats.ip_in_delivers += 1;
+                self.udp_input(now, iface, packet, repr, payload, broadcast);
+            }
+            IpProtocol::Tcp => {
+                self.stats.ip_in_delivers += 1;
+                self.tcp_input(now, repr, payload, broadcast);
+            }
+            IpProtocol::Unknown(p) => {
+                // RFC 1122 3.2.2.1: protocol unreachable for a transport we lack.
+                self.stats.ip_in_unknown_protos += 1;
+                log::debug!(target: LOG, "no handler for protocol {p} from {}", repr.src_addr);
+                let code = DstUnreachable::ProtoUnreachable;
+                self.icmp_dst_unreachable(now, iface, packet, repr, broadcast, code, 0);
+            }
+        }
+    }
+
+    /// UDP input (RFC 768; RFC 1122 4.1.3). With no sockets bound yet, every port is
+    /// closed: RFC 1122 4.1.3.1 has the port-unreachable reply.
+    fn udp_input(
+        &mut self,
+        now: Instant,
+        iface: Option<IfaceId>,
+        packet: &[u8],
+        repr: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+    ) {
+        let parsed = UdpPacket::new_checked(payload)
+            .and_then(|p| UdpRepr::parse(&p, repr.src_addr, repr.dst_addr).map(|r| r.dst_port));
+        match parsed {
+            Ok(port) => {
+                self.stats.udp_no_ports += 1;
+                log::trace!(target: "tunstack::udp", "no socket on port {port}");
+                let code = DstUnreachable::PortUnreachable;
+                self.icmp_dst_unreachable(now, iface, packet, repr, broadcast, code, 0);
+            }
+            Err(e) => {
+                self.stats.udp_in_errors += 1;
+                log::debug!(target: "tunstack::udp", "dropped a datagram: {e}");
+            }
+        }
+    }
+
+    /// TCP input. With no connections or listeners yet, every segment finds the port
+    /// CLOSED and is answered per RFC 9293 3.10.7.1: an RST is discarded; otherwise, if
+    /// the ACK bit is off, `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`, else
+    /// `<SEQ=SEG.ACK><CTL=RST>`. Never to a broadcast (RFC 1122 4.2.3.10).
+    fn tcp_input(&mut self, now: Instant, repr: &Ipv4Repr, payload: &[u8], broadcast: bool) {
+        let seg = match TcpPacket::new_checked(payload)
+            .and_then(|p| TcpRepr::parse(&p, repr.src_addr, repr.dst_addr))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                log::debug!(target: "tunstack::tcp", "dropped a segment: {e}");
+                return;
+            }
+        };
+        if seg.flags.contains(TcpFlags::RST) || broadcast {
+            return;
+        }
+        let (seq, ack, flags) = if seg.flags.contains(TcpFlags::ACK) {
+            (seg.ack_number, 0, TcpFlags::RST)
+        } else {
+            let len = seg.payload.len() as u32
+                + u32::from(seg.flags.contains(TcpFlags::SYN))
+                + u32::from(seg.flags.contains(TcpFlags::FIN));
+            (
+                0,
+                seg.seq_number.wrapping_add(len),
+                TcpFlags::RST | TcpFlags::ACK,
+            )
+        };
+        let rst = TcpRepr {
+            src_port: seg.dst_port,
+            dst_port: seg.src_port,
+            flags,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 0,
+            urgent_pointer: 0,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_ranges: [None; 4],
+            timestamp: None,
+            payload: &[],
+        };
+        let (src, dst) = (repr.dst_addr, repr.src_addr);
+        let len = rst.buffer_len();
+        let r = self.send_ip_with(
+            now,
+            Some(src),
+            dst,
+            IpProtocol::Tcp,
+            None,
+            true,
+            len,
+            |buf, s, d| {
+                let mut p = TcpPacket::new_unchecked(buf);
+                rst.emit(&mut p, s, d);
+            },
+        );
+        if let Err(e) = r {
+            log::debug!(target: "tunstack::tcp", "could not send RST to {dst}: {e}");
+        }
+    }
+
+    /// Forwards a datagram that is not ours (RFC 1812 section 5.2 and 5.3).
+    fn ip_forward(&mut self, now: Instant, iface: Option<IfaceId>, packet: &[u8], repr: &Ipv4Repr) {
+        // RFC 2644 / RFC 1812 5.3.5.2: directed broadcasts are not forwarded by default.
+        if self
+            .ifaces
+            .iter()
+            .any(|i| i.config.addr.broadcast() == Some(repr.dst_addr))
+        {
+            self.stats.ip_in_addr_errors += 1;
+            return;
+        }
+        // RFC 1812 5.3.1: a router decrements TTL; when it would reach zero the datagram
+        // is discarded and an ICMP time exceeded (TTL, code 0) goes back.
+        if repr.ttl <= 1 {
+            self.stats.ip_in_hdr_errors += 1;
+            log::debug!(target: LOG, "TTL expired forwarding {} -> {}", repr.src_addr, repr.dst_addr);
+            self.icmp_time_exceeded(now, iface, packet, repr, TimeExceeded::TtlExpired);
+            return;
+        }
+        let Some(route) = self.routes.lookup(repr.dst_addr).copied() else {
+            // RFC 1812 5.2.7.1: no route -> destination unreachable (net).
+            self.stats.ip_out_no_routes += 1;
+            let code = DstUnreachable::NetUnreachable;
+            self.icmp_dst_unreachable(now, iface, packet, repr, false, code, 0);
+            return;
+        };
+        let mtu = self.ifaces[route.iface.0].mtu();
+
+        // Decrement TTL and patch the checksum incrementally (RFC 1624 section 3): the
+        // TTL shares a 16-bit word with the protocol.
+        let mut out = packet.to_vec();
+        let old_word = u16::from_be_bytes([out[8], out[9]]);
+        out[8] -= 1;
+        let new_word = u16::from_be_bytes([out[8], out[9]]);
+        let old_check = u16::from_be_bytes([out[10], out[11]]);
+        let check = checksum::update(old_check, old_word, new_word);
+        out[10..12].copy_from_slice(&check.to_be_bytes());
+
+        let next_hop = route.next_hop(repr.dst_addr);
+        if out.len() <= mtu {
+            self.stats.ip_forw_datagrams += 1;
+            self.queue_tx(Transmit {
+                iface: route.iface,
+                next_hop,
+                frame: out,
+            });
+            return;
+        }
+        if repr.dont_frag {
+            // RFC 1191 / RFC 1812 5.2.7.1: fragmentation needed and DF set, with the
+            // next-hop MTU so the sender can lower its path MTU.
+            self.stats.ip_frag_fails += 1;
+            let code = DstUnreachable::FragRequired;
+            self.icmp_dst_unreachable(now, iface, packet, repr, false, code, mtu as u16);
+            return;
+        }
+        let mut frags = Vec::new();
+        match fragment::fragment(&out, mtu, |f| frags.push(f)) {
+            Ok(n) => {
+                self.stats.ip_forw_datagrams += 1;
+                self.stats.ip_frag_oks += 1;
+                self.stats.ip_frag_creates += n as u64;
+                for frame in frags {
+                    self.queue_tx(Transmit {
+                        iface: route.iface,
+                        next_hop,
+                        frame,
+                    });
+                }
+            }
+            Err(e) => {
+                self.stats.ip_frag_fails += 1;
+                log::debug!(target: LOG, "could not fragment for forwarding: {e:?}");
+            }
+        }
+    }
+}

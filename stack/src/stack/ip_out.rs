@@ -1,0 +1,134 @@
+//! IPv4 output: routing, source address selection, identification (RFC 6864),
+//! fragmentation (RFC 791 3.2) and loopback to the stack's own addresses.
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use super::{Stack, Transmit};
+use crate::iface::fragment;
+use crate::time::Instant;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr, HEADER_LEN};
+
+/// Why a datagram could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// No route to the destination.
+    NoRoute,
+    /// Too big for the path and DF was asked for (or larger than any IPv4 datagram).
+    MessageTooLong {
+        /// The MTU of the interface it would have left through.
+        mtu: usize,
+    },
+    /// The socket is not open.
+    NotOpen,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NoRoute => f.write_str("no route to host"),
+            SendError::MessageTooLong { mtu } => write!(f, "message too long (MTU {mtu})"),
+            SendError::NotOpen => f.write_str("socket not open"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl Stack {
+    /// Sends an IPv4 datagram whose payload (`payload_len` bytes) `fill` writes, given the
+    /// chosen source and the destination (for transport checksums).
+    ///
+    /// The route decides the interface; the source is `src` or that interface's address.
+    /// A datagram to one of the stack's own addresses loops back. A datagram larger than
+    /// the interface MTU is fragmented, or refused with `MessageTooLong` when `dont_frag`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_ip_with(
+        &mut self,
+        _now: Instant,
+        src: Option<Ipv4Addr>,
+        dst: Ipv4Addr,
+        protocol: IpProtocol,
+        ttl: Option<u8>,
+        dont_frag: bool,
+        payload_len: usize,
+        fill: impl FnOnce(&mut [u8], Ipv4Addr, Ipv4Addr),
+    ) -> Result<(), SendError> {
+        let total = HEADER_LEN + payload_len;
+        if total > usize::from(u16::MAX) {
+            return Err(SendError::MessageTooLong {
+                mtu: usize::from(u16::MAX),
+            });
+        }
+        let local = self.ifaces.iter().find(|i| i.addr() == dst).map(|i| i.id);
+        let (iface, next_hop) = match local {
+            Some(id) => (id, dst),
+            None => match self.routes.lookup(dst) {
+                Some(r) => (r.iface, r.next_hop(dst)),
+                None => {
+                    self.stats.ip_out_no_routes += 1;
+                    return Err(SendError::NoRoute);
+                }
+            },
+        };
+        let src = src.unwrap_or_else(|| self.ifaces[iface.0].addr());
+        let mtu = self.ifaces[iface.0].mtu();
+        if dont_frag && total > mtu && local.is_none() {
+            return Err(SendError::MessageTooLong { mtu });
+        }
+
+        self.stats.ip_out_requests += 1;
+        let mut buf = vec![0u8; total];
+        fill(&mut buf[HEADER_LEN..], src, dst);
+        let repr = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            protocol,
+            payload_len,
+            ttl: ttl.unwrap_or(self.config.ttl),
+            ident: self.ident.next(src, dst, protocol.into()),
+            dont_frag,
+            more_frags: false,
+            frag_offset: 0,
+            tos: 0,
+        };
+        repr.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+
+        if local.is_some() {
+            // Loopback: delivered on the stack's next turn, never fragmented.
+            if self.loopback.len() < self.config.tx_queue_len {
+                self.loopback.push_back(buf);
+            } else {
+                self.stats.ip_out_discards += 1;
+            }
+            return Ok(());
+        }
+        if total <= mtu {
+            self.queue_tx(Transmit {
+                iface,
+                next_hop,
+                frame: buf,
+            });
+            return Ok(());
+        }
+        let mut frags = Vec::new();
+        match fragment::fragment(&buf, mtu, |f| frags.push(f)) {
+            Ok(n) => {
+                self.stats.ip_frag_oks += 1;
+                self.stats.ip_frag_creates += n as u64;
+                for frame in frags {
+                    self.queue_tx(Transmit {
+                        iface,
+                        next_hop,
+                        frame,
+                    });
+                }
+                Ok(())
+            }
+            Err(_) => {
+                self.stats.ip_frag_fails += 1;
+                Err(SendError::MessageTooLong { mtu })
+            }
+        }
+    }
+}
