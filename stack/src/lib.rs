@@ -22,5 +22,6 @@ pub mod rand;
 pub mod socket;
 pub mod stack;
 pub mod stats;
+pub mod tcp;
 pub mod time;
 pub mod wire;
