@@ -1,1 +1,208 @@
-//! TODO
+//! Congestion control behind a small trait (after smoltcp's `socket/tcp/congestion.rs`
+//! and gVisor's `reno.go`/`cubic.go`), so algorithms can be swapped per connection.
+//!
+//! The sender owns the loss-recovery machinery (fast retransmit, NewReno fast recovery
+//! with its window inflation, the retransmission timer); an algorithm only answers "how
+//! large is cwnd, and what is ssthresh" as events arrive. All sizes are in bytes.
+//!
+//! | algorithm | file | specification |
+//! |---|---|---|
+//! | [`Reno`] | `reno.rs` | RFC 5681, with RFC 3465 byte counting |
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::time::{Duration, Instant};
+
+mod reno;
+
+pub use reno::Reno;
+
+/// The largest congestion window any algorithm reports: 2^30 bytes, the largest window a
+/// peer can advertise (RFC 7323 2.3: 65535 << 14). Growing beyond it is useless and this
+/// bound keeps every sum far from overflow.
+pub const MAX_CWND: usize = 1 << 30;
+
+/// The largest SMSS an algorithm accepts: the MSS option is 16 bits (RFC 9293 3.7.1).
+pub const MAX_MSS: usize = u16::MAX as usize;
+
+/// A congestion control algorithm for one connection's sender.
+///
+/// Sizes are in bytes. `flight` is the amount of data outstanding in the network (RFC
+/// 5681's FlightSize, or the SACK "pipe" of RFC 6675) as the caller measures it at the
+/// moment named by each method.
+pub trait CongestionControl: fmt::Debug + Send {
+    /// The algorithm's name, as [`Algorithm`] parses it ("reno").
+    fn name(&self) -> &'static str;
+
+    /// The congestion window in bytes; at least one SMSS.
+    fn cwnd(&self) -> usize;
+
+    /// The slow-start threshold in bytes; `usize::MAX` stands for "infinite" (RFC 5681
+    /// 3.1: the initial value "SHOULD be set arbitrarily high").
+    fn ssthresh(&self) -> usize;
+
+    /// Whether the sender is in slow start (RFC 5681 3.1: `cwnd < ssthresh`).
+    fn in_slow_start(&self) -> bool {
+        self.cwnd() < self.ssthresh()
+    }
+
+    /// The sender's SMSS changed; called once after the handshake with the negotiated
+    /// value (clamped to `1..=MAX_MSS`). If no data was sent yet, the window becomes the
+    /// initial window of RFC 6928 for that SMSS (or one SMSS after a lost SYN, see
+    /// [`CongestionControl::on_syn_loss`]); otherwise cwnd is kept (at least one SMSS).
+    fn set_mss(&mut self, mss: usize);
+
+    /// New data was cumulatively acknowledged outside loss recovery.
+    ///
+    /// * `acked`: bytes newly acknowledged by this ACK.
+    /// * `flight`: bytes in flight before this ACK.
+    /// * `rtt`: a fresh RTT measurement taken from this ACK, if any (unused by Reno).
+    ///
+    /// Slow start grows cwnd per RFC 5681 3.1 with Appropriate Byte Counting (RFC 3465,
+    /// L = 2*SMSS); congestion avoidance adds one SMSS per cwnd of acknowledged bytes.
+    /// An application-limited sender does not grow cwnd; see the implementation for the
+    /// exact rule.
+    fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>);
+
+    /// Loss detected by fast retransmit (three duplicate ACKs, or SACK): RFC 5681 3.2
+    /// step 2, `ssthresh = max(flight/2, 2*SMSS)` (equation 4) and `cwnd = ssthresh`.
+    /// `flight` is the amount in flight when the loss was detected. The sender adds the
+    /// `3*SMSS` inflation of step 3 and later inflation itself.
+    fn on_congestion_event(&mut self, now: Instant, flight: usize);
+
+    /// Loss recovery ended with a full acknowledgment (RFC 6582 3.2 step 3, option 1):
+    /// `cwnd = min(ssthresh, max(flight, SMSS) + SMSS)`, with `flight` measured after the
+    /// ACK. This deflates the window the sender inflated during recovery.
+    fn on_recovery_exit(&mut self, now: Instant, flight: usize);
+
+    /// The retransmission timer fired (RFC 5681 3.1): `ssthresh = max(flight/2, 2*SMSS)`
+    /// (equation 4) only when `first` is true (the first timeout of a series: "the value of
+    /// ssthresh is held constant" when the segment was already retransmitted by the
+    /// timer), and cwnd falls to the loss window, one SMSS.
+    ///
+    /// Not for SYN retransmissions: use [`CongestionControl::on_syn_loss`].
+    fn on_rto(&mut self, now: Instant, flight: usize, first: bool);
+
+    /// The connection was idle for longer than an RTO (RFC 5681 4.1): "cwnd SHOULD be set
+    /// to no more than RW before beginning transmission", `RW = min(IW, cwnd)`.
+    fn on_idle_restart(&mut self, now: Instant);
+
+    /// The SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1 and RFC 6928 section 2:
+    /// "the initial window used by a sender after a correctly transmitted SYN MUST be one
+    /// segment consisting of at most SMSS bytes"). If no data was sent yet, cwnd becomes
+    /// one SMSS and stays so across [`CongestionControl::set_mss`]; ssthresh is unchanged.
+    fn on_syn_loss(&mut self);
+}
+
+/// The initial window of RFC 6928 section 2: `IW = min(10*MSS, max(2*MSS, 14600))`.
+///
+/// With `mss` clamped to `1..=MAX_MSS`: 5360 for 536, 14600 for 1460, 18000 for 9000.
+pub fn initial_window(mss: usize) -> usize {
+    let mss = clamp_mss(mss);
+    (10 * mss).min((2 * mss).max(14_600))
+}
+
+/// A usable SMSS: at least 1 byte, at most [`MAX_MSS`].
+pub(crate) fn clamp_mss(mss: usize) -> usize {
+    mss.clamp(1, MAX_MSS)
+}
+
+/// The available algorithms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// RFC 5681 Reno.
+    #[default]
+    Reno,
+}
+
+impl Algorithm {
+    /// Every algorithm, for help texts.
+    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno];
+
+    /// A fresh instance for a sender whose SMSS is `mss` (the initial window follows RFC
+    /// 6928 for it).
+    pub fn build(self, mss: usize) -> Box<dyn CongestionControl> {
+        match self {
+            Algorithm::Reno => Box::new(Reno::new(mss)),
+        }
+    }
+
+    /// The name [`FromStr`] accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Reno => "reno",
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An algorithm name that [`Algorithm::from_str`] does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownAlgorithm(pub String);
+
+impl fmt::Display for UnknownAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown congestion control algorithm {:?} (known:",
+            self.0
+        )?;
+        for a in Algorithm::ALL {
+            write!(f, " {a}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for UnknownAlgorithm {}
+
+impl FromStr for Algorithm {
+    type Err = UnknownAlgorithm;
+
+    /// Parses a name case-insensitively: "reno".
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Algorithm::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownAlgorithm(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6928 section 2: IW = min(10*MSS, max(2*MSS, 14600)).
+    #[test]
+    fn initial_window_rfc6928() {
+        assert_eq!(initial_window(536), 5360);
+        assert_eq!(initial_window(1460), 14_600);
+        assert_eq!(initial_window(9000), 18_000);
+        assert_eq!(initial_window(0), 10);
+        assert_eq!(initial_window(usize::MAX), 2 * MAX_MSS);
+    }
+
+    #[test]
+    fn algorithm_parses_and_builds() {
+        assert_eq!("reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
+        assert_eq!("Reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
+        let err = "cubic".parse::<Algorithm>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown congestion control algorithm \"cubic\" (known: reno)"
+        );
+        assert_eq!(Algorithm::default().to_string(), "reno");
+        let cc = Algorithm::Reno.build(1460);
+        assert_eq!(cc.name(), "reno");
+        assert_eq!(cc.cwnd(), 14_600);
+        assert_eq!(cc.ssthresh(), usize::MAX);
+        assert!(cc.in_slow_start());
+    }
+}

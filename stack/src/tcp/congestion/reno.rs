@@ -1,0 +1,202 @@
+//! Reno congestion control (RFC 5681), with Appropriate Byte Counting (RFC 3465).
+
+use super::{clamp_mss, initial_window, CongestionControl, MAX_CWND};
+use crate::time::{Duration, Instant};
+
+const LOG: &str = "tunstack::tcp";
+
+/// RFC 5681 Reno: slow start and congestion avoidance with byte counting, the
+/// `max(FlightSize/2, 2*SMSS)` threshold on loss, and the one-segment loss window after a
+/// timeout. Fast retransmit and NewReno fast recovery live in the sender, which calls
+/// [`CongestionControl::on_congestion_event`] and
+/// [`CongestionControl::on_recovery_exit`].
+///
+/// Invariants: `smss <= cwnd <= MAX_CWND`; ssthresh is `usize::MAX` until the first
+/// loss, then within `[2*SMSS, MAX_CWND]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reno {
+    /// The sender's maximum segment size, SMSS.
+    smss: usize,
+    cwnd: usize,
+    ssthresh: usize,
+    /// RFC 3465 2.1 `bytes_acked` for congestion avoidance; always below cwnd.
+    bytes_acked: usize,
+    /// Whether any data-related event happened; until then [`Reno::set_mss`] re-derives
+    /// the initial window.
+    started: bool,
+    /// The SYN or SYN-ACK was retransmitted: the initial window is one SMSS.
+    syn_lost: bool,
+}
+
+impl Reno {
+    /// A fresh Reno for SMSS `mss` (clamped to `1..=MAX_MSS`): cwnd = IW of RFC 6928,
+    /// ssthresh infinite (RFC 5681 3.1).
+    pub fn new(mss: usize) -> Self {
+        let smss = clamp_mss(mss);
+        Reno {
+            smss,
+            cwnd: initial_window(smss),
+            ssthresh: usize::MAX,
+            bytes_acked: 0,
+            started: false,
+            syn_lost: false,
+        }
+    }
+
+    /// The sender's maximum segment size.
+    pub fn smss(&self) -> usize {
+        self.smss
+    }
+
+    /// The window to start with: RFC 6928's IW, or one SMSS after a lost SYN.
+    fn start_window(&self) -> usize {
+        if self.syn_lost {
+            self.smss
+        } else {
+            initial_window(self.smss)
+        }
+    }
+
+    /// RFC 5681 equation (4): `ssthresh = max (FlightSize / 2, 2*SMSS)`, kept at most
+    /// [`MAX_CWND`].
+    fn halve(&mut self, flight: usize) {
+        self.ssthresh = (flight / 2).max(2 * self.smss).min(MAX_CWND);
+    }
+
+    /// Sets cwnd within `[SMSS, MAX_CWND]` and keeps `bytes_acked` below it.
+    fn set_cwnd(&mut self, cwnd: usize) {
+        self.cwnd = cwnd.clamp(self.smss, MAX_CWND);
+        self.bytes_acked = self.bytes_acked.min(self.cwnd - 1);
+    }
+
+    /// RFC 7661-style validation (section 4.3, "pipeACK >= (1/2)*cwnd" means the window
+    /// is validated): cwnd only grows while the flight before the ACK was at least half
+    /// the window. A sender that leaves most of its window unused (application-limited,
+    /// or limited by the peer's receive window) would otherwise grow a cwnd it never
+    /// tested against the network (RFC 7661 section 1, RFC 2861).
+    fn cwnd_limited(&self, flight: usize) -> bool {
+        flight >= self.cwnd.div_ceil(2)
+    }
+}
+
+impl CongestionControl for Reno {
+    fn name(&self) -> &'static str {
+        "reno"
+    }
+
+    fn cwnd(&self) -> usize {
+        self.cwnd
+    }
+
+    fn ssthresh(&self) -> usize {
+        self.ssthresh
+    }
+
+    /// Until data moves, the window follows the SMSS (RFC 6928 section 2 defines IW from
+    /// the MSS). Afterwards cwnd is kept in bytes, raised to one SMSS if needed (RFC 5681
+    /// 3.1 never lets it below the loss window); an ssthresh already set is raised to
+    /// 2*SMSS if needed.
+    fn set_mss(&mut self, mss: usize) {
+        self.smss = clamp_mss(mss);
+        if self.started {
+            if self.ssthresh != usize::MAX {
+                self.ssthresh = self.ssthresh.max(2 * self.smss);
+            }
+            self.set_cwnd(self.cwnd);
+        } else {
+            self.bytes_acked = 0;
+            self.set_cwnd(self.start_window());
+        }
+    }
+
+    /// * RFC 5681 3.1, slow start (`cwnd < ssthresh`): RFC 3465 2.2 Appropriate Byte
+    ///   Counting with L = 2*SMSS, `cwnd += min(acked, 2*SMSS)`. Growth stops at ssthresh
+    ///   and the rest of the ACK counts towards congestion avoidance (as Linux does).
+    /// * RFC 5681 3.1, congestion avoidance (`cwnd >= ssthresh`), byte counting as the RFC
+    ///   recommends (RFC 3465 2.1): acknowledged bytes accumulate in `bytes_acked`; when it
+    ///   reaches cwnd, it is decremented by cwnd and cwnd grows by one SMSS, at most once
+    ///   per ACK (RFC 5681: "MUST NOT increment cwnd by more than SMSS bytes" per RTT).
+    ///   The carry after an increment is capped at the ABC limit L = 2*SMSS (RFC 3465
+    ///   2.2), so a stretch ACK covering more than a window cannot buy later growth.
+    /// * Application-limited rule (RFC 7661 4.3 style): if `2*flight < cwnd` before this
+    ///   ACK, nothing grows and nothing is counted.
+    fn on_ack(&mut self, _now: Instant, acked: usize, flight: usize, _rtt: Option<Duration>) {
+        self.started = true;
+        if acked == 0 || !self.cwnd_limited(flight) {
+            return;
+        }
+        let mut acked = acked;
+        if self.cwnd < self.ssthresh {
+            let grown = self
+                .cwnd
+                .saturating_add(acked.min(2 * self.smss))
+                .min(self.ssthresh);
+            acked -= acked.min(grown - self.cwnd);
+            self.set_cwnd(grown);
+            if acked == 0 || self.cwnd < self.ssthresh {
+                return;
+            }
+        }
+        self.bytes_acked = self.bytes_acked.saturating_add(acked);
+        if self.bytes_acked >= self.cwnd {
+            self.bytes_acked = (self.bytes_acked - self.cwnd).min(2 * self.smss);
+            self.set_cwnd(self.cwnd + self.smss);
+        }
+    }
+
+    fn on_congestion_event(&mut self, _now: Instant, flight: usize) {
+        self.started = true;
+        self.halve(flight);
+        self.bytes_acked = 0;
+        self.set_cwnd(self.ssthresh);
+        log::debug!(
+            target: LOG,
+            "reno: fast retransmit, flight {flight}: cwnd {} ssthresh {}",
+            self.cwnd,
+            self.ssthresh
+        );
+    }
+
+    fn on_recovery_exit(&mut self, _now: Instant, flight: usize) {
+        self.started = true;
+        self.bytes_acked = 0;
+        let cwnd = self
+            .ssthresh
+            .min(flight.max(self.smss).saturating_add(self.smss));
+        self.set_cwnd(cwnd);
+    }
+
+    /// RFC 5681 3.1: "Furthermore, upon a timeout cwnd MUST be set to no more than the loss
+    /// window, LW, which equals 1 full-sized segment (regardless of the value of IW)."
+    fn on_rto(&mut self, _now: Instant, flight: usize, first: bool) {
+        self.started = true;
+        if first {
+            self.halve(flight);
+        }
+        self.bytes_acked = 0;
+        self.set_cwnd(self.smss);
+        log::debug!(
+            target: LOG,
+            "reno: retransmission timeout (first: {first}), flight {flight}: cwnd {} ssthresh {}",
+            self.cwnd,
+            self.ssthresh
+        );
+    }
+
+    /// RFC 5681 4.1: `cwnd = min(RW, cwnd)` with `RW = min(IW, cwnd)`; ssthresh is kept.
+    fn on_idle_restart(&mut self, _now: Instant) {
+        self.bytes_acked = 0;
+        self.set_cwnd(self.cwnd.min(initial_window(self.smss)));
+    }
+
+    fn on_syn_loss(&mut self) {
+        if !self.started {
+            self.syn_lost = true;
+            self.bytes_acked = 0;
+            self.set_cwnd(self.start_window());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
