@@ -143,7 +143,10 @@ impl RecvBuffer {
         for k in i..j {
             let r = self.ranges[k];
             if r.start > cursor {
-                self.store(cursor, &data[(cursor - s) as usize..(r.start.min(e) - s) as usize]);
+                self.store(
+                    cursor,
+                    &data[(cursor - s) as usize..(r.start.min(e) - s) as usize],
+                );
             }
             cursor = cursor.max(r.end);
             held += (r.end - r.start) as usize;

@@ -67,8 +67,15 @@ fn out_of_order_segments_fill_holes_in_every_order() {
             assert_eq!(adv, expect_nxt - nxt, "order {order:?}");
             nxt = expect_nxt;
             assert_eq!(rb.readable(), nxt);
-            assert_eq!(rb.ooo_bytes(), got.iter().filter(|&&g| g).count() * 10 - nxt);
-            assert_eq!(rb.window(), 100 - nxt, "out-of-order data sits inside the window");
+            assert_eq!(
+                rb.ooo_bytes(),
+                got.iter().filter(|&&g| g).count() * 10 - nxt
+            );
+            assert_eq!(
+                rb.window(),
+                100 - nxt,
+                "out-of-order data sits inside the window"
+            );
         }
         assert_eq!(rb.ooo_bytes(), 0);
         assert_eq!(rb.range_count(), 0);
@@ -116,7 +123,13 @@ fn partial_overlaps_at_both_ends_fill_only_the_new_bytes() {
     // Held [10,20); new data overlapping its front, its back, and both with one segment.
     let garbage_over = |s: usize, e: usize| -> Vec<u8> {
         (s..e)
-            .map(|i| if (10..20).contains(&i) { !byte(i) } else { byte(i) })
+            .map(|i| {
+                if (10..20).contains(&i) {
+                    !byte(i)
+                } else {
+                    byte(i)
+                }
+            })
             .collect()
     };
     for (s, e) in [(5, 15), (15, 25), (5, 25), (10, 25), (5, 20)] {
@@ -264,7 +277,11 @@ fn window_accounting() {
     assert_eq!(rb.capacity(), 100);
     assert_eq!(rb.window(), 100);
     rb.write(50, &stream(50..60));
-    assert_eq!(rb.window(), 100, "out-of-order data does not shrink the window");
+    assert_eq!(
+        rb.window(),
+        100,
+        "out-of-order data does not shrink the window"
+    );
     rb.write(0, &stream(0..30));
     assert_eq!(rb.window(), 70);
     rb.consume(20);
@@ -429,7 +446,10 @@ fn run_reassembly(seed: u64, len: usize, cap: usize, max_ranges: usize) {
         let ranges = m.ranges();
         assert_eq!(rb.range_count(), ranges.len());
         assert!(rb.range_count() <= max_ranges);
-        assert_eq!(rb.ooo_bytes(), ranges.iter().map(|r| r.1 - r.0).sum::<usize>());
+        assert_eq!(
+            rb.ooo_bytes(),
+            ranges.iter().map(|r| r.1 - r.0).sum::<usize>()
+        );
         let mut sack = rb.sack_ranges(usize::MAX);
         sack.sort();
         let rel: Vec<_> = ranges.iter().map(|r| (r.0 - m.nxt, r.1 - m.nxt)).collect();
@@ -453,7 +473,11 @@ fn run_reassembly(seed: u64, len: usize, cap: usize, max_ranges: usize) {
             }
         }
         m.consumed += out.len() - before;
-        assert_eq!(out[..], data[..out.len()], "readable data is a prefix of the stream");
+        assert_eq!(
+            out[..],
+            data[..out.len()],
+            "readable data is a prefix of the stream"
+        );
     };
 
     for &seg in &segs {
