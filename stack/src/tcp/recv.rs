@@ -1,1 +1,305 @@
-//! TODO
+//! The receive buffer: a ring of `capacity` bytes holding the in-order data the application
+//! has not read yet, followed by the rest of the receive window, into which out-of-order
+//! segments are written straight into place.
+//!
+//! Everything here is in byte offsets, not sequence numbers: offset 0 is the next byte
+//! expected (RCV.NXT), and the connection does the mapping. The rules it implements:
+//!
+//! * RFC 9293 section 3.10.7.4, "seventh, process the segment text": in-order text moves to
+//!   the receive buffer and RCV.NXT advances over it; [`RecvBuffer::write`] returns that
+//!   advance.
+//! * RFC 9293 section 3.10.7.4, "first, check sequence number": segments that begin beyond
+//!   RCV.NXT "SHOULD be held for later processing", and RFC 1122 section 4.2.2.20 (g): "TCP
+//!   SHOULD queue out-of-order segments". They are held, bounded by the window and by a
+//!   maximum count of separate ranges (DESIGN.md: every queue has a bound).
+//! * RFC 9293 section 3.8.6 (window management): the window offered is the free space,
+//!   `capacity - readable`; out-of-order data sits inside it, so holding it never shrinks
+//!   the window (RFC 9293 3.8.6: the window SHOULD NOT be shrunk).
+//! * RFC 2018 section 4: the SACK blocks reported, the one holding the most recently
+//!   received segment first.
+
+use core::fmt;
+
+/// Default bound on separate out-of-order ranges held by [`RecvBuffer::new`].
+pub const DEFAULT_MAX_RANGES: usize = 64;
+
+/// One contiguous range of out-of-order data, in absolute stream offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OooRange {
+    start: u64,
+    end: u64,
+    /// When the range last received a segment: larger is more recent (RFC 2018 section 4).
+    stamp: u64,
+}
+
+/// A receive buffer with reassembly of out-of-order segments. See the module docs.
+pub struct RecvBuffer {
+    /// The ring storage; its length is the capacity.
+    buf: Box<[u8]>,
+    /// Ring index of the first readable byte.
+    head: usize,
+    /// In-order bytes ready for the application, starting at `head`.
+    readable: usize,
+    /// Absolute stream offset of the next expected byte (bytes ever made in order).
+    /// Absolute offsets let ranges stay put while the window slides; a u64 does not wrap.
+    nxt: u64,
+    /// Out-of-order ranges, sorted by start, disjoint and not adjacent (touching ranges are
+    /// merged), all starting after `nxt` and ending within the window. Its capacity is
+    /// reserved at construction, so it never allocates afterwards.
+    ranges: Vec<OooRange>,
+    max_ranges: usize,
+    /// Sum of the lengths of `ranges`.
+    ooo: usize,
+    /// Source of `OooRange::stamp`.
+    clock: u64,
+}
+
+impl fmt::Debug for RecvBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvBuffer")
+            .field("capacity", &self.buf.len())
+            .field("readable", &self.readable)
+            .field("nxt", &self.nxt)
+            .field("ranges", &self.ranges)
+            .field("max_ranges", &self.max_ranges)
+            .finish()
+    }
+}
+
+impl RecvBuffer {
+    /// A buffer of `capacity` bytes (the most the window can ever offer), holding at most
+    /// [`DEFAULT_MAX_RANGES`] separate out-of-order ranges.
+    pub fn new(capacity: usize) -> Self {
+        Self::with_max_ranges(capacity, DEFAULT_MAX_RANGES)
+    }
+
+    /// A buffer of `capacity` bytes holding at most `max_ranges` separate out-of-order
+    /// ranges (0: out-of-order data is never held).
+    pub fn with_max_ranges(capacity: usize, max_ranges: usize) -> Self {
+        RecvBuffer {
+            buf: vec![0; capacity].into_boxed_slice(),
+            head: 0,
+            readable: 0,
+            nxt: 0,
+            ranges: Vec::with_capacity(max_ranges),
+            max_ranges,
+            ooo: 0,
+            clock: 0,
+        }
+    }
+
+    /// The size of the buffer.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The bound on separate out-of-order ranges.
+    pub fn max_ranges(&self) -> usize {
+        self.max_ranges
+    }
+
+    /// How many separate out-of-order ranges are held.
+    pub fn range_count(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Stores `data` that starts `offset` bytes after the next expected byte (offset 0 = in
+    /// order) and returns how many bytes became newly in order, contiguous from the old
+    /// next expected byte: how far RCV.NXT advances (RFC 9293 3.10.7.4, seventh).
+    ///
+    /// * Bytes beyond the window (`offset >= window()`) are dropped: RFC 9293 3.10.7.4
+    ///   keeps only the part of a segment inside the window.
+    /// * Bytes already held are ignored: the first copy received wins, and a duplicate is
+    ///   never written over held data.
+    /// * Out-of-order data is written straight into its place in the ring and its range
+    ///   recorded, merged with ranges it overlaps or touches (RFC 1122 4.2.2.20 (g)).
+    /// * If the data would need a new separate range and `max_ranges` are already held,
+    ///   the new data is dropped, not an older range: the peer retransmits it anyway.
+    /// * A segment that lands in a held range, even a pure duplicate, makes that range the
+    ///   most recent one for [`sack_ranges`](Self::sack_ranges) (RFC 2018 section 4: the
+    ///   first block reports the segment that triggered the ACK).
+    pub fn write(&mut self, offset: usize, data: &[u8]) -> usize {
+        let window = self.window();
+        if offset >= window || data.is_empty() {
+            return 0;
+        }
+        let len = data.len().min(window - offset);
+        let data = &data[..len];
+        let s = self.nxt + offset as u64;
+        let e = s + len as u64;
+
+        // Held ranges that overlap or touch [s, e) form the run i..j (ranges are sorted,
+        // disjoint and not adjacent).
+        let i = self.ranges.partition_point(|r| r.end < s);
+        let j = i + self.ranges[i..].partition_point(|r| r.start <= e);
+        if i == j && offset != 0 && self.ranges.len() >= self.max_ranges {
+            // RFC 1122 4.2.2.20 (g) queueing is a SHOULD; the bound takes precedence.
+            return 0;
+        }
+
+        // Copy only into the holes, so held bytes are never overwritten.
+        let mut cursor = s;
+        let mut held = 0usize;
+        for k in i..j {
+            let r = self.ranges[k];
+            if r.start > cursor {
+                self.store(
+                    cursor,
+                    &data[(cursor - s) as usize..(r.start.min(e) - s) as usize],
+                );
+            }
+            cursor = cursor.max(r.end);
+            held += (r.end - r.start) as usize;
+        }
+        if cursor < e {
+            self.store(cursor, &data[(cursor - s) as usize..]);
+        }
+
+        let (start, end) = if i < j {
+            (s.min(self.ranges[i].start), e.max(self.ranges[j - 1].end))
+        } else {
+            (s, e)
+        };
+
+        if start == self.nxt {
+            // In order (necessarily i == 0): the merged run becomes readable.
+            self.ranges.drain(i..j);
+            self.ooo -= held;
+            let advance = (end - start) as usize;
+            self.readable += advance;
+            self.nxt = end;
+            return advance;
+        }
+
+        self.clock += 1;
+        let merged = OooRange {
+            start,
+            end,
+            stamp: self.clock,
+        };
+        self.ooo += (end - start) as usize - held;
+        if i < j {
+            self.ranges[i] = merged;
+            self.ranges.drain(i + 1..j);
+        } else {
+            self.ranges.insert(i, merged);
+        }
+        0
+    }
+
+    /// Copies `data` to absolute stream offset `at`, which lies within the window.
+    fn store(&mut self, at: u64, data: &[u8]) {
+        let rel = self.readable + (at - self.nxt) as usize;
+        let pos = self.wrap(self.head + rel);
+        let first = data.len().min(self.buf.len() - pos);
+        self.buf[pos..pos + first].copy_from_slice(&data[..first]);
+        self.buf[..data.len() - first].copy_from_slice(&data[first..]);
+    }
+
+    /// Reduces a ring index below `2 * capacity` into the ring.
+    fn wrap(&self, idx: usize) -> usize {
+        if idx >= self.buf.len() {
+            idx - self.buf.len()
+        } else {
+            idx
+        }
+    }
+
+    /// In-order bytes ready for the application.
+    pub fn readable(&self) -> usize {
+        self.readable
+    }
+
+    /// Copies out and consumes up to `buf.len()` in-order bytes; returns the count.
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.peek(buf);
+        self.consume(n);
+        n
+    }
+
+    /// Copies up to `buf.len()` in-order bytes without consuming them; returns the count.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        let (a, b) = self.readable_slices();
+        let n = buf.len().min(a.len() + b.len());
+        let first = n.min(a.len());
+        buf[..first].copy_from_slice(&a[..first]);
+        buf[first..n].copy_from_slice(&b[..n - first]);
+        n
+    }
+
+    /// The readable data as two slices (the second is empty unless the data wraps around
+    /// the end of the ring), for zero-copy access; follow with [`consume`](Self::consume).
+    pub fn readable_slices(&self) -> (&[u8], &[u8]) {
+        let first = self.readable.min(self.buf.len() - self.head);
+        (
+            &self.buf[self.head..self.head + first],
+            &self.buf[..self.readable - first],
+        )
+    }
+
+    /// Consumes `n` readable bytes (clamped to [`readable`](Self::readable)), which opens
+    /// the window by as much.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.readable);
+        self.readable -= n;
+        self.head = if self.readable == 0 && self.ranges.is_empty() {
+            // Realign an empty ring so the next data is more likely to be one slice. Held
+            // out-of-order data pins its ring position, so only when there is none.
+            0
+        } else {
+            self.wrap(self.head + n)
+        };
+    }
+
+    /// Free space to advertise as the receive window: `capacity - readable`. Out-of-order
+    /// data sits inside the window (RFC 9293 3.8.6).
+    pub fn window(&self) -> usize {
+        self.buf.len() - self.readable
+    }
+
+    /// The out-of-order ranges held, as `(start, end)` offsets relative to the next
+    /// expected byte, the most recently changed first (RFC 2018 section 4: the first SACK
+    /// block reports the most recently received segment, the rest follow by recency), at
+    /// most `n` of them.
+    pub fn sack_ranges(&self, n: usize) -> Vec<(usize, usize)> {
+        let mut out = vec![(0, 0); n.min(self.ranges.len())];
+        let k = self.sack_ranges_into(&mut out);
+        out.truncate(k);
+        out
+    }
+
+    /// [`sack_ranges`](Self::sack_ranges) without allocating: fills `out` and returns how
+    /// many entries were written.
+    pub fn sack_ranges_into(&self, out: &mut [(usize, usize)]) -> usize {
+        let mut below = u64::MAX;
+        let mut k = 0;
+        while k < out.len() {
+            // Stamps are unique: pick the most recent one older than the last picked.
+            let Some(r) = self
+                .ranges
+                .iter()
+                .filter(|r| r.stamp < below)
+                .max_by_key(|r| r.stamp)
+            else {
+                break;
+            };
+            out[k] = ((r.start - self.nxt) as usize, (r.end - self.nxt) as usize);
+            below = r.stamp;
+            k += 1;
+        }
+        k
+    }
+
+    /// Bytes held out of order.
+    pub fn ooo_bytes(&self) -> usize {
+        self.ooo
+    }
+
+    /// Whether nothing is readable and nothing is held out of order.
+    pub fn is_empty(&self) -> bool {
+        self.readable == 0 && self.ranges.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;
