@@ -19,6 +19,7 @@ pub mod icmp;
 pub mod iface;
 pub mod link;
 pub mod rand;
+pub mod sim;
 pub mod socket;
 pub mod stack;
 pub mod stats;

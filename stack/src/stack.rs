@@ -16,6 +16,7 @@
 mod icmp;
 mod ip_in;
 mod ip_out;
+mod tcp;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ use crate::stats::Stats;
 use crate::time::Instant;
 
 pub use ip_out::SendError;
+pub use tcp::TcpError;
 
 /// How the stack behaves.
 #[derive(Clone, Debug)]
@@ -53,6 +55,8 @@ pub struct StackConfig {
     pub echo_ignore_broadcasts: bool,
     /// The most frames queued for transmission; more are dropped and counted.
     pub tx_queue_len: usize,
+    /// TCP settings.
+    pub tcp: crate::tcp::TcpConfig,
 }
 
 impl Default for StackConfig {
@@ -65,6 +69,7 @@ impl Default for StackConfig {
             icmp_error_burst: 50,
             echo_ignore_broadcasts: true,
             tx_queue_len: 4096,
+            tcp: crate::tcp::TcpConfig::default(),
         }
     }
 }
@@ -96,12 +101,15 @@ pub struct Stack {
     /// Datagrams the stack sent to one of its own addresses, delivered on the next turn.
     loopback: VecDeque<Vec<u8>>,
     echo: EchoSockets,
+    tcp: crate::tcp::layer::TcpLayer,
 }
 
 impl Stack {
     /// A stack with no interfaces. All randomness comes from `rng`.
     pub fn new(config: StackConfig, mut rng: Rng) -> Stack {
+        let tcp = crate::tcp::layer::TcpLayer::new(config.tcp.clone(), &mut rng);
         Stack {
+            tcp,
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
@@ -188,7 +196,10 @@ impl Stack {
         if !self.loopback.is_empty() {
             return Some(Instant::ZERO);
         }
-        self.reasm.poll_at()
+        match (self.reasm.poll_at(), self.tcp.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs every timer that has expired by `now`.
@@ -201,6 +212,7 @@ impl Stack {
                 self.icmp_reassembly_timeout(now, &quote);
             }
         }
+        self.tcp_timeout(now);
         self.drain_loopback(now);
     }
 

@@ -100,6 +100,51 @@ counters! {
     udp_in_errors => "UdpInErrors",
     /// UDP datagrams sent.
     udp_out_datagrams => "UdpOutDatagrams",
+    /// Connections opened actively (SYN sent).
+    tcp_active_opens => "TcpActiveOpens",
+    /// Connections opened passively (SYN received on a listener).
+    tcp_passive_opens => "TcpPassiveOpens",
+    /// Connection attempts that failed (SYN-SENT or SYN-RECEIVED to CLOSED).
+    tcp_attempt_fails => "TcpAttemptFails",
+    /// Established connections reset by the peer.
+    tcp_estab_resets => "TcpEstabResets",
+    /// Connections now in ESTABLISHED or CLOSE-WAIT.
+    tcp_curr_estab => "TcpCurrEstab",
+    /// Segments received (including in error).
+    tcp_in_segs => "TcpInSegs",
+    /// Segments sent, retransmissions included (Linux's TcpOutSegs excludes them; tunstack
+    /// counts every segment and reports retransmissions in TcpRetransSegs).
+    tcp_out_segs => "TcpOutSegs",
+    /// Segments retransmitted.
+    tcp_retrans_segs => "TcpRetransSegs",
+    /// Segments received in error (checksum, malformed).
+    tcp_in_errs => "TcpInErrs",
+    /// Resets sent.
+    tcp_out_rsts => "TcpOutRsts",
+    /// Challenge ACKs sent (RFC 5961).
+    tcp_challenge_acks => "TcpExtTCPChallengeACK",
+    /// Challenge ACKs suppressed by the rate limit (tunstack's own counter).
+    tcp_challenge_ack_limited => "TcpExtTCPChallengeACKLimited",
+    /// Segments dropped by PAWS (RFC 7323 5.3).
+    tcp_paws_estab => "TcpExtPAWSEstab",
+    /// Delayed ACKs sent when their timer fired.
+    tcp_delayed_acks => "TcpExtDelayedACKs",
+    /// Retransmission timeouts.
+    tcp_timeouts => "TcpExtTCPTimeouts",
+    /// Fast retransmits.
+    tcp_fast_retrans => "TcpExtTCPFastRetrans",
+    /// Connections aborted because retransmissions or keep-alives went unanswered.
+    tcp_abort_on_timeout => "TcpExtTCPAbortOnTimeout",
+    /// SYN cookies sent.
+    syncookies_sent => "TcpExtSyncookiesSent",
+    /// Valid SYN cookies received.
+    syncookies_recv => "TcpExtSyncookiesRecv",
+    /// Invalid SYN cookies received.
+    syncookies_failed => "TcpExtSyncookiesFailed",
+    /// SYNs or handshake ACKs dropped because the accept queue was full.
+    listen_overflows => "TcpExtListenOverflows",
+    /// SYNs dropped at a listener for any reason.
+    listen_drops => "TcpExtListenDrops",
 }
 
 impl Stats {

@@ -10,7 +10,6 @@ use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
-use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
 
 const LOG: &str = "tunstack::ip";
@@ -176,70 +175,6 @@ impl Stack {
                 self.stats.udp_in_errors += 1;
                 log::debug!(target: "tunstack::udp", "dropped a datagram: {e}");
             }
-        }
-    }
-
-    /// TCP input. With no connections or listeners yet, every segment finds the port
-    /// CLOSED and is answered per RFC 9293 3.10.7.1: an RST is discarded; otherwise, if
-    /// the ACK bit is off, `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`, else
-    /// `<SEQ=SEG.ACK><CTL=RST>`. Never to a broadcast (RFC 1122 4.2.3.10).
-    fn tcp_input(&mut self, now: Instant, repr: &Ipv4Repr, payload: &[u8], broadcast: bool) {
-        let seg = match TcpPacket::new_checked(payload)
-            .and_then(|p| TcpRepr::parse(&p, repr.src_addr, repr.dst_addr))
-        {
-            Ok(s) => s,
-            Err(e) => {
-                log::debug!(target: "tunstack::tcp", "dropped a segment: {e}");
-                return;
-            }
-        };
-        if seg.flags.contains(TcpFlags::RST) || broadcast {
-            return;
-        }
-        let (seq, ack, flags) = if seg.flags.contains(TcpFlags::ACK) {
-            (seg.ack_number, 0, TcpFlags::RST)
-        } else {
-            let len = seg.payload.len() as u32
-                + u32::from(seg.flags.contains(TcpFlags::SYN))
-                + u32::from(seg.flags.contains(TcpFlags::FIN));
-            (
-                0,
-                seg.seq_number.wrapping_add(len),
-                TcpFlags::RST | TcpFlags::ACK,
-            )
-        };
-        let rst = TcpRepr {
-            src_port: seg.dst_port,
-            dst_port: seg.src_port,
-            flags,
-            seq_number: seq,
-            ack_number: ack,
-            window_len: 0,
-            urgent_pointer: 0,
-            max_seg_size: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_ranges: [None; 4],
-            timestamp: None,
-            payload: &[],
-        };
-        let (src, dst) = (repr.dst_addr, repr.src_addr);
-        let len = rst.buffer_len();
-        let r = self.send_ip_with(
-            now,
-            Some(src),
-            dst,
-            IpProtocol::Tcp,
-            None,
-            true,
-            len,
-            |buf, s, d| {
-                let mut p = TcpPacket::new_unchecked(buf);
-                rst.emit(&mut p, s, d);
-            },
-        );
-        if let Err(e) = r {
-            log::debug!(target: "tunstack::tcp", "could not send RST to {dst}: {e}");
         }
     }
 

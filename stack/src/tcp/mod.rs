@@ -9,14 +9,34 @@
 //! | `send.rs` | send buffer |
 //! | `isn.rs` | initial sequence numbers (RFC 6528) |
 //! | `syncookie.rs` | SYN cookies (RFC 4987 3.6) |
+//! | `state.rs` | the eleven states (RFC 9293 3.3.2) |
+//! | `conn.rs` | the connection (TCB) and the user calls (RFC 9293 3.10.1-3.10.6) |
+//! | `input.rs` | SEGMENT ARRIVES (RFC 9293 3.10.7), RFC 5961, PAWS |
+//! | `output.rs` | sending: Nagle, SWS, retransmission, probes, timers |
+//! | `timer.rs` | the timer table |
+//! | `layer.rs` | connection table, listeners, timer heap |
 
+pub mod config;
 pub mod congestion;
+pub mod conn;
+pub(crate) mod input;
 pub mod isn;
+pub(crate) mod layer;
+pub(crate) mod output;
 pub mod recv;
 pub mod rtt;
 pub mod send;
 pub mod seq;
 pub mod siphash;
+pub mod state;
 pub mod syncookie;
+pub mod timer;
 
+pub use config::TcpConfig;
+pub use conn::{ConnError, ConnInfo, ConnStats, Connection};
+pub use layer::{ListenHandle, TcpHandle};
 pub use seq::SeqNum;
+pub use state::State;
+
+#[cfg(test)]
+mod tests;

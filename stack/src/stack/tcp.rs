@@ -1,0 +1,701 @@
+//! TCP in the core: segments in (connection lookup, listeners, SYN cookies, resets for
+//! closed ports), segments out (frames built straight from the send buffer), timers, and
+//! the socket calls the runtime exposes.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::{Stack, Transmit};
+use crate::tcp::conn::{ConnError, ConnInfo, Connection};
+use crate::tcp::input::{apply_syn_options, InputCtx};
+use crate::tcp::layer::{ListenHandle, Path, TcpHandle};
+use crate::tcp::output::{Outgoing, OutputCtx};
+use crate::tcp::state::State;
+use crate::tcp::SeqNum;
+use crate::time::Instant;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+
+const LOG: &str = "tunstack::tcp";
+
+/// Why a TCP call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpError {
+    /// The address is taken (`AddrInUse`).
+    AddrInUse,
+    /// The address is not one of ours (`AddrNotAvailable`).
+    AddrNotAvailable,
+    /// No route to the destination.
+    NoRoute,
+    /// Too many connections, or no free port.
+    Exhausted,
+    /// The handle names no connection (any more).
+    InvalidHandle,
+    /// The connection failed.
+    Conn(ConnError),
+    /// The connection is not in a state for this call.
+    NotConnected,
+}
+
+impl core::fmt::Display for TcpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TcpError::AddrInUse => f.write_str("address in use"),
+            TcpError::AddrNotAvailable => f.write_str("address not available"),
+            TcpError::NoRoute => f.write_str("no route to host"),
+            TcpError::Exhausted => f.write_str("too many connections"),
+            TcpError::InvalidHandle => f.write_str("no such connection"),
+            TcpError::Conn(ConnError::Refused) => f.write_str("connection refused"),
+            TcpError::Conn(ConnError::Reset) => f.write_str("connection reset by peer"),
+            TcpError::Conn(ConnError::TimedOut) => f.write_str("connection timed out"),
+            TcpError::Conn(ConnError::Aborted) => f.write_str("connection aborted"),
+            TcpError::NotConnected => f.write_str("not connected"),
+        }
+    }
+}
+
+impl std::error::Error for TcpError {}
+
+/// Builds the IPv4 frame for one outgoing segment: header, then TCP header and payload,
+/// with the payload copied once from the send buffer.
+fn build_frame(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, ident: u16, seg: &Outgoing<'_>) -> Vec<u8> {
+    let hl = seg.repr.header_len();
+    let plen = seg.payload_len();
+    let total = 20 + hl + plen;
+    let mut buf = vec![0u8; total];
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol: IpProtocol::Tcp,
+        payload_len: hl + plen,
+        ttl,
+        ident,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+        tos: 0,
+    };
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    let at = 20 + hl;
+    let (a, b) = (seg.payload[0], seg.payload[1]);
+    buf[at..at + a.len()].copy_from_slice(a);
+    buf[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
+    // With the payload in place, emitting the header (empty `repr.payload`) checksums the
+    // whole segment in one pass.
+    seg.repr
+        .emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), src, dst);
+    buf
+}
+
+impl Stack {
+    /// A TCP segment for one of our addresses (RFC 9293 3.10.7).
+    pub(super) fn tcp_input(
+        &mut self,
+        now: Instant,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+    ) {
+        self.stats.tcp_in_segs += 1;
+        let seg = match TcpPacket::new_checked(payload)
+            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.stats.tcp_in_errs += 1;
+                log::debug!(target: LOG, "dropped a segment from {}: {e}", ip.src_addr);
+                return;
+            }
+        };
+        // RFC 1122 4.2.3.10: segments to broadcast or multicast addresses are dropped.
+        if broadcast || ip.dst_addr.is_multicast() {
+            return;
+        }
+        let local = SocketAddrV4::new(ip.dst_addr, seg.dst_port);
+        let remote = SocketAddrV4::new(ip.src_addr, seg.src_port);
+        if let Some(idx) = self.tcp.lookup(local, remote) {
+            self.tcp_segment_for(now, idx, &seg);
+        } else if let Some(l) = self.tcp.find_listener(local) {
+            self.tcp_listen_input(now, l, local, remote, &seg);
+        } else {
+            self.tcp_reset_closed(now, local, remote, &seg);
+        }
+        self.tcp_flush(now);
+    }
+
+    fn tcp_segment_for(&mut self, now: Instant, idx: u32, seg: &TcpRepr<'_>) {
+        let Stack { tcp, stats, .. } = self;
+        let msl = tcp.cfg.msl;
+        let challenge = &mut tcp.challenge;
+        let slot = &mut tcp.slots[idx as usize];
+        let Some(conn) = slot.conn.as_mut() else {
+            return;
+        };
+        let before = conn.state();
+        let mut ok = || challenge.take(now);
+        let mut ctx = InputCtx {
+            stats,
+            challenge_ok: &mut ok,
+            msl,
+        };
+        conn.on_segment(now, seg, &mut ctx);
+        let after = conn.state();
+        // A passive connection that completed its handshake joins the accept queue.
+        if before == State::SynReceived && after != State::SynReceived && slot.in_syn_queue {
+            slot.in_syn_queue = false;
+            let h = crate::tcp::layer::TcpHandle { idx, gen: slot.gen };
+            if let Some(l) = slot.listener {
+                if let Some(Some(lis)) = tcp.listeners.get_mut(l as usize) {
+                    lis.syn_queue = lis.syn_queue.saturating_sub(1);
+                    if after != State::Closed {
+                        lis.accept_queue.push_back(h);
+                    }
+                }
+            }
+        }
+        tcp.mark_dirty(idx);
+    }
+
+    /// LISTEN (RFC 9293 3.10.7.2): SYNs open connections (or get SYN cookies when the SYN
+    /// queue is full, RFC 4987 3.6); an ACK may complete a cookie handshake; anything
+    /// else with an ACK gets a reset.
+    fn tcp_listen_input(
+        &mut self,
+        now: Instant,
+        l: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) {
+        if seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let (backlog, accept_len, syn_queue) = match self.tcp.listeners.get(l as usize) {
+            Some(Some(lis)) => (lis.backlog, lis.accept_queue.len(), lis.syn_queue),
+            _ => return,
+        };
+        if seg.flags.contains(TcpFlags::ACK) && !seg.flags.contains(TcpFlags::SYN) {
+            // Perhaps the end of a SYN-cookie handshake.
+            let info = self.tcp.cookies.validate(
+                local,
+                remote,
+                SeqNum(seg.seq_number) - 1,
+                SeqNum(seg.ack_number) - 1,
+                now,
+            );
+            match info {
+                Some(info) if accept_len < backlog => {
+                    self.stats.syncookies_recv += 1;
+                    self.tcp_cookie_connection(now, l, local, remote, seg, info.mss);
+                }
+                Some(_) => {
+                    self.stats.listen_overflows += 1;
+                    self.stats.listen_drops += 1;
+                }
+                None => {
+                    self.stats.syncookies_failed += 1;
+                    // RFC 9293 LISTEN: an ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
+                    self.tcp_send_rst(now, local, remote, SeqNum(seg.ack_number), None);
+                }
+            }
+            return;
+        }
+        if !seg.flags.contains(TcpFlags::SYN) || seg.flags.contains(TcpFlags::ACK) {
+            return;
+        }
+        if accept_len >= backlog {
+            // The accept queue is full: drop the SYN, as Linux does; the client retries.
+            self.stats.listen_overflows += 1;
+            self.stats.listen_drops += 1;
+            return;
+        }
+        if syn_queue >= self.tcp.cfg.syn_backlog || self.tcp.live >= self.tcp.cfg.max_connections {
+            self.tcp_send_cookie(now, local, remote, seg);
+            return;
+        }
+        let Some(path) = self.tcp_path(remote.ip()) else {
+            self.stats.listen_drops += 1;
+            return;
+        };
+        let mtu = self.ifaces[path.iface.0].mtu();
+        let iss = self.tcp.isn.isn(local, remote, now);
+        let ts_offset = self.tcp.rng.next_u32();
+        let mut c = Connection::new(
+            &self.tcp.cfg,
+            local,
+            remote,
+            State::SynReceived,
+            iss,
+            mtu,
+            ts_offset,
+            now,
+        );
+        c.irs = SeqNum(seg.seq_number);
+        c.rcv_nxt = c.irs + 1;
+        c.rcv_adv = c.rcv_nxt;
+        c.snd_wnd = usize::from(seg.window_len);
+        c.snd_wl1 = c.irs;
+        c.max_snd_wnd = c.snd_wnd;
+        c.user_attached = false;
+        apply_syn_options(&mut c, seg, now);
+        match self.tcp.insert(c, path, Some(l)) {
+            Some(_) => {
+                self.stats.tcp_passive_opens += 1;
+                if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
+                    lis.syn_queue += 1;
+                }
+            }
+            None => self.stats.listen_drops += 1,
+        }
+    }
+
+    fn tcp_send_cookie(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) {
+        let peer_mss = seg.max_seg_size.unwrap_or(536);
+        let (cookie, _mss) =
+            self.tcp
+                .cookies
+                .generate(local, remote, SeqNum(seg.seq_number), peer_mss, now);
+        self.stats.syncookies_sent += 1;
+        let mss = self
+            .tcp_path(remote.ip())
+            .map(|p| self.ifaces[p.iface.0].mtu().saturating_sub(40).min(65_535) as u16)
+            .unwrap_or(536);
+        let mut r = crate::tcp::output::bare_repr(local.port(), remote.port());
+        r.flags = TcpFlags::SYN | TcpFlags::ACK;
+        r.seq_number = cookie.0;
+        r.ack_number = seg.seq_number.wrapping_add(1);
+        r.window_len = 65_535;
+        r.max_seg_size = Some(mss);
+        self.tcp_emit_raw(local, remote, &r);
+    }
+
+    fn tcp_cookie_connection(
+        &mut self,
+        now: Instant,
+        l: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+        mss: u16,
+    ) {
+        let Some(path) = self.tcp_path(remote.ip()) else {
+            return;
+        };
+        let mtu = self.ifaces[path.iface.0].mtu();
+        let iss = SeqNum(seg.ack_number) - 1;
+        let ts_offset = self.tcp.rng.next_u32();
+        let mut c = Connection::new(
+            &self.tcp.cfg,
+            local,
+            remote,
+            State::SynReceived,
+            iss,
+            mtu,
+            ts_offset,
+            now,
+        );
+        // A cookie carries only the MSS: no window scaling, timestamps or SACK.
+        c.opts.wscale_ok = false;
+        c.opts.rcv_wscale = 0;
+        c.opts.snd_wscale = 0;
+        c.opts.timestamps = false;
+        c.opts.sack = false;
+        c.opts.smss = usize::from(mss).min(c.link_mss);
+        c.cc.set_mss(c.payload_mss());
+        c.irs = SeqNum(seg.seq_number) - 1;
+        c.rcv_nxt = SeqNum(seg.seq_number);
+        c.rcv_adv = c.rcv_nxt + 65_535;
+        c.snd_una = iss;
+        c.snd_nxt = iss + 1;
+        c.snd_max = iss + 1;
+        c.user_attached = false;
+        let Some(h) = self.tcp.insert(c, path, Some(l)) else {
+            return;
+        };
+        self.stats.tcp_passive_opens += 1;
+        if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
+            lis.syn_queue += 1;
+        }
+        // Process the ACK (and any data on it) as the handshake's end.
+        self.tcp_segment_for(now, h.idx, seg);
+    }
+
+    /// RFC 9293 3.10.7.1, CLOSED: an RST is dropped; otherwise, without ACK,
+    /// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`, with ACK `<SEQ=SEG.ACK><CTL=RST>`.
+    fn tcp_reset_closed(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) {
+        if seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        if seg.flags.contains(TcpFlags::ACK) {
+            self.tcp_send_rst(now, local, remote, SeqNum(seg.ack_number), None);
+        } else {
+            let len = seg.payload.len()
+                + usize::from(seg.flags.contains(TcpFlags::SYN))
+                + usize::from(seg.flags.contains(TcpFlags::FIN));
+            self.tcp_send_rst(
+                now,
+                local,
+                remote,
+                SeqNum(0),
+                Some(SeqNum(seg.seq_number) + len),
+            );
+        }
+    }
+
+    fn tcp_send_rst(
+        &mut self,
+        _now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seq: SeqNum,
+        ack: Option<SeqNum>,
+    ) {
+        let mut r = crate::tcp::output::bare_repr(local.port(), remote.port());
+        r.flags = TcpFlags::RST;
+        r.seq_number = seq.0;
+        if let Some(a) = ack {
+            r.flags.insert(TcpFlags::ACK);
+            r.ack_number = a.0;
+        }
+        self.stats.tcp_out_rsts += 1;
+        self.tcp_emit_raw(local, remote, &r);
+    }
+
+    /// Sends a segment that belongs to no connection (RST, SYN cookie).
+    fn tcp_emit_raw(&mut self, local: SocketAddrV4, remote: SocketAddrV4, r: &TcpRepr<'_>) {
+        let Some(path) = self.tcp_path(remote.ip()) else {
+            return;
+        };
+        self.stats.tcp_out_segs += 1;
+        let ident = self.ident.next(*local.ip(), *remote.ip(), 6);
+        let frame = build_frame(
+            *local.ip(),
+            *remote.ip(),
+            self.config.ttl,
+            ident,
+            &Outgoing {
+                repr: *r,
+                payload: [&[], &[]],
+            },
+        );
+        self.tcp_queue_frame(path, frame);
+    }
+
+    fn tcp_queue_frame(&mut self, path: Path, frame: Vec<u8>) {
+        self.stats.ip_out_requests += 1;
+        if path.local {
+            self.loopback.push_back(frame);
+        } else {
+            self.queue_tx(Transmit {
+                iface: path.iface,
+                next_hop: path.next_hop,
+                frame,
+            });
+        }
+    }
+
+    /// Where segments to `dst` go.
+    fn tcp_path(&self, dst: &Ipv4Addr) -> Option<Path> {
+        if let Some(i) = self.ifaces.iter().find(|i| i.addr() == *dst) {
+            return Some(Path {
+                iface: i.id,
+                next_hop: *dst,
+                local: true,
+            });
+        }
+        let r = self.routes.lookup(*dst)?;
+        Some(Path {
+            iface: r.iface,
+            next_hop: r.next_hop(*dst),
+            local: false,
+        })
+    }
+
+    /// Sends what every dirty connection has to send, and forgets finished ones.
+    pub(super) fn tcp_flush(&mut self, now: Instant) {
+        while let Some(idx) = self.tcp.dirty.pop_front() {
+            let Stack {
+                tcp,
+                stats,
+                ident,
+                config,
+                tx,
+                loopback,
+                ..
+            } = self;
+            let ttl = config.ttl;
+            let tx_cap = config.tx_queue_len;
+            let mut ctx = OutputCtx {
+                stats,
+                keepalive_interval: tcp.cfg.keepalive_interval,
+                keepalive_probes: tcp.cfg.keepalive_probes,
+            };
+            let slot = &mut tcp.slots[idx as usize];
+            slot.dirty = false;
+            let path = slot.path;
+            let Some(conn) = slot.conn.as_mut() else {
+                continue;
+            };
+            let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
+            let mut frames = 0u64;
+            let mut dropped = 0u64;
+            conn.dispatch(now, &mut ctx, &mut |seg| {
+                let frame = build_frame(src, dst, ttl, ident.next(src, dst, 6), seg);
+                frames += 1;
+                if path.local {
+                    loopback.push_back(frame);
+                } else if tx.len() < tx_cap {
+                    tx.push_back(Transmit {
+                        iface: path.iface,
+                        next_hop: path.next_hop,
+                        frame,
+                    });
+                } else {
+                    dropped += 1;
+                }
+            });
+            self.stats.ip_out_requests += frames;
+            self.stats.ip_out_discards += dropped;
+            let dead = self.tcp.slots[idx as usize]
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.is_dead());
+            if dead {
+                self.tcp.remove(idx);
+            } else {
+                self.tcp.reschedule(idx);
+            }
+        }
+    }
+
+    /// Runs expired TCP timers.
+    pub(super) fn tcp_timeout(&mut self, now: Instant) {
+        for idx in self.tcp.expired(now) {
+            let Stack { tcp, stats, .. } = self;
+            let mut ctx = OutputCtx {
+                stats,
+                keepalive_interval: tcp.cfg.keepalive_interval,
+                keepalive_probes: tcp.cfg.keepalive_probes,
+            };
+            if let Some(c) = tcp.slots[idx as usize].conn.as_mut() {
+                c.on_timers(now, &mut ctx);
+            }
+            tcp.mark_dirty(idx);
+        }
+        self.tcp_flush(now);
+    }
+
+    // ------------------------------------------------------------------ socket calls
+
+    /// Opens a listener on `local` (port 0 is not allowed; address 0.0.0.0 means all of
+    /// ours) with an accept queue of `backlog`.
+    pub fn tcp_listen(
+        &mut self,
+        local: SocketAddrV4,
+        backlog: usize,
+    ) -> Result<ListenHandle, TcpError> {
+        if !local.ip().is_unspecified() && !self.ifaces.iter().any(|i| i.addr() == *local.ip()) {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        if local.port() == 0 {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        if self.tcp.port_listened(*local.ip(), local.port()) {
+            return Err(TcpError::AddrInUse);
+        }
+        Ok(self.tcp.add_listener(local, backlog))
+    }
+
+    /// The listener's address.
+    pub fn tcp_listener_addr(&self, h: ListenHandle) -> Option<SocketAddrV4> {
+        self.tcp.listener(h).map(|l| l.local)
+    }
+
+    /// Takes an established connection from the accept queue.
+    pub fn tcp_accept(&mut self, h: ListenHandle) -> Result<Option<TcpHandle>, TcpError> {
+        loop {
+            let lis = self.tcp.listener_mut(h).ok_or(TcpError::InvalidHandle)?;
+            let Some(c) = lis.accept_queue.pop_front() else {
+                return Ok(None);
+            };
+            let Some(slot) = self
+                .tcp
+                .slots
+                .get_mut(c.idx as usize)
+                .filter(|s| s.gen == c.gen)
+            else {
+                continue; // closed before it was accepted
+            };
+            slot.listener = None;
+            if let Some(conn) = slot.conn.as_mut() {
+                conn.user_attached = true;
+                return Ok(Some(c));
+            }
+        }
+    }
+
+    /// Closes a listener: connections in its accept queue are reset.
+    pub fn tcp_unlisten(&mut self, now: Instant, h: ListenHandle) {
+        let Some(l) = self
+            .tcp
+            .listeners
+            .get_mut(h.idx as usize)
+            .and_then(|l| l.take_if(|l| l.gen == h.gen))
+        else {
+            return;
+        };
+        for c in l.accept_queue {
+            if let Some(conn) = self.tcp.conn_mut(c) {
+                conn.user_attached = false;
+                conn.abort(now);
+                self.tcp.mark_dirty(c.idx);
+            }
+        }
+        for s in self
+            .tcp
+            .slots
+            .iter_mut()
+            .filter(|s| s.listener == Some(h.idx))
+        {
+            s.listener = None;
+            s.in_syn_queue = false;
+        }
+        self.tcp_flush(now);
+    }
+
+    /// Opens a connection to `remote` (RFC 9293 3.10.1 OPEN, active), from `local_port`
+    /// or a random ephemeral port.
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+        local_port: Option<u16>,
+    ) -> Result<TcpHandle, TcpError> {
+        let path = self.tcp_path(remote.ip()).ok_or(TcpError::NoRoute)?;
+        let src = self.ifaces[path.iface.0].addr();
+        let port = match local_port {
+            Some(p) if p != 0 => {
+                if self.tcp.lookup(SocketAddrV4::new(src, p), remote).is_some() {
+                    return Err(TcpError::AddrInUse);
+                }
+                p
+            }
+            _ => self
+                .tcp
+                .ephemeral_port(src, remote)
+                .ok_or(TcpError::Exhausted)?,
+        };
+        let local = SocketAddrV4::new(src, port);
+        let mtu = self.ifaces[path.iface.0].mtu();
+        let iss = self.tcp.isn.isn(local, remote, now);
+        let ts_offset = self.tcp.rng.next_u32();
+        let c = Connection::new(
+            &self.tcp.cfg,
+            local,
+            remote,
+            State::SynSent,
+            iss,
+            mtu,
+            ts_offset,
+            now,
+        );
+        let h = self.tcp.insert(c, path, None).ok_or(TcpError::Exhausted)?;
+        self.stats.tcp_active_opens += 1;
+        self.tcp_flush(now);
+        self.drain_loopback(now);
+        Ok(h)
+    }
+
+    /// The connection behind a handle.
+    pub fn tcp_conn(&self, h: TcpHandle) -> Option<&Connection> {
+        self.tcp.conn(h)
+    }
+
+    /// Runs `f` on a connection and sends whatever it queued.
+    fn tcp_with<R>(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Result<R, TcpError> {
+        let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
+        let r = f(c);
+        self.tcp.mark_dirty(h.idx);
+        self.tcp_flush(now);
+        self.drain_loopback(now);
+        Ok(r)
+    }
+
+    /// Queues data; returns how much was taken (0 when the send buffer is full).
+    pub fn tcp_send(&mut self, now: Instant, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.tcp_with(now, h, |c| c.send(data))?
+            .map_err(TcpError::Conn)
+    }
+
+    /// Reads in-order data: `Ok(0)` is end of stream (for a non-empty `buf`).
+    pub fn tcp_recv(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        buf: &mut [u8],
+    ) -> Result<usize, TcpError> {
+        let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
+        let r = c.recv(buf);
+        if matches!(r, Ok(n) if n > 0) && c.ack_now {
+            // The read opened the window enough to tell the peer.
+            self.tcp.mark_dirty(h.idx);
+            self.tcp_flush(now);
+        }
+        r.map_err(TcpError::Conn)
+    }
+
+    /// shutdown(Write): a FIN after the queued data.
+    pub fn tcp_shutdown(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.tcp_with(now, h, |c| c.shutdown_write(now))
+    }
+
+    /// The application lets go of the connection (the close completes in the background).
+    pub fn tcp_close(&mut self, now: Instant, h: TcpHandle) {
+        let _ = self.tcp_with(now, h, |c| c.close(now));
+        if self.tcp.conn(h).is_some_and(|c| c.is_dead()) {
+            self.tcp.remove(h.idx);
+        }
+    }
+
+    /// Aborts with a reset.
+    pub fn tcp_abort(&mut self, now: Instant, h: TcpHandle) {
+        let _ = self.tcp_with(now, h, |c| c.abort(now));
+    }
+
+    /// Runs `f` on a connection for a setting (no segments result directly).
+    pub fn tcp_configure(
+        &mut self,
+        h: TcpHandle,
+        f: impl FnOnce(&mut Connection),
+    ) -> Result<(), TcpError> {
+        f(self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?);
+        self.tcp.reschedule(h.idx);
+        Ok(())
+    }
+
+    /// Every connection, for listings.
+    pub fn tcp_connections(&self) -> Vec<ConnInfo> {
+        self.tcp
+            .slots
+            .iter()
+            .filter_map(|s| s.conn.as_ref())
+            .map(|c| c.info())
+            .collect()
+    }
+}

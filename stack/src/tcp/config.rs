@@ -1,0 +1,78 @@
+//! TCP tunables. Defaults follow Linux where the RFCs leave a choice, and say so.
+
+use crate::tcp::congestion::Algorithm;
+use crate::time::Duration;
+
+/// TCP settings for a stack (some can be changed per socket).
+#[derive(Clone, Debug)]
+pub struct TcpConfig {
+    /// Receive buffer per connection, bytes: the most the window can offer.
+    pub recv_buffer: usize,
+    /// Send buffer per connection, bytes.
+    pub send_buffer: usize,
+    /// RFC 6298 2.4: the minimum RTO. RFC 6298 says 1 s SHOULD; Linux uses 200 ms, as does
+    /// tunstack by default.
+    pub min_rto: Duration,
+    /// RFC 6298 2.5: the maximum RTO (at least 60 s). 120 s, as Linux.
+    pub max_rto: Duration,
+    /// RFC 6298 2.1: the RTO before any RTT sample. 1 s.
+    pub initial_rto: Duration,
+    /// Delayed ACK timeout (RFC 1122 4.2.3.2: under 0.5 s; Linux's minimum is 40 ms).
+    pub delayed_ack: Duration,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2 MSL (RFC 9293 3.3.2). 30 s gives
+    /// Linux's 60 s TIME-WAIT.
+    pub msl: Duration,
+    /// Give up on a connection whose data goes unacknowledged this long (RFC 1122
+    /// 4.2.3.5's R2, at least 100 s; RFC 5482's user timeout).
+    pub user_timeout: Duration,
+    /// Give up on a connection attempt after this long (RFC 1122 4.2.3.5: at least
+    /// 3 minutes for a SYN; Linux gives up after about 127 s).
+    pub syn_timeout: Duration,
+    /// Keep-alive idle time before the first probe (RFC 1122 4.2.3.6: at least two
+    /// hours by default), `None` to disable (the default, as RFC 1122 requires).
+    pub keepalive: Option<Duration>,
+    /// Keep-alive probe interval.
+    pub keepalive_interval: Duration,
+    /// Unanswered keep-alive probes before the connection is dropped.
+    pub keepalive_probes: u32,
+    /// The congestion control algorithm.
+    pub congestion: Algorithm,
+    /// Offer window scaling (RFC 7323).
+    pub window_scaling: bool,
+    /// Offer timestamps (RFC 7323).
+    pub timestamps: bool,
+    /// Offer SACK (RFC 2018).
+    pub sack: bool,
+    /// Challenge ACKs per second (RFC 5961 section 7 rate limit).
+    pub challenge_ack_rate: u64,
+    /// The most half-open connections per listener before SYN cookies are used.
+    pub syn_backlog: usize,
+    /// The most connections (of all kinds) the stack holds.
+    pub max_connections: usize,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            recv_buffer: 256 * 1024,
+            send_buffer: 256 * 1024,
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(120),
+            initial_rto: Duration::from_secs(1),
+            delayed_ack: Duration::from_millis(40),
+            msl: Duration::from_secs(30),
+            user_timeout: Duration::from_secs(120),
+            syn_timeout: Duration::from_secs(127),
+            keepalive: None,
+            keepalive_interval: Duration::from_secs(75),
+            keepalive_probes: 9,
+            congestion: Algorithm::Reno,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            challenge_ack_rate: 1000,
+            syn_backlog: 128,
+            max_connections: 65_536,
+        }
+    }
+}

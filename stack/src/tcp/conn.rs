@@ -1,0 +1,551 @@
+//! The transmission control block: one connection's state (RFC 9293 3.3.1) and the calls
+//! an application makes on it (RFC 9293 3.10.1-3.10.6). Segment arrival is in
+//! `input.rs`, segment generation in `output.rs`.
+
+use std::net::SocketAddrV4;
+
+use super::config::TcpConfig;
+use super::congestion::CongestionControl;
+use super::recv::RecvBuffer;
+use super::rtt::{RttEstimator, RttSampler};
+use super::send::SendBuffer;
+use super::seq::SeqNum;
+use super::state::State;
+use super::timer::{Timer, Timers};
+use crate::time::{Duration, Instant};
+
+/// Why a connection ended abnormally, as the application sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnError {
+    /// The peer answered the SYN with a reset (`ConnectionRefused`).
+    Refused,
+    /// The peer reset an open connection (`ConnectionReset`).
+    Reset,
+    /// Retransmissions or keep-alives went unanswered (`TimedOut`).
+    TimedOut,
+    /// The application aborted it.
+    Aborted,
+}
+
+/// Per-connection counters, for `ss -ti`-style listings and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnStats {
+    /// Segments retransmitted (all causes).
+    pub retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Fast retransmits (third duplicate ACK).
+    pub fast_retransmits: u64,
+    /// Bytes the peer acknowledged.
+    pub bytes_acked: u64,
+    /// Bytes received in order.
+    pub bytes_received: u64,
+    /// Segments sent.
+    pub segs_out: u64,
+    /// Segments received.
+    pub segs_in: u64,
+}
+
+/// Options negotiated in the handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The send MSS: the peer's MSS option (536 without one, RFC 9293 3.7.1), clamped to
+    /// what our link carries.
+    pub smss: usize,
+    /// Shift applied to windows we receive (RFC 7323 2.3), 0 without window scaling.
+    pub snd_wscale: u8,
+    /// Shift applied to windows we send.
+    pub rcv_wscale: u8,
+    /// Window scaling in use (offered by us; after the handshake, by both).
+    pub wscale_ok: bool,
+    /// Timestamps in use (RFC 7323 section 3).
+    pub timestamps: bool,
+    /// SACK permitted both ways (RFC 2018).
+    pub sack: bool,
+}
+
+/// One TCP connection.
+#[derive(Debug)]
+pub struct Connection {
+    pub(crate) local: SocketAddrV4,
+    pub(crate) remote: SocketAddrV4,
+    pub(crate) state: State,
+    pub(crate) error: Option<ConnError>,
+    pub(crate) opts: Negotiated,
+    /// The largest payload our link carries in one segment (MTU - 40).
+    pub(crate) link_mss: usize,
+    /// Whether the application still holds a handle (false after close()).
+    pub(crate) user_attached: bool,
+
+    // ---- send sequence space (RFC 9293 3.3.1)
+    pub(crate) iss: SeqNum,
+    pub(crate) snd_una: SeqNum,
+    pub(crate) snd_nxt: SeqNum,
+    /// The highest sequence number sent so far (snd_nxt can go back on a timeout).
+    pub(crate) snd_max: SeqNum,
+    /// The peer's window, scaled, in bytes.
+    pub(crate) snd_wnd: usize,
+    pub(crate) snd_wl1: SeqNum,
+    pub(crate) snd_wl2: SeqNum,
+    /// The largest window the peer has offered (for RFC 5961 5.2 and sender SWS).
+    pub(crate) max_snd_wnd: usize,
+    pub(crate) send_buf: SendBuffer,
+    /// The application called shutdown(Write)/close(): send a FIN after the data.
+    pub(crate) fin_queued: bool,
+    /// The sequence number of our FIN, once sent.
+    pub(crate) fin_sent_seq: Option<SeqNum>,
+    /// An RST to send in reply to the segment just processed: (SEQ, ACK if any).
+    pub(crate) reset_reply: Option<(SeqNum, Option<SeqNum>)>,
+
+    // ---- receive sequence space
+    pub(crate) irs: SeqNum,
+    pub(crate) rcv_nxt: SeqNum,
+    /// The right edge of the window last advertised; never moved left (RFC 9293 3.8.6.2.2).
+    pub(crate) rcv_adv: SeqNum,
+    pub(crate) recv_buf: RecvBuffer,
+    /// The peer's FIN, once seen (perhaps ahead of missing data): its sequence number.
+    pub(crate) fin_seq: Option<SeqNum>,
+    /// The peer's FIN has been taken in (end of stream for the reader).
+    pub(crate) fin_received: bool,
+
+    // ---- timestamps (RFC 7323 4.3 and 5.3)
+    pub(crate) ts_recent: u32,
+    pub(crate) ts_offset: u32,
+    pub(crate) last_ack_sent: SeqNum,
+
+    // ---- timers, RTT, congestion
+    pub(crate) timers: Timers,
+    pub(crate) rtt: RttEstimator,
+    pub(crate) sampler: RttSampler,
+    pub(crate) cc: Box<dyn CongestionControl>,
+    pub(crate) dup_acks: u32,
+    /// NewReno (RFC 6582): in fast recovery until `recover` is acknowledged.
+    pub(crate) in_recovery: bool,
+    pub(crate) recover: SeqNum,
+    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery.
+    pub(crate) inflation: usize,
+    /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
+    pub(crate) retransmit_una: bool,
+    /// When the data now at snd_una was first retransmitted, for the user timeout.
+    pub(crate) retrans_since: Option<Instant>,
+    /// Consecutive RTOs without progress.
+    pub(crate) rto_count: u32,
+    /// Zero-window probes sent without the window opening.
+    pub(crate) persist_count: u32,
+    /// A zero-window probe is due.
+    pub(crate) probe_due: bool,
+    /// Keep-alive probes sent without an answer.
+    pub(crate) keepalive_sent: u32,
+    pub(crate) keepalive_due: bool,
+    pub(crate) last_recv: Instant,
+    pub(crate) last_send: Instant,
+
+    // ---- acknowledgement policy
+    /// An ACK must go out now (out-of-order data, FIN, window update, challenge).
+    pub(crate) ack_now: bool,
+    /// Full-sized segments received since the last ACK we sent.
+    pub(crate) unacked_segs: u32,
+    /// A challenge ACK is due (RFC 5961).
+    pub(crate) challenge_ack: bool,
+    /// An RST must be sent and the connection then dropped.
+    pub(crate) send_rst: bool,
+
+    pub(crate) nodelay: bool,
+    pub(crate) delayed_ack: Duration,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) user_timeout: Duration,
+    pub(crate) syn_timeout: Duration,
+    pub(crate) stats: ConnStats,
+}
+
+/// A read-only snapshot of a connection, for listings (`ss -ti` style).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Local address.
+    pub local: SocketAddrV4,
+    /// Remote address.
+    pub remote: SocketAddrV4,
+    /// State.
+    pub state: State,
+    /// Congestion window, bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold, bytes (`usize::MAX` before the first loss).
+    pub ssthresh: usize,
+    /// Smoothed RTT.
+    pub srtt: Option<Duration>,
+    /// Current RTO.
+    pub rto: Duration,
+    /// Bytes sent and not yet acknowledged.
+    pub bytes_in_flight: usize,
+    /// The send MSS.
+    pub mss: usize,
+    /// The peer's window.
+    pub snd_wnd: usize,
+    /// Our receive window.
+    pub rcv_wnd: usize,
+    /// Counters.
+    pub stats: ConnStats,
+    /// Congestion control name.
+    pub congestion: &'static str,
+}
+
+impl Connection {
+    /// A new connection in `state` (SynSent for an active open, SynReceived for a
+    /// passive one) with our initial sequence number `iss`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        cfg: &TcpConfig,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        state: State,
+        iss: SeqNum,
+        link_mtu: usize,
+        ts_offset: u32,
+        now: Instant,
+    ) -> Connection {
+        let link_mss = link_mtu.saturating_sub(40).max(8);
+        let recv_buf = RecvBuffer::new(cfg.recv_buffer);
+        // RFC 7323 2.3: the smallest shift that lets the whole buffer be offered.
+        let mut rcv_wscale = 0u8;
+        if cfg.window_scaling {
+            while (cfg.recv_buffer >> rcv_wscale) > 65_535 && rcv_wscale < 14 {
+                rcv_wscale += 1;
+            }
+        }
+        let smss = 536.min(link_mss);
+        Connection {
+            local,
+            remote,
+            state,
+            error: None,
+            opts: Negotiated {
+                smss,
+                snd_wscale: 0,
+                rcv_wscale,
+                wscale_ok: cfg.window_scaling,
+                timestamps: cfg.timestamps,
+                sack: cfg.sack,
+            },
+            link_mss,
+            user_attached: true,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: SeqNum(0),
+            snd_wl2: iss,
+            max_snd_wnd: 0,
+            send_buf: SendBuffer::new(cfg.send_buffer),
+            fin_queued: false,
+            fin_sent_seq: None,
+            reset_reply: None,
+            irs: SeqNum(0),
+            rcv_nxt: SeqNum(0),
+            rcv_adv: SeqNum(0),
+            recv_buf,
+            fin_seq: None,
+            fin_received: false,
+            ts_recent: 0,
+            ts_offset,
+            last_ack_sent: SeqNum(0),
+            timers: Timers::default(),
+            rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
+            sampler: RttSampler::default(),
+            cc: cfg.congestion.build(smss),
+            dup_acks: 0,
+            in_recovery: false,
+            recover: iss,
+            inflation: 0,
+            retransmit_una: false,
+            retrans_since: None,
+            rto_count: 0,
+            persist_count: 0,
+            probe_due: false,
+            keepalive_sent: 0,
+            keepalive_due: false,
+            last_recv: now,
+            last_send: now,
+            ack_now: false,
+            unacked_segs: 0,
+            challenge_ack: false,
+            send_rst: false,
+            nodelay: false,
+            delayed_ack: cfg.delayed_ack,
+            keepalive: cfg.keepalive,
+            user_timeout: cfg.user_timeout,
+            syn_timeout: cfg.syn_timeout,
+            stats: ConnStats::default(),
+        }
+    }
+
+    /// The state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Local address.
+    pub fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    /// Remote address.
+    pub fn remote(&self) -> SocketAddrV4 {
+        self.remote
+    }
+
+    /// How the connection failed, if it did.
+    pub fn error(&self) -> Option<ConnError> {
+        self.error
+    }
+
+    /// The negotiated options.
+    pub fn negotiated(&self) -> Negotiated {
+        self.opts
+    }
+
+    /// Bytes sent and not yet acknowledged.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.snd_nxt.since(self.snd_una)
+    }
+
+    /// A snapshot for listings.
+    pub fn info(&self) -> ConnInfo {
+        ConnInfo {
+            local: self.local,
+            remote: self.remote,
+            state: self.state,
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            srtt: self.rtt.srtt(),
+            rto: self.rtt.rto(),
+            bytes_in_flight: self.bytes_in_flight(),
+            mss: self.opts.smss,
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.recv_buf.window(),
+            stats: self.stats,
+            congestion: self.cc.name(),
+        }
+    }
+
+    /// The earliest timer deadline.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Whether the connection is finished and can be forgotten: closed, or in no state an
+    /// application or the protocol still needs.
+    pub fn is_dead(&self) -> bool {
+        self.state == State::Closed && !self.user_attached
+    }
+
+    // ------------------------------------------------------------------ user calls
+
+    /// RFC 9293 3.10.2 SEND: queues data; returns how much fit (0 when the buffer is full).
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, ConnError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if !self.state.can_send() && !matches!(self.state, State::SynSent | State::SynReceived) {
+            return Err(ConnError::Aborted);
+        }
+        if self.fin_queued {
+            return Err(ConnError::Aborted);
+        }
+        Ok(self.send_buf.write(data))
+    }
+
+    /// Room in the send buffer.
+    pub fn send_capacity(&self) -> usize {
+        if self.fin_queued {
+            0
+        } else {
+            self.send_buf.free()
+        }
+    }
+
+    /// RFC 9293 3.10.3 RECEIVE: copies in-order data out. `Ok(0)` with a non-empty `buf`
+    /// means end of stream (the peer's FIN has been taken in).
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
+        let n = self.recv_buf.read(buf);
+        if n > 0 {
+            self.note_window_opened();
+            return Ok(n);
+        }
+        if let Some(e) = self.error {
+            if e != ConnError::Aborted || !self.fin_received {
+                return Err(e);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Copies without consuming.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        self.recv_buf.peek(buf)
+    }
+
+    /// In-order bytes waiting to be read.
+    pub fn recv_queue(&self) -> usize {
+        self.recv_buf.readable()
+    }
+
+    /// Whether the reader has reached the end of the stream.
+    pub fn at_eof(&self) -> bool {
+        self.fin_received && self.recv_buf.readable() == 0
+    }
+
+    /// Whether a read would return at once (data, end of stream, or an error).
+    pub fn can_recv(&self) -> bool {
+        self.recv_buf.readable() > 0
+            || self.fin_received
+            || self.error.is_some()
+            || self.state == State::Closed
+    }
+
+    /// Whether a write would make progress at once: room in the buffer, or a failure to
+    /// report.
+    pub fn can_send(&self) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
+        match self.state {
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait => {
+                self.send_capacity() > 0 || self.fin_queued
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether the handshake is over (or failed), for connect().
+    pub fn is_connected_or_failed(&self) -> bool {
+        self.state.is_synchronized() || self.error.is_some() || self.state == State::Closed
+    }
+
+    /// RFC 9293 3.10.4 CLOSE for the sending side (shutdown(Write)): a FIN follows the
+    /// queued data.
+    pub fn shutdown_write(&mut self, _now: Instant) {
+        // RFC 9293 3.10.4: ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK; the FIN
+        // follows the queued data. In SYN-RECEIVED the FIN waits for ESTABLISHED.
+        match self.state {
+            State::SynSent | State::SynReceived => self.fin_queued = true,
+            State::Established => {
+                self.fin_queued = true;
+                self.state = State::FinWait1;
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.state = State::LastAck;
+            }
+            _ => {}
+        }
+    }
+
+    /// The application lets go of the connection: shut down writing; the connection lives
+    /// on until the close completes, then is forgotten. Unread data makes it an abort
+    /// (RFC 2525 2.17, as Linux does: RST instead of FIN when data would be lost).
+    pub fn close(&mut self, now: Instant) {
+        self.user_attached = false;
+        if self.state == State::SynSent {
+            // RFC 9293 3.10.4: CLOSE in SYN-SENT deletes the TCB.
+            self.enter_closed(None, now);
+            return;
+        }
+        if self.recv_buf.readable() > 0
+            && self.state.is_synchronized()
+            && self.state != State::TimeWait
+        {
+            self.abort(now);
+            return;
+        }
+        self.shutdown_write(now);
+    }
+
+    /// RFC 9293 3.10.5 ABORT: send a reset (in a synchronized state) and close at once.
+    pub fn abort(&mut self, now: Instant) {
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            self.send_rst = true;
+        }
+        self.enter_closed(Some(ConnError::Aborted), now);
+    }
+
+    /// Sets TCP_NODELAY: Nagle's algorithm off.
+    pub fn set_nodelay(&mut self, on: bool) {
+        self.nodelay = on;
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> bool {
+        self.nodelay
+    }
+
+    /// Sets the keep-alive idle time (`None`: off).
+    pub fn set_keepalive(&mut self, idle: Option<Duration>, now: Instant) {
+        self.keepalive = idle;
+        self.arm_keepalive(now);
+    }
+
+    /// Sets the user timeout (RFC 5482).
+    pub fn set_user_timeout(&mut self, t: Duration) {
+        self.user_timeout = t;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    pub(crate) fn enter_closed(&mut self, error: Option<ConnError>, _now: Instant) {
+        if error.is_some() && self.error.is_none() {
+            self.error = error;
+        }
+        self.state = State::Closed;
+        self.timers.stop_all();
+    }
+
+    /// The window we can advertise now, in bytes (before scaling).
+    pub(crate) fn rcv_wnd(&self) -> usize {
+        self.recv_buf.window()
+    }
+
+    /// Called when the application read data: if the window opened enough, an update is
+    /// due (receiver-side silly window avoidance, RFC 1122 4.2.3.3: advertise only when
+    /// the window grows by min(half the buffer, one MSS)... or more).
+    pub(crate) fn note_window_opened(&mut self) {
+        if !self.state.can_receive() {
+            return;
+        }
+        let advertised = self.rcv_adv.since(self.rcv_nxt);
+        let now_wnd = self.rcv_wnd();
+        let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
+        if now_wnd >= advertised + threshold && now_wnd - advertised >= threshold {
+            self.ack_now = true;
+        }
+    }
+
+    pub(crate) fn arm_keepalive(&mut self, now: Instant) {
+        match self.keepalive {
+            Some(idle) if self.state == State::Established => {
+                self.timers.set(Timer::KeepAlive, now + idle);
+            }
+            _ => self.timers.stop(Timer::KeepAlive),
+        }
+    }
+
+    /// Whether our FIN has been sent and acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin_sent_seq.is_some_and(|f| self.snd_una.diff(f) > 0)
+    }
+
+    /// Our timestamp clock: milliseconds plus a per-connection offset (RFC 7323 5.4).
+    pub(crate) fn ts_now(&self, now: Instant) -> u32 {
+        // Never 0: an echoed 0 means "no echo" to the RTT code.
+        (now.total_millis() as u32)
+            .wrapping_add(self.ts_offset)
+            .max(1)
+    }
+}

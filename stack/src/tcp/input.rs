@@ -1,0 +1,514 @@
+//! SEGMENT ARRIVES (RFC 9293 section 3.10.7), for a connection that exists: SYN-SENT
+//! (3.10.7.3) and every later state (3.10.7.4), with RFC 5961's protections and RFC 7323's
+//! PAWS.
+
+use super::conn::{ConnError, Connection};
+use super::seq::SeqNum;
+use super::state::State;
+use super::timer::Timer;
+use crate::stats::Stats;
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{TcpFlags, TcpRepr};
+
+const LOG: &str = "tunstack::tcp";
+
+/// What the TCP layer lends a connection while it processes a segment.
+pub(crate) struct InputCtx<'a> {
+    pub stats: &'a mut Stats,
+    /// Takes a challenge-ACK token (RFC 5961 section 7); false when over the limit.
+    pub challenge_ok: &'a mut dyn FnMut() -> bool,
+    pub msl: Duration,
+}
+
+/// The peer's options from a SYN, as the handshake takes them in.
+pub(crate) fn apply_syn_options(c: &mut Connection, seg: &TcpRepr<'_>, now: Instant) {
+    // RFC 9293 3.7.1 / RFC 1122 4.2.2.6: without an MSS option, assume 536.
+    let peer_mss = usize::from(seg.max_seg_size.unwrap_or(536)).max(64);
+    c.opts.smss = peer_mss.min(c.link_mss);
+    // RFC 7323 2.2: scaling only when both sides sent the option; a shift above 14 is
+    // taken as 14 (2.3).
+    match seg.window_scale {
+        Some(s) if c.opts.wscale_ok => c.opts.snd_wscale = s.min(14),
+        _ => {
+            c.opts.wscale_ok = false;
+            c.opts.snd_wscale = 0;
+            c.opts.rcv_wscale = 0;
+        }
+    }
+    // RFC 7323 3.2: timestamps only when both sides sent them in the SYNs.
+    c.opts.timestamps = c.opts.timestamps && seg.timestamp.is_some();
+    if let (true, Some(ts)) = (c.opts.timestamps, seg.timestamp) {
+        c.ts_recent = ts.tsval;
+    }
+    // RFC 2018 section 2: SACK only when both offered it.
+    c.opts.sack = c.opts.sack && seg.sack_permitted;
+    c.cc.set_mss(c.payload_mss());
+    c.last_recv = now;
+}
+
+impl Connection {
+    /// The most payload one segment carries: the send MSS less the options every segment
+    /// carries (RFC 6691: the MSS does not include options).
+    pub(crate) fn payload_mss(&self) -> usize {
+        let opt = if self.opts.timestamps { 12 } else { 0 };
+        self.opts.smss.saturating_sub(opt).max(1)
+    }
+
+    /// Processes one segment addressed to this connection.
+    pub(crate) fn on_segment(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
+        self.stats.segs_in += 1;
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.on_segment_syn_sent(now, seg, ctx),
+            _ => self.on_segment_synchronized(now, seg, ctx),
+        }
+    }
+
+    /// RFC 9293 3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
+        let ack = SeqNum(seg.ack_number);
+        let has_ack = seg.flags.contains(TcpFlags::ACK);
+        // First, the ACK bit: it must acknowledge our SYN and nothing beyond.
+        if has_ack && (ack.diff(self.iss) <= 0 || ack.diff(self.snd_max) > 0) {
+            if !seg.flags.contains(TcpFlags::RST) {
+                // <SEQ=SEG.ACK><CTL=RST>, then drop.
+                self.reset_reply = Some((ack, None));
+            }
+            return;
+        }
+        // Second, RST: with an acceptable ACK the attempt is refused; without, ignore
+        // (RFC 5961 3.2's blind-reset protection in SYN-SENT).
+        if seg.flags.contains(TcpFlags::RST) {
+            if has_ack {
+                log::debug!(target: LOG, "{} -> {}: connection refused", self.local, self.remote);
+                ctx.stats.tcp_attempt_fails += 1;
+                self.enter_closed(Some(ConnError::Refused), now);
+            }
+            return;
+        }
+        // Fourth, SYN.
+        if !seg.flags.contains(TcpFlags::SYN) {
+            return;
+        }
+        self.irs = SeqNum(seg.seq_number);
+        self.rcv_nxt = self.irs + 1;
+        apply_syn_options(self, seg, now);
+        if has_ack {
+            self.ack_advance(now, ack, seg, ctx);
+        }
+        if self.snd_una.diff(self.iss) > 0 {
+            // Our SYN is acknowledged: ESTABLISHED; the window comes unscaled in a SYN.
+            self.snd_wnd = usize::from(seg.window_len);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = SeqNum(seg.seq_number);
+            self.snd_wl2 = ack;
+            self.become_established(now, ctx);
+            self.ack_now = true;
+        } else {
+            // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
+            self.state = State::SynReceived;
+            self.snd_wnd = usize::from(seg.window_len);
+            self.snd_wl1 = SeqNum(seg.seq_number);
+            self.snd_nxt = self.iss; // the SYN goes out again, now with an ACK
+            self.ack_now = true;
+        }
+    }
+
+    pub(crate) fn become_established(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+        self.state = State::Established;
+        ctx.stats.tcp_curr_estab += 1;
+        if self.rto_count > 0 && self.rtt.srtt().is_none() {
+            self.rtt.reset_after_syn_loss();
+        }
+        self.rto_count = 0;
+        self.retrans_since = None;
+        self.timers.stop(Timer::Retransmit);
+        if self.fin_queued {
+            // close() came during the handshake: the FIN follows now.
+            self.state = State::FinWait1;
+        }
+        self.arm_keepalive(now);
+        log::debug!(target: LOG, "{} -> {}: established (mss {}, wscale {}/{}, ts {}, sack {})",
+            self.local, self.remote, self.opts.smss, self.opts.snd_wscale, self.opts.rcv_wscale,
+            self.opts.timestamps, self.opts.sack);
+    }
+
+    /// RFC 9293 3.10.7.4: every state after SYN-SENT.
+    fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
+        let seq = SeqNum(seg.seq_number);
+        let seg_len = seg.payload.len()
+            + usize::from(seg.flags.contains(TcpFlags::SYN))
+            + usize::from(seg.flags.contains(TcpFlags::FIN));
+        let rst = seg.flags.contains(TcpFlags::RST);
+
+        // RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is a duplicate
+        // from an earlier incarnation of the sequence space: drop it (ACK it unless RST).
+        if self.opts.timestamps && !rst {
+            if let Some(ts) = seg.timestamp {
+                if (ts.tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
+                    ctx.stats.tcp_paws_estab += 1;
+                    log::trace!(target: LOG, "PAWS dropped a segment (tsval {} < {})", ts.tsval, self.ts_recent);
+                    self.ack_now = true;
+                    return;
+                }
+            }
+        }
+
+        // First: is the segment acceptable (RFC 9293 3.10.7.4, the four cases)?
+        let rcv_wnd = self.rcv_adv.since(self.rcv_nxt).max(self.rcv_wnd());
+        let acceptable = if seg_len == 0 {
+            if rcv_wnd == 0 {
+                seq == self.rcv_nxt
+            } else {
+                seq.in_window(self.rcv_nxt, rcv_wnd)
+            }
+        } else if rcv_wnd == 0 {
+            false
+        } else {
+            seq.in_window(self.rcv_nxt, rcv_wnd)
+                || (seq + (seg_len - 1)).in_window(self.rcv_nxt, rcv_wnd)
+        };
+        if !acceptable {
+            // In TIME-WAIT a retransmitted FIN is acknowledged and restarts the 2 MSL wait.
+            if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
+                self.timers
+                    .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+            }
+            if !rst {
+                self.ack_now = true;
+            }
+            return;
+        }
+
+        // Second: RST (RFC 5961 3.2): exactly at RCV.NXT resets; elsewhere in the window
+        // gets a challenge ACK.
+        if rst {
+            if seq == self.rcv_nxt {
+                self.on_reset(now, ctx);
+            } else {
+                self.send_challenge_ack(ctx);
+            }
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 4.2; RFC 9293 3.10.7.4): challenge
+        // ACK, whatever the sequence number.
+        if seg.flags.contains(TcpFlags::SYN) {
+            if self.state == State::SynReceived && seq == self.irs {
+                // A retransmitted SYN: our SYN-ACK was lost; send it again.
+                self.snd_nxt = self.iss;
+                self.ack_now = true;
+                return;
+            }
+            self.send_challenge_ack(ctx);
+            return;
+        }
+
+        // Fifth: ACK. Without it, drop.
+        if !seg.flags.contains(TcpFlags::ACK) {
+            return;
+        }
+        let ack = SeqNum(seg.ack_number);
+
+        // TS.Recent update (RFC 7323 4.3): for an in-order segment at or before our last ACK.
+        if self.opts.timestamps {
+            if let Some(ts) = seg.timestamp {
+                if seq.diff(self.last_ack_sent) <= 0
+                    && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+                {
+                    self.ts_recent = ts.tsval;
+                }
+            }
+        }
+
+        if self.state == State::SynReceived {
+            // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
+            // <SEQ=SEG.ACK><CTL=RST>.
+            if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
+                self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seq;
+                self.snd_wl2 = ack;
+                self.become_established(now, ctx);
+            } else {
+                self.reset_reply = Some((ack, None));
+                return;
+            }
+        }
+
+        // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; beyond what
+        // we sent it is answered with an ACK and dropped; too old, also.
+        if ack.diff(self.snd_max) > 0 {
+            self.ack_now = true;
+            return;
+        }
+        if ack.diff(self.snd_una - self.max_snd_wnd) < 0 {
+            self.send_challenge_ack(ctx);
+            return;
+        }
+
+        if ack.diff(self.snd_una) > 0 {
+            self.ack_advance(now, ack, seg, ctx);
+        } else if ack == self.snd_una {
+            self.maybe_dup_ack(now, seg, seg_len);
+        }
+        // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
+        // newer ACK.
+        if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {
+            let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+            let opened = wnd > self.snd_wnd;
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if wnd > 0 {
+                self.timers.stop(Timer::Persist);
+                self.persist_count = 0;
+                self.probe_due = false;
+            }
+            let _ = opened;
+        }
+
+        // Our FIN acknowledged?
+        let fin_acked = self.fin_acked();
+        match self.state {
+            State::FinWait1 if fin_acked => {
+                self.state = State::FinWait2;
+            }
+            State::Closing if fin_acked => self.enter_time_wait(now, ctx),
+            State::LastAck if fin_acked => {
+                self.enter_closed(None, now);
+                return;
+            }
+            State::TimeWait => {
+                // Only a retransmitted FIN reaches here; acknowledge and restart.
+                if seg.flags.contains(TcpFlags::FIN) {
+                    self.ack_now = true;
+                    self.timers
+                        .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+                }
+                return;
+            }
+            _ => {}
+        }
+
+        // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
+        if !seg.payload.is_empty() && self.state.can_receive() {
+            self.take_data(now, seq, seg.payload);
+        }
+
+        // Eighth: FIN.
+        if seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
+            self.fin_seq = Some(seq + seg.payload.len());
+        }
+        self.maybe_take_fin(now, ctx);
+        self.last_recv = now;
+        self.keepalive_sent = 0;
+        if self.keepalive.is_some() && self.state == State::Established {
+            self.arm_keepalive(now);
+        }
+    }
+
+    /// RFC 9293 3.10.7.4 "second, check the RST bit".
+    fn on_reset(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+        log::debug!(target: LOG, "{} -> {}: reset by peer in {}", self.local, self.remote, self.state);
+        match self.state {
+            State::SynReceived => {
+                // From a passive open: the listener carries on; nothing to report.
+                ctx.stats.tcp_attempt_fails += 1;
+                self.enter_closed(Some(ConnError::Refused), now);
+            }
+            State::Established | State::CloseWait => {
+                ctx.stats.tcp_estab_resets += 1;
+                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
+                self.enter_closed(Some(ConnError::Reset), now);
+            }
+            State::FinWait1 | State::FinWait2 => {
+                ctx.stats.tcp_estab_resets += 1;
+                self.enter_closed(Some(ConnError::Reset), now);
+            }
+            _ => self.enter_closed(None, now),
+        }
+    }
+
+    /// RFC 5961 section 7: a rate-limited challenge ACK.
+    fn send_challenge_ack(&mut self, ctx: &mut InputCtx<'_>) {
+        if (ctx.challenge_ok)() {
+            ctx.stats.tcp_challenge_acks += 1;
+            self.challenge_ack = true;
+        } else {
+            ctx.stats.tcp_challenge_ack_limited += 1;
+        }
+    }
+
+    /// New data acknowledged: RTT, congestion control, fast recovery (RFC 5681, RFC 6582),
+    /// retransmission timer (RFC 6298 5.2-5.3).
+    fn ack_advance(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        seg: &TcpRepr<'_>,
+        _ctx: &mut InputCtx<'_>,
+    ) {
+        let flight_before = self.snd_max.since(self.snd_una);
+        let mut acked = ack.since(self.snd_una);
+        // The SYN and FIN occupy sequence space but not the buffer.
+        let syn_acked = self.snd_una == self.iss && acked > 0;
+        if syn_acked {
+            acked -= 1;
+        }
+        let data_acked = acked.min(self.send_buf.len());
+        self.send_buf.ack(data_acked);
+        self.snd_una = ack;
+        if self.snd_nxt.diff(ack) < 0 {
+            self.snd_nxt = ack;
+        }
+        self.stats.bytes_acked += data_acked as u64;
+
+        // RTT: timestamps when in use (RFC 7323 4.1), else Karn's timed segment.
+        let mut sample = None;
+        if self.opts.timestamps {
+            if let Some(ts) = seg.timestamp {
+                sample = super::rtt::sample_from_tsecr(self.ts_now(now), ts.tsecr);
+            }
+        }
+        let timed = self.sampler.on_ack(ack, now);
+        let sample = sample.or(timed);
+        if let Some(rtt) = sample {
+            self.rtt.sample(rtt);
+        }
+        self.rto_count = 0;
+        self.retrans_since = None;
+
+        // NewReno (RFC 6582 3.2 steps 5 and 6).
+        if self.in_recovery {
+            if ack.diff(self.recover) >= 0 {
+                // Full acknowledgement: leave fast recovery.
+                self.in_recovery = false;
+                self.inflation = 0;
+                let flight = self.snd_max.since(self.snd_una);
+                self.cc.on_recovery_exit(now, flight);
+            } else {
+                // Partial acknowledgement: retransmit the next hole, deflate by what was
+                // acknowledged, add back one SMSS if that was at least one SMSS.
+                self.retransmit_una = true;
+                let mss = self.payload_mss();
+                self.inflation = self.inflation.saturating_sub(data_acked);
+                if data_acked >= mss {
+                    self.inflation += mss;
+                }
+                // RFC 6582 3.2 step 5: reset the retransmit timer on the first partial ACK
+                // only ... simplest robust choice: reset on every partial ACK.
+            }
+        } else {
+            self.cc.on_ack(now, data_acked, flight_before, sample);
+        }
+        self.dup_acks = 0;
+
+        // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
+        if self.snd_una == self.snd_max {
+            self.timers.stop(Timer::Retransmit);
+        } else {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+    }
+
+    /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
+    /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
+    /// inflate the window (3.2 step 4).
+    fn maybe_dup_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, seg_len: usize) {
+        let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+        let outstanding = self.snd_max != self.snd_una;
+        if seg_len != 0 || wnd != self.snd_wnd || !outstanding {
+            return;
+        }
+        self.dup_acks += 1;
+        let mss = self.payload_mss();
+        if self.in_recovery {
+            self.inflation += mss;
+            return;
+        }
+        if self.dup_acks == 3 {
+            // RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
+            // recovery for losses of the same window).
+            if self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss {
+                return;
+            }
+            let flight = self.snd_max.since(self.snd_una);
+            self.in_recovery = true;
+            self.recover = self.snd_max;
+            self.cc.on_congestion_event(now, flight);
+            self.inflation = 3 * mss;
+            self.retransmit_una = true;
+            self.stats.fast_retransmits += 1;
+            self.sampler.on_retransmit();
+            log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
+                self.local, self.remote, self.snd_una, self.cc.cwnd());
+        }
+    }
+
+    /// RFC 9293 3.10.7.4 "seventh": take in-window data; ACK policy per RFC 5681 4.2 and
+    /// RFC 1122 4.2.3.2 (every second full segment, at once when out of order or when a
+    /// hole is filled).
+    fn take_data(&mut self, _now: Instant, seq: SeqNum, payload: &[u8]) {
+        // Trim what lies before RCV.NXT.
+        let (offset, data) = if seq.diff(self.rcv_nxt) < 0 {
+            let skip = self.rcv_nxt.since(seq);
+            if skip >= payload.len() {
+                self.ack_now = true; // a pure duplicate: tell the peer where we are
+                return;
+            }
+            (0, &payload[skip..])
+        } else {
+            (seq.since(self.rcv_nxt), payload)
+        };
+        let had_ooo = self.recv_buf.ooo_bytes() > 0;
+        let advanced = self.recv_buf.write(offset, data);
+        self.rcv_nxt += advanced;
+        self.stats.bytes_received += advanced as u64;
+        if offset > 0 || had_ooo {
+            // Out of order, or filling a hole: ACK at once (RFC 5681 4.2, 3.2).
+            self.ack_now = true;
+        } else if data.len() >= self.opts.smss.min(self.payload_mss()) {
+            self.unacked_segs += 1;
+            if self.unacked_segs >= 2 {
+                self.ack_now = true;
+            }
+        }
+        if advanced == 0 && offset == 0 {
+            // Nothing fit (zero window): ACK so the peer learns the window.
+            self.ack_now = true;
+        }
+    }
+
+    /// RFC 9293 3.10.7.4 "eighth, check the FIN bit", once all data before it arrived.
+    fn maybe_take_fin(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+        let Some(fin) = self.fin_seq else {
+            return;
+        };
+        if self.fin_received || fin != self.rcv_nxt {
+            return;
+        }
+        self.fin_received = true;
+        self.rcv_nxt += 1;
+        self.ack_now = true;
+        let our_fin_acked = self.fin_acked();
+        match self.state {
+            State::SynReceived | State::Established => {
+                self.state = State::CloseWait;
+                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
+            }
+            State::FinWait1 if our_fin_acked => self.enter_time_wait(now, ctx),
+            State::FinWait1 => self.state = State::Closing,
+            State::FinWait2 => self.enter_time_wait(now, ctx),
+            _ => {}
+        }
+    }
+
+    fn enter_time_wait(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+        self.state = State::TimeWait;
+        self.timers.stop_all();
+        self.timers
+            .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+    }
+}

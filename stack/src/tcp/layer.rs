@@ -1,0 +1,328 @@
+//! The TCP layer's tables: connections by 4-tuple (a hash map, so lookup stays O(1) with
+//! thousands of connections), listeners by port, a timer heap, and the set of
+//! connections with something to send.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::config::TcpConfig;
+use super::conn::Connection;
+use super::isn::IsnGenerator;
+use super::syncookie::SynCookies;
+use crate::iface::{IfaceId, TokenBucket};
+use crate::rand::Rng;
+use crate::time::Instant;
+
+/// Names a connection: a slot and the generation of its occupant, so a handle to a
+/// connection that is gone never reaches a new one in the same slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TcpHandle {
+    pub(crate) idx: u32,
+    pub(crate) gen: u32,
+}
+
+/// Names a listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenHandle {
+    pub(crate) idx: u32,
+    pub(crate) gen: u32,
+}
+
+/// Where a connection's segments go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Path {
+    pub iface: IfaceId,
+    pub next_hop: Ipv4Addr,
+    /// The remote address is one of ours: segments loop back.
+    pub local: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub gen: u32,
+    pub conn: Option<Connection>,
+    pub path: Path,
+    /// The deadline this slot has in the heap, if any.
+    pub scheduled: Option<Instant>,
+    pub dirty: bool,
+    /// The listener this connection came from, while it is not yet accepted.
+    pub listener: Option<u32>,
+    /// Counted in its listener's SYN queue (SYN-RECEIVED, not yet established).
+    pub in_syn_queue: bool,
+}
+
+/// A listening socket (RFC 9293 LISTEN) with its queues.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub gen: u32,
+    pub local: SocketAddrV4,
+    /// The most established connections waiting for accept().
+    pub backlog: usize,
+    pub accept_queue: VecDeque<TcpHandle>,
+    /// Half-open connections (SYN-RECEIVED) from this listener.
+    pub syn_queue: usize,
+}
+
+/// The TCP layer of a stack.
+#[derive(Debug)]
+pub(crate) struct TcpLayer {
+    pub cfg: TcpConfig,
+    pub slots: Vec<Slot>,
+    free: Vec<u32>,
+    pub by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), u32>,
+    pub listeners: Vec<Option<Listener>>,
+    listener_gen: u32,
+    heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    pub dirty: VecDeque<u32>,
+    pub isn: IsnGenerator,
+    pub cookies: SynCookies,
+    pub challenge: TokenBucket,
+    pub rng: Rng,
+    pub live: usize,
+}
+
+/// The ephemeral port range (Linux's `ip_local_port_range` default).
+pub const EPHEMERAL: (u16, u16) = (32_768, 60_999);
+
+impl TcpLayer {
+    pub fn new(cfg: TcpConfig, rng: &mut Rng) -> TcpLayer {
+        let isn = IsnGenerator::new(rng);
+        let cookies = SynCookies::new(rng);
+        let challenge = TokenBucket::new(cfg.challenge_ack_rate, cfg.challenge_ack_rate.max(1));
+        TcpLayer {
+            cfg,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_tuple: HashMap::new(),
+            listeners: Vec::new(),
+            listener_gen: 0,
+            heap: BinaryHeap::new(),
+            dirty: VecDeque::new(),
+            isn,
+            cookies,
+            challenge,
+            rng: Rng::new(rng.next_u64()),
+            live: 0,
+        }
+    }
+
+    /// The connection for a 4-tuple.
+    pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
+        self.by_tuple.get(&(local, remote)).copied()
+    }
+
+    /// Stores a new connection; `None` when the table is full.
+    pub fn insert(
+        &mut self,
+        conn: Connection,
+        path: Path,
+        listener: Option<u32>,
+    ) -> Option<TcpHandle> {
+        if self.live >= self.cfg.max_connections {
+            return None;
+        }
+        let key = (conn.local, conn.remote);
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    gen: 0,
+                    conn: None,
+                    path,
+                    scheduled: None,
+                    dirty: false,
+                    listener: None,
+                    in_syn_queue: false,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[idx as usize];
+        slot.gen = slot.gen.wrapping_add(1);
+        slot.conn = Some(conn);
+        slot.path = path;
+        slot.scheduled = None;
+        slot.dirty = false;
+        slot.listener = listener;
+        slot.in_syn_queue = listener.is_some();
+        self.by_tuple.insert(key, idx);
+        self.live += 1;
+        let h = TcpHandle { idx, gen: slot.gen };
+        self.mark_dirty(idx);
+        Some(h)
+    }
+
+    /// The slot behind a handle, if it is still that connection.
+    pub fn slot(&self, h: TcpHandle) -> Option<&Slot> {
+        self.slots
+            .get(h.idx as usize)
+            .filter(|s| s.gen == h.gen && s.conn.is_some())
+    }
+
+    pub fn conn(&self, h: TcpHandle) -> Option<&Connection> {
+        self.slot(h).and_then(|s| s.conn.as_ref())
+    }
+
+    pub fn conn_mut(&mut self, h: TcpHandle) -> Option<&mut Connection> {
+        self.slots
+            .get_mut(h.idx as usize)
+            .filter(|s| s.gen == h.gen)
+            .and_then(|s| s.conn.as_mut())
+    }
+
+    /// Queues a connection for `dispatch`.
+    pub fn mark_dirty(&mut self, idx: u32) {
+        if let Some(s) = self.slots.get_mut(idx as usize) {
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push_back(idx);
+            }
+        }
+    }
+
+    /// Puts the connection's next deadline in the heap if it is earlier than what is
+    /// there. Later deadlines are found when the earlier entry fires.
+    pub fn reschedule(&mut self, idx: u32) {
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        let Some(at) = s.conn.as_ref().and_then(|c| c.poll_at()) else {
+            return;
+        };
+        if s.scheduled.is_none_or(|t| at < t) {
+            s.scheduled = Some(at);
+            self.heap.push(Reverse((at, idx, s.gen)));
+        }
+    }
+
+    /// The earliest deadline (perhaps of a stale entry, which only means an early wake).
+    pub fn poll_at(&self) -> Option<Instant> {
+        if !self.dirty.is_empty() {
+            return Some(Instant::ZERO);
+        }
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Connections whose deadline passed by `now` (each once).
+    pub fn expired(&mut self, now: Instant) -> Vec<u32> {
+        let mut out = Vec::new();
+        while let Some(Reverse((t, idx, gen))) = self.heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            let Some(s) = self.slots.get_mut(idx as usize) else {
+                continue;
+            };
+            if s.gen != gen || s.scheduled != Some(t) || s.conn.is_none() {
+                continue; // stale
+            }
+            s.scheduled = None;
+            out.push(idx);
+        }
+        out
+    }
+
+    /// Forgets a connection.
+    pub fn remove(&mut self, idx: u32) -> Option<Connection> {
+        let s = self.slots.get_mut(idx as usize)?;
+        let conn = s.conn.take()?;
+        s.scheduled = None;
+        s.gen = s.gen.wrapping_add(1);
+        if let Some(l) = s.listener.take() {
+            if s.in_syn_queue {
+                if let Some(Some(lis)) = self.listeners.get_mut(l as usize) {
+                    lis.syn_queue = lis.syn_queue.saturating_sub(1);
+                }
+            }
+        }
+        s.in_syn_queue = false;
+        self.by_tuple.remove(&(conn.local, conn.remote));
+        self.free.push(idx);
+        self.live -= 1;
+        Some(conn)
+    }
+
+    /// The listener for a local address (exact address first, then the wildcard).
+    pub fn find_listener(&self, local: SocketAddrV4) -> Option<u32> {
+        let mut wildcard = None;
+        for (i, l) in self.listeners.iter().enumerate() {
+            let Some(l) = l else { continue };
+            if l.local.port() != local.port() {
+                continue;
+            }
+            if *l.local.ip() == *local.ip() {
+                return Some(i as u32);
+            }
+            if l.local.ip().is_unspecified() {
+                wildcard = Some(i as u32);
+            }
+        }
+        wildcard
+    }
+
+    pub fn listener(&self, h: ListenHandle) -> Option<&Listener> {
+        self.listeners
+            .get(h.idx as usize)?
+            .as_ref()
+            .filter(|l| l.gen == h.gen)
+    }
+
+    pub fn listener_mut(&mut self, h: ListenHandle) -> Option<&mut Listener> {
+        self.listeners
+            .get_mut(h.idx as usize)?
+            .as_mut()
+            .filter(|l| l.gen == h.gen)
+    }
+
+    /// Whether `port` on `ip` is taken by a listener.
+    pub fn port_listened(&self, ip: Ipv4Addr, port: u16) -> bool {
+        self.listeners.iter().flatten().any(|l| {
+            l.local.port() == port
+                && (l.local.ip() == &ip || l.local.ip().is_unspecified() || ip.is_unspecified())
+        })
+    }
+
+    pub fn add_listener(&mut self, local: SocketAddrV4, backlog: usize) -> ListenHandle {
+        self.listener_gen = self.listener_gen.wrapping_add(1);
+        let l = Listener {
+            gen: self.listener_gen,
+            local,
+            backlog: backlog.max(1),
+            accept_queue: VecDeque::new(),
+            syn_queue: 0,
+        };
+        let idx = match self.listeners.iter().position(Option::is_none) {
+            Some(i) => {
+                self.listeners[i] = Some(l);
+                i
+            }
+            None => {
+                self.listeners.push(Some(l));
+                self.listeners.len() - 1
+            }
+        };
+        ListenHandle {
+            idx: idx as u32,
+            gen: self.listener_gen,
+        }
+    }
+
+    /// A free ephemeral port for a connection to `remote` from `local_ip`, chosen at
+    /// random (RFC 6056 section 3.3.1, "simple port randomization").
+    pub fn ephemeral_port(&mut self, local_ip: Ipv4Addr, remote: SocketAddrV4) -> Option<u16> {
+        let (lo, hi) = EPHEMERAL;
+        let span = u32::from(hi - lo) + 1;
+        let start = self.rng.next_u32() % span;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            let local = SocketAddrV4::new(local_ip, port);
+            if !self.by_tuple.contains_key(&(local, remote)) && !self.port_listened(local_ip, port)
+            {
+                return Some(port);
+            }
+        }
+        None
+    }
+}

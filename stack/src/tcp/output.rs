@@ -1,0 +1,546 @@
+//! Segment generation for a connection: the handshake, data within the send window with
+//! Nagle (RFC 896, RFC 1122 4.2.3.4) and sender-side silly window avoidance (RFC 9293
+//! 3.8.6.2.1), FIN, retransmission, zero-window probes, keep-alives, and ACKs with the
+//! receive window (RFC 1122 4.2.3.3 receiver SWS avoidance) — plus the timers that drive
+//! them.
+
+use super::conn::{ConnError, Connection};
+use super::seq::SeqNum;
+use super::state::State;
+use super::timer::Timer;
+use crate::stats::Stats;
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{TcpFlags, TcpRepr, TcpTimestamp};
+
+const LOG: &str = "tunstack::tcp";
+
+/// A segment to send: its header, and its payload as up to two slices of the send buffer
+/// (which is a ring), copied once, straight into the outgoing frame.
+#[derive(Debug)]
+pub(crate) struct Outgoing<'a> {
+    /// The header; `repr.payload` is empty, the payload is in `payload`.
+    pub repr: TcpRepr<'a>,
+    /// The payload.
+    pub payload: [&'a [u8]; 2],
+}
+
+impl Outgoing<'_> {
+    /// Payload length.
+    pub fn payload_len(&self) -> usize {
+        self.payload[0].len() + self.payload[1].len()
+    }
+}
+
+/// What the TCP layer lends a connection while it sends.
+pub(crate) struct OutputCtx<'a> {
+    pub stats: &'a mut Stats,
+    pub keepalive_interval: Duration,
+    pub keepalive_probes: u32,
+}
+
+pub(crate) fn bare_repr(src_port: u16, dst_port: u16) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port,
+        dst_port,
+        flags: TcpFlags::default(),
+        seq_number: 0,
+        ack_number: 0,
+        window_len: 0,
+        urgent_pointer: 0,
+        max_seg_size: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_ranges: [None; 4],
+        timestamp: None,
+        payload: &[],
+    }
+}
+
+impl Connection {
+    /// Runs the timers that expired by `now` (RFC 6298 5.4-5.7, RFC 9293 3.8.6.1,
+    /// RFC 1122 4.2.3.2 and 4.2.3.6, RFC 9293 3.6 TIME-WAIT).
+    pub(crate) fn on_timers(&mut self, now: Instant, ctx: &mut OutputCtx<'_>) {
+        let expired: Vec<Timer> = self.timers.expired(now).collect();
+        for t in expired {
+            match t {
+                Timer::Retransmit => self.on_rto(now, ctx),
+                Timer::Persist => {
+                    self.probe_due = true;
+                    self.persist_count = self.persist_count.saturating_add(1);
+                }
+                Timer::DelayedAck => {
+                    if self.unacked_segs > 0 || self.rcv_nxt != self.last_ack_sent {
+                        ctx.stats.tcp_delayed_acks += 1;
+                        self.ack_now = true;
+                    }
+                }
+                Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
+                Timer::TimeWait => {
+                    log::trace!(target: LOG, "{} -> {}: TIME-WAIT over", self.local, self.remote);
+                    self.enter_closed(None, now);
+                }
+            }
+        }
+    }
+
+    fn on_rto(&mut self, now: Instant, ctx: &mut OutputCtx<'_>) {
+        let outstanding = self.snd_max != self.snd_una;
+        if !outstanding || self.state == State::Closed {
+            return;
+        }
+        let limit = if matches!(self.state, State::SynSent | State::SynReceived) {
+            self.syn_timeout
+        } else {
+            self.user_timeout
+        };
+        let since = *self.retrans_since.get_or_insert(now);
+        if now - since >= limit {
+            log::debug!(target: LOG, "{} -> {}: giving up after {} (RTO {})", self.local, self.remote, now - since, self.rtt.rto());
+            ctx.stats.tcp_abort_on_timeout += 1;
+            if self.state == State::SynSent {
+                ctx.stats.tcp_attempt_fails += 1;
+            }
+            if matches!(self.state, State::Established | State::CloseWait) {
+                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
+            }
+            self.send_rst = self.state.is_synchronized();
+            self.enter_closed(Some(ConnError::TimedOut), now);
+            return;
+        }
+        self.rto_count += 1;
+        self.stats.timeouts += 1;
+        ctx.stats.tcp_timeouts += 1;
+        let flight = self.snd_max.since(self.snd_una);
+        // RFC 5681 3.1 eq. 4 (via the congestion controller), RFC 6582 section 4: after a
+        // timeout, `recover` is the highest sequence number sent.
+        if self.state.is_synchronized() {
+            self.cc.on_rto(now, flight, self.rto_count == 1);
+        } else {
+            // RFC 6928 2 / RFC 5681 3.1: a lost SYN or SYN-ACK leaves an initial window of
+            // one segment.
+            self.cc.on_syn_loss();
+        }
+        self.in_recovery = false;
+        self.inflation = 0;
+        self.dup_acks = 0;
+        self.recover = self.snd_max;
+        // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
+        self.rtt.back_off();
+        self.sampler.on_retransmit();
+        // Go back: everything from SND.UNA is sent again as the window allows.
+        self.snd_nxt = self.snd_una;
+        self.retransmit_una = false;
+        log::debug!(target: LOG, "{} -> {}: RTO #{}, retransmitting from {} (next RTO {})",
+            self.local, self.remote, self.rto_count, self.snd_una, self.rtt.rto());
+    }
+
+    fn on_keepalive_timer(&mut self, now: Instant, ctx: &mut OutputCtx<'_>) {
+        let Some(idle) = self.keepalive else {
+            return;
+        };
+        if self.state != State::Established {
+            return;
+        }
+        if now - self.last_recv < idle {
+            self.timers.set(Timer::KeepAlive, self.last_recv + idle);
+            return;
+        }
+        if self.keepalive_sent >= ctx.keepalive_probes {
+            log::debug!(target: LOG, "{} -> {}: keep-alive got no answer", self.local, self.remote);
+            ctx.stats.tcp_abort_on_timeout += 1;
+            ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
+            self.send_rst = true;
+            self.enter_closed(Some(ConnError::TimedOut), now);
+            return;
+        }
+        self.keepalive_sent += 1;
+        self.keepalive_due = true;
+        self.timers
+            .set(Timer::KeepAlive, now + ctx.keepalive_interval);
+    }
+
+    /// The window field and the right edge it advertises, with receiver SWS avoidance
+    /// (RFC 1122 4.2.3.3: the right edge moves only in steps of at least
+    /// min(buffer/2, MSS)) and the window never shrinking (RFC 9293 3.8.6.2.2).
+    fn window_to_advertise(&self, syn: bool) -> (u16, SeqNum) {
+        let free = self.rcv_wnd();
+        let shift = if syn { 0 } else { self.opts.rcv_wscale };
+        let max = 65_535usize << shift;
+        let mut wnd = free.min(max);
+        let old = self.rcv_adv.since(self.rcv_nxt);
+        let step = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
+        if wnd > old && wnd - old < step && self.rcv_adv.diff(self.rcv_nxt) >= 0 {
+            wnd = old;
+        }
+        wnd = wnd.max(old).min(max);
+        let field = (wnd >> shift) as u16;
+        (field, self.rcv_nxt + ((field as usize) << shift))
+    }
+
+    /// Fills in the ACK, window and timestamp of a segment and notes that an ACK went out.
+    fn stamp(&mut self, repr: &mut TcpRepr<'_>, now: Instant) {
+        let syn = repr.flags.contains(TcpFlags::SYN);
+        if self.state != State::SynSent || repr.flags.contains(TcpFlags::ACK) {
+            repr.flags.insert(TcpFlags::ACK);
+            repr.ack_number = self.rcv_nxt.0;
+            let (field, edge) = self.window_to_advertise(syn);
+            repr.window_len = field;
+            if edge.diff(self.rcv_adv) > 0 || self.rcv_adv.diff(self.rcv_nxt) < 0 {
+                self.rcv_adv = edge;
+            }
+            self.last_ack_sent = self.rcv_nxt;
+            self.ack_now = false;
+            self.unacked_segs = 0;
+            self.timers.stop(Timer::DelayedAck);
+        } else {
+            let (field, _) = self.window_to_advertise(true);
+            repr.window_len = field;
+        }
+        if self.opts.timestamps {
+            repr.timestamp = Some(TcpTimestamp {
+                tsval: self.ts_now(now),
+                tsecr: self.ts_recent,
+            });
+        }
+        // RFC 2018 section 4: SACK blocks in ACKs while out-of-order data is held.
+        if self.opts.sack && self.state.is_synchronized() && !syn {
+            let n = if self.opts.timestamps { 3 } else { 4 };
+            for (slot, (s, e)) in repr
+                .sack_ranges
+                .iter_mut()
+                .zip(self.recv_buf.sack_ranges(n))
+            {
+                *slot = Some(((self.rcv_nxt + s).0, (self.rcv_nxt + e).0));
+            }
+        }
+        self.last_send = now;
+    }
+
+    /// Generates every segment due now, handing each to `emit`.
+    pub(crate) fn dispatch(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) {
+        let (sp, dp) = (self.local.port(), self.remote.port());
+        if let Some((seq, ack)) = self.reset_reply.take() {
+            let mut r = bare_repr(sp, dp);
+            r.seq_number = seq.0;
+            r.flags = TcpFlags::RST;
+            if let Some(a) = ack {
+                r.flags.insert(TcpFlags::ACK);
+                r.ack_number = a.0;
+            }
+            ctx.stats.tcp_out_rsts += 1;
+            self.count_out(ctx);
+            emit(&Outgoing {
+                repr: r,
+                payload: [&[], &[]],
+            });
+        }
+        if self.send_rst {
+            // RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>.
+            self.send_rst = false;
+            let mut r = bare_repr(sp, dp);
+            r.seq_number = self.snd_nxt.0;
+            r.flags = TcpFlags::RST;
+            ctx.stats.tcp_out_rsts += 1;
+            self.count_out(ctx);
+            emit(&Outgoing {
+                repr: r,
+                payload: [&[], &[]],
+            });
+            return;
+        }
+        match self.state {
+            State::Closed | State::Listen => return,
+            State::SynSent | State::SynReceived => {
+                self.send_syn(now, ctx, emit);
+                return;
+            }
+            _ => {}
+        }
+        let mut budget = 1024; // segments per call, so one connection cannot starve others
+        if self.retransmit_una && budget > 0 {
+            self.retransmit_una = false;
+            self.send_data_at(now, self.snd_una, ctx, emit, true);
+            budget -= 1;
+        }
+        while budget > 0 && self.send_new_data(now, ctx, emit) {
+            budget -= 1;
+        }
+        if self.probe_due {
+            self.send_probe(now, ctx, emit);
+        }
+        if self.keepalive_due {
+            self.keepalive_due = false;
+            // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data.
+            let mut r = bare_repr(sp, dp);
+            r.seq_number = (self.snd_nxt - 1).0;
+            self.stamp(&mut r, now);
+            self.count_out(ctx);
+            emit(&Outgoing {
+                repr: r,
+                payload: [&[], &[]],
+            });
+        }
+        if self.ack_now || self.challenge_ack {
+            self.challenge_ack = false;
+            let mut r = bare_repr(sp, dp);
+            r.seq_number = self.snd_nxt.0;
+            self.stamp(&mut r, now);
+            self.count_out(ctx);
+            emit(&Outgoing {
+                repr: r,
+                payload: [&[], &[]],
+            });
+        } else if (self.unacked_segs > 0 || self.rcv_nxt != self.last_ack_sent)
+            && !self.timers.is_set(Timer::DelayedAck)
+            && self.state.is_synchronized()
+        {
+            self.timers.set(Timer::DelayedAck, now + self.delayed_ack);
+        }
+        self.arm_persist(now);
+    }
+
+    fn count_out(&mut self, ctx: &mut OutputCtx<'_>) {
+        self.stats.segs_out += 1;
+        ctx.stats.tcp_out_segs += 1;
+    }
+
+    /// SYN (active open) or SYN-ACK (passive or simultaneous open), with our options
+    /// (RFC 9293 3.7.1 MSS, RFC 7323 WS and TS, RFC 2018 SACK-permitted).
+    fn send_syn(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) {
+        if self.snd_nxt != self.iss {
+            if self.ack_now && self.state == State::SynReceived {
+                // Something arrived that wants an ACK before the handshake completes:
+                // repeat the SYN-ACK below.
+                self.snd_nxt = self.iss;
+            } else {
+                return;
+            }
+        }
+        let retransmission = self.snd_max != self.iss;
+        let mut r = bare_repr(self.local.port(), self.remote.port());
+        r.flags = TcpFlags::SYN;
+        r.seq_number = self.iss.0;
+        r.max_seg_size = Some(self.link_mss.min(65_535) as u16);
+        if self.opts.wscale_ok {
+            r.window_scale = Some(self.opts.rcv_wscale);
+        }
+        r.sack_permitted = self.opts.sack;
+        if self.state == State::SynReceived {
+            r.flags.insert(TcpFlags::ACK);
+        }
+        self.stamp(&mut r, now);
+        if self.state == State::SynSent && self.opts.timestamps {
+            r.timestamp = Some(TcpTimestamp {
+                tsval: self.ts_now(now),
+                tsecr: 0,
+            });
+        }
+        self.count_out(ctx);
+        if retransmission {
+            self.stats.retransmits += 1;
+            ctx.stats.tcp_retrans_segs += 1;
+        } else {
+            self.sampler.start(self.iss + 1, now);
+        }
+        emit(&Outgoing {
+            repr: r,
+            payload: [&[], &[]],
+        });
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+    }
+
+    /// Sends one segment of (possibly old) data starting at `seq`, at most one MSS, with a
+    /// FIN if it reaches the end of the stream after close().
+    fn send_data_at(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+        retransmission: bool,
+    ) {
+        let offset = seq.since(self.snd_una);
+        let buffered = self.send_buf.len();
+        let len = buffered.saturating_sub(offset).min(self.payload_mss());
+        let fin = self.fin_queued && offset + len == buffered && self.may_send_fin();
+        if len == 0 && !fin {
+            return;
+        }
+        self.emit_segment(now, seq, len, fin, ctx, emit, retransmission);
+    }
+
+    fn may_send_fin(&self) -> bool {
+        matches!(
+            self.state,
+            State::FinWait1 | State::Closing | State::LastAck
+        )
+    }
+
+    /// One step of the send loop: new data (or data again after a timeout) within the
+    /// window, under Nagle and SWS rules. Returns whether a segment went out.
+    fn send_new_data(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) -> bool {
+        if !matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        ) {
+            return false;
+        }
+        let mss = self.payload_mss();
+        let offset = self.snd_nxt.since(self.snd_una);
+        let buffered = self.send_buf.len();
+        let unsent = buffered.saturating_sub(offset);
+        let fin_pending = self.fin_queued
+            && self.may_send_fin()
+            && offset <= buffered
+            && self.fin_sent_seq.is_none_or(|f| self.snd_nxt.diff(f) <= 0);
+        if unsent == 0 && !fin_pending {
+            return false;
+        }
+        let flight = self.snd_nxt.since(self.snd_una);
+        let cwnd = self.cc.cwnd().saturating_add(self.inflation);
+        let wnd = self.snd_wnd.min(cwnd);
+        let usable = wnd.saturating_sub(flight);
+        let len = unsent.min(usable).min(mss);
+        let fin = fin_pending && len == unsent;
+        if len == 0 && !fin {
+            return false;
+        }
+        if len < mss && !fin {
+            // Nagle (RFC 1122 4.2.3.4): a short segment only when nothing is in flight (or
+            // Nagle is off) and it is all we have; sender SWS (RFC 9293 3.8.6.2.1): or when
+            // it is at least half the largest window the peer offered.
+            let all_we_have = len == unsent;
+            let nagle_ok = all_we_have && (self.nodelay || flight == 0);
+            let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
+            if !nagle_ok && !sws_ok {
+                return false;
+            }
+        }
+        let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
+        let seq = self.snd_nxt;
+        self.emit_segment(now, seq, len, fin, ctx, emit, retransmission);
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_segment(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        len: usize,
+        fin: bool,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+        retransmission: bool,
+    ) {
+        let mut r = bare_repr(self.local.port(), self.remote.port());
+        r.seq_number = seq.0;
+        let offset = seq.since(self.snd_una);
+        if fin {
+            r.flags.insert(TcpFlags::FIN);
+        }
+        if len > 0 && offset + len == self.send_buf.len() {
+            r.flags.insert(TcpFlags::PSH);
+        }
+        self.stamp(&mut r, now);
+        self.count_out(ctx);
+        if retransmission {
+            self.stats.retransmits += 1;
+            ctx.stats.tcp_retrans_segs += 1;
+            self.sampler.on_retransmit();
+        }
+        let end = seq + len + usize::from(fin);
+        if !retransmission && end.diff(self.snd_max) > 0 {
+            self.sampler.start(end, now);
+        }
+        {
+            let (a, b) = self.send_buf.slices(offset, len);
+            emit(&Outgoing {
+                repr: r,
+                payload: [a, b],
+            });
+        }
+        if fin {
+            self.fin_sent_seq = Some(seq + len);
+        }
+        if end.diff(self.snd_nxt) > 0 {
+            self.snd_nxt = end;
+        }
+        self.snd_max = self.snd_max.max(end);
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+        self.timers.stop(Timer::Persist);
+    }
+
+    /// RFC 9293 3.8.6.1: a zero-window probe carries one new byte beyond the window; it is
+    /// not counted as in flight (SND.NXT stays) and not timed out like data.
+    fn send_probe(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) {
+        self.probe_due = false;
+        let offset = self.snd_nxt.since(self.snd_una);
+        if self.snd_wnd > 0 || offset >= self.send_buf.len() {
+            return;
+        }
+        let mut r = bare_repr(self.local.port(), self.remote.port());
+        r.seq_number = self.snd_nxt.0;
+        self.stamp(&mut r, now);
+        self.count_out(ctx);
+        {
+            let (a, b) = self.send_buf.slices(offset, 1);
+            emit(&Outgoing {
+                repr: r,
+                payload: [a, b],
+            });
+        }
+        self.snd_max = self.snd_max.max(self.snd_nxt + 1);
+        log::trace!(target: LOG, "{} -> {}: zero-window probe #{}", self.local, self.remote, self.persist_count);
+    }
+
+    /// Arms the persist timer when the peer's window is closed, data waits, and nothing
+    /// in flight will bring an ACK (RFC 9293 3.8.6.1; back-off like the RTO).
+    fn arm_persist(&mut self, now: Instant) {
+        let waiting = self.send_buf.len() > self.snd_nxt.since(self.snd_una);
+        if self.snd_wnd == 0
+            && waiting
+            && self.snd_nxt == self.snd_una
+            && self.state.is_synchronized()
+        {
+            if !self.timers.is_set(Timer::Persist) {
+                let shift = self.persist_count.min(10);
+                let base = self.rtt.rto().max(Duration::from_millis(200));
+                let at = now + base.saturating_mul(1 << shift).min(Duration::from_secs(60));
+                self.timers.set(Timer::Persist, at);
+            }
+        } else {
+            self.timers.stop(Timer::Persist);
+        }
+    }
+}
