@@ -7,9 +7,10 @@
 //! ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
 //! ```
 //!
-//! "where M is the 4 microsecond timer, and F() is a pseudorandom function (PRF) of the
-//! connection-id. F() MUST NOT be computable from the outside, or an attacker could still
-//! guess at sequence numbers from the ISN used for some other connection."
+//! RFC 9293 3.4.1 words it: "where M is the 4 microsecond timer, and F() is a
+//! pseudorandom function (PRF) of the connection's identifying parameters ... and a
+//! secret key ... F() MUST NOT be computable from the outside (MUST-9), or an attacker
+//! could still guess at sequence numbers from the ISN used for some other connection."
 //!
 //! The two halves answer two different threats (RFC 6528 sections 1 and 3):
 //!
@@ -26,9 +27,9 @@
 //! Here F is SipHash-2-4 ([`super::siphash`]) keyed with 128 secret bits drawn from the
 //! stack's [`Rng`] (RFC 6528 section 3: "Key lengths of 128 bits should be adequate"),
 //! truncated to 32 bits. The key is fixed for the generator's lifetime: RFC 6528 section 3
-//! notes that changing it "would change the ISN space used for reincarnated connections",
-//! giving up the monotonicity M provides, so rekeying is left to whoever owns the
-//! generator (make a new one).
+//! discusses changing it from time to time, but a new key moves every 4-tuple to a new
+//! offset and so gives up, for reincarnated connections, the monotonicity M provides.
+//! Rekeying is left to whoever owns the generator (make a new one).
 
 use core::net::SocketAddrV4;
 
