@@ -26,3 +26,5 @@ pub mod stats;
 pub mod tcp;
 pub mod time;
 pub mod wire;
+
+pub use socket::{TcpListener, TcpStream};

@@ -12,9 +12,8 @@
 
 mod icmp;
 mod runtime;
+mod tcp;
 
 pub use icmp::EchoSocket;
-pub use runtime::{Runtime, StackHandle};
-
-#[allow(unused_imports)]
-use crate::stack::Stack;
+pub use runtime::{Attached, Runtime, StackHandle};
+pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};

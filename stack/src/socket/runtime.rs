@@ -38,7 +38,29 @@ impl std::fmt::Debug for StackHandle {
     }
 }
 
+/// The stack `TcpListener::bind` and `TcpStream::connect` use when not given one: the
+/// first runtime started in the process (or the one made default).
+static DEFAULT: Mutex<Option<StackHandle>> = Mutex::new(None);
+
 impl StackHandle {
+    /// The process's default stack, for the `std::net`-shaped calls without a handle.
+    pub fn default_handle() -> io::Result<StackHandle> {
+        DEFAULT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no tunstack runtime is running in this process"))
+    }
+
+    /// Makes this stack the default one.
+    pub fn make_default(&self) {
+        *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
+    }
+
+    fn same(&self, other: &StackHandle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Stack> {
         // A panic inside the core while locked is a bug; the state is still the best we
         // have, so keep going rather than poison every socket.
@@ -129,8 +151,15 @@ impl Runtime {
         let thread = std::thread::Builder::new()
             .name("tunstack-runtime".into())
             .spawn(move || run(&s, devices))?;
+        let handle = StackHandle { shared };
+        {
+            let mut d = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+            if d.as_ref().is_none_or(|h| h.shared.stop.load(Ordering::Acquire)) {
+                *d = Some(handle.clone());
+            }
+        }
         Ok(Runtime {
-            handle: StackHandle { shared },
+            handle,
             thread: Some(thread),
         })
     }
@@ -153,6 +182,12 @@ impl Runtime {
     }
 
     fn stop_thread(&mut self) -> io::Result<()> {
+        {
+            let mut d = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+            if d.as_ref().is_some_and(|h| h.same(&self.handle)) {
+                *d = None;
+            }
+        }
         self.handle.shared.stop.store(true, Ordering::Release);
         self.handle.shared.wake.signal();
         self.handle.shared.turned.notify_all();
