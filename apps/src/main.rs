@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use tunstack_apps::cli::{self, Command};
+use tunstack_apps::services::{self, Service};
 use tunstack_apps::sys;
 use tunstack_apps::tools::{ping, traceroute};
 use tunstack_apps::up::{bring_up, Running};
@@ -38,6 +39,11 @@ fn run(cmd: Command) -> Result<i32, String> {
         }
         Command::Up(setup, link) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
+            let handle = running.runtime.handle();
+            for svc in [Service::Echo, Service::Discard, Service::Chargen] {
+                services::spawn(&handle, std::net::Ipv4Addr::UNSPECIFIED, svc)
+                    .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
+            }
             announce(&running);
             while !sys::stop_requested() && running.runtime.is_running() {
                 std::thread::sleep(Duration::from_millis(100));
@@ -77,7 +83,10 @@ fn announce(r: &Running) {
             format!("{} {}{ns} (host {})", i.tun, i.addr, i.host_addr)
         })
         .collect();
-    println!("tunstack: up on {}; Ctrl-C to stop", parts.join(", "));
+    println!(
+        "tunstack: up on {}; TCP echo 7, discard 9, chargen 19; Ctrl-C to stop",
+        parts.join(", ")
+    );
     let _ = io::stdout().flush();
 }
 
