@@ -21,6 +21,13 @@ pub mod ipv4;
 pub mod tcp;
 pub mod udp;
 
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
+pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use icmpv4::{Icmpv4Packet, Icmpv4Repr};
+pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+pub use tcp::{TcpFlags, TcpOption, TcpPacket, TcpRepr};
+pub use udp::{UdpPacket, UdpRepr};
+
 /// Why a packet could not be parsed or emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
