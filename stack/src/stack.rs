@@ -74,6 +74,19 @@ impl Default for StackConfig {
     }
 }
 
+/// Something a blocked socket call may be waiting for: the runtime wakes the threads
+/// waiting on a key when the core reports it touched (instead of waking every thread on
+/// every turn).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitKey {
+    /// A TCP connection (its slot).
+    Tcp(u32),
+    /// A TCP listener (its slot).
+    Listen(u32),
+    /// An echo socket (its identifier).
+    Echo(u16),
+}
+
 /// A frame to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
@@ -102,6 +115,11 @@ pub struct Stack {
     loopback: VecDeque<Vec<u8>>,
     echo: EchoSockets,
     tcp: crate::tcp::layer::TcpLayer,
+    /// Sockets touched since the runtime last looked (see [`Stack::take_events`]).
+    events: Vec<WaitKey>,
+    /// The time of the latest `receive` or `handle_timeout`, for work done lazily in
+    /// `poll_transmit`.
+    last_now: Instant,
 }
 
 impl Stack {
@@ -110,6 +128,8 @@ impl Stack {
         let tcp = crate::tcp::layer::TcpLayer::new(config.tcp.clone(), &mut rng);
         Stack {
             tcp,
+            events: Vec::new(),
+            last_now: Instant::ZERO,
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
@@ -182,13 +202,34 @@ impl Stack {
             log::trace!(target: "tunstack::ip", "ignored an IPv6 packet");
             return;
         }
+        self.last_now = now;
         self.ip_receive(now, Some(iface), frame);
-        self.drain_loopback(now);
     }
 
     /// The next frame to send, if any.
+    ///
+    /// TCP answers to the frames received since the last call are generated here, once
+    /// for the whole batch: the runtime hands the core every frame a device has ready,
+    /// then polls, so a burst of segments gets one ACK rather than one per two segments
+    /// (what the kernel's GRO achieves; RFC 5681 4.2's "every second segment" holds when
+    /// segments arrive one at a time).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.tx.is_empty() {
+            self.flush(self.last_now);
+        }
         self.tx.pop_front()
+    }
+
+    /// Generates everything due: TCP segments of touched connections and loopback
+    /// deliveries.
+    pub fn flush(&mut self, now: Instant) {
+        for _ in 0..16 {
+            self.tcp_flush(now);
+            if self.loopback.is_empty() {
+                return;
+            }
+            self.drain_loopback(now);
+        }
     }
 
     /// When the stack next needs [`Stack::handle_timeout`], if ever.
@@ -204,6 +245,7 @@ impl Stack {
 
     /// Runs every timer that has expired by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         for expired in self.reasm.expire(now) {
             self.stats.ip_reasm_timeout += 1;
             self.stats.ip_reasm_fails += 1;
@@ -214,6 +256,18 @@ impl Stack {
         }
         self.tcp_timeout(now);
         self.drain_loopback(now);
+    }
+
+    /// The sockets touched since the last call (duplicates possible): whoever waits on
+    /// them may now make progress.
+    pub fn take_events(&mut self, out: &mut Vec<WaitKey>) {
+        out.append(&mut self.events);
+    }
+
+    /// Whether the runtime has something to do right away: frames to send, timers due,
+    /// or waiters to wake.
+    pub fn has_work(&self, now: Instant) -> bool {
+        !self.tx.is_empty() || !self.events.is_empty() || self.poll_at().is_some_and(|t| t <= now)
     }
 
     /// Opens an echo socket (for ping and traceroute); returns its echo identifier, or

@@ -44,7 +44,10 @@ impl EchoSocket {
     /// The next reply or error, waiting up to `timeout` (`None`: forever).
     pub fn recv(&self, timeout: Option<Duration>) -> Option<EchoEvent> {
         let ident = self.ident;
-        self.handle.wait(timeout, |s, _| s.echo_recv(ident))
+        self.handle
+            .wait(crate::stack::WaitKey::Echo(ident), timeout, |s, _| {
+                s.echo_recv(ident)
+            })
     }
 }
 

@@ -8,18 +8,26 @@ use std::thread::JoinHandle;
 
 use crate::iface::IfaceId;
 use crate::link::Device;
-use crate::stack::Stack;
+use crate::stack::{Stack, WaitKey};
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
+use std::thread::Thread;
 
 const LOG: &str = "tunstack::runtime";
 
 /// The most frames taken from one device in one turn before the others get a go.
 const RX_BUDGET: usize = 64;
 
+/// The core and the threads waiting on its sockets, under one lock.
+struct Core {
+    stack: Stack,
+    /// Threads blocked in [`StackHandle::wait`], and what they wait for.
+    waiters: Vec<(WaitKey, Thread)>,
+}
+
 struct Shared {
-    core: Mutex<Stack>,
-    /// Signalled after every runtime turn, for threads waiting on socket state.
+    core: Mutex<Core>,
+    /// Signalled after every runtime turn, for `wait_any` callers.
     turned: Condvar,
     /// Written by application threads to wake the runtime.
     wake: EventFd,
@@ -49,7 +57,12 @@ impl StackHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no tunstack runtime is running in this process"))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no tunstack runtime is running in this process",
+                )
+            })
     }
 
     /// Makes this stack the default one.
@@ -61,26 +74,73 @@ impl StackHandle {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Stack> {
+    fn lock(&self) -> MutexGuard<'_, Core> {
         // A panic inside the core while locked is a bug; the state is still the best we
         // have, so keep going rather than poison every socket.
         self.shared.core.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the core with the current time, then wakes the runtime so whatever
-    /// `f` queued is sent.
+    /// Runs `f` on the core with the current time, then wakes the runtime if `f` left it
+    /// something to do (frames to send, timers due, waiters to wake).
     pub fn with<R>(&self, f: impl FnOnce(&mut Stack, Instant) -> R) -> R {
-        let r = {
+        let (r, work) = {
             let mut core = self.lock();
-            f(&mut core, Instant::now())
+            let now = Instant::now();
+            let r = f(&mut core.stack, now);
+            (r, core.stack.has_work(now))
         };
-        self.shared.wake.signal();
+        if work {
+            self.shared.wake.signal();
+        }
         r
     }
 
-    /// Waits until `f` returns `Some`, checking after every runtime turn, or until
-    /// `timeout` passes (`None`: forever). Returns `None` on timeout or shutdown.
+    /// Waits until `f` returns `Some`, or until `timeout` passes (`None`: forever);
+    /// `f` is tried again whenever the core reports `key` touched. Returns `None` on
+    /// timeout or shutdown.
     pub fn wait<R>(
+        &self,
+        key: WaitKey,
+        timeout: Option<std::time::Duration>,
+        mut f: impl FnMut(&mut Stack, Instant) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let me = std::thread::current();
+        loop {
+            {
+                let mut core = self.lock();
+                core.waiters.retain(|(_, t)| t.id() != me.id());
+                let now = Instant::now();
+                if let Some(r) = f(&mut core.stack, now) {
+                    let work = core.stack.has_work(now);
+                    drop(core);
+                    if work {
+                        self.shared.wake.signal();
+                    }
+                    return Some(r);
+                }
+                if self.shared.stop.load(Ordering::Acquire) {
+                    return None;
+                }
+                core.waiters.push((key, me.clone()));
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        self.lock().waiters.retain(|(_, t)| t.id() != me.id());
+                        return None;
+                    }
+                    std::thread::park_timeout(d - now);
+                }
+            }
+        }
+    }
+
+    /// Waits like [`StackHandle::wait`] but retries after every runtime turn, for
+    /// conditions no socket key describes.
+    pub fn wait_any<R>(
         &self,
         timeout: Option<std::time::Duration>,
         mut f: impl FnMut(&mut Stack, Instant) -> Option<R>,
@@ -88,7 +148,7 @@ impl StackHandle {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let mut core = self.lock();
         loop {
-            if let Some(r) = f(&mut core, Instant::now()) {
+            if let Some(r) = f(&mut core.stack, Instant::now()) {
                 drop(core);
                 self.shared.wake.signal();
                 return Some(r);
@@ -119,7 +179,7 @@ impl StackHandle {
 
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
-        self.lock().stats().clone()
+        self.lock().stack.stats().clone()
     }
 }
 
@@ -142,7 +202,10 @@ impl Runtime {
     /// Starts the runtime thread driving `stack` over `devices`.
     pub fn spawn(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
         let shared = Arc::new(Shared {
-            core: Mutex::new(stack),
+            core: Mutex::new(Core {
+                stack,
+                waiters: Vec::new(),
+            }),
             turned: Condvar::new(),
             wake: EventFd::new()?,
             stop: AtomicBool::new(false),
@@ -154,7 +217,9 @@ impl Runtime {
         let handle = StackHandle { shared };
         {
             let mut d = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
-            if d.as_ref().is_none_or(|h| h.shared.stop.load(Ordering::Acquire)) {
+            if d.as_ref()
+                .is_none_or(|h| h.shared.stop.load(Ordering::Acquire))
+            {
                 *d = Some(handle.clone());
             }
         }
@@ -191,6 +256,9 @@ impl Runtime {
         self.handle.shared.stop.store(true, Ordering::Release);
         self.handle.shared.wake.signal();
         self.handle.shared.turned.notify_all();
+        for (_, t) in self.handle.lock().waiters.drain(..) {
+            t.unpark();
+        }
         match self.thread.take() {
             Some(t) => t
                 .join()
@@ -209,11 +277,13 @@ impl Drop for Runtime {
 fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
     let mut buf = vec![0u8; 65_536 + 64];
     let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut events = Vec::new();
+    let mut woken = Vec::new();
     let result = loop {
         if shared.stop.load(Ordering::Acquire) {
             break Ok(());
         }
-        let deadline = match turn(shared, &mut devices, &mut buf) {
+        let deadline = match turn(shared, &mut devices, &mut buf, &mut events, &mut woken) {
             Ok(d) => d,
             Err(e) => break Err(e),
         };
@@ -230,6 +300,15 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
     };
     shared.stop.store(true, Ordering::Release);
     shared.turned.notify_all();
+    for (_, t) in shared
+        .core
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .waiters
+        .drain(..)
+    {
+        t.unpark();
+    }
     if let Err(e) = &result {
         log::error!(target: LOG, "runtime stopped: {e}");
     }
@@ -238,8 +317,18 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
 
 /// One turn: take in what the devices have, run timers, send what the core queued.
 /// Returns the next deadline.
-fn turn(shared: &Shared, devices: &mut [Attached], buf: &mut [u8]) -> io::Result<Option<Instant>> {
-    let mut core = shared.core.lock().unwrap_or_else(|e| e.into_inner());
+fn turn(
+    shared: &Shared,
+    devices: &mut [Attached],
+    buf: &mut [u8],
+    events: &mut Vec<WaitKey>,
+    woken: &mut Vec<Thread>,
+) -> io::Result<Option<Instant>> {
+    let mut guard = shared.core.lock().unwrap_or_else(|e| e.into_inner());
+    let Core {
+        stack: core,
+        waiters,
+    } = &mut *guard;
     let now = Instant::now();
     for (iface, dev) in devices.iter_mut() {
         for _ in 0..RX_BUDGET {
@@ -266,7 +355,23 @@ fn turn(shared: &Shared, devices: &mut [Attached], buf: &mut [u8]) -> io::Result
     for (_, dev) in devices.iter() {
         deadline = earliest(deadline, dev.poll_at());
     }
-    // Frames still waiting in a device (more than the budget) mean: go again at once.
+    // Wake exactly the threads waiting on sockets this turn touched.
+    events.clear();
+    core.take_events(events);
+    if !events.is_empty() && !waiters.is_empty() {
+        waiters.retain(|(k, t)| {
+            if events.contains(k) {
+                woken.push(t.clone());
+                false
+            } else {
+                true
+            }
+        });
+    }
+    drop(guard);
+    for t in woken.drain(..) {
+        t.unpark();
+    }
     Ok(deadline)
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::StackHandle;
-use crate::stack::TcpError;
+use crate::stack::{TcpError, WaitKey};
 use crate::tcp::{ConnError, ConnInfo, ListenHandle, State, TcpHandle};
 
 /// The accept queue length `bind` uses (Linux's default `somaxconn` is 4096; 128 is the
@@ -29,9 +29,13 @@ pub(crate) fn conn_error(e: ConnError) -> io::Error {
 pub(crate) fn tcp_error(e: TcpError) -> io::Error {
     match e {
         TcpError::AddrInUse => io::Error::from(io::ErrorKind::AddrInUse),
-        TcpError::AddrNotAvailable | TcpError::Exhausted => io::Error::from(io::ErrorKind::AddrNotAvailable),
+        TcpError::AddrNotAvailable | TcpError::Exhausted => {
+            io::Error::from(io::ErrorKind::AddrNotAvailable)
+        }
         TcpError::NoRoute => io::Error::from(io::ErrorKind::HostUnreachable),
-        TcpError::InvalidHandle | TcpError::NotConnected => io::Error::from(io::ErrorKind::NotConnected),
+        TcpError::InvalidHandle | TcpError::NotConnected => {
+            io::Error::from(io::ErrorKind::NotConnected)
+        }
         TcpError::Conn(c) => conn_error(c),
     }
 }
@@ -43,7 +47,10 @@ fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
             return Ok(v);
         }
     }
-    Err(io::Error::new(io::ErrorKind::InvalidInput, "tunstack speaks IPv4 only: no IPv4 address given"))
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "tunstack speaks IPv4 only: no IPv4 address given",
+    ))
 }
 
 fn would_block() -> io::Error {
@@ -71,26 +78,40 @@ impl TcpListener {
     }
 
     /// Listens with an accept queue of `backlog` connections.
-    pub fn bind_with_backlog(handle: &StackHandle, addr: impl ToSocketAddrs, backlog: usize) -> io::Result<TcpListener> {
+    pub fn bind_with_backlog(
+        handle: &StackHandle,
+        addr: impl ToSocketAddrs,
+        backlog: usize,
+    ) -> io::Result<TcpListener> {
         let want = v4(addr)?;
-        let (listen, local) = handle.with(|s, _| {
-            if want.port() != 0 {
-                return s.tcp_listen(want, backlog).map(|l| (l, want));
-            }
-            // Port 0: a random free port from the ephemeral range.
-            let mut last = TcpError::Exhausted;
-            for i in 0..64u32 {
-                let port = 32_768 + ((u32::from(want.ip().octets()[3]) * 7919 + i * 104_729 + std::process::id()) % 28_232) as u16;
-                let a = SocketAddrV4::new(*want.ip(), port);
-                match s.tcp_listen(a, backlog) {
-                    Ok(l) => return Ok((l, a)),
-                    Err(e) => last = e,
+        let (listen, local) = handle
+            .with(|s, _| {
+                if want.port() != 0 {
+                    return s.tcp_listen(want, backlog).map(|l| (l, want));
                 }
-            }
-            Err(last)
+                // Port 0: a random free port from the ephemeral range.
+                let mut last = TcpError::Exhausted;
+                for i in 0..64u32 {
+                    let port = 32_768
+                        + ((u32::from(want.ip().octets()[3]) * 7919
+                            + i * 104_729
+                            + std::process::id())
+                            % 28_232) as u16;
+                    let a = SocketAddrV4::new(*want.ip(), port);
+                    match s.tcp_listen(a, backlog) {
+                        Ok(l) => return Ok((l, a)),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
+            })
+            .map_err(tcp_error)?;
+        Ok(TcpListener {
+            handle: handle.clone(),
+            listen,
+            local,
+            nonblocking: AtomicBool::new(false),
         })
-        .map_err(tcp_error)?;
-        Ok(TcpListener { handle: handle.clone(), listen, local, nonblocking: AtomicBool::new(false) })
     }
 
     /// The address listened on.
@@ -110,7 +131,7 @@ impl TcpListener {
             self.handle.with(take).ok_or_else(would_block)?
         } else {
             self.handle
-                .wait(None, take)
+                .wait(WaitKey::Listen(l.idx), None, take)
                 .ok_or_else(|| io::Error::new(io::ErrorKind::ConnectionAborted, "stack stopped"))?
         }
         .map_err(tcp_error)?;
@@ -192,10 +213,16 @@ impl TcpStream {
     }
 
     /// Connects on the given stack.
-    pub fn connect_on(handle: &StackHandle, addr: impl ToSocketAddrs, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    pub fn connect_on(
+        handle: &StackHandle,
+        addr: impl ToSocketAddrs,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
         let remote = v4(addr)?;
-        let h = handle.with(|s, now| s.tcp_connect(now, remote, None)).map_err(tcp_error)?;
-        let outcome = handle.wait(timeout, |s, _| {
+        let h = handle
+            .with(|s, now| s.tcp_connect(now, remote, None))
+            .map_err(tcp_error)?;
+        let outcome = handle.wait(WaitKey::Tcp(h.idx), timeout, |s, _| {
             let c = s.tcp_conn(h)?;
             if let Some(e) = c.error() {
                 return Some(Err(conn_error(e)));
@@ -256,20 +283,28 @@ impl TcpStream {
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let c = self.inner.conn;
-            self.inner.handle.with(|s, now| s.tcp_shutdown(now, c)).map_err(tcp_error)?;
+            self.inner
+                .handle
+                .with(|s, now| s.tcp_shutdown(now, c))
+                .map_err(tcp_error)?;
         }
         Ok(())
     }
 
     /// Another handle to the same connection (one thread reads while another writes).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        Ok(TcpStream { inner: Arc::clone(&self.inner) })
+        Ok(TcpStream {
+            inner: Arc::clone(&self.inner),
+        })
     }
 
     /// TCP_NODELAY: turn Nagle's algorithm off (on) or on (off).
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         let c = self.inner.conn;
-        self.inner.handle.with(|s, _| s.tcp_configure(c, |k| k.set_nodelay(on))).map_err(tcp_error)
+        self.inner
+            .handle
+            .with(|s, _| s.tcp_configure(c, |k| k.set_nodelay(on)))
+            .map_err(tcp_error)
     }
 
     /// Whether TCP_NODELAY is set.
@@ -286,7 +321,11 @@ impl TcpStream {
         if t == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
         }
-        *self.inner.read_timeout.lock().unwrap_or_else(|e| e.into_inner()) = t;
+        *self
+            .inner
+            .read_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = t;
         Ok(())
     }
 
@@ -295,18 +334,30 @@ impl TcpStream {
         if t == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
         }
-        *self.inner.write_timeout.lock().unwrap_or_else(|e| e.into_inner()) = t;
+        *self
+            .inner
+            .write_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = t;
         Ok(())
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(*self.inner.read_timeout.lock().unwrap_or_else(|e| e.into_inner()))
+        Ok(*self
+            .inner
+            .read_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(*self.inner.write_timeout.lock().unwrap_or_else(|e| e.into_inner()))
+        Ok(*self
+            .inner
+            .write_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Non-blocking mode: reads and writes return `WouldBlock` instead of waiting.
@@ -318,16 +369,23 @@ impl TcpStream {
     /// Reads without consuming.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let c = self.inner.conn;
-        self.io_wait(*self.inner.read_timeout.lock().unwrap_or_else(|e| e.into_inner()), |s| {
-            let k = s.tcp_conn(c)?;
-            if k.recv_queue() > 0 {
-                return Some(Ok(k.peek(buf)));
-            }
-            k.can_recv().then(|| match k.error() {
-                Some(e) if !k.at_eof() => Err(conn_error(e)),
-                _ => Ok(0),
-            })
-        })
+        self.io_wait(
+            *self
+                .inner
+                .read_timeout
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            |s| {
+                let k = s.tcp_conn(c)?;
+                if k.recv_queue() > 0 {
+                    return Some(Ok(k.peek(buf)));
+                }
+                k.can_recv().then(|| match k.error() {
+                    Some(e) if !k.at_eof() => Err(conn_error(e)),
+                    _ => Ok(0),
+                })
+            },
+        )
     }
 
     /// A snapshot of the connection (state, cwnd, RTT, counters), as `ss -ti` shows.
@@ -347,12 +405,17 @@ impl TcpStream {
     ) -> io::Result<R> {
         let handle = &self.inner.handle;
         if self.inner.nonblocking.load(Ordering::Relaxed) {
-            return handle.with(|s, _| f(s)).unwrap_or_else(|| Err(would_block()));
+            return handle
+                .with(|s, _| f(s))
+                .unwrap_or_else(|| Err(would_block()));
         }
-        match handle.wait(timeout, |s, _| f(s)) {
+        match handle.wait(WaitKey::Tcp(self.inner.conn.idx), timeout, |s, _| f(s)) {
             Some(r) => r,
             None if timeout.is_some() => Err(would_block()),
-            None => Err(io::Error::new(io::ErrorKind::ConnectionAborted, "stack stopped")),
+            None => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "stack stopped",
+            )),
         }
     }
 
@@ -361,7 +424,11 @@ impl TcpStream {
             return Ok(0);
         }
         let c = self.inner.conn;
-        let timeout = *self.inner.read_timeout.lock().unwrap_or_else(|e| e.into_inner());
+        let timeout = *self
+            .inner
+            .read_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         self.io_wait(timeout, |s| {
             let k = s.tcp_conn(c)?;
             if !k.can_recv() {
@@ -377,7 +444,11 @@ impl TcpStream {
             return Ok(0);
         }
         let c = self.inner.conn;
-        let timeout = *self.inner.write_timeout.lock().unwrap_or_else(|e| e.into_inner());
+        let timeout = *self
+            .inner
+            .write_timeout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         self.io_wait(timeout, |s| {
             let k = s.tcp_conn(c)?;
             if let Some(e) = k.error() {
@@ -390,7 +461,9 @@ impl TcpStream {
             match s.tcp_send(now, c, buf) {
                 Ok(0) => None,
                 Ok(n) => Some(Ok(n)),
-                Err(TcpError::Conn(ConnError::Aborted)) => Some(Err(io::Error::from(io::ErrorKind::BrokenPipe))),
+                Err(TcpError::Conn(ConnError::Aborted)) => {
+                    Some(Err(io::Error::from(io::ErrorKind::BrokenPipe)))
+                }
                 Err(e) => Some(Err(tcp_error(e))),
             }
         })

@@ -73,6 +73,7 @@ impl Stack {
                     at: now,
                 };
                 self.echo.deliver(ident, event);
+                self.events.push(super::WaitKey::Echo(ident));
             }
             Icmpv4Repr::DstUnreachable {
                 reason,
@@ -112,6 +113,7 @@ impl Stack {
         error: IcmpError,
     ) {
         if let Some((_dst, ident, seq)) = quoted_echo_request(quote) {
+            self.events.push(super::WaitKey::Echo(ident));
             self.echo.deliver(
                 ident,
                 EchoEvent::Error {

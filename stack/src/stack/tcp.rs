@@ -119,11 +119,14 @@ impl Stack {
         } else {
             self.tcp_reset_closed(now, local, remote, &seg);
         }
-        self.tcp_flush(now);
+        // Segments go out when the caller polls for frames (`poll_transmit`), so a batch
+        // of arrivals is answered together, as with the kernel's GRO.
     }
 
     fn tcp_segment_for(&mut self, now: Instant, idx: u32, seg: &TcpRepr<'_>) {
-        let Stack { tcp, stats, .. } = self;
+        let Stack {
+            tcp, stats, events, ..
+        } = self;
         let msl = tcp.cfg.msl;
         let challenge = &mut tcp.challenge;
         let slot = &mut tcp.slots[idx as usize];
@@ -148,6 +151,7 @@ impl Stack {
                     lis.syn_queue = lis.syn_queue.saturating_sub(1);
                     if after != State::Closed {
                         lis.accept_queue.push_back(h);
+                        events.push(super::WaitKey::Listen(l));
                     }
                 }
             }
@@ -425,6 +429,7 @@ impl Stack {
     /// Sends what every dirty connection has to send, and forgets finished ones.
     pub(super) fn tcp_flush(&mut self, now: Instant) {
         while let Some(idx) = self.tcp.dirty.pop_front() {
+            self.events.push(super::WaitKey::Tcp(idx));
             let Stack {
                 tcp,
                 stats,
