@@ -26,6 +26,7 @@ link options:
   --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
   --addr IP           the stack's address (default 10.77.0.2)
   --mtu N             link MTU (default 1500)
+  --gateway IP        the stack's default route: via IP (the kernel side, usually)
   --netns NS          create/use network namespace NS for the device
   --config FILE       router mode: interfaces, namespaces and routes from FILE
   --forward           forward between interfaces (on by default with --config)
@@ -88,6 +89,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut single = IfaceSpec::default_single();
     let mut config: Option<Setup> = None;
     let mut forward = false;
+    let mut gateway: Option<Ipv4Addr> = None;
     let mut link = LinkOptions::default();
     let mut ping = PingOptions::default();
     let mut trace = TracerouteOptions::default();
@@ -106,6 +108,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?
             }
             "--mtu" => single.mtu = num(value(&mut it, flag)?, flag)?,
+            "--gateway" => {
+                let v = value(&mut it, flag)?;
+                gateway = Some(
+                    v.parse()
+                        .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?,
+                )
+            }
             "--netns" => single.netns = Some(value(&mut it, flag)?.to_string()),
             "--config" => {
                 let path = value(&mut it, flag)?;
@@ -159,7 +168,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             other => return Err(format!("unknown option {other:?}")),
         }
     }
-    let setup = match config {
+    let mut setup = match config {
         Some(mut s) => {
             s.forwarding |= forward;
             s
@@ -180,6 +189,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
         }
     };
+    if let Some(via) = gateway {
+        let dest = tunstack::iface::Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid");
+        setup.routes.push(crate::config::RouteSpec { dest, via });
+    }
     Ok(match (cmd, target) {
         ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
         ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
@@ -219,6 +232,17 @@ mod tests {
         assert_eq!(dst, Ipv4Addr::new(10, 77, 0, 1));
         assert_eq!((p.count, p.size, p.ttl), (Some(3), 4000, Some(5)));
         assert_eq!(p.interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn gateway_adds_a_default_route() {
+        let c = parse(&args("traceroute 10.88.0.2 --gateway 10.77.0.1"));
+        let Ok(Command::Traceroute(_, _, setup, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(setup.routes.len(), 1);
+        assert_eq!(setup.routes[0].dest.prefix_len(), 0);
+        assert_eq!(setup.routes[0].via, Ipv4Addr::new(10, 77, 0, 1));
     }
 
     #[test]

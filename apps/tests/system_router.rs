@@ -85,3 +85,77 @@ fn stack_routes_between_two_namespaces() {
         "{lines:#?}"
     );
 }
+
+/// `tunstack traceroute` from inside the stack: the kernel of the test's namespace routes
+/// to a second namespace over a veth pair; hop 1 is the kernel (time exceeded), hop 2 the
+/// destination (echo reply).
+#[test]
+fn tunstack_traceroute_through_a_kernel_router() {
+    if !common::require_root() {
+        return;
+    }
+    let r = common::NetNs::new(); // the kernel router, holding the TUN device
+    let far = common::NetNs::new();
+    let ip = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (va, vb) = (
+        format!("vr{}", std::process::id() % 100_000),
+        format!("vf{}", std::process::id() % 100_000),
+    );
+    ip(&[
+        "link",
+        "add",
+        &va,
+        "netns",
+        r.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &vb,
+        "netns",
+        far.name(),
+    ]);
+    ip(&["-n", r.name(), "addr", "add", "10.88.0.1/24", "dev", &va]);
+    ip(&["-n", far.name(), "addr", "add", "10.88.0.2/24", "dev", &vb]);
+    ip(&["-n", r.name(), "link", "set", &va, "up"]);
+    ip(&["-n", far.name(), "link", "set", &vb, "up"]);
+    ip(&[
+        "-n",
+        far.name(),
+        "route",
+        "add",
+        "10.77.0.0/24",
+        "via",
+        "10.88.0.1",
+    ]);
+    r.exec_ok("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))
+        .args(["traceroute", "10.88.0.2", "-q", "1", "-w", "2", "-m", "5"])
+        .args([
+            "--netns",
+            r.name(),
+            "--tun",
+            "tstrace0",
+            "--gateway",
+            "10.77.0.1",
+        ])
+        .output()
+        .expect("run tunstack traceroute");
+    let s = text(&out);
+    assert!(out.status.success(), "{s}");
+    let hops: Vec<&str> = s.lines().skip(1).collect();
+    assert_eq!(hops.len(), 2, "{s}");
+    assert!(hops[0].trim_start().starts_with("1  10.77.0.1 "), "{s}");
+    assert!(hops[1].trim_start().starts_with("2  10.88.0.2 "), "{s}");
+}
