@@ -117,11 +117,14 @@ impl Connection {
     pub(crate) fn become_established(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
         self.state = State::Established;
         ctx.stats.tcp_curr_estab += 1;
-        if self.rto_count > 0 && self.rtt.srtt().is_none() {
+        // RFC 6298 5.7: after a retransmitted SYN or SYN-ACK, the RTO starts at 3 s unless
+        // a valid sample exists. (Only handshake segments can have been retransmitted by
+        // now; `rto_count` may already be cleared by the ACK of our SYN.)
+        if self.stats.retransmits > 0 {
             self.rtt.reset_after_syn_loss();
         }
         self.rto_count = 0;
-        self.retrans_since = None;
+        self.stalled_since = None;
         self.timers.stop(Timer::Retransmit);
         if self.fin_queued {
             // close() came during the handshake: the FIN follows now.
@@ -135,6 +138,23 @@ impl Connection {
 
     /// RFC 9293 3.10.7.4: every state after SYN-SENT.
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
+        let mut seg = *seg;
+        let seg = &mut seg;
+        // RFC 9293 3.5 figure 8 (simultaneous open): in SYN-RECEIVED, the peer's SYN-ACK
+        // repeats its SYN (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC
+        // 5961 4.2 exempts it, as Linux's tcp_validate_incoming does): with an acceptable
+        // ACK it is the segment that completes the handshake, taken without its SYN.
+        if self.state == State::SynReceived
+            && seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
+            && SeqNum(seg.seq_number) == self.irs
+        {
+            let ack = SeqNum(seg.ack_number);
+            if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
+                seg.flags.remove(TcpFlags::SYN);
+                seg.seq_number = seg.seq_number.wrapping_add(1);
+            }
+        }
+        let seg = &*seg;
         let seq = SeqNum(seg.seq_number);
         let seg_len = seg.payload.len()
             + usize::from(seg.flags.contains(TcpFlags::SYN))
@@ -378,7 +398,8 @@ impl Connection {
             self.rtt.sample(rtt);
         }
         self.rto_count = 0;
-        self.retrans_since = None;
+        // Progress: the user timeout's clock starts again (from now, for what is left).
+        self.stalled_since = None;
 
         // NewReno (RFC 6582 3.2 steps 5 and 6).
         if self.in_recovery {
@@ -409,7 +430,7 @@ impl Connection {
         if self.snd_una == self.snd_max {
             self.timers.stop(Timer::Retransmit);
         } else {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
     }
 

@@ -88,12 +88,8 @@ impl Connection {
         if !outstanding || self.state == State::Closed {
             return;
         }
-        let limit = if matches!(self.state, State::SynSent | State::SynReceived) {
-            self.syn_timeout
-        } else {
-            self.user_timeout
-        };
-        let since = *self.retrans_since.get_or_insert(now);
+        let limit = self.give_up_after();
+        let since = *self.stalled_since.get_or_insert(now);
         if now - since >= limit {
             log::debug!(target: LOG, "{} -> {}: giving up after {} (RTO {})", self.local, self.remote, now - since, self.rtt.rto());
             ctx.stats.tcp_abort_on_timeout += 1;
@@ -318,9 +314,10 @@ impl Connection {
         emit: &mut dyn FnMut(&Outgoing<'_>),
     ) {
         if self.snd_nxt != self.iss {
-            if self.ack_now && self.state == State::SynReceived {
-                // Something arrived that wants an ACK before the handshake completes:
-                // repeat the SYN-ACK below.
+            if (self.ack_now || self.challenge_ack) && self.state == State::SynReceived {
+                // Something arrived that wants an ACK (or a challenge ACK, RFC 5961 3.2)
+                // before the handshake completes: the SYN-ACK is that ACK; repeat it.
+                self.challenge_ack = false;
                 self.snd_nxt = self.iss;
             } else {
                 return;
@@ -359,7 +356,7 @@ impl Connection {
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
         if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
     }
 
@@ -491,7 +488,7 @@ impl Connection {
         }
         self.snd_max = self.snd_max.max(end);
         if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
         self.timers.stop(Timer::Persist);
     }
