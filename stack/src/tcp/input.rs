@@ -156,10 +156,28 @@ impl Connection {
         }
         let seg = &*seg;
         let seq = SeqNum(seg.seq_number);
+        // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
+        // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
+        if self.state == State::SynReceived
+            && seg.flags.contains(TcpFlags::SYN)
+            && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seq == self.irs
+        {
+            self.snd_nxt = self.iss;
+            self.ack_now = true;
+            return;
+        }
         let seg_len = seg.payload.len()
             + usize::from(seg.flags.contains(TcpFlags::SYN))
             + usize::from(seg.flags.contains(TcpFlags::FIN));
         let rst = seg.flags.contains(TcpFlags::RST);
+
+        // RFC 7323 3.2: once timestamps are in use, "If a non-<RST> segment is received
+        // without a TSopt, a TCP SHOULD silently drop the segment."
+        if self.opts.timestamps && !rst && seg.timestamp.is_none() {
+            log::trace!(target: LOG, "dropped a segment without timestamps");
+            return;
+        }
 
         // RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is a duplicate
         // from an earlier incarnation of the sequence space: drop it (ACK it unless RST).
@@ -189,6 +207,12 @@ impl Connection {
                 || (seq + (seg_len - 1)).in_window(self.rcv_nxt, rcv_wnd)
         };
         if !acceptable {
+            // RFC 5961 4.2: a SYN gets a challenge ACK "regardless of the sequence number"
+            // (rate limited like every challenge ACK, section 7).
+            if seg.flags.contains(TcpFlags::SYN) && !rst {
+                self.send_challenge_ack(ctx);
+                return;
+            }
             // In TIME-WAIT a retransmitted FIN is acknowledged and restarts the 2 MSL wait.
             if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
                 self.timers
@@ -214,12 +238,6 @@ impl Connection {
         // Fourth: SYN in a synchronized state (RFC 5961 4.2; RFC 9293 3.10.7.4): challenge
         // ACK, whatever the sequence number.
         if seg.flags.contains(TcpFlags::SYN) {
-            if self.state == State::SynReceived && seq == self.irs {
-                // A retransmitted SYN: our SYN-ACK was lost; send it again.
-                self.snd_nxt = self.iss;
-                self.ack_now = true;
-                return;
-            }
             self.send_challenge_ack(ctx);
             return;
         }

@@ -176,6 +176,7 @@ fn retransmitted_syn_gets_the_same_syn_ack() {
     h.advance_by(ms(300));
     h.inject(&Harness::syn(PPORT, PeerOpts::default()));
     h.expect(&[flags(SYN | ACK), seq(first.seq), ack(first.ack)]);
+    assert_eq!(h.s.stats().tcp_challenge_acks, 0);
 }
 
 /// RFC 6298 2.1 and 5.5: with no RTT sample, the SYN-ACK is retransmitted after the 1 s

@@ -478,6 +478,16 @@ impl Harness {
         got
     }
 
+    /// Runs timers until `t` and asserts exactly one segment was sent on the way, which
+    /// passes `checks`; returns when it was sent, and the segment.
+    #[track_caller]
+    pub fn expect_by(&mut self, t: Instant, checks: &[C]) -> (Instant, Seg) {
+        let got = self.advance(t);
+        assert_eq!(got.len(), 1, "expected one segment by {t}, got {got:#?}");
+        check(&got[0].1, checks);
+        got.into_iter().next().expect("one segment")
+    }
+
     /// Moves the clock by `d`.
     pub fn advance_by(&mut self, d: Duration) -> Vec<(Instant, Seg)> {
         let t = self.now + d;
