@@ -458,7 +458,10 @@ impl Connection {
     fn maybe_dup_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, seg_len: usize) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
-        if seg_len != 0 || wnd != self.snd_wnd || !outstanding {
+        // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
+        // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
+        // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
+        if seg_len != 0 || wnd != self.snd_wnd || !outstanding || wnd == 0 {
             return;
         }
         self.dup_acks += 1;
