@@ -141,6 +141,8 @@ pub struct Connection {
     pub(crate) keepalive_due: bool,
     pub(crate) last_recv: Instant,
     pub(crate) last_send: Instant,
+    /// When data (or a FIN) was last sent, for RFC 5681 4.1's idle restart.
+    pub(crate) last_data_sent: Instant,
 
     // ---- acknowledgement policy
     /// An ACK must go out now (out-of-order data, FIN, window update, challenge).
@@ -268,6 +270,7 @@ impl Connection {
             keepalive_due: false,
             last_recv: now,
             last_send: now,
+            last_data_sent: now,
             ack_now: false,
             unacked_segs: 0,
             challenge_ack: false,

@@ -257,6 +257,15 @@ impl Connection {
             }
             _ => {}
         }
+        // RFC 5681 4.1: "if the TCP has not sent data in an interval exceeding the
+        // retransmission timeout", cwnd restarts from min(IW, cwnd) before new data.
+        if self.snd_max == self.snd_una
+            && !self.send_buf.is_empty()
+            && now - self.last_data_sent > self.rtt.rto()
+        {
+            self.cc.on_idle_restart(now);
+            self.last_data_sent = now;
+        }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
@@ -483,6 +492,7 @@ impl Connection {
         if fin {
             self.fin_sent_seq = Some(seq + len);
         }
+        self.last_data_sent = now;
         if end.diff(self.snd_nxt) > 0 {
             self.snd_nxt = end;
         }
