@@ -112,7 +112,22 @@ impl Stack {
         }
         let local = SocketAddrV4::new(ip.dst_addr, seg.dst_port);
         let remote = SocketAddrV4::new(ip.src_addr, seg.src_port);
-        if let Some(idx) = self.tcp.lookup(local, remote) {
+        let mut found = self.tcp.lookup(local, remote);
+        if let Some(idx) = found {
+            if self.tcp.slots[idx as usize]
+                .conn
+                .as_ref()
+                .is_none_or(|c| c.state() == State::Closed)
+            {
+                // RFC 9293 3.10.7.1: a CLOSED connection is one whose TCB does not exist.
+                // The application may still hold its handle (to read the error), but
+                // segments for the 4-tuple are handled as if it were gone: it leaves the
+                // lookup table, and a listener or the closed-port rules take over.
+                self.tcp.unhash(idx);
+                found = None;
+            }
+        }
+        if let Some(idx) = found {
             self.tcp_segment_for(now, idx, &seg);
         } else if let Some(l) = self.tcp.find_listener(local) {
             self.tcp_listen_input(now, l, local, remote, &seg);
@@ -177,7 +192,13 @@ impl Stack {
             Some(Some(lis)) => (lis.backlog, lis.accept_queue.len(), lis.syn_queue),
             _ => return,
         };
-        if seg.flags.contains(TcpFlags::ACK) && !seg.flags.contains(TcpFlags::SYN) {
+        if seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
+            // RFC 9293 3.10.7.2 (LISTEN, second): "Any acknowledgment is bad if it arrives
+            // on a connection still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
+            self.tcp_send_rst(now, local, remote, SeqNum(seg.ack_number), None);
+            return;
+        }
+        if seg.flags.contains(TcpFlags::ACK) {
             // Perhaps the end of a SYN-cookie handshake.
             let info = self.tcp.cookies.validate(
                 local,

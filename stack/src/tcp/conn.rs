@@ -126,8 +126,10 @@ pub struct Connection {
     pub(crate) inflation: usize,
     /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
     pub(crate) retransmit_una: bool,
-    /// When the data now at snd_una was first retransmitted, for the user timeout.
-    pub(crate) retrans_since: Option<Instant>,
+    /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
+    /// for an acknowledgement without progress: the clock of the user timeout (RFC 5482)
+    /// and of the SYN timeout. `None` while nothing is outstanding.
+    pub(crate) stalled_since: Option<Instant>,
     /// Consecutive RTOs without progress.
     pub(crate) rto_count: u32,
     /// Zero-window probes sent without the window opening.
@@ -139,6 +141,8 @@ pub struct Connection {
     pub(crate) keepalive_due: bool,
     pub(crate) last_recv: Instant,
     pub(crate) last_send: Instant,
+    /// When data (or a FIN) was last sent, for RFC 5681 4.1's idle restart.
+    pub(crate) last_data_sent: Instant,
 
     // ---- acknowledgement policy
     /// An ACK must go out now (out-of-order data, FIN, window update, challenge).
@@ -258,7 +262,7 @@ impl Connection {
             recover: iss,
             inflation: 0,
             retransmit_una: false,
-            retrans_since: None,
+            stalled_since: None,
             rto_count: 0,
             persist_count: 0,
             probe_due: false,
@@ -266,6 +270,7 @@ impl Connection {
             keepalive_due: false,
             last_recv: now,
             last_send: now,
+            last_data_sent: now,
             ack_now: false,
             unacked_segs: 0,
             challenge_ack: false,
@@ -525,6 +530,32 @@ impl Connection {
         if now_wnd >= advertised + threshold && now_wnd - advertised >= threshold {
             self.ack_now = true;
         }
+    }
+
+    /// How long the connection waits for an acknowledgement before it gives up: the SYN
+    /// timeout during the handshake, the user timeout after (RFC 1122 4.2.3.5, RFC 5482).
+    pub(crate) fn give_up_after(&self) -> Duration {
+        if matches!(self.state, State::SynSent | State::SynReceived) {
+            self.syn_timeout
+        } else {
+            self.user_timeout
+        }
+    }
+
+    /// Arms the retransmission timer one RTO from now (RFC 6298 5.1, 5.3), but no later
+    /// than the moment the wait for an acknowledgement exceeds [`give_up_after`]
+    /// (RFC 5482 section 2: the user timeout is how long transmitted data may remain
+    /// unacknowledged), so that the connection gives up on time rather than one
+    /// backed-off RTO late.
+    ///
+    /// [`give_up_after`]: Connection::give_up_after
+    pub(crate) fn arm_rto(&mut self, now: Instant) {
+        let since = *self.stalled_since.get_or_insert(now);
+        let deadline = since + self.give_up_after();
+        self.timers.set(
+            Timer::Retransmit,
+            (now + self.rtt.rto()).min(deadline.max(now)),
+        );
     }
 
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {

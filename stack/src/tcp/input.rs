@@ -117,11 +117,14 @@ impl Connection {
     pub(crate) fn become_established(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
         self.state = State::Established;
         ctx.stats.tcp_curr_estab += 1;
-        if self.rto_count > 0 && self.rtt.srtt().is_none() {
+        // RFC 6298 5.7: after a retransmitted SYN or SYN-ACK, the RTO starts at 3 s unless
+        // a valid sample exists. (Only handshake segments can have been retransmitted by
+        // now; `rto_count` may already be cleared by the ACK of our SYN.)
+        if self.stats.retransmits > 0 {
             self.rtt.reset_after_syn_loss();
         }
         self.rto_count = 0;
-        self.retrans_since = None;
+        self.stalled_since = None;
         self.timers.stop(Timer::Retransmit);
         if self.fin_queued {
             // close() came during the handshake: the FIN follows now.
@@ -135,11 +138,46 @@ impl Connection {
 
     /// RFC 9293 3.10.7.4: every state after SYN-SENT.
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
+        let mut seg = *seg;
+        let seg = &mut seg;
+        // RFC 9293 3.5 figure 8 (simultaneous open): in SYN-RECEIVED, the peer's SYN-ACK
+        // repeats its SYN (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC
+        // 5961 4.2 exempts it, as Linux's tcp_validate_incoming does): with an acceptable
+        // ACK it is the segment that completes the handshake, taken without its SYN.
+        if self.state == State::SynReceived
+            && seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
+            && SeqNum(seg.seq_number) == self.irs
+        {
+            let ack = SeqNum(seg.ack_number);
+            if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
+                seg.flags.remove(TcpFlags::SYN);
+                seg.seq_number = seg.seq_number.wrapping_add(1);
+            }
+        }
+        let seg = &*seg;
         let seq = SeqNum(seg.seq_number);
+        // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
+        // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
+        if self.state == State::SynReceived
+            && seg.flags.contains(TcpFlags::SYN)
+            && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seq == self.irs
+        {
+            self.snd_nxt = self.iss;
+            self.ack_now = true;
+            return;
+        }
         let seg_len = seg.payload.len()
             + usize::from(seg.flags.contains(TcpFlags::SYN))
             + usize::from(seg.flags.contains(TcpFlags::FIN));
         let rst = seg.flags.contains(TcpFlags::RST);
+
+        // RFC 7323 3.2: once timestamps are in use, "If a non-<RST> segment is received
+        // without a TSopt, a TCP SHOULD silently drop the segment."
+        if self.opts.timestamps && !rst && seg.timestamp.is_none() {
+            log::trace!(target: LOG, "dropped a segment without timestamps");
+            return;
+        }
 
         // RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is a duplicate
         // from an earlier incarnation of the sequence space: drop it (ACK it unless RST).
@@ -169,6 +207,12 @@ impl Connection {
                 || (seq + (seg_len - 1)).in_window(self.rcv_nxt, rcv_wnd)
         };
         if !acceptable {
+            // RFC 5961 4.2: a SYN gets a challenge ACK "regardless of the sequence number"
+            // (rate limited like every challenge ACK, section 7).
+            if seg.flags.contains(TcpFlags::SYN) && !rst {
+                self.send_challenge_ack(ctx);
+                return;
+            }
             // In TIME-WAIT a retransmitted FIN is acknowledged and restarts the 2 MSL wait.
             if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
                 self.timers
@@ -194,12 +238,6 @@ impl Connection {
         // Fourth: SYN in a synchronized state (RFC 5961 4.2; RFC 9293 3.10.7.4): challenge
         // ACK, whatever the sequence number.
         if seg.flags.contains(TcpFlags::SYN) {
-            if self.state == State::SynReceived && seq == self.irs {
-                // A retransmitted SYN: our SYN-ACK was lost; send it again.
-                self.snd_nxt = self.iss;
-                self.ack_now = true;
-                return;
-            }
             self.send_challenge_ack(ctx);
             return;
         }
@@ -378,7 +416,8 @@ impl Connection {
             self.rtt.sample(rtt);
         }
         self.rto_count = 0;
-        self.retrans_since = None;
+        // Progress: the user timeout's clock starts again (from now, for what is left).
+        self.stalled_since = None;
 
         // NewReno (RFC 6582 3.2 steps 5 and 6).
         if self.in_recovery {
@@ -409,7 +448,7 @@ impl Connection {
         if self.snd_una == self.snd_max {
             self.timers.stop(Timer::Retransmit);
         } else {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
     }
 
@@ -419,7 +458,10 @@ impl Connection {
     fn maybe_dup_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, seg_len: usize) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
-        if seg_len != 0 || wnd != self.snd_wnd || !outstanding {
+        // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
+        // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
+        // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
+        if seg_len != 0 || wnd != self.snd_wnd || !outstanding || wnd == 0 {
             return;
         }
         self.dup_acks += 1;

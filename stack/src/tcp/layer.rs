@@ -238,10 +238,25 @@ impl TcpLayer {
             }
         }
         s.in_syn_queue = false;
-        self.by_tuple.remove(&(conn.local, conn.remote));
+        let key = (conn.local, conn.remote);
+        if self.by_tuple.get(&key) == Some(&idx) {
+            self.by_tuple.remove(&key);
+        }
         self.free.push(idx);
         self.live -= 1;
         Some(conn)
+    }
+
+    /// Takes a connection out of the lookup table (it is CLOSED but its slot is kept for
+    /// the application's handle), so its 4-tuple is free for a new connection.
+    pub fn unhash(&mut self, idx: u32) {
+        let Some(c) = self.slots.get(idx as usize).and_then(|s| s.conn.as_ref()) else {
+            return;
+        };
+        let key = (c.local, c.remote);
+        if self.by_tuple.get(&key) == Some(&idx) {
+            self.by_tuple.remove(&key);
+        }
     }
 
     /// The listener for a local address (exact address first, then the wildcard).

@@ -88,12 +88,8 @@ impl Connection {
         if !outstanding || self.state == State::Closed {
             return;
         }
-        let limit = if matches!(self.state, State::SynSent | State::SynReceived) {
-            self.syn_timeout
-        } else {
-            self.user_timeout
-        };
-        let since = *self.retrans_since.get_or_insert(now);
+        let limit = self.give_up_after();
+        let since = *self.stalled_since.get_or_insert(now);
         if now - since >= limit {
             log::debug!(target: LOG, "{} -> {}: giving up after {} (RTO {})", self.local, self.remote, now - since, self.rtt.rto());
             ctx.stats.tcp_abort_on_timeout += 1;
@@ -261,6 +257,15 @@ impl Connection {
             }
             _ => {}
         }
+        // RFC 5681 4.1: "if the TCP has not sent data in an interval exceeding the
+        // retransmission timeout", cwnd restarts from min(IW, cwnd) before new data.
+        if self.snd_max == self.snd_una
+            && !self.send_buf.is_empty()
+            && now - self.last_data_sent > self.rtt.rto()
+        {
+            self.cc.on_idle_restart(now);
+            self.last_data_sent = now;
+        }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
@@ -318,9 +323,10 @@ impl Connection {
         emit: &mut dyn FnMut(&Outgoing<'_>),
     ) {
         if self.snd_nxt != self.iss {
-            if self.ack_now && self.state == State::SynReceived {
-                // Something arrived that wants an ACK before the handshake completes:
-                // repeat the SYN-ACK below.
+            if (self.ack_now || self.challenge_ack) && self.state == State::SynReceived {
+                // Something arrived that wants an ACK (or a challenge ACK, RFC 5961 3.2)
+                // before the handshake completes: the SYN-ACK is that ACK; repeat it.
+                self.challenge_ack = false;
                 self.snd_nxt = self.iss;
             } else {
                 return;
@@ -359,7 +365,7 @@ impl Connection {
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
         if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
     }
 
@@ -486,12 +492,13 @@ impl Connection {
         if fin {
             self.fin_sent_seq = Some(seq + len);
         }
+        self.last_data_sent = now;
         if end.diff(self.snd_nxt) > 0 {
             self.snd_nxt = end;
         }
         self.snd_max = self.snd_max.max(end);
         if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.arm_rto(now);
         }
         self.timers.stop(Timer::Persist);
     }

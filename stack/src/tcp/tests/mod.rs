@@ -1,6 +1,7 @@
 //! TCP tests: packet scripts on one stack (`script.rs`) and two stacks in simulation
 //! (`sim.rs`).
 
+mod script;
 mod sim;
 
 use std::net::{Ipv4Addr, SocketAddrV4};

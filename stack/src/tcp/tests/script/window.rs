@@ -1,0 +1,236 @@
+//! Flow control: the peer's window (zero window, persist probes), our window (zero
+//! window, receiver silly window avoidance), and Nagle's algorithm.
+
+use super::*;
+use crate::tcp::State;
+
+/// RFC 9293 3.8.6: nothing is sent beyond the peer's window; with a zero window, no data
+/// goes out at all (only probes, later).
+#[test]
+fn zero_window_stops_data() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts {
+        wnd: 0,
+        ..PeerOpts::default()
+    });
+    h.send(&c, b"waiting");
+    h.expect_none();
+}
+
+/// RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: with data waiting and a zero window, the sender
+/// probes with one byte beyond the window; the interval backs off exponentially (from the
+/// RTO, here 200 ms); and the connection is never dropped while the peer keeps answering
+/// the probes, here for ten minutes, far beyond the user timeout.
+#[test]
+fn persist_probes_back_off_and_never_abort() {
+    let mut h = Harness::with(TcpConfig {
+        user_timeout: secs(5),
+        ..TcpConfig::default()
+    });
+    let c = h.passive(PeerOpts {
+        wnd: 0,
+        ..PeerOpts::default()
+    });
+    h.send(&c, b"waiting");
+    let start = h.now;
+    let mut times = Vec::new();
+    while h.now < start + secs(600) {
+        let (t, out) = h.next_out(secs(600)).expect("a probe");
+        assert_eq!(out.len(), 1, "{out:#?}");
+        check(
+            &out[0],
+            &[
+                flags(ACK),
+                seq(c.iss.wrapping_add(1)),
+                C::Data(b"w".to_vec()),
+            ],
+        );
+        times.push((t - start).total_millis());
+        // The peer is alive but its window stays shut: it acknowledges nothing new.
+        h.inject(&c.seg(ACK));
+        h.expect_none();
+    }
+    let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).take(10).collect();
+    assert_eq!(times[0], 200);
+    assert_eq!(
+        gaps,
+        [400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200, 60_000, 60_000]
+    );
+    assert_eq!(h.state(&c), Some(State::Established));
+}
+
+/// RFC 9293 3.8.6.1: when the window opens (an ACK with a nonzero window), the waiting data
+/// is sent at once.
+#[test]
+fn window_update_resumes_sending() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts {
+        wnd: 0,
+        ..PeerOpts::default()
+    });
+    h.send(&c, b"waiting");
+    h.expect_none();
+    h.inject(&c.seg(ACK).wnd(1000));
+    h.expect(&[seq(c.iss.wrapping_add(1)), C::Data(b"waiting".to_vec())]);
+}
+
+/// RFC 9293 3.8.6.1: a probe the peer accepts (its window opened by a byte) advances
+/// SND.UNA, and the rest follows as the window allows.
+#[test]
+fn accepted_probe_advances() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts {
+        wnd: 0,
+        ..PeerOpts::default()
+    });
+    h.send(&c, b"waiting");
+    let (_, out) = h.next_out(secs(1)).unwrap();
+    c.saw(&out[0]);
+    h.inject(&c.seg(ACK).wnd(100));
+    h.expect(&[seq(c.iss.wrapping_add(2)), C::Data(b"aiting".to_vec())]);
+}
+
+fn small_buffer() -> TcpConfig {
+    TcpConfig {
+        recv_buffer: 4096,
+        ..TcpConfig::default()
+    }
+}
+
+/// RFC 9293 3.10.7.4 (first) and 3.8.6: when our buffer is full we advertise a zero
+/// window; a data segment then is not acceptable and is answered with an ACK that repeats
+/// RCV.NXT and the zero window.
+#[test]
+fn full_buffer_advertises_zero_window() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for _ in 0..4 {
+        h.inject(&c.data(&[1u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    let acks = h.advance_by(ms(100));
+    assert_eq!(acks.last().unwrap().1.wnd, 0);
+    h.inject(&c.data(b"more"));
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(0)]);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().recv_queue(), 4096);
+}
+
+/// RFC 9293 3.10.7.4 (first, RCV.WND = 0): a zero-window probe (one byte at RCV.NXT) is
+/// answered with an ACK of RCV.NXT and the zero window; the byte is not taken.
+#[test]
+fn zero_window_probe_is_answered() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for _ in 0..4 {
+        h.inject(&c.data(&[1u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    h.advance_by(ms(100));
+    h.inject(&c.data(b"p"));
+    h.expect(&[ack(c.nxt), wnd(0)]);
+}
+
+/// RFC 1122 4.2.3.3 (receiver SWS avoidance): after a zero window, reading a little does
+/// not announce a tiny window; once the free space reaches min(buffer/2, MSS) a window
+/// update goes out at once.
+#[test]
+fn receiver_sws_avoidance() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for _ in 0..4 {
+        h.inject(&c.data(&[1u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    h.advance_by(ms(100));
+    let mut buf = [0u8; 1000];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(1000));
+    h.expect_none();
+    h.advance_by(ms(500));
+    let mut buf = [0u8; 460];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(460));
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(1460)]);
+}
+
+/// RFC 1122 4.2.3.3 / RFC 9293 3.8.6.2.2: the right edge of the window we offered never
+/// moves left: data inside it is taken even though the buffer filled meanwhile.
+#[test]
+fn offered_window_is_honoured() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    // Three 1024-byte segments and a 1024-byte one: all within the 4096 offered.
+    for _ in 0..4 {
+        h.inject(&c.data(&[2u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().recv_queue(), 4096);
+}
+
+/// RFC 1122 4.2.3.4 / RFC 896 (Nagle): a first small segment goes at once when nothing is
+/// in flight; a second waits while the first is unacknowledged, and goes when the ACK
+/// comes.
+#[test]
+fn nagle_holds_small_segment_while_data_in_flight() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.send(&c, b"a");
+    let a = h.expect(&[C::Data(b"a".to_vec())]);
+    h.send(&c, b"b");
+    h.send(&c, b"c");
+    h.expect_none();
+    c.saw(&a);
+    h.advance_by(ms(30));
+    h.inject(&c.seg(ACK));
+    h.expect(&[C::Data(b"bc".to_vec()), seq(c.iss.wrapping_add(2))]);
+}
+
+/// RFC 1122 4.2.3.4: "a TCP SHOULD implement ... a way for an application to disable the
+/// Nagle algorithm": with TCP_NODELAY, small segments go out at once.
+#[test]
+fn nodelay_sends_small_segments_at_once() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    h.s.tcp_configure(c.h, |conn| conn.set_nodelay(true))
+        .unwrap();
+    h.send(&c, b"a");
+    h.expect(&[C::Data(b"a".to_vec())]);
+    h.send(&c, b"b");
+    h.expect(&[C::Data(b"b".to_vec()), seq(c.iss.wrapping_add(2))]);
+}
+
+/// RFC 1122 4.2.3.4: Nagle holds back only a partial segment: with data in flight, full
+/// segments still go, and the short tail waits.
+#[test]
+fn nagle_does_not_hold_full_segments() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, b"a");
+    h.expect(&[len(1)]);
+    h.send(&c, &[9u8; 3000]);
+    let out = h.out();
+    let lens: Vec<usize> = out.iter().map(|s| s.data.len()).collect();
+    assert_eq!(lens, [1460, 1460]);
+}
+
+/// RFC 9293 3.8.6.2.1 (sender SWS avoidance): with the peer's window at less than a
+/// segment, data is sent only when it is at least half the largest window the peer ever
+/// offered, or all that is queued.
+#[test]
+fn sender_sws_avoidance() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts {
+        wnd: 4000,
+        ..PeerOpts::default()
+    });
+    h.send(&c, &[1u8; 2920]);
+    let out = h.out();
+    assert_eq!(out.len(), 2);
+    c.saw(&out[1]);
+    // The peer acknowledges all but shrinks its window to 100 bytes: 100 < 4000/2 and
+    // not all that is queued, so nothing goes.
+    h.send(&c, &[2u8; 1000]);
+    h.inject(&c.seg(ACK).wnd(100));
+    h.expect_none();
+    // A window of 2000 (half the largest offered) lets 1000 go.
+    h.inject(&c.seg(ACK).wnd(2000));
+    h.expect(&[len(1000)]);
+}
