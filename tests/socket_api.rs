@@ -33,7 +33,10 @@ impl Pair {
         } else {
             Box::new(eb)
         };
-        Pair { a: mk(A, 1, Box::new(ea)), b: mk(B, 2, db) }
+        Pair {
+            a: mk(A, 1, Box::new(ea)),
+            b: mk(B, 2, db),
+        }
     }
 
     fn ha(&self) -> StackHandle {
@@ -94,9 +97,13 @@ fn connect_to_closed_port_is_refused() {
 
 #[test]
 fn connect_into_the_void_times_out() {
-    let p = Pair::new(ImpairConfig { loss: 1.0, ..ImpairConfig::default() });
+    let p = Pair::new(ImpairConfig {
+        loss: 1.0,
+        ..ImpairConfig::default()
+    });
     let t = Instant::now();
-    let e = TcpStream::connect_on(&p.ha(), sa(B, 80), Some(Duration::from_millis(300))).unwrap_err();
+    let e =
+        TcpStream::connect_on(&p.ha(), sa(B, 80), Some(Duration::from_millis(300))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut);
     assert!(t.elapsed() < Duration::from_secs(5));
 }
@@ -105,11 +112,16 @@ fn connect_into_the_void_times_out() {
 fn bind_twice_is_addr_in_use_and_port_zero_picks_one() {
     let p = Pair::new(ImpairConfig::default());
     let _l = TcpListener::bind_on(&p.hb(), sa(B, 80)).unwrap();
-    assert_eq!(TcpListener::bind_on(&p.hb(), sa(B, 80)).unwrap_err().kind(), ErrorKind::AddrInUse);
+    assert_eq!(
+        TcpListener::bind_on(&p.hb(), sa(B, 80)).unwrap_err().kind(),
+        ErrorKind::AddrInUse
+    );
     let l0 = TcpListener::bind_on(&p.hb(), sa(B, 0)).unwrap();
     assert_ne!(l0.local_addr().unwrap().port(), 0);
     assert_eq!(
-        TcpListener::bind_on(&p.hb(), sa(Ipv4Addr::new(10, 9, 0, 77), 80)).unwrap_err().kind(),
+        TcpListener::bind_on(&p.hb(), sa(Ipv4Addr::new(10, 9, 0, 77), 80))
+            .unwrap_err()
+            .kind(),
         ErrorKind::AddrNotAvailable
     );
 }
@@ -141,11 +153,18 @@ fn nonblocking_and_read_timeout_give_would_block() {
     let (_s, _) = l.accept().unwrap();
     c.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
-    assert_eq!((&c).read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        (&c).read(&mut buf).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
     c.set_nonblocking(false).unwrap();
-    c.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let t = Instant::now();
-    assert_eq!((&c).read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        (&c).read(&mut buf).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
     assert!(t.elapsed() >= Duration::from_millis(90));
     assert!(c.set_read_timeout(Some(Duration::ZERO)).is_err());
     c.set_nodelay(true).unwrap();
@@ -174,7 +193,10 @@ fn half_close_lets_the_other_side_keep_sending() {
 
 #[test]
 fn transfer_survives_loss() {
-    let p = Pair::new(ImpairConfig { loss: 0.02, ..ImpairConfig::default() });
+    let p = Pair::new(ImpairConfig {
+        loss: 0.02,
+        ..ImpairConfig::default()
+    });
     let l = TcpListener::bind_on(&p.hb(), sa(B, 9)).unwrap();
     let data: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 8)) as u8).collect();
     let expect = data.clone();

@@ -44,10 +44,12 @@ fn challenge_acks_are_rate_limited() {
         ..TcpConfig::default()
     });
     let c = h.passive(PeerOpts::default());
+    let mut answered = 0;
     for k in 1..=5u32 {
         h.inject(&c.seg(RST).seq(c.nxt.wrapping_add(k * 100)));
+        answered += h.out().len();
     }
-    assert_eq!(h.out().len(), 2);
+    assert_eq!(answered, 2);
     assert_eq!(h.s.stats().tcp_challenge_acks, 2);
     assert_eq!(h.s.stats().tcp_challenge_ack_limited, 3);
     h.advance_by(ms(500));
