@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod net;
 pub mod services;
 pub mod sys;
 pub mod tools;
