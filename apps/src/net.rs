@@ -107,3 +107,18 @@ impl NetDatagram for std::net::UdpSocket {
         std::net::UdpSocket::local_addr(self)
     }
 }
+
+impl NetDatagram for tunstack::UdpSocket {
+    fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        tunstack::UdpSocket::send_to(self, buf, addr)
+    }
+    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        tunstack::UdpSocket::recv_from(self, buf)
+    }
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        tunstack::UdpSocket::set_read_timeout(self, t)
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        tunstack::UdpSocket::local_addr(self)
+    }
+}

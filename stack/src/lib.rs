@@ -25,6 +25,7 @@ pub mod stack;
 pub mod stats;
 pub mod tcp;
 pub mod time;
+pub mod udp;
 pub mod wire;
 
-pub use socket::{TcpListener, TcpStream};
+pub use socket::{TcpListener, TcpStream, UdpSocket};

@@ -19,6 +19,9 @@ mod ip_out;
 mod tcp;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_udp;
+mod udp;
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -85,6 +88,8 @@ pub enum WaitKey {
     Listen(u32),
     /// An echo socket (its identifier).
     Echo(u16),
+    /// A UDP socket (its slot).
+    Udp(u32),
 }
 
 /// A frame to send.
@@ -115,6 +120,7 @@ pub struct Stack {
     loopback: VecDeque<Vec<u8>>,
     echo: EchoSockets,
     tcp: crate::tcp::layer::TcpLayer,
+    udp: crate::udp::UdpTable,
     /// Sockets touched since the runtime last looked (see [`Stack::take_events`]).
     events: Vec<WaitKey>,
     /// The time of the latest `receive` or `handle_timeout`, for work done lazily in
@@ -129,6 +135,7 @@ impl Stack {
         Stack {
             tcp,
             events: Vec::new(),
+            udp: crate::udp::UdpTable::default(),
             last_now: Instant::ZERO,
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),

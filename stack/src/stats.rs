@@ -100,6 +100,8 @@ counters! {
     udp_in_errors => "UdpInErrors",
     /// UDP datagrams sent.
     udp_out_datagrams => "UdpOutDatagrams",
+    /// UDP datagrams dropped because a socket's receive queue was full.
+    udp_rcvbuf_errors => "UdpRcvbufErrors",
     /// Connections opened actively (SYN sent).
     tcp_active_opens => "TcpActiveOpens",
     /// Connections opened passively (SYN received on a listener).

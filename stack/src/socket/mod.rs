@@ -13,7 +13,9 @@
 mod icmp;
 mod runtime;
 mod tcp;
+mod udp;
 
 pub use icmp::EchoSocket;
 pub use runtime::{Attached, Runtime, StackHandle};
 pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};
+pub use udp::UdpSocket;

@@ -81,6 +81,12 @@ impl Stack {
                 data,
             } => {
                 self.stats.icmp_in_dest_unreachs += 1;
+                let code: u8 = reason.into();
+                if code <= 3 {
+                    // RFC 1122 4.1.3.3: port unreachable (3) means refused; net, host
+                    // and protocol unreachable are reported as unreachable.
+                    self.udp_icmp_error(data, code == 3);
+                }
                 let error = IcmpError::DstUnreachable {
                     code: reason.into(),
                     mtu: next_hop_mtu,

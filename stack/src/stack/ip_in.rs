@@ -10,7 +10,6 @@ use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
-use crate::wire::udp::{UdpPacket, UdpRepr};
 
 const LOG: &str = "tunstack::ip";
 
@@ -147,33 +146,6 @@ impl Stack {
                 log::debug!(target: LOG, "no handler for protocol {p} from {}", repr.src_addr);
                 let code = DstUnreachable::ProtoUnreachable;
                 self.icmp_dst_unreachable(now, iface, packet, repr, broadcast, code, 0);
-            }
-        }
-    }
-
-    /// UDP input (RFC 768; RFC 1122 4.1.3). With no sockets bound yet, every port is
-    /// closed: RFC 1122 4.1.3.1 has the port-unreachable reply.
-    fn udp_input(
-        &mut self,
-        now: Instant,
-        iface: Option<IfaceId>,
-        packet: &[u8],
-        repr: &Ipv4Repr,
-        payload: &[u8],
-        broadcast: bool,
-    ) {
-        let parsed = UdpPacket::new_checked(payload)
-            .and_then(|p| UdpRepr::parse(&p, repr.src_addr, repr.dst_addr).map(|r| r.dst_port));
-        match parsed {
-            Ok(port) => {
-                self.stats.udp_no_ports += 1;
-                log::trace!(target: "tunstack::udp", "no socket on port {port}");
-                let code = DstUnreachable::PortUnreachable;
-                self.icmp_dst_unreachable(now, iface, packet, repr, broadcast, code, 0);
-            }
-            Err(e) => {
-                self.stats.udp_in_errors += 1;
-                log::debug!(target: "tunstack::udp", "dropped a datagram: {e}");
             }
         }
     }

@@ -1,0 +1,193 @@
+//! `UdpSocket`, shaped like `std::net::UdpSocket`.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::StackHandle;
+use crate::stack::WaitKey;
+use crate::udp::{UdpError, UdpHandle};
+
+pub(crate) fn udp_error(e: UdpError) -> io::Error {
+    use io::ErrorKind as K;
+    let kind = match e {
+        UdpError::AddrInUse => K::AddrInUse,
+        UdpError::AddrNotAvailable => K::AddrNotAvailable,
+        UdpError::InvalidHandle | UdpError::NotConnected => K::NotConnected,
+        UdpError::NoRoute | UdpError::Unreachable => K::HostUnreachable,
+        UdpError::MessageTooLong => K::InvalidInput,
+        UdpError::ConnectionRefused => K::ConnectionRefused,
+    };
+    io::Error::new(kind, e)
+}
+
+fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
+    for a in addr.to_socket_addrs()? {
+        if let SocketAddr::V4(v) = a {
+            return Ok(v);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "tunstack speaks IPv4 only: no IPv4 address given",
+    ))
+}
+
+/// A UDP socket on a tunstack stack.
+#[derive(Debug)]
+pub struct UdpSocket {
+    handle: StackHandle,
+    sock: UdpHandle,
+    read_timeout: Mutex<Option<Duration>>,
+    nonblocking: AtomicBool,
+}
+
+impl UdpSocket {
+    /// Binds on the default stack. Port 0 picks a random free port.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        UdpSocket::bind_on(&StackHandle::default_handle()?, addr)
+    }
+
+    /// Binds on the given stack.
+    pub fn bind_on(handle: &StackHandle, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let local = v4(addr)?;
+        let sock = handle.with(|s, _| s.udp_bind(local)).map_err(udp_error)?;
+        Ok(UdpSocket {
+            handle: handle.clone(),
+            sock,
+            read_timeout: Mutex::new(None),
+            nonblocking: AtomicBool::new(false),
+        })
+    }
+
+    /// Sets the default destination; only datagrams from it are received afterwards.
+    pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let peer = v4(addr)?;
+        let h = self.sock;
+        self.handle
+            .with(|s, _| s.udp_connect(h, peer))
+            .map_err(udp_error)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock;
+        self.handle
+            .with(|s, _| s.udp_addrs(h))
+            .map(|(l, _)| SocketAddr::V4(l))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+
+    /// The connected peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock;
+        self.handle
+            .with(|s, _| s.udp_addrs(h))
+            .and_then(|(_, p)| p)
+            .map(SocketAddr::V4)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+
+    /// Sends to `addr`.
+    pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
+        let dst = v4(addr)?;
+        let h = self.sock;
+        self.handle
+            .with(|s, now| s.udp_send_to(now, h, buf, Some(dst)))
+            .map_err(udp_error)
+    }
+
+    /// Sends to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.sock;
+        self.handle
+            .with(|s, now| s.udp_send_to(now, h, buf, None))
+            .map_err(udp_error)
+    }
+
+    /// Receives a datagram; bytes beyond `buf` are discarded, as with the kernel.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.take(buf, false)
+    }
+
+    /// Receives from the connected peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.take(buf, false).map(|(n, _)| n)
+    }
+
+    /// Like `recv_from`, leaving the datagram queued.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.take(buf, true)
+    }
+
+    fn take(&self, buf: &mut [u8], peek: bool) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock;
+        let mut f = |s: &mut crate::stack::Stack, _| -> Option<io::Result<(usize, SocketAddr)>> {
+            if !s.udp_readable(h) {
+                return None;
+            }
+            let copy = |d: &crate::udp::Datagram, buf: &mut [u8]| {
+                let n = d.data.len().min(buf.len());
+                buf[..n].copy_from_slice(&d.data[..n]);
+                (n, SocketAddr::V4(d.from))
+            };
+            Some(if peek {
+                match s.udp_peek(h) {
+                    Ok(Some(d)) => Ok(copy(d, buf)),
+                    Ok(None) => return None,
+                    Err(e) => Err(udp_error(e)),
+                }
+            } else {
+                match s.udp_recv(h) {
+                    Ok(Some(d)) => Ok(copy(&d, buf)),
+                    Ok(None) => return None,
+                    Err(e) => Err(udp_error(e)),
+                }
+            })
+        };
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return self
+                .handle
+                .with(f)
+                .unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::WouldBlock)));
+        }
+        let timeout = *self.read_timeout.lock().unwrap_or_else(|e| e.into_inner());
+        match self.handle.wait(WaitKey::Udp(h.idx), timeout, &mut f) {
+            Some(r) => r,
+            None if timeout.is_some() => Err(io::Error::from(io::ErrorKind::WouldBlock)),
+            None => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "stack stopped",
+            )),
+        }
+    }
+
+    /// How long a receive waits (`None`: forever). Zero is an error, as in std.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        if t == Some(Duration::ZERO) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
+        }
+        *self.read_timeout.lock().unwrap_or_else(|e| e.into_inner()) = t;
+        Ok(())
+    }
+
+    /// The receive timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(*self.read_timeout.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Non-blocking mode: receives return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.nonblocking.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let h = self.sock;
+        self.handle.with(|s, _| s.udp_close(h));
+    }
+}

@@ -1,0 +1,217 @@
+//! UDP in the core: datagrams in (to sockets, or port unreachable), datagrams out, and
+//! the socket calls (RFC 768, RFC 1122 4.1.3).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::{SendError, Stack, WaitKey};
+use crate::iface::IfaceId;
+use crate::time::Instant;
+use crate::udp::{Datagram, UdpError, UdpHandle, MAX_PAYLOAD};
+use crate::wire::icmpv4::DstUnreachable;
+use crate::wire::ipv4::{IpProtocol, Ipv4Repr};
+use crate::wire::udp::{UdpPacket, UdpRepr};
+
+const LOG: &str = "tunstack::udp";
+
+impl Stack {
+    /// A UDP datagram for one of our addresses (or a broadcast). RFC 1122 4.1.3.4: the
+    /// checksum is verified (zero means none, RFC 768); RFC 1122 4.1.3.1: a datagram for a
+    /// port with no socket gets port unreachable (never for a broadcast, 3.2.2).
+    pub(super) fn udp_input(
+        &mut self,
+        now: Instant,
+        iface: Option<IfaceId>,
+        packet: &[u8],
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+    ) {
+        let repr = match UdpPacket::new_checked(payload)
+            .and_then(|p| UdpRepr::parse(&p, ip.src_addr, ip.dst_addr))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.udp_in_errors += 1;
+                log::debug!(target: LOG, "dropped a datagram from {}: {e}", ip.src_addr);
+                return;
+            }
+        };
+        let to = SocketAddrV4::new(ip.dst_addr, repr.dst_port);
+        let from = SocketAddrV4::new(ip.src_addr, repr.src_port);
+        let Some(idx) = self.udp.lookup(to, from) else {
+            self.stats.udp_no_ports += 1;
+            log::trace!(target: LOG, "no socket on port {}", repr.dst_port);
+            let code = DstUnreachable::PortUnreachable;
+            self.icmp_dst_unreachable(now, iface, packet, ip, broadcast, code, 0);
+            return;
+        };
+        let Some(sock) = self.udp.slots[idx as usize].as_mut() else {
+            return;
+        };
+        if sock.queued_bytes + repr.payload.len() > sock.limit {
+            // A full receive queue drops, as the kernel's does.
+            self.stats.udp_rcvbuf_errors += 1;
+            self.stats.udp_in_errors += 1;
+            return;
+        }
+        sock.queued_bytes += repr.payload.len();
+        sock.queue.push_back(Datagram {
+            from,
+            to: ip.dst_addr,
+            data: repr.payload.to_vec(),
+        });
+        self.stats.udp_in_datagrams += 1;
+        self.events.push(WaitKey::Udp(idx));
+    }
+
+    /// An ICMP error quoting one of our UDP datagrams: a connected socket learns of it
+    /// (RFC 1122 4.1.3.3: UDP MUST pass ICMP errors up; like the kernel, only connected
+    /// sockets report them, once, on their next call).
+    pub(super) fn udp_icmp_error(&mut self, quote: &[u8], refused: bool) {
+        let Some(&first) = quote.first() else { return };
+        let hl = usize::from(first & 0x0f) * 4;
+        if first >> 4 != 4 || hl < 20 || quote.get(9) != Some(&17) || quote.len() < hl + 4 {
+            return;
+        }
+        let src = SocketAddrV4::new(
+            Ipv4Addr::new(quote[12], quote[13], quote[14], quote[15]),
+            u16::from_be_bytes([quote[hl], quote[hl + 1]]),
+        );
+        let dst = SocketAddrV4::new(
+            Ipv4Addr::new(quote[16], quote[17], quote[18], quote[19]),
+            u16::from_be_bytes([quote[hl + 2], quote[hl + 3]]),
+        );
+        let Some(idx) = self.udp.lookup(src, dst) else {
+            return;
+        };
+        if let Some(s) = self.udp.slots[idx as usize].as_mut() {
+            if s.peer == Some(dst) {
+                s.error = Some(if refused {
+                    UdpError::ConnectionRefused
+                } else {
+                    UdpError::Unreachable
+                });
+                self.events.push(WaitKey::Udp(idx));
+            }
+        }
+    }
+
+    /// Binds a UDP socket to `local` (address 0.0.0.0 for all of ours; port 0 for a
+    /// random free ephemeral port, RFC 6056 3.3.1).
+    pub fn udp_bind(&mut self, local: SocketAddrV4) -> Result<UdpHandle, UdpError> {
+        let ip = *local.ip();
+        if !ip.is_unspecified() && !self.ifaces.iter().any(|i| i.addr() == ip) {
+            return Err(UdpError::AddrNotAvailable);
+        }
+        let port = if local.port() == 0 {
+            let (lo, hi) = crate::tcp::layer::EPHEMERAL;
+            let span = u32::from(hi - lo) + 1;
+            let start = self.rng.next_u32() % span;
+            (0..span)
+                .map(|i| lo + ((start + i) % span) as u16)
+                .find(|&p| !self.udp.in_use(ip, p))
+                .ok_or(UdpError::AddrNotAvailable)?
+        } else {
+            if self.udp.in_use(ip, local.port()) {
+                return Err(UdpError::AddrInUse);
+            }
+            local.port()
+        };
+        Ok(self.udp.insert(SocketAddrV4::new(ip, port)))
+    }
+
+    /// Sets the socket's default destination and accepts datagrams only from it.
+    pub fn udp_connect(&mut self, h: UdpHandle, peer: SocketAddrV4) -> Result<(), UdpError> {
+        let s = self.udp.get_mut(h).ok_or(UdpError::InvalidHandle)?;
+        s.peer = Some(peer);
+        s.error = None;
+        Ok(())
+    }
+
+    /// The socket's local and peer addresses.
+    pub fn udp_addrs(&self, h: UdpHandle) -> Option<(SocketAddrV4, Option<SocketAddrV4>)> {
+        self.udp.get(h).map(|s| (s.local, s.peer))
+    }
+
+    /// Sends a datagram to `dst` (or the connected peer when `None`).
+    pub fn udp_send_to(
+        &mut self,
+        now: Instant,
+        h: UdpHandle,
+        data: &[u8],
+        dst: Option<SocketAddrV4>,
+    ) -> Result<usize, UdpError> {
+        let s = self.udp.get_mut(h).ok_or(UdpError::InvalidHandle)?;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        let dst = dst.or(s.peer).ok_or(UdpError::NotConnected)?;
+        if data.len() > MAX_PAYLOAD {
+            return Err(UdpError::MessageTooLong);
+        }
+        let local = s.local;
+        let src = (!local.ip().is_unspecified()).then_some(*local.ip());
+        let repr = UdpRepr {
+            src_port: local.port(),
+            dst_port: dst.port(),
+            payload: data,
+        };
+        let r = self.send_ip_with(
+            now,
+            src,
+            *dst.ip(),
+            IpProtocol::Udp,
+            None,
+            false,
+            repr.buffer_len(),
+            |buf, s, d| {
+                repr.emit(&mut UdpPacket::new_unchecked(buf), s, d);
+            },
+        );
+        self.drain_loopback(now);
+        match r {
+            Ok(()) => {
+                self.stats.udp_out_datagrams += 1;
+                Ok(data.len())
+            }
+            Err(SendError::NoRoute) => Err(UdpError::NoRoute),
+            Err(SendError::MessageTooLong { .. }) => Err(UdpError::MessageTooLong),
+            Err(SendError::NotOpen) => Err(UdpError::InvalidHandle),
+        }
+    }
+
+    /// Takes the next datagram: `Ok(None)` when none is queued; a pending ICMP error is
+    /// reported first.
+    pub fn udp_recv(&mut self, h: UdpHandle) -> Result<Option<Datagram>, UdpError> {
+        let s = self.udp.get_mut(h).ok_or(UdpError::InvalidHandle)?;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        let d = s.queue.pop_front();
+        if let Some(d) = &d {
+            s.queued_bytes -= d.data.len();
+        }
+        Ok(d)
+    }
+
+    /// The next datagram without taking it.
+    pub fn udp_peek(&self, h: UdpHandle) -> Result<Option<&Datagram>, UdpError> {
+        let s = self.udp.get(h).ok_or(UdpError::InvalidHandle)?;
+        if let Some(e) = s.error {
+            return Err(e);
+        }
+        Ok(s.queue.front())
+    }
+
+    /// Whether a receive call would return at once.
+    pub fn udp_readable(&self, h: UdpHandle) -> bool {
+        self.udp
+            .get(h)
+            .is_none_or(|s| !s.queue.is_empty() || s.error.is_some())
+    }
+
+    /// Closes a socket; queued datagrams are dropped.
+    pub fn udp_close(&mut self, h: UdpHandle) {
+        self.udp.remove(h);
+    }
+}
