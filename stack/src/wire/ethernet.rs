@@ -78,8 +78,7 @@ impl FromStr for EthernetAddress {
         let mut parts = s.split(':');
         for byte in out.iter_mut() {
             let part = parts.next().ok_or(Error::Malformed)?;
-            if part.is_empty() || part.len() > 2 || !part.bytes().all(|c| c.is_ascii_hexdigit())
-            {
+            if part.is_empty() || part.len() > 2 || !part.bytes().all(|c| c.is_ascii_hexdigit()) {
                 return Err(Error::Malformed);
             }
             *byte = u8::from_str_radix(part, 16).map_err(|_| Error::Malformed)?;

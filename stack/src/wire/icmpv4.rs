@@ -569,12 +569,20 @@ fn check_quote(data: &[u8]) -> Result<&[u8]> {
 impl fmt::Display for Icmpv4Repr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Icmpv4Repr::EchoRequest { ident, seq_no, data } => write!(
+            Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => write!(
                 f,
                 "ICMP echo request id={ident:#06x} seq={seq_no} len={}",
                 data.len()
             ),
-            Icmpv4Repr::EchoReply { ident, seq_no, data } => write!(
+            Icmpv4Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            } => write!(
                 f,
                 "ICMP echo reply id={ident:#06x} seq={seq_no} len={}",
                 data.len()
@@ -596,9 +604,9 @@ impl fmt::Display for Icmpv4Repr<'_> {
             Icmpv4Repr::ParamProblem { code, pointer, .. } => {
                 write!(f, "ICMP parameter problem code={code} pointer={pointer}")
             }
-            Icmpv4Repr::Other {
-                msg_type, code, ..
-            } => write!(f, "ICMP type={msg_type} code={code}"),
+            Icmpv4Repr::Other { msg_type, code, .. } => {
+                write!(f, "ICMP type={msg_type} code={code}")
+            }
         }
     }
 }

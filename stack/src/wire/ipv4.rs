@@ -298,7 +298,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets IHL from a header length in bytes (a multiple of 4, at most 60).
     pub fn set_header_len(&mut self, len: usize) {
-        debug_assert!(len % 4 == 0 && len <= 60, "IPv4 header length {len}");
+        debug_assert!(len & 3 == 0 && len <= 60, "IPv4 header length {len}");
         let b = &mut self.data_mut()[field::VER_IHL];
         *b = (*b & 0xf0) | ((len / 4) as u8 & 0x0f);
     }
@@ -355,7 +355,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     /// (RFC 791 section 3.1: the field counts 8-octet units) and at most 65528; the low
     /// three bits are dropped.
     pub fn set_frag_offset(&mut self, bytes: u16) {
-        debug_assert!(bytes % 8 == 0, "fragment offset {bytes} not a multiple of 8");
+        debug_assert!(
+            bytes & 7 == 0,
+            "fragment offset {bytes} not a multiple of 8"
+        );
         let raw = read_u16(self.data_mut(), field::FLG_OFF);
         let raw = (raw & !OFFSET_MASK) | (bytes >> 3);
         write_u16(self.data_mut(), field::FLG_OFF, raw);
@@ -495,7 +498,11 @@ impl Ipv4Repr {
     ///
     /// If the buffer is shorter than [`HEADER_LEN`].
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut Ipv4Packet<&mut T>) {
-        debug_assert!(self.frag_offset % 8 == 0, "frag_offset {}", self.frag_offset);
+        debug_assert!(
+            self.frag_offset & 7 == 0,
+            "frag_offset {}",
+            self.frag_offset
+        );
         debug_assert!(self.payload_len <= usize::from(u16::MAX) - HEADER_LEN);
         packet.set_version(4);
         packet.set_header_len(HEADER_LEN);

@@ -109,7 +109,10 @@ fn unsupported_protocol_type() {
 fn unsupported_address_lengths() {
     // ar$hln = 8 (e.g. a 64-bit hardware address): 8 + 2 * (8 + 4) = 32 bytes needed.
     let mut long = with(FRAME_8[L3..].to_vec(), 4, 8);
-    assert_eq!(ArpPacket::new_checked(&long[..]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        ArpPacket::new_checked(&long[..]).unwrap_err(),
+        Error::Truncated
+    );
     long.resize(32, 0);
     let p = ArpPacket::new_checked(&long[..]).unwrap();
     assert_eq!(p.source_hardware_addr().len(), 8);

@@ -123,7 +123,11 @@ fn address_display_and_parse() {
         "+a:2c:d8:af:0e:86",
         "ea::2c:d8:af:0e",
     ] {
-        assert_eq!(bad.parse::<EthernetAddress>(), Err(Error::Malformed), "{bad:?}");
+        assert_eq!(
+            bad.parse::<EthernetAddress>(),
+            Err(Error::Malformed),
+            "{bad:?}"
+        );
     }
 }
 

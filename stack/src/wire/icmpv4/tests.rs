@@ -283,7 +283,10 @@ fn other_messages_kept_as_is() {
             data: &FRAME_10[L4 + 8..],
         })
     );
-    assert_eq!(parse(&emit(&parse(&b).unwrap())).unwrap(), parse(&b).unwrap());
+    assert_eq!(
+        parse(&emit(&parse(&b).unwrap())).unwrap(),
+        parse(&b).unwrap()
+    );
 }
 
 #[test]
@@ -306,8 +309,14 @@ fn code_values() {
     for v in 0..=u8::MAX {
         assert_eq!(u8::from(DstUnreachable::from(v)), v);
         assert_eq!(u8::from(TimeExceeded::from(v)), v);
-        assert_eq!(matches!(DstUnreachable::from(v), DstUnreachable::Unknown(_)), v > 15);
-        assert_eq!(matches!(TimeExceeded::from(v), TimeExceeded::Unknown(_)), v > 1);
+        assert_eq!(
+            matches!(DstUnreachable::from(v), DstUnreachable::Unknown(_)),
+            v > 15
+        );
+        assert_eq!(
+            matches!(TimeExceeded::from(v), TimeExceeded::Unknown(_)),
+            v > 1
+        );
     }
     assert_eq!(DstUnreachable::from(3), DstUnreachable::PortUnreachable);
     assert_eq!(DstUnreachable::from(4), DstUnreachable::FragRequired);
@@ -318,7 +327,7 @@ fn code_values() {
 #[test]
 fn emit_into_larger_buffer() {
     let repr = parse(&FRAME_10[L4..]).unwrap();
-    let mut out = vec![0xeeu8; 100];
+    let mut out = [0xeeu8; 100];
     repr.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));
     assert_eq!(&out[..64], &FRAME_10[L4..]);
     assert!(out[64..].iter().all(|&b| b == 0xee));
@@ -403,8 +412,16 @@ fn arb_message() -> impl Strategy<Value = (Kind, Vec<u8>)> {
 
 fn to_repr<'a>(kind: &Kind, data: &'a [u8]) -> Icmpv4Repr<'a> {
     match *kind {
-        Kind::Request(ident, seq_no) => Icmpv4Repr::EchoRequest { ident, seq_no, data },
-        Kind::Reply(ident, seq_no) => Icmpv4Repr::EchoReply { ident, seq_no, data },
+        Kind::Request(ident, seq_no) => Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        },
+        Kind::Reply(ident, seq_no) => Icmpv4Repr::EchoReply {
+            ident,
+            seq_no,
+            data,
+        },
         Kind::Unreachable(code, next_hop_mtu) => Icmpv4Repr::DstUnreachable {
             reason: code.into(),
             next_hop_mtu,
@@ -490,7 +507,12 @@ fn exercise(buf: &[u8]) {
     let _ = Icmpv4Repr::parse(&Icmpv4Packet::new_unchecked(buf));
     if let Ok(p) = Icmpv4Packet::new_checked(buf) {
         let _ = (p.msg_type(), p.msg_code(), p.checksum(), p.rest_of_header());
-        let _ = (p.echo_ident(), p.echo_seq_no(), p.next_hop_mtu(), p.pointer());
+        let _ = (
+            p.echo_ident(),
+            p.echo_seq_no(),
+            p.next_hop_mtu(),
+            p.pointer(),
+        );
         let _ = (p.data(), p.payload(), p.verify_checksum());
         if let Ok(repr) = Icmpv4Repr::parse(&p) {
             let _ = (repr.to_string(), repr.is_error(), repr.quoted());

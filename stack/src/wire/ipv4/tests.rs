@@ -130,7 +130,10 @@ fn frame16_ip() -> Vec<u8> {
 fn shorter_than_header_is_truncated() {
     let b = frame16_ip();
     for n in 0..HEADER_LEN {
-        assert_eq!(Ipv4Packet::new_checked(&b[..n]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..n]).unwrap_err(),
+            Error::Truncated
+        );
         assert_eq!(
             Ipv4Repr::parse(&Ipv4Packet::new_unchecked(&b[..n])),
             Err(Error::Truncated)
@@ -144,7 +147,10 @@ fn bad_version() {
     for v in [0u8, 5, 6, 15] {
         let mut b = frame16_ip();
         b[0] = (v << 4) | 5;
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::BadVersion);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::BadVersion
+        );
         assert_eq!(
             Ipv4Repr::parse(&Ipv4Packet::new_unchecked(&b[..])),
             Err(Error::BadVersion)
@@ -158,7 +164,10 @@ fn ihl_under_five() {
     for ihl in 0..5 {
         let mut b = frame16_ip();
         b[0] = 0x40 | ihl;
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::BadLength);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::BadLength
+        );
     }
 }
 
@@ -166,7 +175,10 @@ fn ihl_under_five() {
 fn header_beyond_buffer() {
     let mut b = frame16_ip(); // 31 bytes
     b[0] = 0x48; // 32-byte header
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        Error::Truncated
+    );
 }
 
 /// RFC 791 section 3.1 "Total Length" counts header and data, so it cannot be less
@@ -175,12 +187,18 @@ fn header_beyond_buffer() {
 fn total_len_under_header_len() {
     let mut b = frame16_ip();
     b[2..4].copy_from_slice(&19u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::BadLength);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        Error::BadLength
+    );
     // IHL 6 (24 bytes) with total length 20.
     let mut b = frame16_ip();
     b[0] = 0x46;
     b[2..4].copy_from_slice(&20u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::BadLength);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        Error::BadLength
+    );
     // Exactly the header: a valid packet with an empty payload.
     let mut b = frame16_ip();
     b[2..4].copy_from_slice(&20u16.to_be_bytes());
@@ -191,10 +209,16 @@ fn total_len_under_header_len() {
 #[test]
 fn total_len_beyond_buffer() {
     let b = FRAME_10[L3..].to_vec();
-    assert_eq!(Ipv4Packet::new_checked(&b[..83]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..83]).unwrap_err(),
+        Error::Truncated
+    );
     let mut b = frame16_ip();
     b[2..4].copy_from_slice(&32u16.to_be_bytes());
-    assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+        Error::Truncated
+    );
     assert_eq!(
         Ipv4Repr::parse(&Ipv4Packet::new_unchecked(&b[..])),
         Err(Error::Truncated)
@@ -288,16 +312,25 @@ fn maximum_options() {
 fn quoted_header_only() {
     // Frame 33 quotes the whole 60-byte probe; keep the RFC 792 minimum, 20 + 8 bytes.
     let quote = &FRAME_33[L4 + 8..L4 + 8 + 28];
-    assert_eq!(Ipv4Packet::new_checked(quote).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Ipv4Packet::new_checked(quote).unwrap_err(),
+        Error::Truncated
+    );
     let p = Ipv4Packet::new_checked_header(quote).unwrap();
-    assert_eq!((p.src_addr(), p.dst_addr(), p.protocol()), (A1, A2, IpProtocol::Udp));
+    assert_eq!(
+        (p.src_addr(), p.dst_addr(), p.protocol()),
+        (A1, A2, IpProtocol::Udp)
+    );
     assert_eq!((p.total_len(), p.ttl(), p.ident()), (60, 1, 0x8183));
     assert_eq!(p.payload(), &FRAME_32[L4..L4 + 8]);
     assert!(p.verify_checksum());
     assert_eq!(p.into_payload().len(), 8);
     let mut bad = quote.to_vec();
     bad[0] = 0x65;
-    assert_eq!(Ipv4Packet::new_checked_header(&bad[..]).unwrap_err(), Error::BadVersion);
+    assert_eq!(
+        Ipv4Packet::new_checked_header(&bad[..]).unwrap_err(),
+        Error::BadVersion
+    );
     assert_eq!(
         Ipv4Packet::new_checked_header(&quote[..19]).unwrap_err(),
         Error::Truncated
@@ -321,7 +354,10 @@ fn setters_keep_neighbouring_bits() {
     assert_eq!(p.frag_offset(), 1480);
     p.set_dont_frag(true);
     p.set_more_frags(false);
-    assert_eq!((p.dont_frag(), p.more_frags(), p.frag_offset()), (true, false, 1480));
+    assert_eq!(
+        (p.dont_frag(), p.more_frags(), p.frag_offset()),
+        (true, false, 1480)
+    );
     p.set_reserved_flag(true);
     assert!(p.reserved_flag() && p.dont_frag());
     p.set_frag_offset(65528);
@@ -516,7 +552,10 @@ fn exercise(buf: &[u8]) {
     }
     if let Ok(p) = Ipv4Packet::new_checked(buf) {
         touch(&p);
-        assert_eq!(p.header_len() + p.payload().len(), usize::from(p.total_len()));
+        assert_eq!(
+            p.header_len() + p.payload().len(),
+            usize::from(p.total_len())
+        );
         if let Ok(repr) = Ipv4Repr::parse(&p) {
             let _ = repr.to_string();
             assert_eq!(repr.payload_len, p.payload().len());
@@ -527,7 +566,19 @@ fn exercise(buf: &[u8]) {
 fn touch<T: AsRef<[u8]>>(p: &Ipv4Packet<T>) {
     let _ = (p.version(), p.header_len(), p.tos(), p.dscp(), p.ecn());
     let _ = (p.total_len(), p.ident(), p.reserved_flag(), p.dont_frag());
-    let _ = (p.more_frags(), p.frag_offset(), p.ttl(), p.protocol(), p.checksum());
-    let _ = (p.src_addr(), p.dst_addr(), p.header(), p.options(), p.payload());
+    let _ = (
+        p.more_frags(),
+        p.frag_offset(),
+        p.ttl(),
+        p.protocol(),
+        p.checksum(),
+    );
+    let _ = (
+        p.src_addr(),
+        p.dst_addr(),
+        p.header(),
+        p.options(),
+        p.payload(),
+    );
     let _ = p.verify_checksum();
 }

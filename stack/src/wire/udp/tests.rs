@@ -107,7 +107,9 @@ fn fixture_zero_checksum_accepted() {
     assert_eq!(&out[..6], &bytes[..6]);
     assert_eq!(&out[8..], &bytes[8..]);
     assert_ne!(&out[6..8], &[0, 0]);
-    assert!(UdpPacket::new_checked(&out[..]).unwrap().verify_checksum(B1, B2));
+    assert!(UdpPacket::new_checked(&out[..])
+        .unwrap()
+        .verify_checksum(B1, B2));
 }
 
 /// Frames 16, 29 and 32 of `veth-capture.pcap` were captured with checksum offload on:
@@ -154,7 +156,10 @@ fn into_payload_outlives_view() {
 fn shorter_than_header_is_truncated() {
     let b = &UDP_CSUM[L4..];
     for n in 0..HEADER_LEN {
-        assert_eq!(UdpPacket::new_checked(&b[..n]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            UdpPacket::new_checked(&b[..n]).unwrap_err(),
+            Error::Truncated
+        );
         let p = UdpPacket::new_unchecked(&b[..n]);
         assert_eq!(UdpRepr::parse(&p, B1, B2), Err(Error::Truncated));
     }
@@ -166,7 +171,10 @@ fn length_under_eight_is_bad() {
     for len in 0u16..8 {
         let mut b = UDP_CSUM[L4..].to_vec();
         b[4..6].copy_from_slice(&len.to_be_bytes());
-        assert_eq!(UdpPacket::new_checked(&b[..]).unwrap_err(), Error::BadLength);
+        assert_eq!(
+            UdpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::BadLength
+        );
         let p = UdpPacket::new_unchecked(&b[..]);
         assert_eq!(UdpRepr::parse(&p, B1, B2), Err(Error::BadLength));
     }
@@ -175,10 +183,16 @@ fn length_under_eight_is_bad() {
 #[test]
 fn length_beyond_buffer_is_truncated() {
     let b = &UDP_CSUM[L4..];
-    assert_eq!(UdpPacket::new_checked(&b[..10]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        UdpPacket::new_checked(&b[..10]).unwrap_err(),
+        Error::Truncated
+    );
     let mut b = b.to_vec();
     b[4..6].copy_from_slice(&12u16.to_be_bytes());
-    assert_eq!(UdpPacket::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        UdpPacket::new_checked(&b[..]).unwrap_err(),
+        Error::Truncated
+    );
 }
 
 /// Bytes past the length field are not part of the datagram: not payload, not summed.
@@ -205,11 +219,19 @@ fn checksum_failure() {
         let Ok(p) = UdpPacket::new_checked(&b[..]) else {
             continue; // the length field changed
         };
-        assert_eq!(UdpRepr::parse(&p, B1, B2), Err(Error::BadChecksum), "byte {at}");
+        assert_eq!(
+            UdpRepr::parse(&p, B1, B2),
+            Err(Error::BadChecksum),
+            "byte {at}"
+        );
     }
     let b = &UDP_CSUM[L4..];
     assert_eq!(parse(b, B1, A2), Err(Error::BadChecksum));
-    assert_eq!(parse(b, B2, B1).map(|r| r.dst_port), Ok(5353), "swapped addresses sum the same");
+    assert_eq!(
+        parse(b, B2, B1).map(|r| r.dst_port),
+        Ok(5353),
+        "swapped addresses sum the same"
+    );
 }
 
 #[test]
