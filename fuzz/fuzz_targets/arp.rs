@@ -6,8 +6,12 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::arp::{ArpPacket, ArpRepr};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(packet) = ArpPacket::new_checked(data) else { return };
-    let Ok(repr) = ArpRepr::parse(&packet) else { return };
+    let Ok(packet) = ArpPacket::new_checked(data) else {
+        return;
+    };
+    let Ok(repr) = ArpRepr::parse(&packet) else {
+        return;
+    };
 
     let mut out = vec![0u8; repr.buffer_len()];
     repr.emit(&mut ArpPacket::new_unchecked(&mut out[..]));

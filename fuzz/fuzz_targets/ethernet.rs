@@ -7,8 +7,12 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::ethernet::{EthernetFrame, EthernetRepr};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(frame) = EthernetFrame::new_checked(data) else { return };
-    let Ok(repr) = EthernetRepr::parse(&frame) else { return };
+    let Ok(frame) = EthernetFrame::new_checked(data) else {
+        return;
+    };
+    let Ok(repr) = EthernetRepr::parse(&frame) else {
+        return;
+    };
     let payload = frame.payload();
 
     let mut out = vec![0u8; repr.buffer_len() + payload.len()];

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::icmpv4::{Icmpv4Packet, Icmpv4Repr};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(packet) = Icmpv4Packet::new_checked(data) else { return };
+    let Ok(packet) = Icmpv4Packet::new_checked(data) else {
+        return;
+    };
     let as_is = Icmpv4Repr::parse(&packet);
 
     // Parse again with the checksum completed, to get past it.
@@ -18,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(first) = as_is {
-        assert_eq!(first, repr, "a message with a valid checksum parses the same");
+        assert_eq!(
+            first, repr,
+            "a message with a valid checksum parses the same"
+        );
     }
 
     let mut out = vec![0u8; repr.buffer_len()];

@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::ipv4::{Ipv4Packet, Ipv4Repr};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(packet) = Ipv4Packet::new_checked(data) else { return };
+    let Ok(packet) = Ipv4Packet::new_checked(data) else {
+        return;
+    };
     let as_is = Ipv4Repr::parse(&packet);
 
     // Parse again with the header checksum completed, to get past it.
@@ -19,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(first) = as_is {
-        assert_eq!(first, repr, "a header with a valid checksum parses the same");
+        assert_eq!(
+            first, repr,
+            "a header with a valid checksum parses the same"
+        );
     }
     let payload = packet.payload();
     assert_eq!(payload.len(), repr.payload_len);

@@ -12,13 +12,26 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::tcp::{TcpPacket, TcpRepr};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((addrs, segment)) = data.split_first_chunk::<8>() else { return };
+    let Some((addrs, segment)) = data.split_first_chunk::<8>() else {
+        return;
+    };
     let src = Ipv4Addr::new(addrs[0], addrs[1], addrs[2], addrs[3]);
     let dst = Ipv4Addr::new(addrs[4], addrs[5], addrs[6], addrs[7]);
 
-    let Ok(packet) = TcpPacket::new_checked(segment) else { return };
-    let _ = (packet.src_port(), packet.dst_port(), packet.seq_number(), packet.ack_number());
-    let _ = (packet.flags().to_string(), packet.window_len(), packet.urgent_at());
+    let Ok(packet) = TcpPacket::new_checked(segment) else {
+        return;
+    };
+    let _ = (
+        packet.src_port(),
+        packet.dst_port(),
+        packet.seq_number(),
+        packet.ack_number(),
+    );
+    let _ = (
+        packet.flags().to_string(),
+        packet.window_len(),
+        packet.urgent_at(),
+    );
     let _ = (packet.options(), packet.payload(), packet.segment_len());
     for option in packet.options_iter() {
         let _ = option.map(|o| o.buffer_len());
@@ -35,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(first) = as_is {
-        assert_eq!(first, repr, "a segment with a valid checksum parses the same");
+        assert_eq!(
+            first, repr,
+            "a segment with a valid checksum parses the same"
+        );
     }
 
     let mut out = vec![0u8; repr.buffer_len()];
@@ -46,7 +62,11 @@ fuzz_target!(|data: &[u8]| {
     // `emit` writes options in Linux's layout and cuts SACK blocks to what fits there
     // (`TcpRepr::sack_blocks_emitted`); a packed foreign layout can carry one more.
     let mut expected = repr;
-    for slot in expected.sack_ranges.iter_mut().skip(repr.sack_blocks_emitted()) {
+    for slot in expected
+        .sack_ranges
+        .iter_mut()
+        .skip(repr.sack_blocks_emitted())
+    {
         *slot = None;
     }
     assert_eq!(again, expected);

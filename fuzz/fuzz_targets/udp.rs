@@ -11,11 +11,15 @@ use libfuzzer_sys::fuzz_target;
 use tunstack::wire::udp::{UdpPacket, UdpRepr};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((addrs, datagram)) = data.split_first_chunk::<8>() else { return };
+    let Some((addrs, datagram)) = data.split_first_chunk::<8>() else {
+        return;
+    };
     let src = Ipv4Addr::new(addrs[0], addrs[1], addrs[2], addrs[3]);
     let dst = Ipv4Addr::new(addrs[4], addrs[5], addrs[6], addrs[7]);
 
-    let Ok(packet) = UdpPacket::new_checked(datagram) else { return };
+    let Ok(packet) = UdpPacket::new_checked(datagram) else {
+        return;
+    };
     let as_is = UdpRepr::parse(&packet, src, dst);
 
     // Parse again with the checksum completed, to get past it.
@@ -27,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(first) = as_is {
-        assert_eq!(first, repr, "a datagram with a valid checksum parses the same");
+        assert_eq!(
+            first, repr,
+            "a datagram with a valid checksum parses the same"
+        );
     }
 
     let mut out = vec![0u8; repr.buffer_len()];
