@@ -307,6 +307,29 @@ impl TcpStream {
             .map_err(tcp_error)
     }
 
+    /// SO_KEEPALIVE with an idle time (RFC 1122 4.2.3.6): probes after `idle` without
+    /// traffic, then the connection is dropped (`TimedOut`) if they go unanswered.
+    /// `None` turns keep-alive off. (An extension: std has no such call.)
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        let c = self.inner.conn;
+        let idle = idle.map(crate::time::Duration::from);
+        self.inner
+            .handle
+            .with(|s, now| s.tcp_configure(c, |k| k.set_keepalive(idle, now)))
+            .map_err(tcp_error)
+    }
+
+    /// TCP_USER_TIMEOUT (RFC 5482): how long sent data may stay unacknowledged before
+    /// the connection is dropped (`TimedOut`). (An extension: std has no such call.)
+    pub fn set_user_timeout(&self, t: Duration) -> io::Result<()> {
+        let c = self.inner.conn;
+        let t = crate::time::Duration::from(t);
+        self.inner
+            .handle
+            .with(|s, _| s.tcp_configure(c, |k| k.set_user_timeout(t)))
+            .map_err(tcp_error)
+    }
+
     /// Whether TCP_NODELAY is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         let c = self.inner.conn;

@@ -1,0 +1,85 @@
+//! Two tunstacks in virtual time over an impaired link: moves N MiB from A to B and prints
+//! how long it took (virtual and wall time) and what TCP did about the impairment. No root
+//! needed.
+//!
+//!     cargo run --release -p tunstack --example sim_transfer -- 64 loss=1%,delay=10ms
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use tunstack::iface::{InterfaceConfig, Ipv4Cidr};
+use tunstack::link::impair::ImpairConfig;
+use tunstack::rand::Rng;
+use tunstack::sim::Sim;
+use tunstack::stack::{Stack, StackConfig};
+use tunstack::time::Duration;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mib: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
+    let link: ImpairConfig = match args.get(1) {
+        Some(s) => s.parse().unwrap_or_else(|e| {
+            eprintln!("bad impairment {s:?}: {e}");
+            std::process::exit(2)
+        }),
+        None => ImpairConfig::default(),
+    };
+    let a_ip = Ipv4Addr::new(10, 0, 0, 1);
+    let b_ip = Ipv4Addr::new(10, 0, 0, 2);
+    let mk = |ip, seed| {
+        let mut s = Stack::new(StackConfig::default(), Rng::new(seed));
+        let i = s.add_interface(InterfaceConfig::ip("sim", Ipv4Cidr::new(ip, 24).unwrap()));
+        (s, i)
+    };
+    let (a, ia) = mk(a_ip, 1);
+    let (b, ib) = mk(b_ip, 2);
+    let mut sim = Sim::new(a, ia, b, ib, link.clone(), link, 3);
+    let l = sim.b.tcp_listen(SocketAddrV4::new(b_ip, 9), 4).unwrap();
+    let now = sim.now;
+    let c = sim.a.tcp_connect(now, SocketAddrV4::new(b_ip, 9), None).unwrap();
+    let total = mib << 20;
+    let chunk = vec![0x5au8; 256 * 1024];
+    let mut sent = 0usize;
+    let mut got = 0usize;
+    let mut server = None;
+    let mut buf = vec![0u8; 256 * 1024];
+    let start_v = sim.now;
+    let start_w = std::time::Instant::now();
+    let done = sim.run_until(Duration::from_secs(24 * 3600), |s| {
+        let now = s.now;
+        if server.is_none() {
+            server = s.b.tcp_accept(l).unwrap();
+        }
+        while sent < total {
+            let n = s.a.tcp_send(now, c, &chunk[..chunk.len().min(total - sent)]).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        if let Some(h) = server {
+            while let Ok(n) = s.b.tcp_recv(now, h, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+        }
+        got >= total
+    });
+    let virt = sim.now - start_v;
+    let wall = start_w.elapsed();
+    let info = sim.a.tcp_conn(c).map(|c| c.info());
+    println!("moved {got} of {total} bytes: {}", if done { "done" } else { "NOT done" });
+    println!(
+        "virtual time {virt}, goodput {:.1} Mbit/s; wall time {:.3} s ({:.2} Gbit/s of CPU)",
+        got as f64 * 8.0 / (virt.total_micros() as f64),
+        wall.as_secs_f64(),
+        got as f64 * 8.0 / wall.as_secs_f64() / 1e9
+    );
+    for name in ["TcpOutSegs", "TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPFastRetrans"] {
+        println!("A {name:<22} {}", sim.a.stats().get(name).unwrap_or(0));
+    }
+    if let Some(i) = info {
+        println!("A cwnd {} ssthresh {} srtt {:?} rto {}", i.cwnd, i.ssthresh, i.srtt, i.rto);
+    }
+}
