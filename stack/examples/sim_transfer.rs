@@ -35,7 +35,10 @@ fn main() {
     let mut sim = Sim::new(a, ia, b, ib, link.clone(), link, 3);
     let l = sim.b.tcp_listen(SocketAddrV4::new(b_ip, 9), 4).unwrap();
     let now = sim.now;
-    let c = sim.a.tcp_connect(now, SocketAddrV4::new(b_ip, 9), None).unwrap();
+    let c = sim
+        .a
+        .tcp_connect(now, SocketAddrV4::new(b_ip, 9), None)
+        .unwrap();
     let total = mib << 20;
     let chunk = vec![0x5au8; 256 * 1024];
     let mut sent = 0usize;
@@ -50,7 +53,9 @@ fn main() {
             server = s.b.tcp_accept(l).unwrap();
         }
         while sent < total {
-            let n = s.a.tcp_send(now, c, &chunk[..chunk.len().min(total - sent)]).unwrap_or(0);
+            let n =
+                s.a.tcp_send(now, c, &chunk[..chunk.len().min(total - sent)])
+                    .unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -69,17 +74,28 @@ fn main() {
     let virt = sim.now - start_v;
     let wall = start_w.elapsed();
     let info = sim.a.tcp_conn(c).map(|c| c.info());
-    println!("moved {got} of {total} bytes: {}", if done { "done" } else { "NOT done" });
+    println!(
+        "moved {got} of {total} bytes: {}",
+        if done { "done" } else { "NOT done" }
+    );
     println!(
         "virtual time {virt}, goodput {:.1} Mbit/s; wall time {:.3} s ({:.2} Gbit/s of CPU)",
         got as f64 * 8.0 / (virt.total_micros() as f64),
         wall.as_secs_f64(),
         got as f64 * 8.0 / wall.as_secs_f64() / 1e9
     );
-    for name in ["TcpOutSegs", "TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPFastRetrans"] {
+    for name in [
+        "TcpOutSegs",
+        "TcpRetransSegs",
+        "TcpExtTCPTimeouts",
+        "TcpExtTCPFastRetrans",
+    ] {
         println!("A {name:<22} {}", sim.a.stats().get(name).unwrap_or(0));
     }
     if let Some(i) = info {
-        println!("A cwnd {} ssthresh {} srtt {:?} rto {}", i.cwnd, i.ssthresh, i.srtt, i.rto);
+        println!(
+            "A cwnd {} ssthresh {} srtt {:?} rto {}",
+            i.cwnd, i.ssthresh, i.srtt, i.rto
+        );
     }
 }
