@@ -30,7 +30,7 @@
 //!    has passed it, or until [`DEFAULT_REORDER_GAP`] has gone by; the hold probability is
 //!    chosen so that the fraction of frames overtaken equals `reorder` (at most one half).
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::io;
 use std::str::FromStr;
@@ -96,6 +96,10 @@ pub struct Impairment {
     config: ImpairConfig,
     rng: Rng,
     queue: BinaryHeap<Scheduled>,
+    /// Frames whose due times arrived in order (the common case: no jitter or reordering),
+    /// kept in a plain FIFO, which is much cheaper than the heap; `pop` takes the earlier
+    /// of the two heads by (due, seq), so the order is exactly the heap's.
+    fifo: VecDeque<Scheduled>,
     held: Option<Held>,
     next_seq: u64,
     /// When the rate limiter's virtual link finishes its current frame, in nanoseconds of
@@ -145,6 +149,7 @@ impl Impairment {
             config,
             rng: Rng::new(seed),
             queue: BinaryHeap::new(),
+            fifo: VecDeque::new(),
             held: None,
             next_seq: 0,
             link_free_ns: 0,
@@ -181,7 +186,7 @@ impl Impairment {
 
     /// Frames waiting (queued or held back).
     pub fn len(&self) -> usize {
-        self.queue.len() + usize::from(self.held.is_some())
+        self.queue.len() + self.fifo.len() + usize::from(self.held.is_some())
     }
 
     /// Whether no frame is waiting.
@@ -211,18 +216,28 @@ impl Impairment {
     /// The next frame due at or before `now`, if any.
     pub fn pop(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.release_held(now);
-        if self.queue.peek().is_some_and(|s| s.due <= now) {
-            let s = self.queue.pop()?;
-            self.stats.passed += 1;
-            Some(s.frame)
-        } else {
-            None
+        let heap_head = self.queue.peek().map(|s| (s.due, s.seq));
+        let fifo_head = self.fifo.front().map(|s| (s.due, s.seq));
+        let from_fifo = match (fifo_head, heap_head) {
+            (Some(f), Some(h)) => f < h,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let due = if from_fifo { fifo_head } else { heap_head }?.0;
+        if due > now {
+            return None;
         }
+        let s = if from_fifo { self.fifo.pop_front() } else { self.queue.pop() }?;
+        self.stats.passed += 1;
+        Some(s.frame)
     }
 
     /// When the next frame becomes due (possibly already past), if any is waiting.
     pub fn poll_at(&self) -> Option<Instant> {
-        let queued = self.queue.peek().map(|s| s.due);
+        let queued = match (self.queue.peek().map(|s| s.due), self.fifo.front().map(|s| s.due)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let held = self.held.as_ref().map(|h| h.deadline);
         match (queued, held) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -303,12 +318,17 @@ impl Impairment {
         if delay > Duration::ZERO {
             self.stats.delayed += 1;
         }
-        self.queue.push(Scheduled {
+        let item = Scheduled {
             due: depart + delay,
             seq: self.next_seq,
             frame,
-        });
+        };
         self.next_seq += 1;
+        if self.fifo.back().is_none_or(|b| item.due >= b.due) {
+            self.fifo.push_back(item);
+        } else {
+            self.queue.push(item);
+        }
     }
 }
 

@@ -7,18 +7,44 @@ use std::net::Ipv4Addr;
 /// section 4.1). An odd final byte is padded with a zero byte on the right.
 ///
 /// The result is not folded; combine partial sums with `+` and finish with [`fold`].
-pub fn sum(mut acc: u64, data: &[u8]) -> u64 {
-    // Eight bytes at a time: the 64-bit accumulator cannot overflow for any packet size
-    // this stack handles (2^32 words of 2^16 each would be needed).
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]))
-            + u64::from(u16::from_be_bytes([c[2], c[3]]))
-            + u64::from(u16::from_be_bytes([c[4], c[5]]))
-            + u64::from(u16::from_be_bytes([c[6], c[7]]));
+///
+/// RFC 1071 section 2(B) and 4.2: the sum may be computed over wider words and folded at
+/// the end, because 2^16 = 1 modulo 2^16 - 1. This adds 64-bit big-endian words into a
+/// 128-bit accumulator, four at a time, then reduces with end-around carries (2^64 - 1
+/// is a multiple of 2^16 - 1, so the 64-bit reduction keeps the 16-bit sum's value).
+pub fn sum(acc: u64, data: &[u8]) -> u64 {
+    #[inline(always)]
+    fn word(b: &[u8]) -> u128 {
+        u128::from(u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
-    let rest = chunks.remainder();
+    let mut wide: u128 = u128::from(acc);
+    let mut chunks = data.chunks_exact(32);
+    for c in &mut chunks {
+        wide += word(&c[0..8]) + word(&c[8..16]) + word(&c[16..24]) + word(&c[24..32]);
+    }
+    let mut rest = chunks.remainder();
+    while rest.len() >= 8 {
+        wide += word(rest);
+        rest = &rest[8..];
+    }
     let mut words = rest.chunks_exact(2);
+    for w in &mut words {
+        wide += u128::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    if let [b] = words.remainder() {
+        wide += u128::from(u16::from_be_bytes([*b, 0]));
+    }
+    // End-around carry from 128 to 64 bits.
+    while wide >> 64 != 0 {
+        wide = (wide & u128::from(u64::MAX)) + (wide >> 64);
+    }
+    wide as u64
+}
+
+/// The plain word-by-word sum, kept as the reference the fast [`sum`] is tested against.
+#[cfg(test)]
+fn sum_reference(mut acc: u64, data: &[u8]) -> u64 {
+    let mut words = data.chunks_exact(2);
     for w in &mut words {
         acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
     }
@@ -91,6 +117,24 @@ mod tests {
         let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(fold(sum(0, &data)), 0xddf2);
         assert_eq!(checksum(&data), !0xddf2);
+    }
+
+    /// The 64-bit sum folds to the same 16-bit value as the word-by-word reference, for
+    /// every length and offset mix (including all-ones data that carries on every add).
+    #[test]
+    fn fast_sum_matches_reference() {
+        let mut rng = crate::rand::Rng::new(5);
+        for len in 0..300 {
+            let mut v = vec![0u8; len];
+            rng.fill(&mut v);
+            for acc in [0u64, 0xffff, 0x1234_5678_9abc] {
+                assert_eq!(fold(sum(acc, &v)), fold(sum_reference(acc, &v)), "len {len}");
+            }
+            let ones = vec![0xffu8; len];
+            assert_eq!(fold(sum(0, &ones)), fold(sum_reference(0, &ones)), "ones len {len}");
+        }
+        let big = vec![0xffu8; 70_000];
+        assert_eq!(fold(sum(u64::MAX, &big)), fold(sum_reference(0xffff, &big)));
     }
 
     #[test]
