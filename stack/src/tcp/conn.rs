@@ -518,16 +518,16 @@ impl Connection {
     }
 
     /// Called when the application read data: if the window opened enough, an update is
-    /// due (receiver-side silly window avoidance, RFC 1122 4.2.3.3: advertise only when
-    /// the window grows by min(half the buffer, one MSS)... or more).
+    /// due. Receiver-side silly window avoidance (RFC 1122 4.2.3.3): the right edge we
+    /// would advertise now must move by at least min(half the buffer, one MSS); an ACK
+    /// that could not show a larger window (the field is at its maximum) is not sent.
     pub(crate) fn note_window_opened(&mut self) {
         if !self.state.can_receive() {
             return;
         }
-        let advertised = self.rcv_adv.since(self.rcv_nxt);
-        let now_wnd = self.rcv_wnd();
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
-        if now_wnd >= advertised + threshold && now_wnd - advertised >= threshold {
+        let (_, edge) = self.window_to_advertise(false);
+        if edge.diff(self.rcv_adv) >= threshold as i32 {
             self.ack_now = true;
         }
     }

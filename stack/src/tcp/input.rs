@@ -337,7 +337,13 @@ impl Connection {
 
         // Eighth: FIN.
         if seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
-            self.fin_seq = Some(seq + seg.payload.len());
+            let fin = seq + seg.payload.len();
+            self.fin_seq = Some(fin);
+            if fin.diff(self.rcv_nxt) > 0 {
+                // A FIN ahead of missing data is out-of-order: an immediate duplicate
+                // ACK (RFC 5681 4.2); the FIN is taken when the hole is filled.
+                self.ack_now = true;
+            }
         }
         self.maybe_take_fin(now, ctx);
         self.last_recv = now;

@@ -158,7 +158,7 @@ impl Connection {
     /// The window field and the right edge it advertises, with receiver SWS avoidance
     /// (RFC 1122 4.2.3.3: the right edge moves only in steps of at least
     /// min(buffer/2, MSS)) and the window never shrinking (RFC 9293 3.8.6.2.2).
-    fn window_to_advertise(&self, syn: bool) -> (u16, SeqNum) {
+    pub(crate) fn window_to_advertise(&self, syn: bool) -> (u16, SeqNum) {
         let free = self.rcv_wnd();
         let shift = if syn { 0 } else { self.opts.rcv_wscale };
         let max = 65_535usize << shift;

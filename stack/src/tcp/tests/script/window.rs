@@ -234,3 +234,16 @@ fn sender_sws_avoidance() {
     h.inject(&c.seg(ACK).wnd(2000));
     h.expect(&[len(1000)]);
 }
+
+/// RFC 1122 4.2.3.3: a read that cannot move the advertised right edge by a full step (the
+/// unscaled 16-bit window is already at its maximum) sends no pointless window update.
+#[test]
+fn read_sends_no_update_that_changes_nothing() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.inject(&c.data(b"thirteen byte"));
+    c.nxt = c.nxt.wrapping_add(13);
+    assert_eq!(h.read(&c).len(), 13);
+    h.expect_none();
+    h.expect_by(h.now + ms(40), &[ack(c.nxt)]);
+}
