@@ -184,10 +184,16 @@ impl Stack {
         if seg.flags.contains(TcpFlags::RST) {
             return;
         }
-        let (backlog, accept_len, syn_queue) = match self.tcp.listeners.get(l as usize) {
-            Some(Some(lis)) => (lis.backlog, lis.accept_queue.len(), lis.syn_queue),
-            _ => return,
-        };
+        let (backlog, accept_len, syn_queue, cookies_recent) =
+            match self.tcp.listeners.get(l as usize) {
+                Some(Some(lis)) => (
+                    lis.backlog,
+                    lis.accept_queue.len(),
+                    lis.syn_queue,
+                    lis.sent_cookies_recently(now),
+                ),
+                _ => return,
+            };
         if seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
             // RFC 9293 3.10.7.2 (LISTEN, second): "Any acknowledgment is bad if it arrives
             // on a connection still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
@@ -195,12 +201,20 @@ impl Stack {
             return;
         }
         if seg.flags.contains(TcpFlags::ACK) {
+            if !cookies_recent {
+                // No cookie is out there (Linux's tcp_synq_no_recent_overflow): the ACK is
+                // not checked as one, so the cookie surface is closed while the listener
+                // is not under a flood. RFC 9293 LISTEN: <SEQ=SEG.ACK><CTL=RST>.
+                self.tcp_send_rst(now, local, remote, SeqNum(seg.ack_number), None);
+                return;
+            }
             // Perhaps the end of a SYN-cookie handshake.
+            // `validate` takes the segment's own SEQ and ACK (peer ISN + 1, cookie + 1).
             let info = self.tcp.cookies.validate(
                 local,
                 remote,
-                SeqNum(seg.seq_number) - 1,
-                SeqNum(seg.ack_number) - 1,
+                SeqNum(seg.seq_number),
+                SeqNum(seg.ack_number),
                 now,
             );
             match info {
@@ -230,6 +244,9 @@ impl Stack {
             return;
         }
         if syn_queue >= self.tcp.cfg.syn_backlog || self.tcp.live >= self.tcp.cfg.max_connections {
+            if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
+                lis.last_cookie = Some(now);
+            }
             self.tcp_send_cookie(now, local, remote, seg);
             return;
         }
@@ -708,6 +725,23 @@ impl Stack {
         f(self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?);
         self.tcp.reschedule(h.idx);
         Ok(())
+    }
+
+    /// The cookie a SYN from `remote` with sequence number `peer_isn` and MSS `mss` gets at
+    /// `now` (for tests that forge or replay cookie ACKs).
+    #[cfg(test)]
+    pub(crate) fn tcp_cookie_for_test(
+        &self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        peer_isn: SeqNum,
+        mss: u16,
+        now: Instant,
+    ) -> SeqNum {
+        self.tcp
+            .cookies
+            .generate(local, remote, peer_isn, mss, now)
+            .0
     }
 
     /// Every connection, for listings.
