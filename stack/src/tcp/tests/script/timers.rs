@@ -77,6 +77,7 @@ fn traffic_postpones_keepalive() {
     c.nxt = c.nxt.wrapping_add(4);
     let got = h.advance(t0 + secs(18) - ms(1));
     assert_eq!(got.len(), 1, "only the delayed ACK: {got:#?}");
+    check(&got[0].1, &[ack(c.nxt)]);
     let (t, _) = h.next_out(secs(10)).unwrap();
     assert_eq!(t - t0, secs(18));
 }
