@@ -716,13 +716,17 @@ impl Stack {
         let _ = self.tcp_with(now, h, |c| c.abort(now));
     }
 
-    /// Runs `f` on a connection for a setting (no segments result directly).
+    /// Runs `f` on a connection for a setting. Segments the setting releases (data Nagle
+    /// held back, when TCP_NODELAY is turned on) go out on the next
+    /// [`handle_timeout`](Stack::handle_timeout): the connection is marked for sending, so
+    /// [`poll_at`](Stack::poll_at) asks for that at once.
     pub fn tcp_configure(
         &mut self,
         h: TcpHandle,
         f: impl FnOnce(&mut Connection),
     ) -> Result<(), TcpError> {
         f(self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?);
+        self.tcp.mark_dirty(h.idx);
         self.tcp.reschedule(h.idx);
         Ok(())
     }

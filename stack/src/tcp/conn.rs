@@ -156,6 +156,7 @@ pub struct Connection {
 
     pub(crate) nodelay: bool,
     pub(crate) delayed_ack: Duration,
+    pub(crate) fin_timeout: Duration,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) user_timeout: Duration,
     pub(crate) syn_timeout: Duration,
@@ -277,6 +278,7 @@ impl Connection {
             send_rst: false,
             nodelay: false,
             delayed_ack: cfg.delayed_ack,
+            fin_timeout: cfg.fin_timeout,
             keepalive: cfg.keepalive,
             user_timeout: cfg.user_timeout,
             syn_timeout: cfg.syn_timeout,
@@ -464,6 +466,23 @@ impl Connection {
             return;
         }
         self.shutdown_write(now);
+        if self.state == State::FinWait2 {
+            self.arm_fin_wait_2(now);
+        }
+    }
+
+    /// Whether the application closed the connection (not merely shut down writing, and
+    /// not a passive connection still waiting for accept()): nobody will read any more.
+    pub(crate) fn orphaned(&self) -> bool {
+        !self.user_attached && self.fin_queued
+    }
+
+    /// An orphaned connection in FIN-WAIT-2 waits `fin_timeout` for the peer's FIN, then
+    /// is dropped (Linux's `tcp_fin_timeout`): the TIME-WAIT timer slot runs it.
+    pub(crate) fn arm_fin_wait_2(&mut self, now: Instant) {
+        if self.state == State::FinWait2 && self.orphaned() {
+            self.timers.set(Timer::TimeWait, now + self.fin_timeout);
+        }
     }
 
     /// RFC 9293 3.10.5 ABORT: send a reset (in a synchronized state) and close at once.

@@ -140,6 +140,12 @@ impl Connection {
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
         let mut seg = *seg;
         let seg = &mut seg;
+        // RFC 7323 2.2: the window of a segment with SYN is never scaled.
+        let wnd_shift = if seg.flags.contains(TcpFlags::SYN) {
+            0
+        } else {
+            self.opts.snd_wscale
+        };
         // RFC 9293 3.5 figure 8 (simultaneous open): in SYN-RECEIVED, the peer's SYN-ACK
         // repeats its SYN (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC
         // 5961 4.2 exempts it, as Linux's tcp_validate_incoming does): with an acceptable
@@ -263,7 +269,7 @@ impl Connection {
             // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
             // <SEQ=SEG.ACK><CTL=RST>.
             if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
-                self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+                self.snd_wnd = usize::from(seg.window_len) << wnd_shift;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
@@ -293,8 +299,7 @@ impl Connection {
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
         if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {
-            let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
-            let opened = wnd > self.snd_wnd;
+            let wnd = usize::from(seg.window_len) << wnd_shift;
             self.snd_wnd = wnd;
             self.max_snd_wnd = self.max_snd_wnd.max(wnd);
             self.snd_wl1 = seq;
@@ -304,7 +309,6 @@ impl Connection {
                 self.persist_count = 0;
                 self.probe_due = false;
             }
-            let _ = opened;
         }
 
         // Our FIN acknowledged?
@@ -312,6 +316,7 @@ impl Connection {
         match self.state {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
+                self.arm_fin_wait_2(now);
             }
             State::Closing if fin_acked => self.enter_time_wait(now, ctx),
             State::LastAck if fin_acked => {
@@ -331,6 +336,17 @@ impl Connection {
         }
 
         // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
+        if self.orphaned()
+            && self.state.can_receive()
+            && (seq + seg.payload.len()).diff(self.rcv_nxt) > 0
+        {
+            // RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP
+            // SHOULD send a RST to show that data was lost" (Linux: TCPAbortOnData).
+            log::debug!(target: LOG, "{} -> {}: data after close, resetting", self.local, self.remote);
+            self.send_rst = true;
+            self.enter_closed(Some(ConnError::Aborted), now);
+            return;
+        }
         if !seg.payload.is_empty() && self.state.can_receive() {
             self.take_data(now, seq, seg.payload);
         }

@@ -76,7 +76,8 @@ impl Connection {
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
                 Timer::TimeWait => {
-                    log::trace!(target: LOG, "{} -> {}: TIME-WAIT over", self.local, self.remote);
+                    // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
+                    log::trace!(target: LOG, "{} -> {}: {} over", self.local, self.remote, self.state);
                     self.enter_closed(None, now);
                 }
             }

@@ -217,3 +217,74 @@ fn fin_wait_1_needs_the_ack_of_our_fin() {
     h.inject(&c.seg(ACK));
     assert_eq!(h.state(&c), Some(State::TimeWait));
 }
+
+/// RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP SHOULD send
+/// a RST to show that data was lost": the closed connection resets and is gone.
+#[test]
+fn data_after_close_gets_rst() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.s.tcp_close(h.now, c.h);
+    let fin = h.expect(&[flags(FIN | ACK)]);
+    c.saw(&fin);
+    h.inject(&c.seg(ACK));
+    h.expect_none();
+    h.inject(&c.data(b"too late"));
+    h.expect(&[flags(RST), seq(fin.seq.wrapping_add(1))]);
+    assert!(h.s.tcp_conn(c.h).is_none());
+}
+
+/// After shutdown(Write) (not close) the application still reads: data in FIN-WAIT-2 is
+/// taken, not reset (RFC 9293 3.10.4 half-close; contrast RFC 1122 4.2.2.13 after CLOSE).
+#[test]
+fn data_after_shutdown_is_read() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    to_fin_wait_2(&mut h, &mut c);
+    h.inject(&c.data(b"fine"));
+    assert_eq!(h.read(&c), b"fine");
+}
+
+/// An orphaned connection (closed by the application) waits in FIN-WAIT-2 for the peer's
+/// FIN at most `fin_timeout` (60 s, Linux's tcp_fin_timeout), then is dropped silently;
+/// one merely shut down for writing waits as long as the application keeps it.
+#[test]
+fn orphaned_fin_wait_2_times_out() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.s.tcp_close(h.now, c.h);
+    let fin = h.expect(&[flags(FIN | ACK)]);
+    c.saw(&fin);
+    h.inject(&c.seg(ACK));
+    let t = h.now;
+    assert_eq!(h.state(&c), Some(State::FinWait2));
+    h.idle_until(t + secs(60) - ms(1));
+    assert_eq!(h.state(&c), Some(State::FinWait2));
+    h.idle_until(t + secs(60));
+    assert!(h.s.tcp_conn(c.h).is_none());
+
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    to_fin_wait_2(&mut h, &mut c);
+    h.idle_until(h.now + secs(600));
+    assert_eq!(h.state(&c), Some(State::FinWait2));
+}
+
+/// RFC 5961 4.2 in TIME-WAIT: a new SYN for the same 4-tuple gets a challenge ACK; the
+/// peer (in SYN-SENT, RFC 9293 3.10.7.3) answers it with <SEQ=SEG.ACK><CTL=RST>, which is
+/// exact and frees the 4-tuple; its retransmitted SYN then reaches the listener.
+#[test]
+fn syn_in_time_wait_recovers_through_challenge_ack() {
+    let mut h = Harness::new();
+    let l = h.s.tcp_listen(SocketAddrV4::new(US, LPORT), 4).unwrap();
+    let mut c = h.passive_on(l, PPORT, PeerOpts::default());
+    to_time_wait(&mut h, &mut c);
+    let new_syn = Harness::syn(PPORT, PeerOpts::default()).seq(PEER_ISS.wrapping_add(99_999));
+    h.inject(&new_syn);
+    let ch = h.expect(&[C::FlagsExact(ACK), ack(c.nxt)]);
+    h.inject(&Seg::new(RST).seq(ch.ack));
+    h.expect_none();
+    h.advance_by(secs(1));
+    h.inject(&new_syn);
+    h.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(100_000))]);
+}

@@ -247,3 +247,21 @@ fn read_sends_no_update_that_changes_nothing() {
     h.expect_none();
     h.expect_by(h.now + ms(40), &[ack(c.nxt)]);
 }
+
+/// RFC 1122 4.2.3.4 (as Linux does on setsockopt(TCP_NODELAY)): turning Nagle off releases
+/// the small segment it was holding, without waiting for the ACK.
+#[test]
+fn nodelay_releases_held_data() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, b"a");
+    h.expect(&[len(1)]);
+    h.send(&c, b"b");
+    h.expect_none();
+    h.s.tcp_configure(c.h, |conn| conn.set_nodelay(true))
+        .unwrap();
+    let now = h.now;
+    let got = h.advance(now);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    check(&got[0].1, &[C::Data(b"b".to_vec())]);
+}
