@@ -160,7 +160,6 @@ impl Connection {
                 seg.seq_number = seg.seq_number.wrapping_add(1);
             }
         }
-        let seg = &*seg;
         let seq = SeqNum(seg.seq_number);
         // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
         // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
@@ -227,7 +226,21 @@ impl Connection {
             if !rst {
                 self.ack_now = true;
             }
-            return;
+            // RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be
+            // acceptable, but special allowance should be made to accept valid ACKs":
+            // a segment at RCV.NXT into our zero window (the peer's data or window probe)
+            // still carries its ACK and window; take those and drop only the text.
+            let zero_window_at_edge = rcv_wnd == 0
+                && seq == self.rcv_nxt
+                && !rst
+                && !seg.flags.contains(TcpFlags::SYN)
+                && seg.flags.contains(TcpFlags::ACK)
+                && self.state != State::TimeWait;
+            if !zero_window_at_edge {
+                return;
+            }
+            seg.payload = &[];
+            seg.flags.remove(TcpFlags::FIN);
         }
 
         // Second: RST (RFC 5961 3.2): exactly at RCV.NXT resets; elsewhere in the window

@@ -265,3 +265,25 @@ fn nodelay_releases_held_data() {
     assert_eq!(got.len(), 1, "{got:#?}");
     check(&got[0].1, &[C::Data(b"b".to_vec())]);
 }
+
+/// RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be acceptable,
+/// but special allowance should be made to accept valid ACKs": with our window shut, the
+/// peer's data at RCV.NXT is dropped, but the ACK it carries for our data counts (no
+/// retransmission follows).
+#[test]
+fn zero_window_still_takes_acks() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for _ in 0..4 {
+        h.inject(&c.data(&[1u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    h.advance_by(ms(100));
+    h.send(&c, b"our data");
+    let d = h.expect(&[len(8), wnd(0)]);
+    c.saw(&d);
+    h.inject(&c.data(b"theirs"));
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(0)]);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().bytes_in_flight(), 0);
+    h.idle_until(h.now + secs(5));
+}
