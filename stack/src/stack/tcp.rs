@@ -86,6 +86,23 @@ fn build_frame(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, ident: u16, seg: &Outgoing
     buf
 }
 
+/// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from
+/// `before` to `after`: tcpCurrEstab counts connections in ESTABLISHED or CLOSE-WAIT;
+/// tcpEstabResets counts direct transitions from those two states to CLOSED.
+fn count_transition(stats: &mut crate::stats::Stats, before: State, after: State) {
+    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    match (estab(before), estab(after)) {
+        (false, true) => stats.tcp_curr_estab += 1,
+        (true, false) => {
+            stats.tcp_curr_estab = stats.tcp_curr_estab.saturating_sub(1);
+            if after == State::Closed {
+                stats.tcp_estab_resets += 1;
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Stack {
     /// A TCP segment for one of our addresses (RFC 9293 3.10.7).
     pub(super) fn tcp_input(
@@ -154,6 +171,7 @@ impl Stack {
         };
         conn.on_segment(now, seg, &mut ctx);
         let after = conn.state();
+        count_transition(stats, before, after);
         // A passive connection that completed its handshake joins the accept queue.
         if before == State::SynReceived && after != State::SynReceived && slot.in_syn_queue {
             slot.in_syn_queue = false;
@@ -527,7 +545,9 @@ impl Stack {
                 keepalive_probes: tcp.cfg.keepalive_probes,
             };
             if let Some(c) = tcp.slots[idx as usize].conn.as_mut() {
+                let before = c.state();
                 c.on_timers(now, &mut ctx);
+                count_transition(ctx.stats, before, c.state());
             }
             tcp.mark_dirty(idx);
         }
@@ -596,7 +616,9 @@ impl Stack {
         for c in l.accept_queue {
             if let Some(conn) = self.tcp.conn_mut(c) {
                 conn.user_attached = false;
+                let before = conn.state();
                 conn.abort(now);
+                count_transition(&mut self.stats, before, conn.state());
                 self.tcp.mark_dirty(c.idx);
             }
         }
@@ -668,7 +690,10 @@ impl Stack {
         f: impl FnOnce(&mut Connection) -> R,
     ) -> Result<R, TcpError> {
         let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
+        let before = c.state();
         let r = f(c);
+        let after = c.state();
+        count_transition(&mut self.stats, before, after);
         self.tcp.mark_dirty(h.idx);
         self.tcp_flush(now);
         self.drain_loopback(now);

@@ -102,7 +102,7 @@ impl Connection {
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = SeqNum(seg.seq_number);
             self.snd_wl2 = ack;
-            self.become_established(now, ctx);
+            self.become_established(now);
             self.ack_now = true;
         } else {
             // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
@@ -114,9 +114,8 @@ impl Connection {
         }
     }
 
-    pub(crate) fn become_established(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+    pub(crate) fn become_established(&mut self, now: Instant) {
         self.state = State::Established;
-        ctx.stats.tcp_curr_estab += 1;
         // RFC 6298 5.7: after a retransmitted SYN or SYN-ACK, the RTO starts at 3 s unless
         // a valid sample exists. (Only handshake segments can have been retransmitted by
         // now; `rto_count` may already be cleared by the ACK of our SYN.)
@@ -286,7 +285,7 @@ impl Connection {
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
-                self.become_established(now, ctx);
+                self.become_established(now);
             } else {
                 self.reset_reply = Some((ack, None));
                 return;
@@ -391,13 +390,7 @@ impl Connection {
                 ctx.stats.tcp_attempt_fails += 1;
                 self.enter_closed(Some(ConnError::Refused), now);
             }
-            State::Established | State::CloseWait => {
-                ctx.stats.tcp_estab_resets += 1;
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
-                self.enter_closed(Some(ConnError::Reset), now);
-            }
-            State::FinWait1 | State::FinWait2 => {
-                ctx.stats.tcp_estab_resets += 1;
+            State::Established | State::CloseWait | State::FinWait1 | State::FinWait2 => {
                 self.enter_closed(Some(ConnError::Reset), now);
             }
             _ => self.enter_closed(None, now),
@@ -573,7 +566,6 @@ impl Connection {
         match self.state {
             State::SynReceived | State::Established => {
                 self.state = State::CloseWait;
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
             }
             State::FinWait1 if our_fin_acked => self.enter_time_wait(now, ctx),
             State::FinWait1 => self.state = State::Closing,

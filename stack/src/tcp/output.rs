@@ -97,9 +97,6 @@ impl Connection {
             if self.state == State::SynSent {
                 ctx.stats.tcp_attempt_fails += 1;
             }
-            if matches!(self.state, State::Established | State::CloseWait) {
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
-            }
             self.send_rst = self.state.is_synchronized();
             self.enter_closed(Some(ConnError::TimedOut), now);
             return;
@@ -145,7 +142,6 @@ impl Connection {
         if self.keepalive_sent >= ctx.keepalive_probes {
             log::debug!(target: LOG, "{} -> {}: keep-alive got no answer", self.local, self.remote);
             ctx.stats.tcp_abort_on_timeout += 1;
-            ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
             self.send_rst = true;
             self.enter_closed(Some(ConnError::TimedOut), now);
             return;

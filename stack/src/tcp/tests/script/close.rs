@@ -288,3 +288,28 @@ fn syn_in_time_wait_recovers_through_challenge_ack() {
     h.inject(&new_syn);
     h.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(100_000))]);
 }
+
+/// RFC 1213 / RFC 4022 tcpCurrEstab ("ESTABLISHED or CLOSE-WAIT") and tcpEstabResets
+/// (direct transitions from those to CLOSED) follow the connections' states.
+#[test]
+fn established_counters_follow_states() {
+    let mut h = Harness::new();
+    let l = h.listen(16);
+    let mut a = h.passive_on(l, PPORT, PeerOpts::default());
+    let b = h.passive_on(l, PPORT + 1, PeerOpts::default());
+    let c = h.passive_on(l, PPORT + 2, PeerOpts::default());
+    assert_eq!(h.s.stats().tcp_curr_estab, 3);
+    // a: the peer closes (CLOSE-WAIT still counts), then we do (LAST-ACK does not).
+    h.inject(&a.seg(FIN | ACK));
+    a.nxt = a.nxt.wrapping_add(1);
+    assert_eq!(h.s.stats().tcp_curr_estab, 3);
+    h.s.tcp_close(h.now, a.h);
+    assert_eq!(h.s.stats().tcp_curr_estab, 2);
+    // b: we shut down writing (FIN-WAIT-1 does not count).
+    h.s.tcp_shutdown(h.now, b.h).unwrap();
+    assert_eq!(h.s.stats().tcp_curr_estab, 1);
+    // c: reset by the peer: a direct ESTABLISHED -> CLOSED transition.
+    h.inject(&c.seg(RST));
+    assert_eq!(h.s.stats().tcp_curr_estab, 0);
+    assert_eq!(h.s.stats().tcp_estab_resets, 1);
+}
