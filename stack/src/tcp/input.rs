@@ -306,7 +306,7 @@ impl Connection {
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
-            self.maybe_dup_ack(now, seg, seg_len);
+            self.maybe_dup_ack(now, seg, seg_len, ctx);
         }
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
@@ -483,7 +483,13 @@ impl Connection {
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
     /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
     /// inflate the window (3.2 step 4).
-    fn maybe_dup_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, seg_len: usize) {
+    fn maybe_dup_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        seg_len: usize,
+        ctx: &mut InputCtx<'_>,
+    ) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
         // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
@@ -511,6 +517,7 @@ impl Connection {
             self.inflation = 3 * mss;
             self.retransmit_una = true;
             self.stats.fast_retransmits += 1;
+            ctx.stats.tcp_fast_retrans += 1;
             self.sampler.on_retransmit();
             log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
                 self.local, self.remote, self.snd_una, self.cc.cwnd());

@@ -37,6 +37,7 @@ fn fast_retransmit_on_exactly_the_third_dup_ack() {
     h.expect(&[seq(una), len(1460)]);
     let conn = h.s.tcp_conn(c.h).unwrap();
     assert_eq!(conn.info().stats.fast_retransmits, 1);
+    assert_eq!(h.s.stats().tcp_fast_retrans, 1);
 }
 
 /// RFC 5681 section 2 (e): an ACK that changes the advertised window is not a duplicate
