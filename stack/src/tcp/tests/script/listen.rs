@@ -275,3 +275,29 @@ fn lookup_among_thousands_of_connections() {
     );
     assert_eq!(h.s.tcp_connections().len(), 3000);
 }
+
+/// RFC 6298 2.1 and 5.5: a cookie connection has no RTT sample (its SYN-ACK was sent
+/// without state, so nothing timed it): its first data is retransmitted after the 1 s
+/// initial RTO, then after 2 s and 4 s.
+#[test]
+fn cookie_connection_starts_with_the_initial_rto() {
+    let mut h = Harness::with(cookie_config());
+    let l = h.listen(16);
+    let sa = cookie_syn_ack(&mut h, PeerOpts::default());
+    h.inject(&cookie_ack(sa.seq));
+    let ch = h.s.tcp_accept(l).unwrap().unwrap();
+    assert_eq!(h.s.tcp_conn(ch).unwrap().info().srtt, None);
+    h.s.tcp_send(h.now, ch, b"data").unwrap();
+    let start = h.now;
+    // Only the other (queued) connection's SYN-ACKs and our data retransmissions follow.
+    let times: Vec<u64> = h
+        .advance(start + secs(8))
+        .into_iter()
+        .filter(|(_, s)| s.dport == PPORT + 1)
+        .map(|(t, s)| {
+            check(&s, &[seq(sa.seq.wrapping_add(1)), len(4)]);
+            (t - start).total_millis()
+        })
+        .collect();
+    assert_eq!(times, [0, 1000, 3000, 7000]);
+}

@@ -151,17 +151,17 @@ fn receiver_sws_avoidance() {
     h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(1460)]);
 }
 
-/// RFC 1122 4.2.3.3 / RFC 9293 3.8.6.2.2: the right edge of the window we offered never
-/// moves left: data inside it is taken even though the buffer filled meanwhile.
+/// RFC 9293 3.10.7.4 (first and seventh): a segment that straddles the right edge of the
+/// window is acceptable, and only its part inside the window is taken; the ACK covers
+/// exactly that part and shows the window closed.
 #[test]
-fn offered_window_is_honoured() {
+fn segment_straddling_the_window_is_trimmed() {
     let mut h = Harness::with(small_buffer());
     let mut c = h.passive(PeerOpts::default());
-    // Three 1024-byte segments and a 1024-byte one: all within the 4096 offered.
-    for _ in 0..4 {
-        h.inject(&c.data(&[2u8; 1024]));
-        c.nxt = c.nxt.wrapping_add(1024);
-    }
+    h.inject(&c.data(&[2u8; 3000]));
+    c.nxt = c.nxt.wrapping_add(3000);
+    h.inject(&c.data(&[3u8; 2000]));
+    h.expect(&[ack(c.nxt.wrapping_add(1096)), wnd(0)]);
     assert_eq!(h.s.tcp_conn(c.h).unwrap().recv_queue(), 4096);
 }
 
