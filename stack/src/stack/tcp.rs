@@ -86,6 +86,23 @@ fn build_frame(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, ident: u16, seg: &Outgoing
     buf
 }
 
+/// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from
+/// `before` to `after`: tcpCurrEstab counts connections in ESTABLISHED or CLOSE-WAIT;
+/// tcpEstabResets counts direct transitions from those two states to CLOSED.
+fn count_transition(stats: &mut crate::stats::Stats, before: State, after: State) {
+    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    match (estab(before), estab(after)) {
+        (false, true) => stats.tcp_curr_estab += 1,
+        (true, false) => {
+            stats.tcp_curr_estab = stats.tcp_curr_estab.saturating_sub(1);
+            if after == State::Closed {
+                stats.tcp_estab_resets += 1;
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Stack {
     /// A TCP segment for one of our addresses (RFC 9293 3.10.7).
     pub(super) fn tcp_input(
@@ -157,6 +174,7 @@ impl Stack {
         };
         conn.on_segment(now, seg, &mut ctx);
         let after = conn.state();
+        count_transition(stats, before, after);
         // A passive connection that completed its handshake joins the accept queue.
         if before == State::SynReceived && after != State::SynReceived && slot.in_syn_queue {
             slot.in_syn_queue = false;
@@ -188,10 +206,16 @@ impl Stack {
         if seg.flags.contains(TcpFlags::RST) {
             return;
         }
-        let (backlog, accept_len, syn_queue) = match self.tcp.listeners.get(l as usize) {
-            Some(Some(lis)) => (lis.backlog, lis.accept_queue.len(), lis.syn_queue),
-            _ => return,
-        };
+        let (backlog, accept_len, syn_queue, cookies_recent) =
+            match self.tcp.listeners.get(l as usize) {
+                Some(Some(lis)) => (
+                    lis.backlog,
+                    lis.accept_queue.len(),
+                    lis.syn_queue,
+                    lis.sent_cookies_recently(now),
+                ),
+                _ => return,
+            };
         if seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
             // RFC 9293 3.10.7.2 (LISTEN, second): "Any acknowledgment is bad if it arrives
             // on a connection still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
@@ -199,12 +223,20 @@ impl Stack {
             return;
         }
         if seg.flags.contains(TcpFlags::ACK) {
+            if !cookies_recent {
+                // No cookie is out there (Linux's tcp_synq_no_recent_overflow): the ACK is
+                // not checked as one, so the cookie surface is closed while the listener
+                // is not under a flood. RFC 9293 LISTEN: <SEQ=SEG.ACK><CTL=RST>.
+                self.tcp_send_rst(now, local, remote, SeqNum(seg.ack_number), None);
+                return;
+            }
             // Perhaps the end of a SYN-cookie handshake.
+            // `validate` takes the segment's own SEQ and ACK (peer ISN + 1, cookie + 1).
             let info = self.tcp.cookies.validate(
                 local,
                 remote,
-                SeqNum(seg.seq_number) - 1,
-                SeqNum(seg.ack_number) - 1,
+                SeqNum(seg.seq_number),
+                SeqNum(seg.ack_number),
                 now,
             );
             match info {
@@ -234,6 +266,9 @@ impl Stack {
             return;
         }
         if syn_queue >= self.tcp.cfg.syn_backlog || self.tcp.live >= self.tcp.cfg.max_connections {
+            if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
+                lis.last_cookie = Some(now);
+            }
             self.tcp_send_cookie(now, local, remote, seg);
             return;
         }
@@ -515,7 +550,9 @@ impl Stack {
                 keepalive_probes: tcp.cfg.keepalive_probes,
             };
             if let Some(c) = tcp.slots[idx as usize].conn.as_mut() {
+                let before = c.state();
                 c.on_timers(now, &mut ctx);
+                count_transition(ctx.stats, before, c.state());
             }
             tcp.mark_dirty(idx);
         }
@@ -584,7 +621,9 @@ impl Stack {
         for c in l.accept_queue {
             if let Some(conn) = self.tcp.conn_mut(c) {
                 conn.user_attached = false;
+                let before = conn.state();
                 conn.abort(now);
+                count_transition(&mut self.stats, before, conn.state());
                 self.tcp.mark_dirty(c.idx);
             }
         }
@@ -656,7 +695,10 @@ impl Stack {
         f: impl FnOnce(&mut Connection) -> R,
     ) -> Result<R, TcpError> {
         let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
+        let before = c.state();
         let r = f(c);
+        let after = c.state();
+        count_transition(&mut self.stats, before, after);
         self.tcp.mark_dirty(h.idx);
         self.tcp_flush(now);
         self.drain_loopback(now);
@@ -704,15 +746,36 @@ impl Stack {
         let _ = self.tcp_with(now, h, |c| c.abort(now));
     }
 
-    /// Runs `f` on a connection for a setting (no segments result directly).
+    /// Runs `f` on a connection for a setting. Segments the setting releases (data Nagle
+    /// held back, when TCP_NODELAY is turned on) go out on the next
+    /// [`handle_timeout`](Stack::handle_timeout): the connection is marked for sending, so
+    /// [`poll_at`](Stack::poll_at) asks for that at once.
     pub fn tcp_configure(
         &mut self,
         h: TcpHandle,
         f: impl FnOnce(&mut Connection),
     ) -> Result<(), TcpError> {
         f(self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?);
+        self.tcp.mark_dirty(h.idx);
         self.tcp.reschedule(h.idx);
         Ok(())
+    }
+
+    /// The cookie a SYN from `remote` with sequence number `peer_isn` and MSS `mss` gets at
+    /// `now` (for tests that forge or replay cookie ACKs).
+    #[cfg(test)]
+    pub(crate) fn tcp_cookie_for_test(
+        &self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        peer_isn: SeqNum,
+        mss: u16,
+        now: Instant,
+    ) -> SeqNum {
+        self.tcp
+            .cookies
+            .generate(local, remote, peer_isn, mss, now)
+            .0
     }
 
     /// Every connection, for listings.

@@ -22,6 +22,10 @@ pub struct TcpConfig {
     /// Maximum segment lifetime; TIME-WAIT lasts 2 MSL (RFC 9293 3.3.2). 30 s gives
     /// Linux's 60 s TIME-WAIT.
     pub msl: Duration,
+    /// How long a connection the application has closed waits in FIN-WAIT-2 for the
+    /// peer's FIN before it is dropped (Linux's `tcp_fin_timeout`, 60 s; RFC 9293 sets no
+    /// limit, but nobody is left to wait for a peer that never closes).
+    pub fin_timeout: Duration,
     /// Give up on a connection whose data goes unacknowledged this long (RFC 1122
     /// 4.2.3.5's R2, at least 100 s; RFC 5482's user timeout).
     pub user_timeout: Duration,
@@ -61,6 +65,7 @@ impl Default for TcpConfig {
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(40),
             msl: Duration::from_secs(30),
+            fin_timeout: Duration::from_secs(60),
             user_timeout: Duration::from_secs(120),
             syn_timeout: Duration::from_secs(127),
             keepalive: None,

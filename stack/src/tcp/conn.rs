@@ -156,6 +156,7 @@ pub struct Connection {
 
     pub(crate) nodelay: bool,
     pub(crate) delayed_ack: Duration,
+    pub(crate) fin_timeout: Duration,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) user_timeout: Duration,
     pub(crate) syn_timeout: Duration,
@@ -277,6 +278,7 @@ impl Connection {
             send_rst: false,
             nodelay: false,
             delayed_ack: cfg.delayed_ack,
+            fin_timeout: cfg.fin_timeout,
             keepalive: cfg.keepalive,
             user_timeout: cfg.user_timeout,
             syn_timeout: cfg.syn_timeout,
@@ -464,6 +466,23 @@ impl Connection {
             return;
         }
         self.shutdown_write(now);
+        if self.state == State::FinWait2 {
+            self.arm_fin_wait_2(now);
+        }
+    }
+
+    /// Whether the application closed the connection (not merely shut down writing, and
+    /// not a passive connection still waiting for accept()): nobody will read any more.
+    pub(crate) fn orphaned(&self) -> bool {
+        !self.user_attached && self.fin_queued
+    }
+
+    /// An orphaned connection in FIN-WAIT-2 waits `fin_timeout` for the peer's FIN, then
+    /// is dropped (Linux's `tcp_fin_timeout`): the TIME-WAIT timer slot runs it.
+    pub(crate) fn arm_fin_wait_2(&mut self, now: Instant) {
+        if self.state == State::FinWait2 && self.orphaned() {
+            self.timers.set(Timer::TimeWait, now + self.fin_timeout);
+        }
     }
 
     /// RFC 9293 3.10.5 ABORT: send a reset (in a synchronized state) and close at once.
@@ -518,16 +537,16 @@ impl Connection {
     }
 
     /// Called when the application read data: if the window opened enough, an update is
-    /// due (receiver-side silly window avoidance, RFC 1122 4.2.3.3: advertise only when
-    /// the window grows by min(half the buffer, one MSS)... or more).
+    /// due. Receiver-side silly window avoidance (RFC 1122 4.2.3.3): the right edge we
+    /// would advertise now must move by at least min(half the buffer, one MSS); an ACK
+    /// that could not show a larger window (the field is at its maximum) is not sent.
     pub(crate) fn note_window_opened(&mut self) {
         if !self.state.can_receive() {
             return;
         }
-        let advertised = self.rcv_adv.since(self.rcv_nxt);
-        let now_wnd = self.rcv_wnd();
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
-        if now_wnd >= advertised + threshold && now_wnd - advertised >= threshold {
+        let (_, edge) = self.window_to_advertise(false);
+        if edge.diff(self.rcv_adv) >= threshold as i32 {
             self.ack_now = true;
         }
     }

@@ -102,7 +102,7 @@ impl Connection {
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = SeqNum(seg.seq_number);
             self.snd_wl2 = ack;
-            self.become_established(now, ctx);
+            self.become_established(now);
             self.ack_now = true;
         } else {
             // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
@@ -114,9 +114,8 @@ impl Connection {
         }
     }
 
-    pub(crate) fn become_established(&mut self, now: Instant, ctx: &mut InputCtx<'_>) {
+    pub(crate) fn become_established(&mut self, now: Instant) {
         self.state = State::Established;
-        ctx.stats.tcp_curr_estab += 1;
         // RFC 6298 5.7: after a retransmitted SYN or SYN-ACK, the RTO starts at 3 s unless
         // a valid sample exists. (Only handshake segments can have been retransmitted by
         // now; `rto_count` may already be cleared by the ACK of our SYN.)
@@ -140,6 +139,12 @@ impl Connection {
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
         let mut seg = *seg;
         let seg = &mut seg;
+        // RFC 7323 2.2: the window of a segment with SYN is never scaled.
+        let wnd_shift = if seg.flags.contains(TcpFlags::SYN) {
+            0
+        } else {
+            self.opts.snd_wscale
+        };
         // RFC 9293 3.5 figure 8 (simultaneous open): in SYN-RECEIVED, the peer's SYN-ACK
         // repeats its SYN (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC
         // 5961 4.2 exempts it, as Linux's tcp_validate_incoming does): with an acceptable
@@ -154,7 +159,6 @@ impl Connection {
                 seg.seq_number = seg.seq_number.wrapping_add(1);
             }
         }
-        let seg = &*seg;
         let seq = SeqNum(seg.seq_number);
         // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
         // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
@@ -221,7 +225,21 @@ impl Connection {
             if !rst {
                 self.ack_now = true;
             }
-            return;
+            // RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be
+            // acceptable, but special allowance should be made to accept valid ACKs":
+            // a segment at RCV.NXT into our zero window (the peer's data or window probe)
+            // still carries its ACK and window; take those and drop only the text.
+            let zero_window_at_edge = rcv_wnd == 0
+                && seq == self.rcv_nxt
+                && !rst
+                && !seg.flags.contains(TcpFlags::SYN)
+                && seg.flags.contains(TcpFlags::ACK)
+                && self.state != State::TimeWait;
+            if !zero_window_at_edge {
+                return;
+            }
+            seg.payload = &[];
+            seg.flags.remove(TcpFlags::FIN);
         }
 
         // Second: RST (RFC 5961 3.2): exactly at RCV.NXT resets; elsewhere in the window
@@ -263,11 +281,11 @@ impl Connection {
             // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
             // <SEQ=SEG.ACK><CTL=RST>.
             if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
-                self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+                self.snd_wnd = usize::from(seg.window_len) << wnd_shift;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
-                self.become_established(now, ctx);
+                self.become_established(now);
             } else {
                 self.reset_reply = Some((ack, None));
                 return;
@@ -288,13 +306,12 @@ impl Connection {
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
-            self.maybe_dup_ack(now, seg, seg_len);
+            self.maybe_dup_ack(now, seg, seg_len, ctx);
         }
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
         if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {
-            let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
-            let opened = wnd > self.snd_wnd;
+            let wnd = usize::from(seg.window_len) << wnd_shift;
             self.snd_wnd = wnd;
             self.max_snd_wnd = self.max_snd_wnd.max(wnd);
             self.snd_wl1 = seq;
@@ -304,7 +321,6 @@ impl Connection {
                 self.persist_count = 0;
                 self.probe_due = false;
             }
-            let _ = opened;
         }
 
         // Our FIN acknowledged?
@@ -312,6 +328,7 @@ impl Connection {
         match self.state {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
+                self.arm_fin_wait_2(now);
             }
             State::Closing if fin_acked => self.enter_time_wait(now, ctx),
             State::LastAck if fin_acked => {
@@ -331,13 +348,30 @@ impl Connection {
         }
 
         // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
+        if self.orphaned()
+            && self.state.can_receive()
+            && (seq + seg.payload.len()).diff(self.rcv_nxt) > 0
+        {
+            // RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP
+            // SHOULD send a RST to show that data was lost" (Linux: TCPAbortOnData).
+            log::debug!(target: LOG, "{} -> {}: data after close, resetting", self.local, self.remote);
+            self.send_rst = true;
+            self.enter_closed(Some(ConnError::Aborted), now);
+            return;
+        }
         if !seg.payload.is_empty() && self.state.can_receive() {
             self.take_data(now, seq, seg.payload);
         }
 
         // Eighth: FIN.
         if seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
-            self.fin_seq = Some(seq + seg.payload.len());
+            let fin = seq + seg.payload.len();
+            self.fin_seq = Some(fin);
+            if fin.diff(self.rcv_nxt) > 0 {
+                // A FIN ahead of missing data is out-of-order: an immediate duplicate
+                // ACK (RFC 5681 4.2); the FIN is taken when the hole is filled.
+                self.ack_now = true;
+            }
         }
         self.maybe_take_fin(now, ctx);
         self.last_recv = now;
@@ -356,13 +390,7 @@ impl Connection {
                 ctx.stats.tcp_attempt_fails += 1;
                 self.enter_closed(Some(ConnError::Refused), now);
             }
-            State::Established | State::CloseWait => {
-                ctx.stats.tcp_estab_resets += 1;
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
-                self.enter_closed(Some(ConnError::Reset), now);
-            }
-            State::FinWait1 | State::FinWait2 => {
-                ctx.stats.tcp_estab_resets += 1;
+            State::Established | State::CloseWait | State::FinWait1 | State::FinWait2 => {
                 self.enter_closed(Some(ConnError::Reset), now);
             }
             _ => self.enter_closed(None, now),
@@ -455,7 +483,13 @@ impl Connection {
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
     /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
     /// inflate the window (3.2 step 4).
-    fn maybe_dup_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, seg_len: usize) {
+    fn maybe_dup_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        seg_len: usize,
+        ctx: &mut InputCtx<'_>,
+    ) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
         // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
@@ -483,6 +517,7 @@ impl Connection {
             self.inflation = 3 * mss;
             self.retransmit_una = true;
             self.stats.fast_retransmits += 1;
+            ctx.stats.tcp_fast_retrans += 1;
             self.sampler.on_retransmit();
             log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
                 self.local, self.remote, self.snd_una, self.cc.cwnd());
@@ -538,7 +573,6 @@ impl Connection {
         match self.state {
             State::SynReceived | State::Established => {
                 self.state = State::CloseWait;
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
             }
             State::FinWait1 if our_fin_acked => self.enter_time_wait(now, ctx),
             State::FinWait1 => self.state = State::Closing,

@@ -9,10 +9,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use super::config::TcpConfig;
 use super::conn::Connection;
 use super::isn::IsnGenerator;
-use super::syncookie::SynCookies;
+use super::syncookie::{SynCookies, MAX_AGE_PERIODS, PERIOD};
 use crate::iface::{IfaceId, TokenBucket};
 use crate::rand::Rng;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// Names a connection: a slot and the generation of its occupant, so a handle to a
 /// connection that is gone never reaches a new one in the same slot.
@@ -62,6 +62,23 @@ pub(crate) struct Listener {
     pub accept_queue: VecDeque<TcpHandle>,
     /// Half-open connections (SYN-RECEIVED) from this listener.
     pub syn_queue: usize,
+    /// When this listener last answered a SYN with a cookie.
+    pub last_cookie: Option<Instant>,
+}
+
+/// How long after its last cookie a listener still takes ACKs as cookie answers: as long
+/// as a cookie lives ([`PERIOD`] * [`MAX_AGE_PERIODS`], 128 s; Linux's
+/// `TCP_SYNCOOKIE_VALID`).
+pub const COOKIE_RECENT: Duration = Duration::from_micros(PERIOD.total_micros() * MAX_AGE_PERIODS);
+
+impl Listener {
+    /// Whether the listener sent a SYN cookie recently enough that an ACK may be the answer
+    /// to one (RFC 4987 3.6 leaves when to check open; Linux checks only then, which keeps
+    /// forgery attempts out while no flood is on).
+    pub fn sent_cookies_recently(&self, now: Instant) -> bool {
+        self.last_cookie
+            .is_some_and(|t| now.saturating_duration_since(t) <= COOKIE_RECENT)
+    }
 }
 
 /// The TCP layer of a stack.
@@ -307,6 +324,7 @@ impl TcpLayer {
             backlog: backlog.max(1),
             accept_queue: VecDeque::new(),
             syn_queue: 0,
+            last_cookie: None,
         };
         let idx = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {

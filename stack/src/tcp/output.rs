@@ -76,7 +76,8 @@ impl Connection {
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
                 Timer::TimeWait => {
-                    log::trace!(target: LOG, "{} -> {}: TIME-WAIT over", self.local, self.remote);
+                    // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
+                    log::trace!(target: LOG, "{} -> {}: {} over", self.local, self.remote, self.state);
                     self.enter_closed(None, now);
                 }
             }
@@ -95,9 +96,6 @@ impl Connection {
             ctx.stats.tcp_abort_on_timeout += 1;
             if self.state == State::SynSent {
                 ctx.stats.tcp_attempt_fails += 1;
-            }
-            if matches!(self.state, State::Established | State::CloseWait) {
-                ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
             }
             self.send_rst = self.state.is_synchronized();
             self.enter_closed(Some(ConnError::TimedOut), now);
@@ -144,7 +142,6 @@ impl Connection {
         if self.keepalive_sent >= ctx.keepalive_probes {
             log::debug!(target: LOG, "{} -> {}: keep-alive got no answer", self.local, self.remote);
             ctx.stats.tcp_abort_on_timeout += 1;
-            ctx.stats.tcp_curr_estab = ctx.stats.tcp_curr_estab.saturating_sub(1);
             self.send_rst = true;
             self.enter_closed(Some(ConnError::TimedOut), now);
             return;
@@ -158,7 +155,7 @@ impl Connection {
     /// The window field and the right edge it advertises, with receiver SWS avoidance
     /// (RFC 1122 4.2.3.3: the right edge moves only in steps of at least
     /// min(buffer/2, MSS)) and the window never shrinking (RFC 9293 3.8.6.2.2).
-    fn window_to_advertise(&self, syn: bool) -> (u16, SeqNum) {
+    pub(crate) fn window_to_advertise(&self, syn: bool) -> (u16, SeqNum) {
         let free = self.rcv_wnd();
         let shift = if syn { 0 } else { self.opts.rcv_wscale };
         let max = 65_535usize << shift;

@@ -1,4 +1,4 @@
-//! TCP tests: packet scripts on one stack (`script.rs`) and two stacks in simulation
+//! TCP tests: packet scripts on one stack (`script/`) and two stacks in simulation
 //! (`sim.rs`).
 
 mod script;

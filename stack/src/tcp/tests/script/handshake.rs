@@ -335,3 +335,77 @@ fn initial_window_is_ten_segments() {
         );
     }
 }
+
+/// RFC 7323 2.2 in a simultaneous open: the peer's SYN-ACK completes the handshake, and
+/// its window, in a segment with SYN set, is not scaled.
+#[test]
+fn simultaneous_open_syn_ack_window_is_not_scaled() {
+    let mut h = Harness::new();
+    let ch =
+        h.s.tcp_connect(h.now, SocketAddrV4::new(PEER, LPORT), None)
+            .unwrap();
+    let syn = h.expect(&[flags(SYN)]);
+    let their_syn = Seg::new(SYN)
+        .ports(LPORT, syn.sport)
+        .seq(PEER_ISS)
+        .mss(Some(1460))
+        .ws(Some(2))
+        .wnd(1000);
+    h.inject(&their_syn);
+    h.expect(&[flags(SYN | ACK), C::Ws(Some(3))]);
+    h.inject(&their_syn.flags(SYN | ACK).ack(syn.seq.wrapping_add(1)));
+    let c = h.s.tcp_conn(ch).unwrap();
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.info().snd_wnd, 1000);
+}
+
+/// RFC 6928 2 / RFC 5681 3.1 for the passive side (`on_syn_loss` after a SYN-ACK
+/// timeout): the initial window is one segment.
+#[test]
+fn lost_syn_ack_leaves_one_segment_initial_window() {
+    let mut h = Harness::new();
+    let l = h.listen(4);
+    h.inject(&Harness::syn(PPORT, PeerOpts::default()));
+    let sa = h.expect(&[flags(SYN | ACK)]);
+    h.expect_by(T0 + secs(1), &[flags(SYN | ACK)]);
+    h.inject(
+        &Seg::new(ACK)
+            .seq(PEER_ISS.wrapping_add(1))
+            .ack(sa.seq.wrapping_add(1)),
+    );
+    let ch = h.s.tcp_accept(l).unwrap().unwrap();
+    assert_eq!(h.s.tcp_send(h.now, ch, &[1u8; 10_000]), Ok(10_000));
+    h.expect(&[len(1460)]);
+}
+
+/// RFC 9293 3.10.2 (SEND in SYN-SENT): data written before the handshake completes is
+/// queued and sent once ESTABLISHED, right after the ACK of the SYN-ACK.
+#[test]
+fn data_queued_in_syn_sent_goes_after_the_handshake() {
+    let mut h = Harness::new();
+    let ch =
+        h.s.tcp_connect(h.now, SocketAddrV4::new(PEER, LPORT), None)
+            .unwrap();
+    let syn = h.expect(&[flags(SYN)]);
+    assert_eq!(h.s.tcp_send(h.now, ch, b"early"), Ok(5));
+    h.expect_none();
+    h.inject(
+        &Seg::new(SYN | ACK)
+            .ports(LPORT, syn.sport)
+            .seq(PEER_ISS)
+            .ack(syn.seq.wrapping_add(1))
+            .mss(Some(1460)),
+    );
+    let out = h.out();
+    let data: Vec<&Seg> = out.iter().filter(|s| !s.data.is_empty()).collect();
+    assert_eq!(data.len(), 1, "{out:#?}");
+    check(
+        data[0],
+        &[
+            flags(ACK),
+            seq(syn.seq.wrapping_add(1)),
+            ack(PEER_ISS.wrapping_add(1)),
+            C::Data(b"early".to_vec()),
+        ],
+    );
+}

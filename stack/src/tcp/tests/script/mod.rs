@@ -129,10 +129,6 @@ impl Seg {
         self.sack_perm = on;
         self
     }
-    pub fn sack(mut self, blocks: &[(u32, u32)]) -> Seg {
-        self.sack = blocks.to_vec();
-        self
-    }
     pub fn ts(mut self, tsval: u32, tsecr: u32) -> Seg {
         self.ts = Some(TcpTimestamp { tsval, tsecr });
         self
@@ -347,8 +343,6 @@ pub(super) struct Conn {
     pub pport: u16,
     /// The stack's ISS.
     pub iss: u32,
-    /// The peer's ISS.
-    pub irs: u32,
     /// The peer's next sequence number (the stack's RCV.NXT once all is delivered).
     pub nxt: u32,
     /// What the peer acknowledges by default: the stack's next sequence number as seen.
@@ -552,7 +546,6 @@ impl Harness {
             port: LPORT,
             pport,
             iss: sa.seq,
-            irs: PEER_ISS,
             nxt: PEER_ISS.wrapping_add(1),
             una: sa.seq.wrapping_add(1),
             wnd: o.wnd,
@@ -585,7 +578,6 @@ impl Harness {
             port: syn.sport,
             pport: LPORT,
             iss: syn.seq,
-            irs: PEER_ISS,
             nxt: PEER_ISS.wrapping_add(1),
             una: syn.seq.wrapping_add(1),
             wnd: o.wnd,

@@ -1,1 +1,167 @@
-//! placeholder
+//! Loss recovery from duplicate ACKs: fast retransmit (RFC 5681 3.2) and NewReno fast
+//! recovery (RFC 6582).
+
+use super::*;
+
+const MSS: u32 = 1460;
+
+/// A connection with ten full segments in flight (the whole initial window); returns the
+/// connection and the segments.
+fn ten_in_flight(h: &mut Harness, extra: usize) -> (Conn, Vec<Seg>) {
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, &vec![0x11; 14_600 + extra]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    (c, out)
+}
+
+/// The peer's duplicate ACK: ACK = `at`, no data, the same window.
+fn dup(c: &Conn, at: u32) -> Seg {
+    c.seg(ACK).ack(at)
+}
+
+/// RFC 5681 3.2 (step 2): the third duplicate ACK, and not the first or second, makes the
+/// sender retransmit the segment the ACKs ask for.
+#[test]
+fn fast_retransmit_on_exactly_the_third_dup_ack() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    let una = out[1].seq;
+    h.inject(&c.seg(ACK).ack(una));
+    h.expect_none();
+    h.inject(&dup(&c, una));
+    h.expect_none();
+    h.inject(&dup(&c, una));
+    h.expect_none();
+    h.inject(&dup(&c, una));
+    h.expect(&[seq(una), len(1460)]);
+    let conn = h.s.tcp_conn(c.h).unwrap();
+    assert_eq!(conn.info().stats.fast_retransmits, 1);
+    assert_eq!(h.s.stats().tcp_fast_retrans, 1);
+}
+
+/// RFC 5681 section 2 (e): an ACK that changes the advertised window is not a duplicate
+/// ACK: three of them start nothing.
+#[test]
+fn window_change_is_not_a_dup_ack() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    let una = out[0].seq;
+    for w in [60_000u16, 59_000, 58_000, 57_000] {
+        h.inject(&dup(&c, una).wnd(w));
+    }
+    h.expect_none();
+}
+
+/// RFC 5681 section 2 (b): an ACK carrying data is not a duplicate ACK.
+#[test]
+fn ack_with_data_is_not_a_dup_ack() {
+    let mut h = Harness::new();
+    let (mut c, out) = ten_in_flight(&mut h, 0);
+    let una = out[0].seq;
+    for _ in 0..3 {
+        h.inject(&c.data(b"d").ack(una));
+        c.nxt = c.nxt.wrapping_add(1);
+    }
+    // Only ACKs of that data come out (the second one at once), no retransmission.
+    for s in h.out() {
+        check(&s, &[len(0)]);
+    }
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 0);
+}
+
+/// RFC 5681 3.2 step 2, equation (4): on fast retransmit ssthresh = max(FlightSize/2,
+/// 2*SMSS) and cwnd = ssthresh (the sender adds the 3*SMSS inflation on top).
+#[test]
+fn fast_retransmit_halves_the_window() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    for _ in 0..3 {
+        h.inject(&dup(&c, out[0].seq));
+    }
+    h.expect(&[seq(out[0].seq)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.ssthresh, info.cwnd), (7300, 7300));
+}
+
+/// RFC 5681 3.2 step 4 (window inflation): each further duplicate ACK adds one SMSS to
+/// cwnd; new data goes out once cwnd + inflation exceeds the flight by a segment: with 10
+/// segments in flight, ssthresh 7300 and 3*SMSS inflation, after the sixth duplicate.
+#[test]
+fn further_dup_acks_inflate_the_window() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 5000);
+    let una = out[0].seq;
+    for _ in 0..3 {
+        h.inject(&dup(&c, una));
+    }
+    h.expect(&[seq(una)]);
+    h.inject(&dup(&c, una));
+    h.expect_none();
+    h.inject(&dup(&c, una));
+    h.expect_none();
+    h.inject(&dup(&c, una));
+    h.expect(&[seq(una.wrapping_add(10 * MSS)), len(1460)]);
+}
+
+/// RFC 6582 3.2 step 5 (NewReno partial acknowledgment): an ACK that covers the
+/// retransmitted segment but not all data sent before recovery started means the next
+/// hole is lost too: it is retransmitted at once, and recovery goes on.
+#[test]
+fn partial_ack_retransmits_the_next_hole() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    let una = out[0].seq;
+    for _ in 0..3 {
+        h.inject(&dup(&c, una));
+    }
+    h.expect(&[seq(una)]);
+    // Segments 1-3 arrive (the retransmission filled the first hole); 4 was lost too.
+    h.inject(&c.seg(ACK).ack(out[3].seq));
+    let re = h.out();
+    assert_eq!(re.len(), 1, "{re:#?}");
+    check(&re[0], &[seq(out[3].seq), len(1460)]);
+    assert!(h.s.tcp_conn(c.h).unwrap().in_recovery);
+}
+
+/// RFC 6582 3.2 step 6 (full acknowledgment) with option (1): an ACK of everything sent
+/// before recovery ends it: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS), no
+/// retransmission.
+#[test]
+fn full_ack_ends_recovery() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    let una = out[0].seq;
+    for _ in 0..3 {
+        h.inject(&dup(&c, una));
+    }
+    h.expect(&[seq(una)]);
+    let end = out[9].seq.wrapping_add(MSS);
+    h.inject(&c.seg(ACK).ack(end));
+    h.expect_none();
+    let conn = h.s.tcp_conn(c.h).unwrap();
+    assert!(!conn.in_recovery);
+    assert_eq!(conn.info().cwnd, 2920);
+    assert_eq!(conn.info().bytes_in_flight, 0);
+}
+
+/// RFC 6582 3.2 step 2 (the "recover" variable): duplicate ACKs that do not cover what was
+/// outstanding at the last retransmission timeout start no new fast retransmit: they are
+/// the echoes of the go-back-N retransmissions.
+#[test]
+fn no_fast_retransmit_for_dup_acks_below_recover() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 0);
+    let una = out[0].seq;
+    // A timeout: one segment goes again.
+    let (_, re) = h.next_out(secs(2)).unwrap();
+    check(&re[0], &[seq(una)]);
+    // It is acknowledged; then duplicates of that ACK arrive (still below recover).
+    h.inject(&c.seg(ACK).ack(out[1].seq));
+    let _ = h.out();
+    for _ in 0..3 {
+        h.inject(&dup(&c, out[1].seq));
+    }
+    h.expect_none();
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 0);
+}

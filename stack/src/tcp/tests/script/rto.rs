@@ -28,7 +28,6 @@ fn open_with_rtt(h: &mut Harness, rtt: Duration) -> Conn {
         port: syn.sport,
         pport: LPORT,
         iss: syn.seq,
-        irs: PEER_ISS,
         nxt: PEER_ISS.wrapping_add(1),
         una: syn.seq.wrapping_add(1),
         wnd: 65_535,

@@ -151,17 +151,17 @@ fn receiver_sws_avoidance() {
     h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(1460)]);
 }
 
-/// RFC 1122 4.2.3.3 / RFC 9293 3.8.6.2.2: the right edge of the window we offered never
-/// moves left: data inside it is taken even though the buffer filled meanwhile.
+/// RFC 9293 3.10.7.4 (first and seventh): a segment that straddles the right edge of the
+/// window is acceptable, and only its part inside the window is taken; the ACK covers
+/// exactly that part and shows the window closed.
 #[test]
-fn offered_window_is_honoured() {
+fn segment_straddling_the_window_is_trimmed() {
     let mut h = Harness::with(small_buffer());
     let mut c = h.passive(PeerOpts::default());
-    // Three 1024-byte segments and a 1024-byte one: all within the 4096 offered.
-    for _ in 0..4 {
-        h.inject(&c.data(&[2u8; 1024]));
-        c.nxt = c.nxt.wrapping_add(1024);
-    }
+    h.inject(&c.data(&[2u8; 3000]));
+    c.nxt = c.nxt.wrapping_add(3000);
+    h.inject(&c.data(&[3u8; 2000]));
+    h.expect(&[ack(c.nxt.wrapping_add(1096)), wnd(0)]);
     assert_eq!(h.s.tcp_conn(c.h).unwrap().recv_queue(), 4096);
 }
 
@@ -233,4 +233,57 @@ fn sender_sws_avoidance() {
     // A window of 2000 (half the largest offered) lets 1000 go.
     h.inject(&c.seg(ACK).wnd(2000));
     h.expect(&[len(1000)]);
+}
+
+/// RFC 1122 4.2.3.3: a read that cannot move the advertised right edge by a full step (the
+/// unscaled 16-bit window is already at its maximum) sends no pointless window update.
+#[test]
+fn read_sends_no_update_that_changes_nothing() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.inject(&c.data(b"thirteen byte"));
+    c.nxt = c.nxt.wrapping_add(13);
+    assert_eq!(h.read(&c).len(), 13);
+    h.expect_none();
+    h.expect_by(h.now + ms(40), &[ack(c.nxt)]);
+}
+
+/// RFC 1122 4.2.3.4 (as Linux does on setsockopt(TCP_NODELAY)): turning Nagle off releases
+/// the small segment it was holding, without waiting for the ACK.
+#[test]
+fn nodelay_releases_held_data() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, b"a");
+    h.expect(&[len(1)]);
+    h.send(&c, b"b");
+    h.expect_none();
+    h.s.tcp_configure(c.h, |conn| conn.set_nodelay(true))
+        .unwrap();
+    let now = h.now;
+    let got = h.advance(now);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    check(&got[0].1, &[C::Data(b"b".to_vec())]);
+}
+
+/// RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be acceptable,
+/// but special allowance should be made to accept valid ACKs": with our window shut, the
+/// peer's data at RCV.NXT is dropped, but the ACK it carries for our data counts (no
+/// retransmission follows).
+#[test]
+fn zero_window_still_takes_acks() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for _ in 0..4 {
+        h.inject(&c.data(&[1u8; 1024]));
+        c.nxt = c.nxt.wrapping_add(1024);
+    }
+    h.advance_by(ms(100));
+    h.send(&c, b"our data");
+    let d = h.expect(&[len(8), wnd(0)]);
+    c.saw(&d);
+    h.inject(&c.data(b"theirs"));
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(0)]);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().bytes_in_flight(), 0);
+    h.idle_until(h.now + secs(5));
 }
