@@ -227,14 +227,21 @@ impl Impairment {
         if due > now {
             return None;
         }
-        let s = if from_fifo { self.fifo.pop_front() } else { self.queue.pop() }?;
+        let s = if from_fifo {
+            self.fifo.pop_front()
+        } else {
+            self.queue.pop()
+        }?;
         self.stats.passed += 1;
         Some(s.frame)
     }
 
     /// When the next frame becomes due (possibly already past), if any is waiting.
     pub fn poll_at(&self) -> Option<Instant> {
-        let queued = match (self.queue.peek().map(|s| s.due), self.fifo.front().map(|s| s.due)) {
+        let queued = match (
+            self.queue.peek().map(|s| s.due),
+            self.fifo.front().map(|s| s.due),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

@@ -122,8 +122,16 @@ pub struct Connection {
     /// NewReno (RFC 6582): in fast recovery until `recover` is acknowledged.
     pub(crate) in_recovery: bool,
     pub(crate) recover: SeqNum,
-    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery.
+    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery (and RFC 3042
+    /// limited transmit before it).
     pub(crate) inflation: usize,
+    /// The highest sequence number the peer has reported in a SACK block (RFC 6675's
+    /// DupAck test: an ACK that SACKs new data is a duplicate ACK even if the window
+    /// changed).
+    pub(crate) sack_high: SeqNum,
+    /// Extra duplicate ACKs owed: one per out-of-order segment of a received batch beyond
+    /// the first (RFC 5681 4.2: an immediate duplicate ACK for each out-of-order segment).
+    pub(crate) dup_acks_owed: u8,
     /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
     pub(crate) retransmit_una: bool,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
@@ -262,6 +270,8 @@ impl Connection {
             in_recovery: false,
             recover: iss,
             inflation: 0,
+            sack_high: iss,
+            dup_acks_owed: 0,
             retransmit_una: false,
             stalled_since: None,
             rto_count: 0,

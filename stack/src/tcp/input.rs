@@ -464,13 +464,19 @@ impl Connection {
                 if data_acked >= mss {
                     self.inflation += mss;
                 }
-                // RFC 6582 3.2 step 5: reset the retransmit timer on the first partial ACK
-                // only ... simplest robust choice: reset on every partial ACK.
+                // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
+                // ACK (the "impatient" variant); this resets it on every one (below),
+                // the "slow-but-steady" variant, which avoids needless timeouts.
             }
         } else {
             self.cc.on_ack(now, data_acked, flight_before, sample);
+            // Limited transmit's allowance ends with the duplicate ACKs that gave it.
+            self.inflation = 0;
         }
         self.dup_acks = 0;
+        if self.sack_high.diff(self.snd_una) < 0 {
+            self.sack_high = self.snd_una;
+        }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
         if self.snd_una == self.snd_max {
@@ -492,10 +498,24 @@ impl Connection {
     ) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
+        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report data beyond what was
+        // SACKed before counts, whatever its window says (receivers such as Linux change
+        // the window as their application reads).
+        let mut sacks_new = false;
+        if self.opts.sack {
+            for (_, end) in seg.sack_ranges.iter().flatten() {
+                let end = SeqNum(*end);
+                if end.diff(self.sack_high) > 0 && end.diff(self.snd_max) <= 0 {
+                    self.sack_high = end;
+                    sacks_new = true;
+                }
+            }
+        }
         // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
         // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
         // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
-        if seg_len != 0 || wnd != self.snd_wnd || !outstanding || wnd == 0 {
+        let rfc5681_dup = wnd == self.snd_wnd;
+        if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
             return;
         }
         self.dup_acks += 1;
@@ -503,6 +523,13 @@ impl Connection {
         if self.in_recovery {
             self.inflation += mss;
             return;
+        }
+        let after_timeout = self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss;
+        if self.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
+            // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
+            // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
+            // while going back after a timeout: what follows SND.NXT then is old data.)
+            self.inflation = self.dup_acks as usize * mss;
         }
         if self.dup_acks == 3 {
             // RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
@@ -544,7 +571,11 @@ impl Connection {
         self.rcv_nxt += advanced;
         self.stats.bytes_received += advanced as u64;
         if offset > 0 || had_ooo {
-            // Out of order, or filling a hole: ACK at once (RFC 5681 4.2, 3.2).
+            // Out of order, or filling a hole: ACK at once (RFC 5681 4.2, 3.2) — one ACK
+            // per such segment, even when a batch of them is answered together.
+            if self.ack_now && offset > 0 {
+                self.dup_acks_owed = self.dup_acks_owed.saturating_add(1).min(8);
+            }
             self.ack_now = true;
         } else if data.len() >= self.opts.smss.min(self.payload_mss()) {
             self.unacked_segs += 1;

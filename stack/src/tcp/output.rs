@@ -297,6 +297,18 @@ impl Connection {
                 repr: r,
                 payload: [&[], &[]],
             });
+            // The duplicate ACKs owed for the other out-of-order segments of the batch.
+            while self.dup_acks_owed > 0 {
+                self.dup_acks_owed -= 1;
+                let mut r = bare_repr(sp, dp);
+                r.seq_number = self.snd_nxt.0;
+                self.stamp(&mut r, now);
+                self.count_out(ctx);
+                emit(&Outgoing {
+                    repr: r,
+                    payload: [&[], &[]],
+                });
+            }
         } else if (self.unacked_segs > 0 || self.rcv_nxt != self.last_ack_sent)
             && !self.timers.is_set(Timer::DelayedAck)
             && self.state.is_synchronized()

@@ -15,7 +15,9 @@ use std::net::Ipv4Addr;
 pub fn sum(acc: u64, data: &[u8]) -> u64 {
     #[inline(always)]
     fn word(b: &[u8]) -> u128 {
-        u128::from(u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        u128::from(u64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
     }
     let mut wide: u128 = u128::from(acc);
     let mut chunks = data.chunks_exact(32);
@@ -128,10 +130,18 @@ mod tests {
             let mut v = vec![0u8; len];
             rng.fill(&mut v);
             for acc in [0u64, 0xffff, 0x1234_5678_9abc] {
-                assert_eq!(fold(sum(acc, &v)), fold(sum_reference(acc, &v)), "len {len}");
+                assert_eq!(
+                    fold(sum(acc, &v)),
+                    fold(sum_reference(acc, &v)),
+                    "len {len}"
+                );
             }
             let ones = vec![0xffu8; len];
-            assert_eq!(fold(sum(0, &ones)), fold(sum_reference(0, &ones)), "ones len {len}");
+            assert_eq!(
+                fold(sum(0, &ones)),
+                fold(sum_reference(0, &ones)),
+                "ones len {len}"
+            );
         }
         let big = vec![0xffu8; 70_000];
         assert_eq!(fold(sum(u64::MAX, &big)), fold(sum_reference(0xffff, &big)));

@@ -133,3 +133,23 @@ fn fin_is_acked_at_once() {
     h.inject(&c.seg(FIN | ACK));
     h.expect(&[C::FlagsExact(ACK), ack(c.nxt.wrapping_add(1))]);
 }
+
+/// RFC 5681 4.2: "an immediate duplicate ACK when an out-of-order segment arrives" — also
+/// when several arrive in one batch that the stack answers together: one ACK each.
+#[test]
+fn one_dup_ack_per_out_of_order_segment_in_a_batch() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    let base = c.nxt;
+    // Three segments after a hole of 100 bytes, received before the stack is polled.
+    for k in 0..3u32 {
+        let s = c
+            .seg(ACK)
+            .seq(base.wrapping_add(100 + k * 100))
+            .data(&[7u8; 100]);
+        h.inject(&s);
+    }
+    let out = h.out();
+    assert_eq!(out.len(), 3, "{out:#?}");
+    assert!(out.iter().all(|s| s.ack == base && s.data.is_empty()));
+}

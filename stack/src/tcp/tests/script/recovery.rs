@@ -165,3 +165,44 @@ fn no_fast_retransmit_for_dup_acks_below_recover() {
     h.expect_none();
     assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 0);
 }
+
+/// RFC 6675 section 2 (DupAck): with SACK, an ACK whose SACK block reports new data is a
+/// duplicate ACK even though its window changed (receivers such as Linux open their
+/// window as their application reads); three of them start fast retransmit.
+#[test]
+fn acks_sacking_new_data_count_despite_window_changes() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts {
+        sack: true,
+        ..PeerOpts::default()
+    });
+    h.send(&c, &vec![0x22; 14_600]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    let una = out[0].seq;
+    for (k, w) in [(2usize, 60_000u16), (3, 59_000), (4, 58_000)] {
+        let sacked = (out[1].seq, out[k].seq);
+        let mut s = dup(&c, una).wnd(w);
+        s.sack = vec![sacked];
+        h.inject(&s);
+    }
+    h.expect(&[seq(una), len(1460)]);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 1);
+}
+
+/// RFC 3042 limited transmit: each of the first two duplicate ACKs sends one new segment
+/// beyond cwnd (here cwnd is full with the initial window of ten).
+#[test]
+fn limited_transmit_on_first_two_dup_acks() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 3 * 1460);
+    let una = out[0].seq;
+    h.inject(&dup(&c, una));
+    h.expect(&[seq(out[9].seq.wrapping_add(MSS)), len(1460)]);
+    h.inject(&dup(&c, una));
+    h.expect(&[seq(out[9].seq.wrapping_add(2 * MSS)), len(1460)]);
+    // The third starts fast retransmit of the first segment.
+    h.inject(&dup(&c, una));
+    let again = h.out();
+    assert_eq!(again[0].seq, una);
+}
