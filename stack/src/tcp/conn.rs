@@ -125,10 +125,12 @@ pub struct Connection {
     /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery (and RFC 3042
     /// limited transmit before it).
     pub(crate) inflation: usize,
-    /// The highest sequence number the peer has reported in a SACK block (RFC 6675's
-    /// DupAck test: an ACK that SACKs new data is a duplicate ACK even if the window
-    /// changed).
-    pub(crate) sack_high: SeqNum,
+    /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
+    pub(crate) scoreboard: super::sack::Scoreboard,
+    /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
+    pub(crate) high_rxt: SeqNum,
+    /// The ACK being processed SACKed new data (RFC 6675's DupAck condition).
+    pub(crate) sack_news: bool,
     /// Extra duplicate ACKs owed: one per out-of-order segment of a received batch beyond
     /// the first (RFC 5681 4.2: an immediate duplicate ACK for each out-of-order segment).
     pub(crate) dup_acks_owed: u8,
@@ -270,8 +272,10 @@ impl Connection {
             in_recovery: false,
             recover: iss,
             inflation: 0,
-            sack_high: iss,
+            scoreboard: super::sack::Scoreboard::default(),
+            high_rxt: iss,
             dup_acks_owed: 0,
+            sack_news: false,
             retransmit_una: false,
             stalled_since: None,
             rto_count: 0,

@@ -303,6 +303,11 @@ impl Connection {
             return;
         }
 
+        // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
+        self.sack_news = self.opts.sack
+            && self
+                .scoreboard
+                .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
@@ -455,6 +460,9 @@ impl Connection {
                 self.inflation = 0;
                 let flight = self.snd_max.since(self.snd_una);
                 self.cc.on_recovery_exit(now, flight);
+            } else if self.opts.sack {
+                // RFC 6675: a partial ACK just updates the scoreboard; the send loop
+                // decides what goes next from the pipe.
             } else {
                 // Partial acknowledgement: retransmit the next hole, deflate by what was
                 // acknowledged, add back one SMSS if that was at least one SMSS.
@@ -474,8 +482,9 @@ impl Connection {
             self.inflation = 0;
         }
         self.dup_acks = 0;
-        if self.sack_high.diff(self.snd_una) < 0 {
-            self.sack_high = self.snd_una;
+        self.scoreboard.ack(self.snd_una);
+        if self.high_rxt.diff(self.snd_una) < 0 {
+            self.high_rxt = self.snd_una;
         }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
@@ -498,19 +507,10 @@ impl Connection {
     ) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
-        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report data beyond what was
-        // SACKed before counts, whatever its window says (receivers such as Linux change
-        // the window as their application reads).
-        let mut sacks_new = false;
-        if self.opts.sack {
-            for (_, end) in seg.sack_ranges.iter().flatten() {
-                let end = SeqNum(*end);
-                if end.diff(self.sack_high) > 0 && end.diff(self.snd_max) <= 0 {
-                    self.sack_high = end;
-                    sacks_new = true;
-                }
-            }
-        }
+        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
+        // whatever its window says (receivers such as Linux change the window as their
+        // application reads).
+        let sacks_new = self.sack_news;
         // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
         // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
         // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
@@ -531,8 +531,10 @@ impl Connection {
             // while going back after a timeout: what follows SND.NXT then is old data.)
             self.inflation = self.dup_acks as usize * mss;
         }
-        if self.dup_acks == 3 {
-            // RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
+        let sack_says_lost = self.opts.sack && self.scoreboard.is_lost(self.snd_una, mss);
+        if self.dup_acks == 3 || (self.dup_acks < 3 && sack_says_lost) {
+            // RFC 6675 5 (and 3.2 of RFC 5681): the third duplicate ACK, or SACK showing
+            // the first segment lost, starts loss recovery. RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
             // recovery for losses of the same window).
             if self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss {
                 return;
@@ -541,8 +543,17 @@ impl Connection {
             self.in_recovery = true;
             self.recover = self.snd_max;
             self.cc.on_congestion_event(now, flight);
-            self.inflation = 3 * mss;
+            self.high_rxt = self.snd_una;
+            // RFC 6675 5 (4.2) / RFC 5681 3.2: retransmit the first segment presumed
+            // dropped at once.
             self.retransmit_una = true;
+            if self.opts.sack {
+                // RFC 6675: the pipe estimate replaces window inflation; the send loop
+                // then retransmits lost holes first (NextSeg rule 1).
+                self.inflation = 0;
+            } else {
+                self.inflation = 3 * mss;
+            }
             self.stats.fast_retransmits += 1;
             ctx.stats.tcp_fast_retrans += 1;
             self.sampler.on_retransmit();

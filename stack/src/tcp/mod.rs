@@ -7,6 +7,7 @@
 //! | `congestion/` | congestion control behind a trait: Reno (RFC 5681) |
 //! | `recv.rs` | receive buffer: reassembly of out-of-order data, window |
 //! | `send.rs` | send buffer |
+//! | `sack.rs` | the sender's SACK scoreboard and pipe (RFC 2018, RFC 6675) |
 //! | `isn.rs` | initial sequence numbers (RFC 6528) |
 //! | `syncookie.rs` | SYN cookies (RFC 4987 3.6) |
 //! | `state.rs` | the eleven states (RFC 9293 3.3.2) |
@@ -25,6 +26,7 @@ pub(crate) mod layer;
 pub(crate) mod output;
 pub mod recv;
 pub mod rtt;
+pub mod sack;
 pub mod send;
 pub mod seq;
 pub mod siphash;

@@ -117,6 +117,10 @@ impl Connection {
         self.in_recovery = false;
         self.inflation = 0;
         self.dup_acks = 0;
+        // RFC 2018 section 8: after a timeout the SACK information is dropped (the
+        // receiver may have reneged).
+        self.scoreboard.clear();
+        self.high_rxt = self.snd_una;
         self.recover = self.snd_max;
         // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
         self.rtt.back_off();
@@ -267,7 +271,14 @@ impl Connection {
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
             self.send_data_at(now, self.snd_una, ctx, emit, true);
+            if self.in_recovery {
+                let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
+                self.high_rxt = self.high_rxt.max(end);
+            }
             budget -= 1;
+        }
+        if self.in_recovery && self.opts.sack {
+            budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
@@ -407,6 +418,48 @@ impl Connection {
 
     /// One step of the send loop: new data (or data again after a timeout) within the
     /// window, under Nagle and SWS rules. Returns whether a segment went out.
+    /// RFC 6675 section 5 steps (C): while cwnd - pipe >= 1 SMSS, send NextSeg(): a lost
+    /// hole first (rule 1), else new data the receiver's window allows (rule 2). Returns
+    /// the segments sent.
+    fn sack_recovery_send(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+        budget: usize,
+    ) -> usize {
+        let mss = self.payload_mss();
+        let mut sent = 0;
+        while sent < budget {
+            let pipe = self
+                .scoreboard
+                .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
+            if pipe + mss > self.cc.cwnd() {
+                break;
+            }
+            let from = self.high_rxt.max(self.snd_una);
+            if let Some((s, e)) = self.scoreboard.next_lost(from, mss) {
+                let len = e.since(s).min(mss);
+                self.emit_segment(now, s, len, false, ctx, emit, true);
+                self.high_rxt = s + len;
+                sent += 1;
+                continue;
+            }
+            // Rule 2: new data, if the receiver's window has room.
+            let offset = self.snd_nxt.since(self.snd_una);
+            let unsent = self.send_buf.len().saturating_sub(offset);
+            let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
+            let len = unsent.min(room).min(mss);
+            if self.snd_nxt != self.snd_max || len == 0 {
+                break;
+            }
+            let seq = self.snd_nxt;
+            self.emit_segment(now, seq, len, false, ctx, emit, false);
+            sent += 1;
+        }
+        sent
+    }
+
     fn send_new_data(
         &mut self,
         now: Instant,

@@ -206,3 +206,40 @@ fn limited_transmit_on_first_two_dup_acks() {
     let again = h.out();
     assert_eq!(again[0].seq, una);
 }
+
+/// RFC 6675 section 5: with SACK, every hole the scoreboard shows lost is retransmitted
+/// in the same round trip (as the pipe allows), not one per partial ACK as NewReno does.
+#[test]
+fn sack_recovery_retransmits_every_lost_hole_at_once() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts {
+        sack: true,
+        ..PeerOpts::default()
+    });
+    h.send(&c, &vec![0x33; 14_600]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    let una = out[0].seq;
+    let end = |k: usize| out[k].seq.wrapping_add(MSS);
+    // Segments 0 and 3 are lost; the peer SACKs 1-2, then 1-2 and 4.., growing.
+    let mut acks = Vec::new();
+    for k in 4..10 {
+        let mut s = dup(&c, una);
+        s.sack = vec![(out[4].seq, end(k)), (out[1].seq, end(2))];
+        acks.push(s);
+    }
+    let mut retransmitted = Vec::new();
+    for a in &acks {
+        h.inject(a);
+        retransmitted.extend(h.out().into_iter().map(|s| s.seq));
+    }
+    assert!(
+        retransmitted.contains(&una),
+        "the first hole: {retransmitted:?}"
+    );
+    assert!(
+        retransmitted.contains(&out[3].seq),
+        "the second hole too: {retransmitted:?}"
+    );
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 1);
+}
