@@ -129,6 +129,10 @@ pub struct Connection {
     pub(crate) scoreboard: super::sack::Scoreboard,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
     pub(crate) high_rxt: SeqNum,
+    /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
+    /// data sent after that is SACKed while SND.UNA stays, the retransmission was lost
+    /// too (the idea of RACK, RFC 8985, for the one segment that matters most).
+    pub(crate) una_rxt_mark: Option<SeqNum>,
     /// The ACK being processed SACKed new data (RFC 6675's DupAck condition).
     pub(crate) sack_news: bool,
     /// Extra duplicate ACKs owed: one per out-of-order segment of a received batch beyond
@@ -276,6 +280,7 @@ impl Connection {
             high_rxt: iss,
             dup_acks_owed: 0,
             sack_news: false,
+            una_rxt_mark: None,
             retransmit_una: false,
             stalled_since: None,
             rto_count: 0,

@@ -482,6 +482,7 @@ impl Connection {
             self.inflation = 0;
         }
         self.dup_acks = 0;
+        self.una_rxt_mark = None;
         self.scoreboard.ack(self.snd_una);
         if self.high_rxt.diff(self.snd_una) < 0 {
             self.high_rxt = self.snd_una;
@@ -517,6 +518,20 @@ impl Connection {
         let rfc5681_dup = wnd == self.snd_wnd;
         if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
             return;
+        }
+        // A lost retransmission of the first hole: data sent after it has been SACKed
+        // (three segments' worth beyond), yet SND.UNA has not moved. Send it again now
+        // rather than wait for the retransmission timer.
+        if self.in_recovery && self.opts.sack {
+            let mss = self.payload_mss();
+            if let (Some(mark), Some(high)) = (self.una_rxt_mark, self.scoreboard.high()) {
+                if high.diff(mark) >= (super::sack::DUP_THRESH * mss) as i32 {
+                    self.retransmit_una = true;
+                    self.una_rxt_mark = None;
+                    log::debug!(target: LOG, "{} -> {}: retransmission of {} lost, again",
+                        self.local, self.remote, self.snd_una);
+                }
+            }
         }
         self.dup_acks += 1;
         let mss = self.payload_mss();

@@ -274,6 +274,7 @@ impl Connection {
             if self.in_recovery {
                 let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
                 self.high_rxt = self.high_rxt.max(end);
+                self.una_rxt_mark = Some(self.snd_max);
             }
             budget -= 1;
         }
@@ -442,6 +443,9 @@ impl Connection {
                 let len = e.since(s).min(mss);
                 self.emit_segment(now, s, len, false, ctx, emit, true);
                 self.high_rxt = s + len;
+                if s == self.snd_una {
+                    self.una_rxt_mark = Some(self.snd_max);
+                }
                 sent += 1;
                 continue;
             }
