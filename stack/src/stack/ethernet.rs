@@ -182,6 +182,8 @@ impl Stack {
             ArpOperation::Request => self.stats.arp_in_requests += 1,
             ArpOperation::Reply => self.stats.arp_in_replies += 1,
             ArpOperation::Unknown(op) => {
+                // RFC 826 merges before it looks at the opcode; an operation we do not
+                // know (RARP, InARP) is dropped before that instead, as Linux does.
                 self.stats.arp_in_errors += 1;
                 log::debug!(target: LOG, "dropped an ARP packet with operation {op}");
                 return;

@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use proptest::strategy::Strategy;
+
 use super::*;
 use crate::iface::{InterfaceConfig, Ipv4Cidr, NeighborState, Route};
 use crate::stack::StackConfig;
@@ -744,4 +746,30 @@ fn ip_interfaces_are_unaffected() {
     let out = drain(&mut s);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].frame[0] >> 4, 4);
+}
+
+proptest::proptest! {
+    /// Every input is hostile: mangled real frames (ARP request and reply, an echo
+    /// request, a fragment) never panic the Ethernet and ARP input, and whatever the
+    /// stack sends in answer is a well-formed frame from our address.
+    #[test]
+    fn hostile_frames_never_panic(
+        buf in proptest::sample::select(vec![
+            FRAME_8.to_vec(),
+            FRAME_9.to_vec(),
+            FRAME_10.to_vec(),
+            crate::wire::ethernet::fixtures::FRAME_12.to_vec(),
+        ])
+        .prop_flat_map(crate::wire::testutil::hostile_buffers)
+    ) {
+        let linux_mac = EthernetAddress([0xea, 0x2c, 0xd8, 0xaf, 0x0e, 0x86]);
+        let mut s = Stack::new(StackConfig::default(), Rng::new(1));
+        s.add_interface(InterfaceConfig::ethernet("veth", cidr("10.77.0.2/24"), Some(linux_mac)));
+        announced(&mut s);
+        s.receive(T0, ETH, &buf);
+        for t in step(&mut s, T0 + Duration::from_secs(1)) {
+            let f = EthernetFrame::new_checked(&t.frame[..]).unwrap();
+            proptest::prop_assert_eq!(f.src_addr(), linux_mac);
+        }
+    }
 }
