@@ -14,7 +14,7 @@ use crate::up::LinkOptions;
 
 /// The usage text.
 pub const USAGE: &str = "\
-tunstack: a TCP/IP stack in user space over a TUN device
+tunstack: a TCP/IP stack in user space over a TUN or TAP device
 
 usage:
   tunstack up [LINK OPTIONS]                 run the stack until Ctrl-C, then print counters
@@ -23,6 +23,9 @@ usage:
 
 link options:
   --tun NAME          TUN device name (default tunstack0)
+  --tap NAME          a TAP device instead: Ethernet, with ARP
+  --mac MAC           the stack's Ethernet address on TAP (default: random, locally
+                      administered)
   --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
   --addr IP           the stack's address (default 10.77.0.2)
   --mtu N             link MTU (default 1500)
@@ -96,6 +99,20 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     while let Some(flag) = it.next() {
         match flag {
             "--tun" => single.tun = value(&mut it, flag)?.to_string(),
+            "--tap" => {
+                single.tun = value(&mut it, flag)?.to_string();
+                link.tap = true;
+            }
+            "--mac" => {
+                let v = value(&mut it, flag)?;
+                let mac: tunstack::wire::EthernetAddress = v
+                    .parse()
+                    .map_err(|_| format!("{flag}: not an Ethernet address: {v}"))?;
+                if !mac.is_unicast() {
+                    return Err(format!("{flag}: {v} is a multicast address"));
+                }
+                link.mac = Some(mac);
+            }
             "--host-addr" => {
                 single.host_addr = value(&mut it, flag)?
                     .parse()
@@ -168,7 +185,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             other => return Err(format!("unknown option {other:?}")),
         }
     }
+    if link.mac.is_some() && !link.tap {
+        return Err("--mac needs --tap".into());
+    }
     let mut setup = match config {
+        Some(_) if link.tap => {
+            return Err("--tap: router configs (--config) are TUN only for now".into());
+        }
         Some(mut s) => {
             s.forwarding |= forward;
             s
@@ -232,6 +255,31 @@ mod tests {
         assert_eq!(dst, Ipv4Addr::new(10, 77, 0, 1));
         assert_eq!((p.count, p.size, p.ttl), (Some(3), 4000, Some(5)));
         assert_eq!(p.interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn tap_and_mac() {
+        let c = parse(&args("up --tap tap7 --mac 02:11:22:33:44:55"));
+        let Ok(Command::Up(setup, link)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(setup.ifaces[0].tun, "tap7");
+        assert!(link.tap);
+        assert_eq!(link.mac.unwrap().to_string(), "02:11:22:33:44:55");
+        let c = parse(&args("ping 10.77.0.9 --tap tap7"));
+        let Ok(Command::Ping(_, _, _, link)) = c else {
+            panic!("{c:?}")
+        };
+        assert!(link.tap && link.mac.is_none());
+        assert!(parse(&args("up --mac 02:00:00:00:00:01"))
+            .unwrap_err()
+            .contains("needs --tap"));
+        assert!(parse(&args("up --tap t --mac 03:00:00:00:00:01"))
+            .unwrap_err()
+            .contains("multicast"));
+        assert!(parse(&args("up --tap t --mac 02:00:00"))
+            .unwrap_err()
+            .contains("not an Ethernet address"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Bringing a stack up over TUN devices: what `tunstack up`, `ping` and `traceroute`
-//! share.
+//! Bringing a stack up over TUN (or TAP) devices: what `tunstack up`, `ping` and
+//! `traceroute` share.
 
 use std::io;
 use std::path::PathBuf;
@@ -8,11 +8,13 @@ use tunstack::iface::InterfaceConfig;
 use tunstack::link::impair::{ImpairConfig, Impaired};
 use tunstack::link::netdev;
 use tunstack::link::pcap::Pcap;
+use tunstack::link::tap::TapDevice;
 use tunstack::link::tun::TunDevice;
 use tunstack::link::{Device, Medium};
 use tunstack::rand::Rng;
 use tunstack::socket::Runtime;
 use tunstack::stack::{Stack, StackConfig};
+use tunstack::wire::EthernetAddress;
 
 use crate::config::{IfaceSpec, Setup};
 use crate::sys::{self, Netns};
@@ -24,8 +26,14 @@ pub struct LinkOptions {
     pub impair: ImpairConfig,
     /// Seed for impairment and the stack's randomness (`None`: from the OS).
     pub seed: Option<u64>,
-    /// Capture file (with several interfaces, `FILE.IFNAME`).
+    /// Capture file (with several interfaces, `FILE.IFNAME`). Its link type follows the
+    /// device: raw IP for TUN, Ethernet for TAP.
     pub pcap: Option<PathBuf>,
+    /// Open TAP devices (Ethernet, with ARP) instead of TUN devices.
+    pub tap: bool,
+    /// The stack's Ethernet address on TAP devices (`None`: a random locally
+    /// administered one, from the seed).
+    pub mac: Option<EthernetAddress>,
 }
 
 /// A running stack and what it holds on to.
@@ -82,26 +90,33 @@ fn explain(what: &str, e: io::Error) -> UpError {
     }
 }
 
-/// Opens and configures one TUN device (in the current thread's namespace).
-fn open_tun(spec: &IfaceSpec) -> io::Result<TunDevice> {
-    let mut dev = TunDevice::open(&spec.tun)?;
-    // The stack speaks IPv4 only: keep the kernel's IPv6 chatter off the link (and out of
-    // captures). Best effort: a kernel without IPv6 has no such file.
-    let _ = std::fs::write(
-        format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", dev.name()),
-        "1",
-    );
-    dev.set_mtu(spec.mtu)?;
-    netdev::set_ipv4(
-        dev.name(),
-        spec.host_addr.address(),
-        spec.host_addr.prefix_len(),
-    )?;
-    netdev::set_up(dev.name())?;
+/// Opens and configures one TUN or TAP device (in the current thread's namespace).
+fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>> {
+    let (dev, name): (Box<dyn Device + Send>, String) = if tap {
+        let mut dev = TapDevice::open(&spec.tun)?;
+        let name = dev.name().to_string();
+        disable_ipv6(&name);
+        dev.set_mtu(spec.mtu)?;
+        (Box::new(dev), name)
+    } else {
+        let mut dev = TunDevice::open(&spec.tun)?;
+        let name = dev.name().to_string();
+        disable_ipv6(&name);
+        dev.set_mtu(spec.mtu)?;
+        (Box::new(dev), name)
+    };
+    netdev::set_ipv4(&name, spec.host_addr.address(), spec.host_addr.prefix_len())?;
+    netdev::set_up(&name)?;
     for r in &spec.host_routes {
-        sys::add_route(*r, Some(spec.addr), dev.name())?;
+        sys::add_route(*r, Some(spec.addr), &name)?;
     }
     Ok(dev)
+}
+
+/// The stack speaks IPv4 only: keep the kernel's IPv6 chatter off the link (and out of
+/// captures). Best effort: a kernel without IPv6 has no such file.
+fn disable_ipv6(name: &str) {
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
 }
 
 /// Brings up every interface of `setup` and starts the runtime.
@@ -124,20 +139,26 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         let dev = match &spec.netns {
             Some(ns) => {
                 let s = spec.clone();
-                let (dev, guard) =
-                    sys::in_netns(ns, move || open_tun(&s)).map_err(|e| explain(&what, e))?;
+                let tap = link.tap;
+                let (dev, guard) = sys::in_netns(ns, move || open_device(&s, tap))
+                    .map_err(|e| explain(&what, e))?;
                 namespaces.push(guard);
                 dev
             }
-            None => open_tun(spec).map_err(|e| explain(&what, e))?,
+            None => open_device(spec, link.tap).map_err(|e| explain(&what, e))?,
         };
         let id = stack.add_interface(InterfaceConfig {
             name: spec.tun.clone(),
             addr: spec.stack_cidr(),
             mtu: spec.mtu,
-            medium: Medium::Ip,
+            medium: if link.tap {
+                Medium::Ethernet
+            } else {
+                Medium::Ip
+            },
+            mac: link.mac,
         });
-        let mut boxed: Box<dyn Device + Send> = Box::new(dev);
+        let mut boxed = dev;
         if !link.impair.is_noop() {
             let seed = impair_seed.wrapping_add(n as u64);
             boxed = Box::new(Impaired::new(

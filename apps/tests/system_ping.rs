@@ -1,11 +1,12 @@
 //! System tests: the `tunstack` binary on a real TUN device inside a namespace the test
-//! creates, with the kernel's iputils `ping` as the peer.
+//! creates, with the kernel's iputils `ping` as the peer; the same tests on a TAP device
+//! (Ethernet and ARP).
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod support;
 
-use support::{counter, ping_counts, Tunstack};
+use support::{counter, ping_counts, Link, Tunstack, STACK_MAC};
 
 fn text(o: &std::process::Output) -> String {
     format!(
@@ -15,16 +16,29 @@ fn text(o: &std::process::Output) -> String {
     )
 }
 
+#[test]
+fn kernel_ping_to_the_stack_tun() {
+    kernel_ping_to_the_stack(Link::Tun);
+}
+
+#[test]
+fn kernel_ping_to_the_stack_tap() {
+    kernel_ping_to_the_stack(Link::Tap);
+}
+
 /// `ping -c 20 -i 0.05` gets every reply; `-s 4000` (fragmented both ways) and `-s 65507`
 /// come back intact; an unassigned address of the subnet gets nothing; the counters
-/// printed at exit match what was sent.
-#[test]
-fn kernel_ping_to_the_stack() {
+/// printed at exit match what was sent. On TAP the kernel's neighbour table holds the
+/// stack's Ethernet address.
+fn kernel_ping_to_the_stack(link: Link) {
     if !common::require_root() || !common::require_tool("ping") {
         return;
     }
     let ns = common::NetNs::new();
-    let t = Tunstack::up(&["up", "--netns", ns.name(), "--seed", "1"]);
+    let mut args = vec!["up", "--netns", ns.name(), "--seed", "1"];
+    let link_args = link.args("tsping1");
+    args.extend(link_args.iter().map(String::as_str));
+    let t = Tunstack::up(&args);
 
     let out = ns.exec("ping", &["-c", "20", "-i", "0.05", "-W", "2", "10.77.0.2"]);
     assert_eq!(ping_counts(&text(&out)), (20, 20), "{}", text(&out));
@@ -60,6 +74,18 @@ fn kernel_ping_to_the_stack() {
     let out = ns.exec("ping", &["-c", "2", "-i", "0.2", "-W", "1", "10.77.0.9"]);
     assert_eq!(ping_counts(&text(&out)), (2, 0), "{}", text(&out));
 
+    if link == Link::Tap {
+        // The kernel resolved the stack's address (RFC 826) and confirmed it.
+        let neigh = ns.exec_ok("ip", &["neigh", "show", "10.77.0.2", "dev", "tsping1"]);
+        assert!(neigh.contains(&format!("lladdr {STACK_MAC}")), "{neigh}");
+        assert!(
+            ["REACHABLE", "STALE", "DELAY", "PROBE"]
+                .iter()
+                .any(|s| neigh.contains(s)),
+            "{neigh}"
+        );
+    }
+
     let (ok, lines) = t.stop();
     assert!(ok, "tunstack exit status: {lines:?}");
     let c = |n| counter(&lines, n).unwrap_or(0);
@@ -69,14 +95,38 @@ fn kernel_ping_to_the_stack() {
     assert_eq!(c("IpReasmOKs"), 5, "{lines:#?}");
     assert_eq!(c("IpReasmReqds"), 3 * 3 + 2 * 45, "{lines:#?}");
     assert_eq!(c("IpFragCreates"), 3 * 3 + 2 * 45, "{lines:#?}");
-    assert_eq!(c("IpInAddrErrors"), 2, "{lines:#?}");
-    assert_eq!(c("IpInReceives"), 20 + 9 + 90 + 2, "{lines:#?}");
     assert_eq!(c("IpInHdrErrors"), 0, "{lines:#?}");
+    match link {
+        Link::Tun => {
+            assert_eq!(c("IpInAddrErrors"), 2, "{lines:#?}");
+            assert_eq!(c("IpInReceives"), 20 + 9 + 90 + 2, "{lines:#?}");
+        }
+        Link::Tap => {
+            // The pings to 10.77.0.9 never leave the kernel: nobody answers its ARP
+            // requests for that address (seen, not answered, not learned from).
+            assert_eq!(c("IpInAddrErrors"), 0, "{lines:#?}");
+            assert_eq!(c("IpInReceives"), 20 + 9 + 90, "{lines:#?}");
+            assert!(c("ArpInRequests") >= 2, "{lines:#?}");
+            assert!(c("ArpOutReplies") >= 1, "{lines:#?}");
+            assert_eq!(c("ArpOutGratuitous"), 2, "{lines:#?}");
+            assert_eq!(c("EthInErrors"), 0, "{lines:#?}");
+        }
+    }
 }
 
-/// `tunstack ping 10.77.0.1` pings the kernel from inside the stack.
 #[test]
-fn tunstack_pings_the_kernel() {
+fn tunstack_pings_the_kernel_tun() {
+    tunstack_pings_the_kernel(Link::Tun);
+}
+
+#[test]
+fn tunstack_pings_the_kernel_tap() {
+    tunstack_pings_the_kernel(Link::Tap);
+}
+
+/// `tunstack ping 10.77.0.1` pings the kernel from inside the stack (on TAP, resolving
+/// its address first).
+fn tunstack_pings_the_kernel(link: Link) {
     if !common::require_root() {
         return;
     }
@@ -91,9 +141,8 @@ fn tunstack_pings_the_kernel() {
             "0.1",
             "--netns",
             ns.name(),
-            "--tun",
-            "tsping0",
         ])
+        .args(link.args("tsping0"))
         .output()
         .expect("run tunstack ping");
     let s = text(&out);

@@ -11,8 +11,10 @@
 //! [`crate::socket`] (or a simulation in virtual time) drives it, after quinn-proto's
 //! `Connection`. The IPv4 layer is split by direction: [`ip_in`](self) (validation, local
 //! delivery, reassembly, forwarding) and `ip_out` (routing, identification,
-//! fragmentation); ICMP handling is in `icmp`.
+//! fragmentation); ICMP handling is in `icmp`. On Ethernet interfaces (TAP), `ethernet`
+//! adds the link layer around it: framing, ARP and the neighbour cache.
 
+mod ethernet;
 mod icmp;
 mod ip_in;
 mod ip_out;
@@ -29,13 +31,15 @@ use std::net::Ipv4Addr;
 use crate::icmp::{EchoEvent, EchoSockets};
 use crate::iface::ident::IdentGenerator;
 use crate::iface::{
-    IfaceId, Interface, InterfaceConfig, Reassembler, ReassemblyConfig, Route, RoutingTable,
-    TokenBucket,
+    IfaceId, Interface, InterfaceConfig, NeighborConfig, Reassembler, ReassemblyConfig, Route,
+    RoutingTable, TokenBucket,
 };
+use crate::link::Medium;
 use crate::rand::Rng;
 use crate::stats::Stats;
 use crate::time::Instant;
 
+pub use ethernet::{multicast_mac, random_mac, ANNOUNCE_INTERVAL, ANNOUNCE_NUM};
 pub use ip_out::SendError;
 pub use tcp::TcpError;
 
@@ -60,6 +64,8 @@ pub struct StackConfig {
     pub tx_queue_len: usize,
     /// TCP settings.
     pub tcp: crate::tcp::TcpConfig,
+    /// ARP neighbour cache limits and timers (Ethernet interfaces).
+    pub arp: NeighborConfig,
 }
 
 impl Default for StackConfig {
@@ -73,6 +79,7 @@ impl Default for StackConfig {
             echo_ignore_broadcasts: true,
             tx_queue_len: 4096,
             tcp: crate::tcp::TcpConfig::default(),
+            arp: NeighborConfig::default(),
         }
     }
 }
@@ -100,7 +107,8 @@ pub struct Transmit {
     /// The next hop on that link (the gateway or the destination): what ARP resolves on
     /// an Ethernet link. Point-to-point TUN links ignore it.
     pub next_hop: Ipv4Addr,
-    /// The IP datagram.
+    /// What the interface's device sends: the IP datagram on an IP interface, an Ethernet
+    /// frame (IPv4 or ARP) on an Ethernet one.
     pub frame: Vec<u8>,
 }
 
@@ -126,6 +134,8 @@ pub struct Stack {
     /// The time of the latest `receive` or `handle_timeout`, for work done lazily in
     /// `poll_transmit`.
     last_now: Instant,
+    /// Ethernet and ARP state (see `ethernet`).
+    l2: ethernet::Link,
 }
 
 impl Stack {
@@ -146,12 +156,15 @@ impl Stack {
             tx: VecDeque::new(),
             loopback: VecDeque::new(),
             echo: EchoSockets::new(),
+            l2: ethernet::Link::new(config.arp.clone()),
             config,
             rng,
         }
     }
 
-    /// Adds an interface, with an on-link route to its network.
+    /// Adds an interface, with an on-link route to its network. An Ethernet interface
+    /// without an Ethernet address gets a random one, and announces itself (gratuitous
+    /// ARP) at the next [`Stack::handle_timeout`].
     pub fn add_interface(&mut self, config: InterfaceConfig) -> IfaceId {
         let id = IfaceId(self.ifaces.len());
         self.routes.add(Route {
@@ -160,6 +173,7 @@ impl Stack {
             iface: id,
         });
         self.ifaces.push(Interface { id, config });
+        self.eth_attach(id);
         id
     }
 
@@ -200,7 +214,12 @@ impl Stack {
 
     /// Hands the stack a frame that arrived on `iface`.
     pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
-        if self.ifaces.get(iface.0).is_none() {
+        let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
+            return;
+        };
+        if medium == Medium::Ethernet {
+            self.last_now = now;
+            self.eth_receive(now, iface, frame);
             return;
         }
         // A TUN device also carries the kernel's IPv6 chatter (router solicitations, MLD);
@@ -220,11 +239,27 @@ impl Stack {
     /// then polls, so a burst of segments gets one ACK rather than one per two segments
     /// (what the kernel's GRO achieves; RFC 5681 4.2's "every second segment" holds when
     /// segments arrive one at a time).
+    ///
+    /// A datagram for an Ethernet interface leaves in a frame addressed to its next hop,
+    /// or waits while ARP resolves that address (and another frame is returned instead).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if self.tx.is_empty() {
-            self.flush(self.last_now);
+        loop {
+            if let Some(t) = self.eth_pop() {
+                return Some(t);
+            }
+            if self.tx.is_empty() {
+                self.flush(self.last_now);
+            }
+            let t = self.tx.pop_front()?;
+            match self.ifaces.get(t.iface.0).map(|i| i.config.medium) {
+                Some(Medium::Ethernet) => {
+                    if let Some(framed) = self.eth_output(t) {
+                        return Some(framed);
+                    }
+                }
+                _ => return Some(t),
+            }
         }
-        self.tx.pop_front()
     }
 
     /// Generates everything due: TCP segments of touched connections and loopback
@@ -244,10 +279,10 @@ impl Stack {
         if !self.loopback.is_empty() {
             return Some(Instant::ZERO);
         }
-        match (self.reasm.poll_at(), self.tcp.poll_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.reasm.poll_at(), self.tcp.poll_at(), self.eth_poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs every timer that has expired by `now`.
@@ -262,6 +297,7 @@ impl Stack {
             }
         }
         self.tcp_timeout(now);
+        self.eth_timeout(now);
         self.drain_loopback(now);
     }
 
@@ -307,6 +343,9 @@ impl Stack {
         if !self.echo.is_open(ident) {
             return Err(SendError::NotOpen);
         }
+        // The link layer decides in `poll_transmit` (whether a cached Ethernet address
+        // is still fresh) by the latest time it was given.
+        self.last_now = self.last_now.max(now);
         let repr = crate::wire::icmpv4::Icmpv4Repr::EchoRequest {
             ident,
             seq_no: seq,

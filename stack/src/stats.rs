@@ -147,6 +147,36 @@ counters! {
     listen_overflows => "TcpExtListenOverflows",
     /// SYNs dropped at a listener for any reason.
     listen_drops => "TcpExtListenDrops",
+    // Ethernet and ARP (TAP links). Linux keeps these per device and per neighbour
+    // table (`ip -s link`, `ip -s ntable`); tunstack's names are its own.
+    /// Ethernet frames too short for a header, or from a multicast source.
+    eth_in_errors => "EthInErrors",
+    /// Frames not for us: another unicast or a multicast destination, or a link broadcast
+    /// carrying a unicast IP datagram (RFC 1122 3.3.6).
+    eth_in_dropped => "EthInDropped",
+    /// Frames with an EtherType other than IPv4 and ARP (IPv6 included).
+    eth_in_unknown_protos => "EthInUnknownProtos",
+    /// ARP requests received.
+    arp_in_requests => "ArpInRequests",
+    /// ARP replies received.
+    arp_in_replies => "ArpInReplies",
+    /// ARP packets malformed, of another hardware or protocol type, with an unknown
+    /// operation, or claiming a broadcast or multicast hardware address.
+    arp_in_errors => "ArpInErrors",
+    /// ARP packets from another host claiming one of our addresses (RFC 5227 conflicts).
+    arp_addr_conflicts => "ArpAddrConflicts",
+    /// ARP requests sent (broadcast while resolving, unicast while polling).
+    arp_out_requests => "ArpOutRequests",
+    /// ARP replies sent.
+    arp_out_replies => "ArpOutReplies",
+    /// Gratuitous ARP announcements sent (RFC 5227 2.3).
+    arp_out_gratuitous => "ArpOutGratuitous",
+    /// Resolved entries evicted to make room in the neighbour cache.
+    arp_cache_evictions => "ArpCacheEvictions",
+    /// Resolutions given up after the last request went unanswered.
+    arp_resolve_failures => "ArpResolveFailures",
+    /// Datagrams dropped while waiting for an address (queue full, or resolution failed).
+    arp_unresolved_discards => "ArpUnresolvedDiscards",
 }
 
 impl Stats {

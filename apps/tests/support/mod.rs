@@ -86,6 +86,35 @@ impl Drop for Tunstack {
     }
 }
 
+/// The kinds of link `tunstack` runs on, for system tests that run on both: one test
+/// body, two media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// A TUN device: bare IP.
+    Tun,
+    /// A TAP device: Ethernet and ARP, the stack at [`STACK_MAC`].
+    Tap,
+}
+
+/// The Ethernet address the tests give the stack on TAP (`--mac`).
+pub const STACK_MAC: &str = "02:00:5e:77:00:02";
+
+impl Link {
+    /// The flags that select this link with device `name`: `--tun NAME`, or
+    /// `--tap NAME --mac STACK_MAC`.
+    pub fn args(self, name: &str) -> Vec<String> {
+        match self {
+            Link::Tun => vec!["--tun".into(), name.into()],
+            Link::Tap => vec![
+                "--tap".into(),
+                name.into(),
+                "--mac".into(),
+                STACK_MAC.into(),
+            ],
+        }
+    }
+}
+
 /// The value of counter `name` in lines `Name   value`.
 pub fn counter(lines: &[String], name: &str) -> Option<u64> {
     lines.iter().find_map(|l| {

@@ -1,17 +1,20 @@
-//! Interfaces, routing, IPv4 identification, fragmentation and reassembly: the pieces the
-//! IPv4 layer in [`crate::stack`] is built from.
+//! Interfaces, routing, IPv4 identification, fragmentation and reassembly, and the ARP
+//! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from.
 
 pub mod fragment;
 pub mod ident;
+pub mod neighbor;
 pub mod reassembly;
 pub mod route;
 
+pub use neighbor::{NeighborCache, NeighborConfig, NeighborState};
 pub use reassembly::{Reassembler, ReassemblyConfig};
 pub use route::{Ipv4Cidr, Route, RoutingTable};
 
 use std::net::Ipv4Addr;
 
 use crate::link::Medium;
+use crate::wire::ethernet::EthernetAddress;
 
 /// Names an interface of a [`crate::stack::Stack`]: its index in the order added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,6 +31,10 @@ pub struct InterfaceConfig {
     pub mtu: usize,
     /// What the link carries: bare IP packets (TUN) or Ethernet frames (TAP).
     pub medium: Medium,
+    /// The stack's Ethernet address on an Ethernet link. `None`: the stack picks a random
+    /// locally administered unicast address when the interface is added (and stores it
+    /// here). Unused on IP links.
+    pub mac: Option<EthernetAddress>,
 }
 
 impl InterfaceConfig {
@@ -38,6 +45,19 @@ impl InterfaceConfig {
             addr,
             mtu: 1500,
             medium: Medium::Ip,
+            mac: None,
+        }
+    }
+
+    /// A TAP-style interface: Ethernet with ARP, the given address, MTU 1500, and the
+    /// given Ethernet address (`None`: a random one).
+    pub fn ethernet(name: &str, addr: Ipv4Cidr, mac: Option<EthernetAddress>) -> InterfaceConfig {
+        InterfaceConfig {
+            name: name.to_string(),
+            addr,
+            mtu: 1500,
+            medium: Medium::Ethernet,
+            mac,
         }
     }
 }
@@ -58,6 +78,11 @@ impl Interface {
     /// The stack's address on this interface.
     pub fn addr(&self) -> Ipv4Addr {
         self.config.addr.address()
+    }
+
+    /// The stack's Ethernet address on this interface (Ethernet links only).
+    pub fn mac(&self) -> Option<EthernetAddress> {
+        self.config.mac
     }
 
     /// The IP MTU, never below the IPv4 minimum of 68.
