@@ -190,7 +190,7 @@ impl Zone {
     pub fn lookup(&self, name: &Name, rtype: RType) -> Lookup<'_> {
         let key = name.to_lowercase();
         // Zone cuts: NS records at a name strictly below the apex, from the top down.
-        let depth = key.label_count() - self.origin.label_count();
+        let depth = key.label_count().saturating_sub(self.origin.label_count());
         let mut ancestors = Vec::with_capacity(depth);
         let mut n = key.clone();
         for _ in 0..depth {

@@ -216,6 +216,9 @@ fn number<T: std::str::FromStr>(t: &Token, what: &str) -> Result<T, String> {
 
 /// RDATA of `rtype` from its tokens (RFC 1035 section 5.1 and 3.3, RFC 3597 section 5).
 pub(crate) fn rdata(rtype: RType, toks: &[Token], origin: &Name) -> Result<RData, String> {
+    if matches!(rtype, RType::OPT | RType::ANY | RType::AXFR | RType::IXFR) {
+        return Err(format!("{rtype} is not a record type for zones"));
+    }
     if toks.first().is_some_and(|t| !t.quoted && t.text == "\\#") {
         return generic_rdata(rtype, &toks[1..]);
     }
@@ -280,9 +283,6 @@ pub(crate) fn rdata(rtype: RType, toks: &[Token], origin: &Name) -> Result<RData
                 port: number(&toks[2], "port")?,
                 target: name(&toks[3], origin)?,
             }
-        }
-        RType::OPT | RType::ANY | RType::AXFR | RType::IXFR => {
-            return Err(format!("{rtype} is not a record type for zones"))
         }
         _ => return Err(format!("type {rtype} needs the generic form \\# LEN HEX")),
     })
