@@ -73,24 +73,26 @@ fn extended_rcodes() {
 
 #[test]
 fn edns_flags_and_options_round_trip() {
-    let mut m = Message::default();
-    m.edns = Some(Edns {
-        udp_payload: 4096,
-        ext_rcode: 0,
-        version: 0,
-        dnssec_ok: true,
-        z: 0x1234,
-        options: vec![
-            EdnsOption {
-                code: 10,
-                data: vec![1; 8],
-            },
-            EdnsOption {
-                code: 12,
-                data: vec![],
-            },
-        ],
-    });
+    let m = Message {
+        edns: Some(Edns {
+            udp_payload: 4096,
+            ext_rcode: 0,
+            version: 0,
+            dnssec_ok: true,
+            z: 0x1234,
+            options: vec![
+                EdnsOption {
+                    code: 10,
+                    data: vec![1; 8],
+                },
+                EdnsOption {
+                    code: 12,
+                    data: vec![],
+                },
+            ],
+        }),
+        ..Message::default()
+    };
     let b = m.to_bytes().unwrap();
     // Root owner, type 41, class = payload size, TTL = ext rcode, version, DO + z.
     assert_eq!(&b[12..23], &[0, 0, 41, 0x10, 0, 0, 0, 0x92, 0x34, 0, 16]);

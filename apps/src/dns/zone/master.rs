@@ -293,7 +293,7 @@ pub(crate) fn rdata(rtype: RType, toks: &[Token], origin: &Name) -> Result<RData
 fn generic_rdata(rtype: RType, toks: &[Token]) -> Result<RData, String> {
     let len: usize = number(toks.first().ok_or("\\# needs a length")?, "length")?;
     let hex: String = toks[1..].iter().map(|t| t.text.as_str()).collect();
-    if hex.len() % 2 != 0 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err("bad hex data after \\#".into());
     }
     let data: Vec<u8> = (0..hex.len() / 2)
