@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
 
-use tunstack_apps::dns::server::{serve_tcp, serve_udp, Catalog, Server, ServerConfig};
+use tunstack_apps::dns::server::{spawn, Catalog, Server, ServerConfig};
 use tunstack_apps::dns::zone::{default_zones, Zone};
 use tunstack_apps::dns::{Name, Rcode};
 
@@ -107,9 +107,7 @@ fn start() -> Running {
         }
     };
     let addr = udp.local_addr().unwrap();
-    let (s1, s2) = (Arc::clone(&server), Arc::clone(&server));
-    std::thread::spawn(move || serve_udp(udp, s1));
-    std::thread::spawn(move || serve_tcp(tcp, s2));
+    spawn(&server, udp, tcp).unwrap();
     Running { server, addr }
 }
 

@@ -507,6 +507,26 @@ pub fn serve_tcp<L: NetListener>(listener: L, server: Arc<Server>) -> io::Result
     }
 }
 
+/// Runs [`serve_udp`] and [`serve_tcp`] for `server` in two background threads (as
+/// `tunstack up` does on port 53); each returns its loop's result when joined.
+pub fn spawn<D: NetDatagram, L: NetListener>(
+    server: &Arc<Server>,
+    udp: D,
+    tcp: L,
+) -> io::Result<(
+    std::thread::JoinHandle<io::Result<()>>,
+    std::thread::JoinHandle<io::Result<()>>,
+)> {
+    let (s1, s2) = (Arc::clone(server), Arc::clone(server));
+    let u = std::thread::Builder::new()
+        .name("tunstack-dns-udp".into())
+        .spawn(move || serve_udp(udp, s1))?;
+    let t = std::thread::Builder::new()
+        .name("tunstack-dns-tcp".into())
+        .spawn(move || serve_tcp(tcp, s2))?;
+    Ok((u, t))
+}
+
 /// Reads exactly `buf.len()` bytes; `Ok(false)` when the stream ends before the first.
 fn read_full(s: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
     let mut got = 0;

@@ -88,6 +88,35 @@ impl Zone {
         Ok(zone)
     }
 
+    /// Reads a master file whose apex is the owner of its SOA record; relative names
+    /// start at `origin` if given (else at the root, so the file needs `$ORIGIN` or
+    /// absolute names).
+    pub fn from_text(text: &str, origin: Option<&Name>) -> Result<Zone, ZoneError> {
+        let start = origin.cloned().unwrap_or_else(Name::root);
+        let records = master::parse(text, &start)?;
+        let apex = records
+            .iter()
+            .find(|(_, r)| r.rtype() == RType::SOA)
+            .map(|(_, r)| r.name.clone())
+            .ok_or_else(|| err("no SOA record"))?;
+        let mut zone = Zone::new(apex);
+        for (line, record) in records {
+            zone.insert(record).map_err(|e| ZoneError { line, ..e })?;
+        }
+        zone.check()?;
+        Ok(zone)
+    }
+
+    /// [`Zone::from_text`] on the file at `path` (for `tunstack up --zone FILE`).
+    pub fn load(path: &std::path::Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
+        Zone::from_text(&text, origin).map_err(|e| ZoneError {
+            message: format!("{}: {}", path.display(), e.message),
+            ..e
+        })
+    }
+
     /// The apex.
     pub fn origin(&self) -> &Name {
         &self.origin

@@ -167,6 +167,14 @@ fn formerr_for_malformed_queries() {
     let mut two = query_msg("tunstack.test", RType::A, None);
     two.questions.push(two.questions[0].clone());
     let opt = query_msg("tunstack.test", RType::OPT, None);
+    // RFC 6891 section 6.1.1: two OPT records.
+    let mut two_opt = query("tunstack.test", RType::A, Some(1232));
+    let opt_rr = two_opt[two_opt.len() - 11..].to_vec();
+    two_opt.extend_from_slice(&opt_rr);
+    two_opt[11] = 2;
+    let m = Message::parse(&s.handle(&two_opt, Transport::Udp).unwrap()).unwrap();
+    assert_eq!(m.rcode(), Rcode::FORMERR);
+    assert_eq!(m.edns, None);
     for q in [none, two, opt] {
         let m = Message::parse(&s.handle(&q.to_bytes().unwrap(), Transport::Udp).unwrap()).unwrap();
         assert_eq!(m.rcode(), Rcode::FORMERR);

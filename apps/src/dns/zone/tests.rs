@@ -203,3 +203,23 @@ fn reverse_zones_for_own_addresses() {
     assert_eq!(ptr[0].data, RData::Ptr(n("tunstack.test")));
     assert_eq!(zones[2].origin(), &n("1.0.1.10.in-addr.arpa"));
 }
+
+/// A master file read without a given origin: the apex is the SOA's owner.
+#[test]
+fn zone_from_a_file_with_its_own_origin() {
+    let text = include_str!("../../../tests/dns_fixtures/fixture.test.zone");
+    let z = Zone::from_text(text, None).unwrap();
+    assert_eq!(z.origin(), &n("fixture.test"));
+    assert_eq!(z.records().count(), 16);
+    let dir = std::env::temp_dir().join(format!("tunstack-zone-{}", std::process::id()));
+    std::fs::write(&dir, "$TTL 5\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.1\n").unwrap();
+    let z = Zone::load(&dir, Some(&n("example.test"))).unwrap();
+    let _ = std::fs::remove_file(&dir);
+    assert!(matches!(
+        z.lookup(&n("www.example.test"), RType::A),
+        Lookup::Found(_)
+    ));
+    let e = Zone::load(std::path::Path::new("/nonexistent/zone"), None).unwrap_err();
+    assert!(e.message.contains("/nonexistent/zone"), "{e}");
+    assert!(Zone::from_text("$TTL 1\nx. A 192.0.2.1\n", None).is_err());
+}
