@@ -507,16 +507,16 @@ pub fn serve_tcp<L: NetListener>(listener: L, server: Arc<Server>) -> io::Result
     }
 }
 
+/// A running serve loop.
+pub type Loop = std::thread::JoinHandle<io::Result<()>>;
+
 /// Runs [`serve_udp`] and [`serve_tcp`] for `server` in two background threads (as
 /// `tunstack up` does on port 53); each returns its loop's result when joined.
 pub fn spawn<D: NetDatagram, L: NetListener>(
     server: &Arc<Server>,
     udp: D,
     tcp: L,
-) -> io::Result<(
-    std::thread::JoinHandle<io::Result<()>>,
-    std::thread::JoinHandle<io::Result<()>>,
-)> {
+) -> io::Result<(Loop, Loop)> {
     let (s1, s2) = (Arc::clone(server), Arc::clone(server));
     let u = std::thread::Builder::new()
         .name("tunstack-dns-udp".into())
