@@ -234,3 +234,24 @@ fn ttl_units() {
     assert_eq!(parse_ttl("99999999999"), None);
     assert_eq!(parse_ttl("IN"), None);
 }
+
+proptest::proptest! {
+    /// Master files are input too: any text gives records or an error, never a panic.
+    #[test]
+    fn any_text_never_panics(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "$ORIGIN", "$TTL", "@", "a", "b.c.", " ", "\t", "\n", "(", ")", ";c", "\"",
+                "\\", "\\0", "\\255", "IN", "A", "TXT", "SOA", "MX", "TYPE65300", "\\#", "1",
+                "300", "1h", "192.0.2.1", "::1", "ff", "é", "CNAME", "CH", "x\\.y",
+            ]),
+            0..40,
+        )
+    ) {
+        let text: String = parts.join(" ");
+        let _ = parse(&text, &n("example.test"));
+        let _ = crate::dns::zone::Zone::from_text(&text, None);
+        let squashed: String = parts.concat();
+        let _ = parse(&squashed, &n("example.test"));
+    }
+}
