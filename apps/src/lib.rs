@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dns;
 pub mod net;
 pub mod services;
 pub mod sys;
