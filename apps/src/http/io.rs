@@ -14,8 +14,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub struct Conn<S> {
     /// The socket.
     pub stream: S,
+    /// Initialised storage; `start..end` holds the unread bytes.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
 }
 
 impl<S: NetStream> Conn<S> {
@@ -23,28 +25,30 @@ impl<S: NetStream> Conn<S> {
     pub fn new(stream: S) -> Self {
         Conn {
             stream,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: Vec::new(),
             start: 0,
+            end: 0,
         }
     }
 
     /// The bytes received and not yet consumed.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 
     /// Marks `n` buffered bytes as used.
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.buf.len());
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
             self.start = 0;
+            self.end = 0;
         }
     }
 
     /// Reads once more from the socket into the buffer, waiting at most until `deadline`
     /// (`None`: whatever read timeout the socket has). Returns how many bytes arrived
-    /// (0 at end of stream); a deadline that passes is `TimedOut`.
+    /// (0 at end of stream); a deadline that passes is `TimedOut`. The buffer grows by
+    /// at most [`READ_CHUNK`] a call; callers bound how much they let accumulate.
     pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());
@@ -53,26 +57,24 @@ impl<S: NetStream> Conn<S> {
             }
             self.stream.set_read_timeout(Some(left))?;
         }
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
-            self.start = 0;
+        if self.buf.len() - self.end < READ_CHUNK / 4 {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < READ_CHUNK / 4 {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
         }
-        let old = self.buf.len();
-        self.buf.resize(old + READ_CHUNK, 0);
-        let r = loop {
-            match self.stream.read(&mut self.buf[old..]) {
+        loop {
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
-        match r {
-            Ok(n) => {
-                self.buf.truncate(old + n);
-                Ok(n)
-            }
-            Err(e) => {
-                self.buf.truncate(old);
-                Err(timeout_kind(e))
+                Err(e) => return Err(timeout_kind(e)),
             }
         }
     }

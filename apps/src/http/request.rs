@@ -172,8 +172,17 @@ pub fn read_head<S: NetStream>(
 ) -> Result<Request, HeadError> {
     let idle_deadline = Instant::now() + idle;
     let mut head_deadline = (!conn.buffered().is_empty()).then(|| Instant::now() + head_timeout);
+    // Parse only when a line has ended or a limit may have been crossed, so a head
+    // trickling in a byte at a time costs work in proportion to its lines, not bytes.
+    let mut scanned = 0;
     loop {
-        if !conn.buffered().is_empty() {
+        let buf = conn.buffered();
+        let new_line = buf[scanned.min(buf.len())..].contains(&b'\n');
+        scanned = buf.len();
+        let check = new_line
+            || buf.len() > lim.max_head
+            || (buf.len() > lim.max_request_line && !buf.contains(&b'\n'));
+        if check && !buf.is_empty() {
             match parse_head(conn.buffered(), lim) {
                 Ok(Some((req, n))) => {
                     conn.consume(n);
@@ -185,15 +194,20 @@ pub fn read_head<S: NetStream>(
         }
         let deadline = head_deadline.unwrap_or(idle_deadline);
         match conn.fill(Some(deadline)) {
-            Ok(0) if conn.buffered().is_empty() => return Err(HeadError::Idle),
+            // Stray CRLFs after the last request (RFC 9112 2.2) are not a request.
+            Ok(0) if conn.buffered().iter().all(|&b| b == b'\r' || b == b'\n') => {
+                return Err(HeadError::Idle)
+            }
             Ok(0) => return Err(HeadError::Reject(reject(400, "incomplete request"))),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                return Err(if conn.buffered().is_empty() {
-                    HeadError::Idle
-                } else {
-                    HeadError::Timeout
-                })
+                return Err(
+                    if conn.buffered().iter().all(|&b| b == b'\r' || b == b'\n') {
+                        HeadError::Idle
+                    } else {
+                        HeadError::Timeout
+                    },
+                )
             }
             Err(e) => return Err(HeadError::Io(e)),
         }
