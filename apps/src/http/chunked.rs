@@ -107,14 +107,19 @@ pub fn decode<S: NetStream>(
             left -= take as u64;
         }
         total += size;
-        let n = line(conn, 2, deadline)?;
-        if n != conn.buffered()[..n]
-            .iter()
-            .filter(|&&b| b == b'\r' || b == b'\n')
-            .count()
-        {
-            return Err(ChunkedError::Malformed("chunk data not followed by CRLF"));
+        // The CRLF that ends the chunk data.
+        while conn.buffered().len() < 2 && conn.buffered().first() != Some(&b'\n') {
+            if conn.fill(deadline)? == 0 {
+                return Err(ChunkedError::Malformed(
+                    "connection closed inside chunked body",
+                ));
+            }
         }
+        let n = match conn.buffered() {
+            [b'\r', b'\n', ..] => 2,
+            [b'\n', ..] => 1,
+            _ => return Err(ChunkedError::Malformed("chunk data not followed by CRLF")),
+        };
         conn.consume(n);
     }
     // Trailer section: field lines up to an empty line.
