@@ -70,10 +70,11 @@ pub struct Server {
     freed: Condvar,
 }
 
-/// Gives a connection slot back when dropped (also on panic).
-struct Slot<'a>(&'a Server);
+/// A connection slot, given back when dropped: when the connection ends, if its thread
+/// panics, or if the thread could not be started.
+struct Slot(Arc<Server>);
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         let mut n = self.0.active.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.saturating_sub(1);
@@ -143,11 +144,11 @@ impl Server {
                 }
                 *n += 1;
             }
-            let slot_server = Arc::clone(self);
+            let slot = Slot(Arc::clone(self));
             let (stream, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) => {
-                    drop(Slot(&slot_server));
+                    drop(slot);
                     if transient(&e) {
                         log::warn!(target: LOG, "accept: {e}");
                         std::thread::sleep(Duration::from_millis(50));
@@ -159,11 +160,11 @@ impl Server {
             let spawned = std::thread::Builder::new()
                 .name("tunstack-http".into())
                 .spawn(move || {
-                    let _slot = Slot(&slot_server);
-                    slot_server.serve_connection(stream, peer);
+                    slot.0.serve_connection(stream, peer);
+                    drop(slot);
                 });
             if let Err(e) = spawned {
-                // The closure (and with it the slot and the stream) is dropped.
+                // The closure, and with it the slot and the stream, has been dropped.
                 log::warn!(target: LOG, "cannot start a connection thread: {e}");
             }
         }
@@ -243,7 +244,7 @@ impl Server {
         req: &Request,
     ) -> Result<bool, BodyError> {
         let (framing, close) = request::framing(req).map_err(BodyError::Reject)?;
-        if framing == Framing::None {
+        if matches!(framing, Framing::None | Framing::Length(0)) {
             return Ok(close);
         }
         // RFC 9110 10.1.1: a server that answers with a final status without reading the
