@@ -15,7 +15,7 @@ pub struct ConnRow {
     pub remote: SocketAddr,
     /// Congestion window, bytes.
     pub cwnd: u64,
-    /// Slow-start threshold, bytes.
+    /// Slow-start threshold, bytes; `u64::MAX` before the first loss (shown as `null`).
     pub ssthresh: u64,
     /// Smoothed round-trip time, microseconds (0 before the first sample).
     pub srtt_us: u64,
@@ -25,6 +25,23 @@ pub struct ConnRow {
     pub bytes_in_flight: u64,
     /// Segments retransmitted on this connection.
     pub retransmits: u64,
+}
+
+impl From<&tunstack::tcp::ConnInfo> for ConnRow {
+    fn from(c: &tunstack::tcp::ConnInfo) -> Self {
+        let wide = |n: usize| if n == usize::MAX { u64::MAX } else { n as u64 };
+        ConnRow {
+            state: c.state.name().to_string(),
+            local: c.local.into(),
+            remote: c.remote.into(),
+            cwnd: wide(c.cwnd),
+            ssthresh: wide(c.ssthresh),
+            srtt_us: c.srtt.map_or(0, |d| d.total_micros()),
+            rto_us: c.rto.total_micros(),
+            bytes_in_flight: wide(c.bytes_in_flight),
+            retransmits: c.stats.retransmits,
+        }
+    }
 }
 
 /// What the server can show about the stack it runs on. The `tunstack` command implements
@@ -107,6 +124,15 @@ pub fn stats_json(info: &dyn StackInfo) -> String {
     out
 }
 
+/// A slow-start threshold for display: `null` while unset.
+fn ssthresh(v: u64) -> String {
+    if v == u64::MAX {
+        "null".into()
+    } else {
+        v.to_string()
+    }
+}
+
 /// `/_stack/connections` as a JSON array of objects.
 pub fn connections_json(info: &dyn StackInfo) -> String {
     let mut out = String::from("[");
@@ -121,7 +147,7 @@ pub fn connections_json(info: &dyn StackInfo) -> String {
             json_string(&c.local.to_string()),
             json_string(&c.remote.to_string()),
             c.cwnd,
-            c.ssthresh,
+            ssthresh(c.ssthresh),
             c.srtt_us,
             c.rto_us,
             c.bytes_in_flight,
@@ -150,7 +176,7 @@ pub fn connections_html(info: &dyn StackInfo) -> String {
             c.local,
             c.remote,
             c.cwnd,
-            c.ssthresh,
+            ssthresh(c.ssthresh).replace("null", "-"),
             c.srtt_us,
             c.rto_us,
             c.bytes_in_flight,

@@ -344,3 +344,46 @@ fn directories_and_traversal() {
         assert!(!String::from_utf8_lossy(&r[0].body).contains("root:"));
     }
 }
+
+/// The stack's own connection snapshot maps onto a row; an unset ssthresh shows as null.
+#[test]
+fn conn_info_to_row() {
+    use tunstack::tcp::{ConnInfo, ConnStats, State};
+    use tunstack::time::Duration;
+    let info = ConnInfo {
+        local: "10.0.0.2:80".parse().unwrap(),
+        remote: "10.0.0.1:5555".parse().unwrap(),
+        state: State::Established,
+        cwnd: 14_480,
+        ssthresh: usize::MAX,
+        srtt: Some(Duration::from_micros(1500)),
+        rto: Duration::from_millis(201),
+        bytes_in_flight: 1448,
+        mss: 1448,
+        snd_wnd: 65_535,
+        rcv_wnd: 65_535,
+        stats: ConnStats {
+            retransmits: 2,
+            ..ConnStats::default()
+        },
+        congestion: "reno",
+    };
+    let row = ConnRow::from(&info);
+    assert_eq!(row.state, "ESTAB");
+    assert_eq!(
+        (row.srtt_us, row.rto_us, row.retransmits),
+        (1500, 201_000, 2)
+    );
+    struct One(ConnRow);
+    impl StackInfo for One {
+        fn counters(&self) -> Vec<(&'static str, u64)> {
+            Vec::new()
+        }
+        fn connections(&self) -> Vec<ConnRow> {
+            vec![self.0.clone()]
+        }
+    }
+    let json = crate::http::pages::connections_json(&One(row));
+    assert!(json.contains("\"ssthresh\": null"), "{json}");
+    assert!(json.contains("\"cwnd\": 14480"), "{json}");
+}
