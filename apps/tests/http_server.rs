@@ -234,3 +234,43 @@ fn access_log_line_per_request() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Near the connection limit (past 3/4 of it), responses say `Connection: close`, so
+/// keep-alive connections hand their slots back.
+#[test]
+fn busy_server_closes_after_responding() {
+    let (addr, s) = start(Config {
+        max_connections: 4,
+        ..Config::default()
+    });
+    let hold: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = connect(addr);
+            c.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
+    let t0 = Instant::now();
+    while s.active() < 3 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut c = connect(addr);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut r = BufReader::new(c);
+    let (status, head, _) = read_response(&mut r);
+    assert!(status.contains("200"), "{status}");
+    assert!(head.contains("Connection: close"), "{head}");
+    drop(r);
+    drop(hold);
+    // With the load gone, connections persist again.
+    let t0 = Instant::now();
+    while s.active() > 0 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(s.active(), 0);
+    let mut c = connect(addr);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut r = BufReader::new(c);
+    let (_, head, _) = read_response(&mut r);
+    assert!(!head.contains("Connection: close"), "{head}");
+}

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,19 +67,21 @@ pub struct Server {
     cfg: Config,
     root: Option<PathBuf>,
     info: Option<Arc<dyn StackInfo>>,
-    active: Mutex<usize>,
+    /// Slots taken: connections served plus the one the accept loop has reserved.
+    slots: Mutex<usize>,
+    /// Connections being served.
+    serving: AtomicUsize,
     freed: Condvar,
 }
 
-/// A connection slot, given back when dropped: when the connection ends, if its thread
-/// panics, or if the thread could not be started.
+/// A connection being served; its slot is given back when this is dropped: when the
+/// connection ends, if its thread panics, or if the thread could not be started.
 struct Slot(Arc<Server>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut n = self.0.active.lock().unwrap_or_else(|e| e.into_inner());
-        *n = n.saturating_sub(1);
-        self.0.freed.notify_one();
+        self.0.serving.fetch_sub(1, Ordering::AcqRel);
+        self.0.release();
     }
 }
 
@@ -102,9 +105,17 @@ impl Server {
             cfg,
             root,
             info: None,
-            active: Mutex::new(0),
+            slots: Mutex::new(0),
+            serving: AtomicUsize::new(0),
             freed: Condvar::new(),
         })
+    }
+
+    /// Gives a slot back.
+    fn release(&self) {
+        let mut n = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        self.freed.notify_one();
     }
 
     /// Serves `/_stack/stats` and `/_stack/connections` from `info`.
@@ -120,7 +131,7 @@ impl Server {
 
     /// Connections being served now.
     pub fn active(&self) -> usize {
-        *self.active.lock().unwrap_or_else(|e| e.into_inner())
+        self.serving.load(Ordering::Acquire)
     }
 
     fn limits(&self) -> Limits {
@@ -138,17 +149,16 @@ impl Server {
     pub fn serve<L: NetListener>(self: &Arc<Self>, listener: L) -> io::Result<()> {
         loop {
             {
-                let mut n = self.active.lock().unwrap_or_else(|e| e.into_inner());
+                let mut n = self.slots.lock().unwrap_or_else(|e| e.into_inner());
                 while *n >= self.cfg.max_connections.max(1) {
                     n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
                 }
                 *n += 1;
             }
-            let slot = Slot(Arc::clone(self));
             let (stream, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) => {
-                    drop(slot);
+                    self.release();
                     if transient(&e) {
                         log::warn!(target: LOG, "accept: {e}");
                         std::thread::sleep(Duration::from_millis(50));
@@ -157,6 +167,8 @@ impl Server {
                     return Err(e);
                 }
             };
+            self.serving.fetch_add(1, Ordering::AcqRel);
+            let slot = Slot(Arc::clone(self));
             let spawned = std::thread::Builder::new()
                 .name("tunstack-http".into())
                 .spawn(move || {
