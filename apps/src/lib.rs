@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod dns;
+pub mod http;
 pub mod net;
 pub mod services;
 pub mod sys;

@@ -1,0 +1,106 @@
+//! A buffered connection shared by the server and the client: bytes read but not yet
+//! used stay in the buffer (the next pipelined request, or the start of a body), and reads
+//! can be bounded by a deadline for the whole operation rather than per read.
+
+use std::io;
+use std::time::Instant;
+
+use crate::net::NetStream;
+
+/// Read size; also the most a single fill adds to the buffer.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A stream with a read buffer.
+pub struct Conn<S> {
+    /// The socket.
+    pub stream: S,
+    /// Initialised storage; `start..end` holds the unread bytes.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl<S: NetStream> Conn<S> {
+    /// Wraps `stream`.
+    pub fn new(stream: S) -> Self {
+        Conn {
+            stream,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The bytes received and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` buffered bytes as used.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads once more from the socket into the buffer, waiting at most until `deadline`
+    /// (`None`: whatever read timeout the socket has). Returns how many bytes arrived
+    /// (0 at end of stream); a deadline that passes is `TimedOut`. The buffer grows by
+    /// at most [`READ_CHUNK`] a call; callers bound how much they let accumulate.
+    pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        if self.buf.len() - self.end < READ_CHUNK / 4 {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < READ_CHUNK / 4 {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+        }
+        loop {
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(timeout_kind(e)),
+            }
+        }
+    }
+
+    /// Reads up to `out.len()` bytes of what follows, from the buffer first.
+    pub fn read_some(&mut self, out: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
+        if self.buffered().is_empty() && self.fill(deadline)? == 0 {
+            return Ok(0);
+        }
+        let n = out.len().min(self.buffered().len());
+        out[..n].copy_from_slice(&self.buffered()[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+
+    /// Writes all of `data`.
+    pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stream.write_all(data).map_err(timeout_kind)
+    }
+}
+
+/// A socket read timeout shows as `WouldBlock` on Linux; report it as `TimedOut`.
+pub fn timeout_kind(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        io::Error::new(io::ErrorKind::TimedOut, "timed out")
+    } else {
+        e
+    }
+}
