@@ -17,7 +17,11 @@ pub const USAGE: &str = "\
 tunstack: a TCP/IP stack in user space over a TUN or TAP device
 
 usage:
-  tunstack up [LINK OPTIONS]                 run the stack until Ctrl-C, then print counters
+  tunstack up [--www DIR] [--zone FILE]... [LINK OPTIONS]
+                      run the stack until Ctrl-C (HTTP on 80, DNS on 53, TCP echo 7,
+                      discard 9, chargen 19), then print counters
+  tunstack resolve NAME [@SERVER[:PORT]] [TYPE] [-x ADDR] [-n COUNT] [LINK OPTIONS]
+  tunstack get URL [-o FILE] [@SERVER] [LINK OPTIONS]
   tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
   tunstack traceroute HOST [-m HOPS] [-q N] [-w SECS] [LINK OPTIONS]
 
@@ -45,13 +49,38 @@ link options:
 #[derive(Debug)]
 pub enum Command {
     /// `tunstack up`.
-    Up(Setup, LinkOptions),
+    Up(Setup, LinkOptions, Serve),
     /// `tunstack ping`.
     Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
     /// `tunstack traceroute`.
     Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
+    /// `tunstack resolve`: the arguments after `resolve` that are not link options.
+    Resolve(Vec<String>, Setup, LinkOptions),
+    /// `tunstack get URL [-o FILE] [@SERVER]`.
+    Get(GetArgs, Setup, LinkOptions),
     /// `tunstack help`.
     Help,
+}
+
+/// What `tunstack up` serves.
+#[derive(Clone, Debug, Default)]
+pub struct Serve {
+    /// The web root (`--www`); without one, the built-in index page.
+    pub www: Option<PathBuf>,
+    /// Extra zone files (`--zone`), served beside the default `tunstack.test`.
+    pub zones: Vec<PathBuf>,
+}
+
+/// What `tunstack get` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct GetArgs {
+    /// The URL.
+    pub url: String,
+    /// Where to write the body (`-o`); standard output otherwise.
+    pub output: Option<PathBuf>,
+    /// The DNS server for names in the URL (`@SERVER`); the kernel side's address
+    /// otherwise.
+    pub server: Option<std::net::SocketAddr>,
 }
 
 fn value<'a>(args: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, String> {
@@ -84,7 +113,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .map_err(|_| format!("{cmd}: not an IPv4 address: {host}"))?,
             )
         }
-        "up" => None,
+        "up" | "resolve" | "get" => None,
         "help" | "-h" | "--help" => return Ok(Command::Help),
         other => return Err(format!("unknown command {other:?}")),
     };
@@ -96,6 +125,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut link = LinkOptions::default();
     let mut ping = PingOptions::default();
     let mut trace = TracerouteOptions::default();
+    let mut serve = Serve::default();
+    let mut rest: Vec<String> = Vec::new();
+    let mut get = GetArgs::default();
     while let Some(flag) = it.next() {
         match flag {
             "--tun" => single.tun = value(&mut it, flag)?.to_string(),
@@ -182,6 +214,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "-m" if cmd == "traceroute" => trace.max_hops = num(value(&mut it, flag)?, flag)?,
             "-q" if cmd == "traceroute" => trace.queries = num(value(&mut it, flag)?, flag)?,
             "-w" if cmd == "traceroute" => trace.wait = secs(value(&mut it, flag)?, flag)?,
+            "--www" if cmd == "up" => serve.www = Some(PathBuf::from(value(&mut it, flag)?)),
+            "--zone" if cmd == "up" => serve.zones.push(PathBuf::from(value(&mut it, flag)?)),
+            "-o" if cmd == "get" => get.output = Some(PathBuf::from(value(&mut it, flag)?)),
+            server if cmd == "get" && server.starts_with('@') => {
+                let s = &server[1..];
+                let a = s
+                    .parse::<std::net::SocketAddr>()
+                    .or_else(|_| s.parse::<Ipv4Addr>().map(|ip| (ip, 53).into()))
+                    .map_err(|_| format!("not a server address: {server}"))?;
+                get.server = Some(a);
+            }
+            url if cmd == "get" && get.url.is_empty() && !url.starts_with('-') => {
+                get.url = url.to_string()
+            }
+            "-x" | "-n" if cmd == "resolve" => {
+                rest.push(flag.to_string());
+                rest.push(value(&mut it, flag)?.to_string());
+            }
+            other if cmd == "resolve" && !other.starts_with("--") => rest.push(other.to_string()),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -219,7 +270,19 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     Ok(match (cmd, target) {
         ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
         ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
-        _ => Command::Up(setup, link),
+        ("resolve", _) => {
+            if rest.is_empty() {
+                return Err("resolve needs a NAME".into());
+            }
+            Command::Resolve(rest, setup, link)
+        }
+        ("get", _) => {
+            if get.url.is_empty() {
+                return Err("get needs a URL".into());
+            }
+            Command::Get(get, setup, link)
+        }
+        _ => Command::Up(setup, link, serve),
     })
 }
 
@@ -236,7 +299,7 @@ mod tests {
         let c = parse(&args(
             "up --tun t9 --host-addr 10.9.0.1/16 --addr 10.9.3.3 --loss 5% --delay 20ms --seed 7",
         ));
-        let Ok(Command::Up(setup, link)) = c else {
+        let Ok(Command::Up(setup, link, _)) = c else {
             panic!("{c:?}")
         };
         assert_eq!(setup.ifaces[0].tun, "t9");
@@ -260,7 +323,7 @@ mod tests {
     #[test]
     fn tap_and_mac() {
         let c = parse(&args("up --tap tap7 --mac 02:11:22:33:44:55"));
-        let Ok(Command::Up(setup, link)) = c else {
+        let Ok(Command::Up(setup, link, _)) = c else {
             panic!("{c:?}")
         };
         assert_eq!(setup.ifaces[0].tun, "tap7");
@@ -291,6 +354,29 @@ mod tests {
         assert_eq!(setup.routes.len(), 1);
         assert_eq!(setup.routes[0].dest.prefix_len(), 0);
         assert_eq!(setup.routes[0].via, Ipv4Addr::new(10, 77, 0, 1));
+    }
+
+    #[test]
+    fn resolve_and_get_arguments() {
+        let c = parse(&args("resolve www.tunstack.test @10.77.0.2 MX --netns n1"));
+        let Ok(Command::Resolve(rest, setup, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(rest, ["www.tunstack.test", "@10.77.0.2", "MX"]);
+        assert_eq!(setup.ifaces[0].netns.as_deref(), Some("n1"));
+        let c = parse(&args("get http://www.tunstack.test/ -o /tmp/x @10.77.0.2"));
+        let Ok(Command::Get(g, _, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(g.url, "http://www.tunstack.test/");
+        assert_eq!(g.output.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        assert_eq!(g.server, Some("10.77.0.2:53".parse().unwrap()));
+        let c = parse(&args("up --www /srv --zone a.zone --zone b.zone"));
+        let Ok(Command::Up(_, _, serve)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(serve.zones.len(), 2);
+        assert!(parse(&args("get")).unwrap_err().contains("needs a URL"));
     }
 
     #[test]

@@ -4,11 +4,17 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use tunstack_apps::cli::{self, Command};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tunstack::socket::StackHandle;
+use tunstack_apps::cli::{self, Command, Serve};
+use tunstack_apps::dns::resolver::Resolver;
 use tunstack_apps::services::{self, Service};
 use tunstack_apps::sys;
 use tunstack_apps::tools::{ping, traceroute};
 use tunstack_apps::up::{bring_up, Running};
+use tunstack_apps::{dns, http};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -37,18 +43,53 @@ fn run(cmd: Command) -> Result<i32, String> {
             print!("{}", cli::USAGE);
             Ok(0)
         }
-        Command::Up(setup, link) => {
+        Command::Up(setup, link, serve) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
             for svc in [Service::Echo, Service::Discard, Service::Chargen] {
-                services::spawn(&handle, std::net::Ipv4Addr::UNSPECIFIED, svc)
+                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc)
                     .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
             }
+            let dns = start_dns(&handle, &running, &serve)?;
+            start_http(&handle, &serve)?;
             announce(&running);
             while !sys::stop_requested() && running.runtime.is_running() {
                 std::thread::sleep(Duration::from_millis(100));
             }
-            finish(running)
+            let code = finish(running)?;
+            print!("{}", dns.stats());
+            Ok(code)
+        }
+        Command::Resolve(rest, setup, link) => {
+            let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let args = dns::cmd::parse_resolve_args(&words)?;
+            let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
+            let handle = running.runtime.handle();
+            let mut resolver = resolver_on(&handle, &running, args.server)?;
+            let r = dns::cmd::resolve_cmd(&mut resolver, &args, &mut io::stdout());
+            drop(running);
+            Ok(if r.is_ok() { 0 } else { 1 })
+        }
+        Command::Get(get, setup, link) => {
+            let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
+            let handle = running.runtime.handle();
+            let resolver = std::sync::Mutex::new(resolver_on(&handle, &running, get.server)?);
+            let h = handle.clone();
+            let fetched = http::client::get_cmd(&get.url, get.output.as_deref(), |host, port| {
+                let ip = match host.parse::<Ipv4Addr>() {
+                    Ok(ip) => ip,
+                    Err(_) => resolve_a(
+                        &mut resolver.lock().unwrap_or_else(|e| e.into_inner()),
+                        host,
+                    )?,
+                };
+                tunstack::TcpStream::connect_on(&h, (ip, port), Some(Duration::from_secs(10)))
+            });
+            drop(running);
+            match fetched {
+                Ok(_) => Ok(0),
+                Err(e) => Err(format!("get: {e}")),
+            }
         }
         Command::Ping(dst, opts, setup, link) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
@@ -67,6 +108,98 @@ fn run(cmd: Command) -> Result<i32, String> {
             Ok(0)
         }
     }
+}
+
+/// The authoritative DNS server on port 53 (UDP and TCP): the default zone
+/// `tunstack.test`, reverse zones for the stack's addresses, and `--zone` files.
+fn start_dns(
+    handle: &StackHandle,
+    running: &Running,
+    serve: &Serve,
+) -> Result<Arc<dns::server::Server>, String> {
+    let own: Vec<Ipv4Addr> = running.ifaces.iter().map(|i| i.addr).collect();
+    let mut zones = dns::zone::default_zones(own[0], &own);
+    for path in &serve.zones {
+        zones.push(dns::zone::Zone::load(path, None).map_err(|e| format!("--zone: {e}"))?);
+    }
+    let server = Arc::new(dns::server::Server::new(
+        dns::server::Catalog::new(zones),
+        dns::server::ServerConfig::default(),
+    ));
+    let any53 = (Ipv4Addr::UNSPECIFIED, 53);
+    let udp =
+        tunstack::UdpSocket::bind_on(handle, any53).map_err(|e| format!("DNS on UDP 53: {e}"))?;
+    let tcp =
+        tunstack::TcpListener::bind_on(handle, any53).map_err(|e| format!("DNS on TCP 53: {e}"))?;
+    dns::server::spawn(&server, udp, tcp).map_err(|e| format!("starting DNS: {e}"))?;
+    Ok(server)
+}
+
+/// The stack's counters and connections, for the web server's `/_stack/` pages.
+struct Info(StackHandle);
+
+impl http::StackInfo for Info {
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.0.stats().iter().collect()
+    }
+    fn connections(&self) -> Vec<http::ConnRow> {
+        let conns = self.0.with(|s, _| s.tcp_connections());
+        conns.iter().map(http::ConnRow::from).collect()
+    }
+}
+
+/// The web server on port 80.
+fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
+    let cfg = http::Config {
+        root: serve.www.clone(),
+        ..http::Config::default()
+    };
+    let server = http::Server::new(cfg)
+        .map_err(|e| format!("--www: {e}"))?
+        .with_stack_info(Arc::new(Info(handle.clone())));
+    let l = tunstack::TcpListener::bind_on(handle, (Ipv4Addr::UNSPECIFIED, 80))
+        .map_err(|e| format!("HTTP on 80: {e}"))?;
+    Arc::new(server)
+        .spawn(l)
+        .map_err(|e| format!("starting HTTP: {e}"))?;
+    Ok(())
+}
+
+type StackResolver = Resolver<tunstack::UdpSocket, tunstack::TcpStream>;
+
+/// A resolver on the stack's sockets, asking `server` (default: the kernel side's
+/// address, port 53), with TCP fallback.
+fn resolver_on(
+    handle: &StackHandle,
+    running: &Running,
+    server: Option<SocketAddr>,
+) -> Result<StackResolver, String> {
+    let iface = &running.ifaces[0];
+    let server = server.unwrap_or_else(|| SocketAddr::from((iface.host_addr.address(), 53)));
+    let sock = tunstack::UdpSocket::bind_on(handle, (iface.addr, 0))
+        .map_err(|e| format!("resolver socket: {e}"))?;
+    let h = handle.clone();
+    Ok(
+        Resolver::new(sock, server, tunstack::rand::Rng::from_os()).with_tcp(
+            move |a: SocketAddr| {
+                tunstack::TcpStream::connect_on(&h, a, Some(Duration::from_secs(5)))
+            },
+        ),
+    )
+}
+
+fn resolve_a(r: &mut StackResolver, host: &str) -> io::Result<Ipv4Addr> {
+    let name = dns::Name::parse(host)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let answer = r.lookup(&name, dns::RType::A)?;
+    answer
+        .answers
+        .iter()
+        .find_map(|rec| match rec.data {
+            dns::rr::RData::A(ip) => Some(ip),
+            _ => None,
+        })
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host}: no address")))
 }
 
 /// The one line that says the stack is ready.
