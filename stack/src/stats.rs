@@ -135,6 +135,8 @@ counters! {
     tcp_timeouts => "TcpExtTCPTimeouts",
     /// Fast retransmits.
     tcp_fast_retrans => "TcpExtTCPFastRetrans",
+    /// Tail loss probes sent (RFC 8985 section 7).
+    tcp_loss_probes => "TcpExtTCPLossProbes",
     /// Connections aborted because retransmissions or keep-alives went unanswered.
     tcp_abort_on_timeout => "TcpExtTCPAbortOnTimeout",
     /// SYN cookies sent.

@@ -47,6 +47,8 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// Offer SACK (RFC 2018).
     pub sack: bool,
+    /// Send tail loss probes (RFC 8985 section 7) before the RTO.
+    pub tail_loss_probe: bool,
     /// Challenge ACKs per second (RFC 5961 section 7 rate limit).
     pub challenge_ack_rate: u64,
     /// The most half-open connections per listener before SYN cookies are used.
@@ -75,6 +77,7 @@ impl Default for TcpConfig {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            tail_loss_probe: true,
             challenge_ack_rate: 1000,
             syn_backlog: 128,
             max_connections: 65_536,

@@ -133,6 +133,12 @@ pub struct Connection {
     /// data sent after that is SACKed while SND.UNA stays, the retransmission was lost
     /// too (the idea of RACK, RFC 8985, for the one segment that matters most).
     pub(crate) una_rxt_mark: Option<SeqNum>,
+    /// Tail loss probes are on (configuration).
+    pub(crate) tlp_enabled: bool,
+    /// A tail loss probe is outstanding (RFC 8985 7.3: one per flight).
+    pub(crate) tlp_out: bool,
+    /// The loss probe timer fired: send a probe.
+    pub(crate) tlp_due: bool,
     /// The ACK being processed SACKed new data (RFC 6675's DupAck condition).
     pub(crate) sack_news: bool,
     /// Extra duplicate ACKs owed: one per out-of-order segment of a received batch beyond
@@ -280,6 +286,9 @@ impl Connection {
             high_rxt: iss,
             dup_acks_owed: 0,
             sack_news: false,
+            tlp_enabled: cfg.tail_loss_probe,
+            tlp_out: false,
+            tlp_due: false,
             una_rxt_mark: None,
             retransmit_una: false,
             stalled_since: None,
@@ -594,6 +603,39 @@ impl Connection {
             Timer::Retransmit,
             (now + self.rtt.rto()).min(deadline.max(now)),
         );
+    }
+
+    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
+    /// peer's delayed-ACK allowance when one segment is in flight), when it would fire
+    /// before the RTO. A lost tail then costs a couple of round trips, not an RTO.
+    pub(crate) fn arm_tlp(&mut self, now: Instant) {
+        let outstanding = self.snd_max != self.snd_una;
+        let Some(srtt) = self.rtt.srtt() else {
+            return;
+        };
+        if !self.tlp_enabled
+            || !outstanding
+            || self.in_recovery
+            || self.tlp_out
+            || !self.state.is_synchronized()
+        {
+            self.timers.stop(Timer::LossProbe);
+            return;
+        }
+        let mut pto = srtt.saturating_mul(2).max(Duration::from_millis(10));
+        if self.snd_max.since(self.snd_una) <= self.payload_mss() {
+            pto += Duration::from_millis(40);
+        }
+        let at = now + pto;
+        if self
+            .timers
+            .get(Timer::Retransmit)
+            .is_some_and(|rto| at < rto)
+        {
+            self.timers.set(Timer::LossProbe, at);
+        } else {
+            self.timers.stop(Timer::LossProbe);
+        }
     }
 
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {

@@ -483,6 +483,7 @@ impl Connection {
         }
         self.dup_acks = 0;
         self.una_rxt_mark = None;
+        self.tlp_out = false;
         self.scoreboard.ack(self.snd_una);
         if self.high_rxt.diff(self.snd_una) < 0 {
             self.high_rxt = self.snd_una;
@@ -493,6 +494,7 @@ impl Connection {
             self.timers.stop(Timer::Retransmit);
         } else {
             self.arm_rto(now);
+            self.arm_tlp(now);
         }
     }
 
@@ -547,7 +549,23 @@ impl Connection {
             self.inflation = self.dup_acks as usize * mss;
         }
         let sack_says_lost = self.opts.sack && self.scoreboard.is_lost(self.snd_una, mss);
-        if self.dup_acks == 3 || (self.dup_acks < 3 && sack_says_lost) {
+        // RFC 5827 early retransmit: with fewer than four segments outstanding and
+        // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
+        // one less than the segments outstanding.
+        let segs_out = self.snd_max.since(self.snd_una).div_ceil(mss.max(1));
+        let unsent = self
+            .send_buf
+            .len()
+            .saturating_sub(self.snd_nxt.since(self.snd_una));
+        let dupthresh = if segs_out < 4 && unsent == 0 {
+            segs_out.saturating_sub(1).max(1)
+        } else {
+            3
+        };
+        if sacks_new {
+            self.tlp_out = false;
+        }
+        if self.dup_acks as usize >= dupthresh || sack_says_lost {
             // RFC 6675 5 (and 3.2 of RFC 5681): the third duplicate ACK, or SACK showing
             // the first segment lost, starts loss recovery. RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
             // recovery for losses of the same window).

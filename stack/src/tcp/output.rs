@@ -75,6 +75,11 @@ impl Connection {
                     }
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
+                Timer::LossProbe => {
+                    if self.snd_max != self.snd_una && !self.in_recovery && !self.tlp_out {
+                        self.tlp_due = true;
+                    }
+                }
                 Timer::TimeWait => {
                     // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
                     log::trace!(target: LOG, "{} -> {}: {} over", self.local, self.remote, self.state);
@@ -284,6 +289,10 @@ impl Connection {
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }
+        if self.tlp_due {
+            self.tlp_due = false;
+            self.send_loss_probe(now, ctx, emit);
+        }
         if self.probe_due {
             self.send_probe(now, ctx, emit);
         }
@@ -419,6 +428,36 @@ impl Connection {
 
     /// One step of the send loop: new data (or data again after a timeout) within the
     /// window, under Nagle and SWS rules. Returns whether a segment went out.
+    /// RFC 8985 7.3: the loss probe: one new segment if the receiver's window allows,
+    /// else the last segment sent again; then the RTO is re-armed.
+    fn send_loss_probe(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) {
+        let mss = self.payload_mss();
+        let offset = self.snd_nxt.since(self.snd_una);
+        let unsent = self.send_buf.len().saturating_sub(offset);
+        let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
+        self.tlp_out = true;
+        ctx.stats.tcp_loss_probes += 1;
+        if unsent > 0 && room > 0 && self.snd_nxt == self.snd_max {
+            let len = unsent.min(room).min(mss);
+            let seq = self.snd_nxt;
+            self.emit_segment(now, seq, len, false, ctx, emit, false);
+        } else {
+            let data_end = self.snd_una + self.send_buf.len().min(self.snd_max.since(self.snd_una));
+            let len = data_end.since(self.snd_una).min(mss);
+            if len == 0 {
+                return;
+            }
+            let seq = data_end - len;
+            self.emit_segment(now, seq, len, false, ctx, emit, true);
+        }
+        self.arm_rto(now);
+    }
+
     /// RFC 6675 section 5 steps (C): while cwnd - pipe >= 1 SMSS, send NextSeg(): a lost
     /// hole first (rule 1), else new data the receiver's window allows (rule 2). Returns
     /// the segments sent.
@@ -567,6 +606,9 @@ impl Connection {
             self.arm_rto(now);
         }
         self.timers.stop(Timer::Persist);
+        if !retransmission {
+            self.arm_tlp(now);
+        }
     }
 
     /// RFC 9293 3.8.6.1: a zero-window probe carries one new byte beyond the window; it is

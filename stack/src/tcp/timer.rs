@@ -16,15 +16,18 @@ pub enum Timer {
     KeepAlive = 3,
     /// TIME-WAIT, 2 MSL (RFC 9293 3.3.2 / 3.6).
     TimeWait = 4,
+    /// Tail loss probe (RFC 8985 section 7).
+    LossProbe = 5,
 }
 
-const COUNT: usize = 5;
+const COUNT: usize = 6;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::Persist,
     Timer::DelayedAck,
     Timer::KeepAlive,
     Timer::TimeWait,
+    Timer::LossProbe,
 ];
 
 /// The deadline table.

@@ -19,6 +19,7 @@ mod rfc5961;
 mod rst;
 mod rto;
 mod timers;
+mod tlp;
 mod ts;
 mod window;
 
@@ -400,8 +401,13 @@ impl Conn {
 
 impl Harness {
     /// A stack at 10.0.0.2 with the default TCP configuration.
+    /// The default configuration, except tail loss probes off: most scripts pin the
+    /// RFC 6298 timer alone (`tlp.rs` turns probes on).
     pub fn new() -> Harness {
-        Harness::with(TcpConfig::default())
+        Harness::with(TcpConfig {
+            tail_loss_probe: false,
+            ..TcpConfig::default()
+        })
     }
 
     /// A stack with this TCP configuration.

@@ -80,6 +80,7 @@ fn rto_has_a_200ms_floor() {
 fn rto_backoff_is_capped() {
     let mut h = Harness::with(TcpConfig {
         user_timeout: secs(1000),
+        tail_loss_probe: false,
         ..TcpConfig::default()
     });
     let c = open_with_rtt(&mut h, ms(10));
@@ -189,6 +190,7 @@ fn timeout_sends_one_segment_then_slow_starts() {
 fn user_timeout_ends_the_connection_on_time() {
     let mut h = Harness::with(TcpConfig {
         user_timeout: secs(5),
+        tail_loss_probe: false,
         ..TcpConfig::default()
     });
     let c = open_with_rtt(&mut h, ms(10));
