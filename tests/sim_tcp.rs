@@ -117,7 +117,7 @@ fn try_run(case: &Case) -> Result<Outcome, String> {
     let done = sim.run_until(case.limit, |s| {
         let now = s.now;
         steps += 1;
-        if steps % 4096 == 0 && wall.secs() > wall_limit {
+        if steps.is_multiple_of(4096) && wall.secs() > wall_limit {
             error = Some(format!("stuck: {steps} steps, wall {wall}, virtual {now}"));
             return true;
         }
