@@ -121,10 +121,8 @@ struct Pair {
     /// Times smoltcp asked to be polled at or before a moment it had just been polled
     /// at (time then moves on by 1 us so the simulation cannot spin).
     smol_stalls: u64,
-    /// The window scale our SYN offered (smoltcp always offers one back).
-    ours_wscale: u8,
-    /// The largest window our segments advertised (after scaling), in bytes.
-    ours_max_window: usize,
+    /// The windows our segments advertised (smoltcp always offers scaling back).
+    ours_window: WindowWatch,
 }
 
 impl Pair {
@@ -162,29 +160,7 @@ impl Pair {
             to_ours,
             now,
             smol_stalls: 0,
-            ours_wscale: 0,
-            ours_max_window: 0,
-        }
-    }
-
-    /// Notes the window one of our segments advertises (RFC 7323 2.2: unscaled in a SYN).
-    fn watch_ours(&mut self, frame: &[u8]) {
-        let Ok(p) = etherparse::PacketHeaders::from_ip_slice(frame) else {
-            return;
-        };
-        let Some(etherparse::TransportHeader::Tcp(t)) = p.transport else {
-            return;
-        };
-        let window = usize::from(t.window_size);
-        if t.syn {
-            for o in t.options_iterator().flatten() {
-                if let etherparse::TcpOptionElement::WindowScale(s) = o {
-                    self.ours_wscale = s;
-                }
-            }
-            self.ours_max_window = self.ours_max_window.max(window);
-        } else {
-            self.ours_max_window = self.ours_max_window.max(window << self.ours_wscale);
+            ours_window: WindowWatch::default(),
         }
     }
 
@@ -212,7 +188,7 @@ impl Pair {
             self.to_ours.push(now, &f);
         }
         while let Some(t) = self.ours.poll_transmit() {
-            self.watch_ours(&t.frame);
+            self.ours_window.see(&t.frame);
             self.to_smol.push(now, &t.frame);
         }
         while let Some(f) = self.to_smol.pop(now) {
@@ -499,10 +475,10 @@ fn run(sc: &Scenario) -> Outcome {
     // within the window must be accepted; RFC 7323 2.3 scales what we have, no more).
     let buffer = TcpConfig::default().recv_buffer;
     assert!(
-        p.ours_max_window <= buffer,
+        p.ours_window.max <= buffer,
         "{}: we advertised {} bytes of window over a {buffer}-byte buffer",
         sc.name,
-        p.ours_max_window
+        p.ours_window.max
     );
     let st = p.ours.stats();
     assert_eq!(st.get("TcpEstabResets"), Some(0), "{}", sc.name);
@@ -526,7 +502,7 @@ fn run(sc: &Scenario) -> Outcome {
         out.ours_fast,
         out.lost.0,
         out.lost.1,
-        p.ours_max_window,
+        p.ours_window.max,
         p.smol_stalls,
         wall,
     );

@@ -196,6 +196,39 @@ impl Flow {
     }
 }
 
+/// The largest receive window one side's segments advertised, after window scaling
+/// (RFC 7323 2.2: the SYN's window is never scaled; the shift is the one the side's own SYN
+/// offered). Valid when the peer also offered scaling, as all peers here do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WindowWatch {
+    wscale: u8,
+    /// The largest window advertised, in bytes.
+    pub max: usize,
+}
+
+impl WindowWatch {
+    /// Looks at one IPv4 packet the side sent.
+    pub fn see(&mut self, packet: &[u8]) {
+        let Ok(p) = etherparse::PacketHeaders::from_ip_slice(packet) else {
+            return;
+        };
+        let Some(etherparse::TransportHeader::Tcp(t)) = p.transport else {
+            return;
+        };
+        let window = usize::from(t.window_size);
+        if t.syn {
+            for o in t.options_iterator().flatten() {
+                if let etherparse::TcpOptionElement::WindowScale(s) = o {
+                    self.wscale = s;
+                }
+            }
+            self.max = self.max.max(window);
+        } else {
+            self.max = self.max.max(window << self.wscale);
+        }
+    }
+}
+
 /// Seconds as a float, for reports.
 pub fn secs(d: Duration) -> f64 {
     d.total_micros() as f64 / 1e6
