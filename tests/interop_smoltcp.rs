@@ -708,7 +708,6 @@ fn loss_5_percent_smoltcp_client() {
 /// does not fit is dropped, and its 1 s minimum RTO with back-off stretches 2 MiB each way
 /// on a clean link from 0.35 s to 123 s. Passive opens set RCV.ADV = RCV.NXT and are fine.
 #[test]
-#[ignore = "stack bug: RCV.ADV not initialised on an active open -> window beyond buffer"]
 fn tunstack_client_window_within_buffer() {
     let o = run(&Scenario {
         seed: 2,
@@ -723,7 +722,6 @@ fn tunstack_client_window_within_buffer() {
 /// as unacceptable. We give up after 166 s ("connection timed out"). Fixing our side (pure
 /// ACKs with SEQ = SND.MAX) lets smoltcp learn our ACKs, which ends it.
 #[test]
-#[ignore = "stack bug: pure ACKs carry the SND.NXT rewound by an RTO -> deadlock"]
 fn rewound_snd_nxt_deadlock_with_smoltcp() {
     run(&Scenario {
         seed: 6,

@@ -6,9 +6,10 @@
 //! Each case prints one markdown table row with the virtual time, goodput and
 //! retransmission counters (run with `--nocapture` to see them).
 //!
-//! Cases that fail because of stack bugs found here are `#[ignore]`d with the reason, each
-//! next to a smaller case that passes today; `cargo test --test sim_tcp -- --ignored`
-//! runs them. `probe` runs any link from the environment (see its doc).
+//! The regression cases for the stack bugs these tests found (ACKs carrying a rewound
+//! SND.NXT, RCV.ADV on an active open, timestamp RTT samples spanning timeouts, counters)
+//! run with the rest. `probe` is a tool, not a test: it runs any link from the
+//! environment (see its doc) and is ignored unless asked for.
 
 mod sim_support;
 
@@ -332,7 +333,6 @@ fn loss_1_percent_16mib_both_ways() {
 /// two exchange unacceptable ACKs forever, and the user timeout aborts after ~250 s.
 /// `rewound_snd_nxt_deadlock` is the small reproduction.
 #[test]
-#[ignore = "stack bug: pure ACKs carry the SND.NXT rewound by an RTO -> deadlock"]
 fn loss_5_percent_16mib_both_ways() {
     let o = run(&both_ways("5% loss, 10 ms", "loss 5% delay 10ms", 1, 3600));
     assert!(retrans(&o) > 0);
@@ -341,7 +341,6 @@ fn loss_5_percent_16mib_both_ways() {
 /// Fails today for the same reason as the 5% case, and also through
 /// `inflated_rtt_kills_connection`.
 #[test]
-#[ignore = "stack bugs: rewound SND.NXT deadlock; inflated RTT + 120 s user timeout"]
 fn loss_20_percent_16mib_both_ways() {
     let o = run(&both_ways(
         "20% loss, 10 ms",
@@ -408,7 +407,6 @@ fn corrupt_16mib_both_ways() {
 /// multiplies the unacceptable-ACK ping-pong into an ACK storm (two million segments in
 /// 78 virtual seconds); stopped by the wall-clock guard.
 #[test]
-#[ignore = "stack bug: rewound SND.NXT deadlock, amplified into an ACK storm"]
 fn everything_16mib_both_ways() {
     run(&both_ways(
         "jitter+reorder+dup+corrupt",
@@ -506,7 +504,6 @@ fn loss_20_percent_1mib_one_way() {
 /// the ACKs sent for unacceptable segments (as Linux's `tcp_invalid_ratelimit`) would
 /// also stop the storm `everything_16mib_both_ways` shows.
 #[test]
-#[ignore = "stack bug: pure ACKs carry the SND.NXT rewound by an RTO -> deadlock"]
 fn rewound_snd_nxt_deadlock() {
     run(&Case {
         up: 256 << 10,
@@ -522,7 +519,6 @@ fn rewound_snd_nxt_deadlock() {
 /// user_timeout = 120 s, the next loss gets a single retransmission before the
 /// connection is given up.
 #[test]
-#[ignore = "stack bug: inflated RTT samples + user timeout == max RTO abort the connection"]
 fn inflated_rtt_kills_connection() {
     run(&one_way(
         "inflated RTT repro",
@@ -538,7 +534,6 @@ fn inflated_rtt_kills_connection() {
 /// ESTABLISHED -> FIN-WAIT-1 (and an abort from ESTABLISHED) does not decrement it, while
 /// ESTABLISHED -> CLOSE-WAIT does (CLOSE-WAIT should still count).
 #[test]
-#[ignore = "stack bug: TcpCurrEstab leaks on active close"]
 fn curr_estab_back_to_zero_after_close() {
     let o = run(&Case {
         up: 1000,
@@ -549,12 +544,15 @@ fn curr_estab_back_to_zero_after_close() {
     assert_eq!(stat(&o.b, "TcpCurrEstab"), 0, "B");
 }
 
-/// TcpExtTCPFastRetrans must count the fast retransmits the connections count; today the
-/// stack never increments it.
+/// TcpExtTCPFastRetrans must count the fast retransmits the connections count.
 #[test]
-#[ignore = "stack bug: TcpExtTCPFastRetrans is never incremented"]
 fn fast_retransmits_are_counted() {
-    let o = run(&both_ways("fast-retrans count", "delay 15ms 5ms", 1, 600));
+    let o = run(&both_ways(
+        "fast-retrans count",
+        "loss 2% delay 15ms",
+        1,
+        600,
+    ));
     let conn = o.info_a.stats.fast_retransmits + o.info_b.stats.fast_retransmits;
     assert!(conn > 0);
     let stack = stat(&o.a, "TcpExtTCPFastRetrans") + stat(&o.b, "TcpExtTCPFastRetrans");
@@ -570,7 +568,6 @@ fn fast_retransmits_are_counted() {
 /// 2914453981) A drops what overflows its buffer and the transfer needs retransmissions,
 /// where seed 1 (ISN below 2^31) needs none.
 #[test]
-#[ignore = "stack bug: RCV.ADV not initialised on an active open -> window beyond buffer"]
 fn advertised_window_within_buffer() {
     for seed in [1, 5] {
         let o = run(&Case {

@@ -26,7 +26,13 @@ fn main() {
     let a_ip = Ipv4Addr::new(10, 0, 0, 1);
     let b_ip = Ipv4Addr::new(10, 0, 0, 2);
     let mk = |ip, seed| {
-        let mut s = Stack::new(StackConfig::default(), Rng::new(seed));
+        let mut cfg = StackConfig::default();
+        if let Ok(b) = std::env::var("SIM_BUF") {
+            let b: usize = b.parse().unwrap();
+            cfg.tcp.recv_buffer = b;
+            cfg.tcp.send_buffer = b;
+        }
+        let mut s = Stack::new(cfg, Rng::new(seed));
         let i = s.add_interface(InterfaceConfig::ip("sim", Ipv4Cidr::new(ip, 24).unwrap()));
         (s, i)
     };

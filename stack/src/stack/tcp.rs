@@ -146,13 +146,24 @@ impl Stack {
         }
         if let Some(idx) = found {
             self.tcp_segment_for(now, idx, &seg);
+            // An ACK that is due now (every second full segment, out-of-order data, a
+            // FIN) is generated now, with the ACK number of this moment: answering a
+            // whole received batch with one stretch ACK would starve the sender's slow
+            // start (RFC 3465 grows cwnd by at most 2 SMSS per ACK) and hide duplicate
+            // ACKs. Everything else (data the ACKs release, delayed ACKs) goes out when
+            // the caller polls for frames.
+            let due = self.tcp.slots[idx as usize]
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.ack_now);
+            if due {
+                self.tcp_flush(now);
+            }
         } else if let Some(l) = self.tcp.find_listener(local) {
             self.tcp_listen_input(now, l, local, remote, &seg);
         } else {
             self.tcp_reset_closed(now, local, remote, &seg);
         }
-        // Segments go out when the caller polls for frames (`poll_transmit`), so a batch
-        // of arrivals is answered together, as with the kernel's GRO.
     }
 
     fn tcp_segment_for(&mut self, now: Instant, idx: u32, seg: &TcpRepr<'_>) {

@@ -133,6 +133,16 @@ pub struct Connection {
     /// data sent after that is SACKed while SND.UNA stays, the retransmission was lost
     /// too (the idea of RACK, RFC 8985, for the one segment that matters most).
     pub(crate) una_rxt_mark: Option<SeqNum>,
+    /// The end of the highest retransmitted segment: an ACK covering it gives no
+    /// timestamp RTT sample (Karn's rule applied to timestamps too: the echo may be of an
+    /// earlier copy, and one such sample spanning backed-off timeouts blows the RTO up).
+    pub(crate) rexmit_high: SeqNum,
+    /// The TSval of the latest retransmission: an echo at least this recent measures the
+    /// retransmission itself and is a valid sample (RFC 7323 4.1).
+    pub(crate) rexmit_tsval: u32,
+    /// When we last answered an unacceptable segment without data (RFC 5961-era ACK-loop
+    /// protection; Linux's `tcp_invalid_ratelimit`).
+    pub(crate) last_oow_ack: Option<Instant>,
     /// Tail loss probes are on (configuration).
     pub(crate) tlp_enabled: bool,
     /// A tail loss probe is outstanding (RFC 8985 7.3: one per flight).
@@ -287,6 +297,9 @@ impl Connection {
             dup_acks_owed: 0,
             sack_news: false,
             tlp_enabled: cfg.tail_loss_probe,
+            rexmit_high: iss,
+            rexmit_tsval: 0,
+            last_oow_ack: None,
             tlp_out: false,
             tlp_due: false,
             una_rxt_mark: None,

@@ -92,6 +92,9 @@ impl Connection {
         }
         self.irs = SeqNum(seg.seq_number);
         self.rcv_nxt = self.irs + 1;
+        // Nothing advertised yet: the right edge starts at RCV.NXT (a stale edge from
+        // before the SYN would make the window look larger than the buffer).
+        self.rcv_adv = self.rcv_nxt;
         apply_syn_options(self, seg, now);
         if has_ack {
             self.ack_advance(now, ack, seg, ctx);
@@ -223,7 +226,20 @@ impl Connection {
                     .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
             }
             if !rst {
-                self.ack_now = true;
+                // Answer, but a segment without data gets at most one answer per 500 ms:
+                // two stacks that disagree about each other's sequence numbers would
+                // otherwise trade ACKs forever (Linux's tcp_invalid_ratelimit).
+                let pure = seg.payload.is_empty() && !seg.flags.contains(TcpFlags::FIN);
+                let limited = pure
+                    && self
+                        .last_oow_ack
+                        .is_some_and(|t| now - t < Duration::from_millis(500));
+                if !limited {
+                    self.ack_now = true;
+                    if pure {
+                        self.last_oow_ack = Some(now);
+                    }
+                }
             }
             // RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be
             // acceptable, but special allowance should be made to accept valid ACKs":
@@ -422,6 +438,7 @@ impl Connection {
         _ctx: &mut InputCtx<'_>,
     ) {
         let flight_before = self.snd_max.since(self.snd_una);
+        let covers_rexmit = self.snd_una.diff(self.rexmit_high) < 0;
         let mut acked = ack.since(self.snd_una);
         // The SYN and FIN occupy sequence space but not the buffer.
         let syn_acked = self.snd_una == self.iss && acked > 0;
@@ -439,7 +456,11 @@ impl Connection {
         // RTT: timestamps when in use (RFC 7323 4.1), else Karn's timed segment.
         let mut sample = None;
         if self.opts.timestamps {
-            if let Some(ts) = seg.timestamp {
+            // An ACK covering retransmitted data whose echo predates the latest
+            // retransmission echoes an earlier copy: its "RTT" spans the timeouts.
+            let stale =
+                |tsecr: u32| covers_rexmit && (tsecr.wrapping_sub(self.rexmit_tsval) as i32) < 0;
+            if let Some(ts) = seg.timestamp.filter(|ts| !stale(ts.tsecr)) {
                 sample = super::rtt::sample_from_tsecr(self.ts_now(now), ts.tsecr);
             }
         }

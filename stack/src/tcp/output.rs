@@ -242,10 +242,11 @@ impl Connection {
             });
         }
         if self.send_rst {
-            // RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>.
+            // RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST> (SND.NXT as the RFC means it:
+            // the highest sent, see `ack_seq`).
             self.send_rst = false;
             let mut r = bare_repr(sp, dp);
-            r.seq_number = self.snd_nxt.0;
+            r.seq_number = self.ack_seq().0;
             r.flags = TcpFlags::RST;
             ctx.stats.tcp_out_rsts += 1;
             self.count_out(ctx);
@@ -300,7 +301,7 @@ impl Connection {
             self.keepalive_due = false;
             // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data.
             let mut r = bare_repr(sp, dp);
-            r.seq_number = (self.snd_nxt - 1).0;
+            r.seq_number = (self.ack_seq() - 1).0;
             self.stamp(&mut r, now);
             self.count_out(ctx);
             emit(&Outgoing {
@@ -311,7 +312,7 @@ impl Connection {
         if self.ack_now || self.challenge_ack {
             self.challenge_ack = false;
             let mut r = bare_repr(sp, dp);
-            r.seq_number = self.snd_nxt.0;
+            r.seq_number = self.ack_seq().0;
             self.stamp(&mut r, now);
             self.count_out(ctx);
             emit(&Outgoing {
@@ -322,7 +323,7 @@ impl Connection {
             while self.dup_acks_owed > 0 {
                 self.dup_acks_owed -= 1;
                 let mut r = bare_repr(sp, dp);
-                r.seq_number = self.snd_nxt.0;
+                r.seq_number = self.ack_seq().0;
                 self.stamp(&mut r, now);
                 self.count_out(ctx);
                 emit(&Outgoing {
@@ -337,6 +338,20 @@ impl Connection {
             self.timers.set(Timer::DelayedAck, now + self.delayed_ack);
         }
         self.arm_persist(now);
+    }
+
+    /// The sequence number for segments without data (ACKs, RST, keep-alives): RFC 9293's
+    /// SND.NXT, which never moves back. Here `snd_nxt` goes back to SND.UNA after a
+    /// timeout (to resend from there), so the highest sequence number sent stands in for
+    /// it — an ACK below the peer's RCV.NXT would be unacceptable to it and answered with
+    /// another ACK, forever. The one exception is a zero-window probe beyond the window,
+    /// which the peer has not taken: then SND.NXT is what it expects.
+    pub(crate) fn ack_seq(&self) -> SeqNum {
+        if self.snd_wnd == 0 {
+            self.snd_nxt
+        } else {
+            self.snd_max
+        }
     }
 
     fn count_out(&mut self, ctx: &mut OutputCtx<'_>) {
@@ -582,6 +597,9 @@ impl Connection {
             self.stats.retransmits += 1;
             ctx.stats.tcp_retrans_segs += 1;
             self.sampler.on_retransmit();
+            let end = seq + len + usize::from(fin);
+            self.rexmit_high = self.rexmit_high.max(end);
+            self.rexmit_tsval = self.ts_now(now);
         }
         let end = seq + len + usize::from(fin);
         if !retransmission && end.diff(self.snd_max) > 0 {
