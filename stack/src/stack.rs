@@ -89,8 +89,11 @@ impl Default for StackConfig {
 /// every turn).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WaitKey {
-    /// A TCP connection (its slot).
+    /// A TCP connection (its slot), for readers: data, end of stream, or a failure.
     Tcp(u32),
+    /// A TCP connection, for writers and connect: room in the send buffer (a quarter of
+    /// it, so a writer is not woken for every ACK), establishment, or a failure.
+    TcpWrite(u32),
     /// A TCP listener (its slot).
     Listen(u32),
     /// An echo socket (its identifier).

@@ -222,7 +222,7 @@ impl TcpStream {
         let h = handle
             .with(|s, now| s.tcp_connect(now, remote, None))
             .map_err(tcp_error)?;
-        let outcome = handle.wait(WaitKey::Tcp(h.idx), timeout, |s, _| {
+        let outcome = handle.wait(WaitKey::TcpWrite(h.idx), timeout, |s, _| {
             let c = s.tcp_conn(h)?;
             if let Some(e) = c.error() {
                 return Some(Err(conn_error(e)));
@@ -393,6 +393,7 @@ impl TcpStream {
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let c = self.inner.conn;
         self.io_wait(
+            WaitKey::Tcp(c.idx),
             *self
                 .inner
                 .read_timeout
@@ -423,6 +424,7 @@ impl TcpStream {
     /// Waits (per the timeout and non-blocking mode) until `f` yields a result.
     fn io_wait<R>(
         &self,
+        key: WaitKey,
         timeout: Option<Duration>,
         mut f: impl FnMut(&mut crate::stack::Stack) -> Option<io::Result<R>>,
     ) -> io::Result<R> {
@@ -432,7 +434,7 @@ impl TcpStream {
                 .with(|s, _| f(s))
                 .unwrap_or_else(|| Err(would_block()));
         }
-        match handle.wait(WaitKey::Tcp(self.inner.conn.idx), timeout, |s, _| f(s)) {
+        match handle.wait(key, timeout, |s, _| f(s)) {
             Some(r) => r,
             None if timeout.is_some() => Err(would_block()),
             None => Err(io::Error::new(
@@ -452,7 +454,7 @@ impl TcpStream {
             .read_timeout
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        self.io_wait(timeout, |s| {
+        self.io_wait(WaitKey::Tcp(c.idx), timeout, |s| {
             let k = s.tcp_conn(c)?;
             if !k.can_recv() {
                 return None;
@@ -472,7 +474,7 @@ impl TcpStream {
             .write_timeout
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        self.io_wait(timeout, |s| {
+        self.io_wait(WaitKey::TcpWrite(c.idx), timeout, |s| {
             let k = s.tcp_conn(c)?;
             if let Some(e) = k.error() {
                 return Some(Err(conn_error(e)));

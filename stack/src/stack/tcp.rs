@@ -496,7 +496,6 @@ impl Stack {
     /// Sends what every dirty connection has to send, and forgets finished ones.
     pub(super) fn tcp_flush(&mut self, now: Instant) {
         while let Some(idx) = self.tcp.dirty.pop_front() {
-            self.events.push(super::WaitKey::Tcp(idx));
             let Stack {
                 tcp,
                 stats,
@@ -539,6 +538,17 @@ impl Stack {
             });
             self.stats.ip_out_requests += frames;
             self.stats.ip_out_discards += dropped;
+            // Wake readers when there is something to read, writers when there is room.
+            if let Some(c) = self.tcp.slots[idx as usize].conn.as_ref() {
+                let settled = matches!(c.state(), State::Established | State::CloseWait);
+                if c.can_recv() || !settled {
+                    self.events.push(super::WaitKey::Tcp(idx));
+                }
+                let room = c.send_capacity() >= c.send_buffer_capacity() / 4;
+                if room || c.error().is_some() || !settled {
+                    self.events.push(super::WaitKey::TcpWrite(idx));
+                }
+            }
             let dead = self.tcp.slots[idx as usize]
                 .conn
                 .as_ref()

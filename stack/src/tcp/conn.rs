@@ -412,6 +412,11 @@ impl Connection {
         }
     }
 
+    /// The send buffer's size.
+    pub fn send_buffer_capacity(&self) -> usize {
+        self.send_buf.capacity()
+    }
+
     /// RFC 9293 3.10.3 RECEIVE: copies in-order data out. `Ok(0)` with a non-empty `buf`
     /// means end of stream (the peer's FIN has been taken in).
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
