@@ -22,6 +22,8 @@ mod tcp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_hostile;
+#[cfg(test)]
 mod tests_udp;
 mod udp;
 

@@ -1,0 +1,142 @@
+//! Hostile input to the whole core: random and mutated frames fed to a stack that has a
+//! listener, an established connection, fragments in reassembly and a UDP socket, with
+//! time moving on. Nothing may panic, and the bounds must hold.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::iface::{InterfaceConfig, Ipv4Cidr};
+use crate::time::Duration;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+
+const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+const PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+
+fn ip(proto: IpProtocol, payload: &[u8], mf: bool, off: u16) -> Vec<u8> {
+    let repr = Ipv4Repr {
+        src_addr: PEER,
+        dst_addr: US,
+        protocol: proto,
+        payload_len: payload.len(),
+        ttl: 64,
+        ident: 7,
+        dont_frag: false,
+        more_frags: mf,
+        frag_offset: off,
+        tos: 0,
+    };
+    let mut buf = vec![0u8; 20 + payload.len()];
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    buf[20..].copy_from_slice(payload);
+    buf
+}
+
+fn tcp(flags: TcpFlags, seq: u32, ack: u32, dport: u16, data: &[u8]) -> Vec<u8> {
+    let r = TcpRepr {
+        src_port: 40_000,
+        dst_port: dport,
+        flags,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 1000,
+        max_seg_size: Some(1460),
+        window_scale: Some(7),
+        sack_permitted: true,
+        payload: data,
+        ..TcpRepr::default()
+    };
+    let mut seg = vec![0u8; r.buffer_len()];
+    r.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), PEER, US);
+    ip(IpProtocol::Tcp, &seg, false, 0)
+}
+
+/// Real-looking frames to mutate: a SYN to the listener, data to it, a fragment, UDP.
+fn templates() -> Vec<Vec<u8>> {
+    vec![
+        tcp(TcpFlags::SYN, 1000, 0, 80, b""),
+        tcp(
+            TcpFlags::ACK | TcpFlags::PSH,
+            1001,
+            0,
+            80,
+            b"GET / HTTP/1.1\r\n\r\n",
+        ),
+        tcp(TcpFlags::FIN | TcpFlags::ACK, 1001, 0, 80, b""),
+        tcp(TcpFlags::RST, 1001, 0, 80, b""),
+        ip(
+            IpProtocol::Icmp,
+            &[8, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8],
+            true,
+            0,
+        ),
+        ip(
+            IpProtocol::Udp,
+            &[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'q', b'u', b'e', b'r'],
+            false,
+            0,
+        ),
+        ip(IpProtocol::Unknown(99), &[0; 40], false, 1480),
+    ]
+}
+
+fn hostile() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let t = templates();
+    let one = (
+        0..t.len(),
+        proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        any::<u16>(),
+    )
+        .prop_map(move |(i, muts, cut)| {
+            let mut f = t[i].clone();
+            for (at, v) in muts {
+                let n = f.len();
+                f[at % n] = v;
+            }
+            // Half the time cut the frame short somewhere.
+            if cut & 1 == 1 {
+                f.truncate(usize::from(cut >> 1) % (f.len() + 1));
+            }
+            f
+        });
+    let random = proptest::collection::vec(any::<u8>(), 0..120);
+    proptest::collection::vec(prop_oneof![4 => one, 1 => random], 1..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, .. ProptestConfig::default() })]
+
+    #[test]
+    fn the_core_survives_hostile_frames(frames in hostile()) {
+        let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(3));
+        let i = s.add_interface(InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap()));
+        let l = s.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+        let u = s.udp_bind(SocketAddrV4::new(US, 53)).unwrap();
+        let mut now = Instant::from_secs(1);
+        for f in &frames {
+            s.receive(now, i, f);
+            while s.poll_transmit().is_some() {}
+            now += Duration::from_millis(37);
+            if s.poll_at().is_some_and(|t| t <= now) {
+                s.handle_timeout(now);
+            }
+            let _ = s.tcp_accept(l);
+            let _ = s.udp_recv(u);
+        }
+        // Time runs out on everything: reassembly, handshakes, TIME-WAIT.
+        for _ in 0..400 {
+            match s.poll_at() {
+                Some(t) => {
+                    now = now.max(t) + Duration::from_millis(1);
+                    s.handle_timeout(now);
+                    while s.poll_transmit().is_some() {}
+                }
+                None => break,
+            }
+        }
+        prop_assert!(s.reasm.bytes_held() <= s.config.reassembly.max_bytes);
+        prop_assert!(s.tcp.live <= s.tcp.cfg.max_connections);
+    }
+}
