@@ -64,18 +64,20 @@ impl Sim {
         let now = self.now;
         let mut busy = false;
         while let Some(t) = self.a.poll_transmit() {
-            self.ab.push(now, &t.frame);
+            self.ab.push_owned(now, t.frame);
         }
         while let Some(t) = self.b.poll_transmit() {
-            self.ba.push(now, &t.frame);
+            self.ba.push_owned(now, t.frame);
         }
         while let Some(f) = self.ab.pop(now) {
             self.b.receive(now, self.ib, &f);
+            self.b.recycle(f);
             self.delivered.0 += 1;
             busy = true;
         }
         while let Some(f) = self.ba.pop(now) {
             self.a.receive(now, self.ia, &f);
+            self.a.recycle(f);
             self.delivered.1 += 1;
             busy = true;
         }

@@ -141,7 +141,13 @@ pub struct Stack {
     last_now: Instant,
     /// Ethernet and ARP state (see `ethernet`).
     l2: ethernet::Link,
+    /// Frame buffers handed back with [`Stack::recycle`], reused for outgoing frames so
+    /// the data path does not allocate per segment.
+    frame_pool: Vec<Vec<u8>>,
 }
+
+/// The most buffers [`Stack::recycle`] keeps.
+const FRAME_POOL: usize = 256;
 
 impl Stack {
     /// A stack with no interfaces. All randomness comes from `rng`.
@@ -152,6 +158,7 @@ impl Stack {
             events: Vec::new(),
             udp: crate::udp::UdpTable::default(),
             last_now: Instant::ZERO,
+            frame_pool: Vec::new(),
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
@@ -264,6 +271,14 @@ impl Stack {
                 }
                 _ => return Some(t),
             }
+        }
+    }
+
+    /// Hands back the buffer of a frame that was sent (or received and processed), so
+    /// the next outgoing frame can reuse it instead of allocating.
+    pub fn recycle(&mut self, frame: Vec<u8>) {
+        if self.frame_pool.len() < FRAME_POOL && frame.capacity() >= 1600 {
+            self.frame_pool.push(frame);
         }
     }
 

@@ -196,21 +196,25 @@ impl Impairment {
 
     /// Offers a frame at `now`.
     pub fn push(&mut self, now: Instant, frame: &[u8]) {
+        self.push_owned(now, frame.to_vec());
+    }
+
+    /// Offers a frame at `now`, taking its buffer (no copy). Same model as [`push`]:
+    /// the random draws happen in the same order, so both give identical runs.
+    ///
+    /// [`push`]: Impairment::push
+    pub fn push_owned(&mut self, now: Instant, frame: Vec<u8>) {
         self.release_held(now);
         self.stats.pushed += 1;
         if self.rng.chance(self.config.loss) {
             self.stats.lost += 1;
             return;
         }
-        let copies = if self.rng.chance(self.config.duplicate) {
+        if self.rng.chance(self.config.duplicate) {
             self.stats.duplicated += 1;
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            self.admit(now, frame.to_vec());
+            self.admit(now, frame.clone());
         }
+        self.admit(now, frame);
     }
 
     /// The next frame due at or before `now`, if any.

@@ -343,7 +343,9 @@ fn turn(
     }
     while let Some(t) = core.poll_transmit() {
         if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
-            if let Err(e) = dev.send(&t.frame, Instant::now()) {
+            let sent = dev.send(&t.frame, Instant::now());
+            core.recycle(t.frame);
+            if let Err(e) = sent {
                 // A full device queue drops the frame, as a full NIC ring would.
                 if e.kind() != io::ErrorKind::WouldBlock {
                     return Err(e);

@@ -57,11 +57,20 @@ impl std::error::Error for TcpError {}
 
 /// Builds the IPv4 frame for one outgoing segment: header, then TCP header and payload,
 /// with the payload copied once from the send buffer.
-fn build_frame(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, ident: u16, seg: &Outgoing<'_>) -> Vec<u8> {
+fn build_frame(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    ident: u16,
+    seg: &Outgoing<'_>,
+    pool: &mut Vec<Vec<u8>>,
+) -> Vec<u8> {
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
     let total = 20 + hl + plen;
-    let mut buf = vec![0u8; total];
+    let mut buf = pool.pop().unwrap_or_default();
+    buf.clear();
+    buf.resize(total, 0);
     let ip = Ipv4Repr {
         src_addr: src,
         dst_addr: dst,
@@ -459,6 +468,7 @@ impl Stack {
                 repr: *r,
                 payload: [&[], &[]],
             },
+            &mut self.frame_pool,
         );
         self.tcp_queue_frame(path, frame);
     }
@@ -503,6 +513,7 @@ impl Stack {
                 config,
                 tx,
                 loopback,
+                frame_pool,
                 ..
             } = self;
             let ttl = config.ttl;
@@ -522,7 +533,7 @@ impl Stack {
             let mut frames = 0u64;
             let mut dropped = 0u64;
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                let frame = build_frame(src, dst, ttl, ident.next(src, dst, 6), seg);
+                let frame = build_frame(src, dst, ttl, ident.next(src, dst, 6), seg, frame_pool);
                 frames += 1;
                 if path.local {
                     loopback.push_back(frame);

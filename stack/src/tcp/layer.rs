@@ -88,6 +88,8 @@ pub(crate) struct TcpLayer {
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     pub by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), u32>,
+    /// The last successful lookup (cleared whenever an entry leaves the table).
+    last_hit: std::cell::Cell<Option<((SocketAddrV4, SocketAddrV4), u32)>>,
     pub listeners: Vec<Option<Listener>>,
     listener_gen: u32,
     heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
@@ -112,6 +114,7 @@ impl TcpLayer {
             slots: Vec::new(),
             free: Vec::new(),
             by_tuple: HashMap::new(),
+            last_hit: std::cell::Cell::new(None),
             listeners: Vec::new(),
             listener_gen: 0,
             heap: BinaryHeap::new(),
@@ -125,8 +128,20 @@ impl TcpLayer {
     }
 
     /// The connection for a 4-tuple.
+    ///
+    /// The last hit is remembered: a bulk transfer looks up the same connection for
+    /// every segment, and that skips the (DoS-resistant, SipHash) table lookup.
     pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
-        self.by_tuple.get(&(local, remote)).copied()
+        if let Some((k, idx)) = self.last_hit.get() {
+            if k == (local, remote) {
+                return Some(idx);
+            }
+        }
+        let hit = self.by_tuple.get(&(local, remote)).copied();
+        if let Some(idx) = hit {
+            self.last_hit.set(Some(((local, remote), idx)));
+        }
+        hit
     }
 
     /// Stores a new connection; `None` when the table is full.
@@ -164,6 +179,7 @@ impl TcpLayer {
         slot.listener = listener;
         slot.in_syn_queue = listener.is_some();
         self.by_tuple.insert(key, idx);
+        self.last_hit.set(None);
         self.live += 1;
         let h = TcpHandle { idx, gen: slot.gen };
         self.mark_dirty(idx);
@@ -259,6 +275,7 @@ impl TcpLayer {
         if self.by_tuple.get(&key) == Some(&idx) {
             self.by_tuple.remove(&key);
         }
+        self.last_hit.set(None);
         self.free.push(idx);
         self.live -= 1;
         Some(conn)
@@ -274,6 +291,7 @@ impl TcpLayer {
         if self.by_tuple.get(&key) == Some(&idx) {
             self.by_tuple.remove(&key);
         }
+        self.last_hit.set(None);
     }
 
     /// The listener for a local address (exact address first, then the wildcard).
