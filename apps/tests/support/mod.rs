@@ -100,6 +100,18 @@ pub enum Link {
 pub const STACK_MAC: &str = "02:00:5e:77:00:02";
 
 impl Link {
+    /// A device name for this medium from `stem`: `STEM-tun` or `STEM-tap`, so a device
+    /// (or a namespace left behind) says which case made it. Panics if the name does not
+    /// fit in IFNAMSIZ (15 bytes and the NUL).
+    pub fn dev(self, stem: &str) -> String {
+        let name = match self {
+            Link::Tun => format!("{stem}-tun"),
+            Link::Tap => format!("{stem}-tap"),
+        };
+        assert!(name.len() < 16, "device name too long: {name}");
+        name
+    }
+
     /// The flags that select this link with device `name`: `--tun NAME`, or
     /// `--tap NAME --mac STACK_MAC`.
     pub fn args(self, name: &str) -> Vec<String> {
@@ -112,6 +124,17 @@ impl Link {
                 STACK_MAC.into(),
             ],
         }
+    }
+}
+
+impl Tunstack {
+    /// Starts `tunstack ARGS` on `link` with device `dev` (see [`Link::args`]), and waits
+    /// for it to come up like [`Tunstack::up`].
+    pub fn up_on(link: Link, dev: &str, args: &[&str]) -> Tunstack {
+        let link_args = link.args(dev);
+        let mut all = args.to_vec();
+        all.extend(link_args.iter().map(String::as_str));
+        Tunstack::up(&all)
     }
 }
 
