@@ -186,7 +186,7 @@ impl Stats {
     pub fn report(&self) -> String {
         let mut out = String::new();
         for (name, value) in self.iter().filter(|(_, v)| *v != 0) {
-            out.push_str(&format!("{name:<28}{value}\n"));
+            out.push_str(&format!("{name:<31} {value}\n"));
         }
         out
     }
@@ -208,7 +208,7 @@ mod tests {
         assert_eq!(s.get("NoSuchCounter"), None);
         assert_eq!(
             s.report(),
-            format!("{:<28}3\n{:<28}2\n", "IpInReceives", "IcmpOutEchoReps")
+            format!("{:<31} 3\n{:<31} 2\n", "IpInReceives", "IcmpOutEchoReps")
         );
     }
 }

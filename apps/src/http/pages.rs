@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 /// One TCP connection as `/_stack/connections` shows it (what `ss -ti` shows).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnRow {
-    /// The RFC 9293 state name, e.g. `ESTABLISHED`.
+    /// The state as `ss` names it, e.g. `ESTAB`, `TIME-WAIT`.
     pub state: String,
     /// Local address.
     pub local: SocketAddr,

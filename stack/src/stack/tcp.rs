@@ -154,6 +154,32 @@ impl Stack {
             }
         }
         if let Some(idx) = found {
+            // RFC 9293 3.6.1 (with RFC 6191): a SYN for a connection in TIME-WAIT may
+            // open a new incarnation when it cannot be mistaken for an old segment: its
+            // timestamp is newer than the last one seen, or (without timestamps) its
+            // sequence number is beyond RCV.NXT. The old TCB goes, and the listener takes
+            // the SYN. Linux does the same; without it, clients that reuse ports (any
+            // busy HTTP/1.0-style load) get challenge ACKs and resets.
+            let reopen = self.tcp.slots[idx as usize].conn.as_ref().is_some_and(|c| {
+                c.state() == State::TimeWait
+                    && seg.flags.contains(TcpFlags::SYN)
+                    && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+                    && c.syn_may_reopen(SeqNum(seg.seq_number), seg.timestamp.map(|t| t.tsval))
+            });
+            if reopen && self.tcp.find_listener(local).is_some() {
+                let detached = self.tcp.slots[idx as usize]
+                    .conn
+                    .as_ref()
+                    .is_some_and(|c| !c.user_attached);
+                if detached {
+                    self.tcp.remove(idx);
+                } else {
+                    self.tcp.unhash(idx);
+                }
+                found = None;
+            }
+        }
+        if let Some(idx) = found {
             self.tcp_segment_for(now, idx, &seg);
             // An ACK that is due now (every second full segment, out-of-order data, a
             // FIN) is generated now, with the ACK number of this moment: answering a

@@ -412,6 +412,17 @@ impl Connection {
         }
     }
 
+    /// RFC 6191 section 2: whether a SYN arriving in TIME-WAIT is certainly new: with
+    /// timestamps, its TSval is newer than TS.Recent; without, its sequence number lies
+    /// beyond RCV.NXT (RFC 9293 3.6.1).
+    pub fn syn_may_reopen(&self, seq: SeqNum, tsval: Option<u32>) -> bool {
+        match (self.opts.timestamps, tsval) {
+            (true, Some(ts)) => (ts.wrapping_sub(self.ts_recent) as i32) > 0,
+            (true, None) => false,
+            (false, _) => seq.diff(self.rcv_nxt) > 0,
+        }
+    }
+
     /// The send buffer's size.
     pub fn send_buffer_capacity(&self) -> usize {
         self.send_buf.capacity()

@@ -270,23 +270,38 @@ fn orphaned_fin_wait_2_times_out() {
     assert_eq!(h.state(&c), Some(State::FinWait2));
 }
 
-/// RFC 5961 4.2 in TIME-WAIT: a new SYN for the same 4-tuple gets a challenge ACK; the
-/// peer (in SYN-SENT, RFC 9293 3.10.7.3) answers it with <SEQ=SEG.ACK><CTL=RST>, which is
-/// exact and frees the 4-tuple; its retransmitted SYN then reaches the listener.
+/// RFC 9293 3.6.1 / RFC 6191: a SYN for the 4-tuple of a connection in TIME-WAIT whose
+/// sequence number lies beyond RCV.NXT (no timestamps here) cannot be an old duplicate: it
+/// opens a new connection at once (as Linux does), instead of waiting out 2 MSL.
 #[test]
-fn syn_in_time_wait_recovers_through_challenge_ack() {
+fn new_syn_in_time_wait_opens_a_new_connection() {
     let mut h = Harness::new();
     let l = h.s.tcp_listen(SocketAddrV4::new(US, LPORT), 4).unwrap();
     let mut c = h.passive_on(l, PPORT, PeerOpts::default());
     to_time_wait(&mut h, &mut c);
     let new_syn = Harness::syn(PPORT, PeerOpts::default()).seq(PEER_ISS.wrapping_add(99_999));
     h.inject(&new_syn);
+    h.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(100_000))]);
+}
+
+/// RFC 5961 4.2 in TIME-WAIT: a SYN that could be an old duplicate (sequence number not
+/// beyond RCV.NXT) gets a challenge ACK; the peer (in SYN-SENT, RFC 9293 3.10.7.3) answers
+/// it with <SEQ=SEG.ACK><CTL=RST>, which is exact and frees the 4-tuple; its retransmitted
+/// SYN then reaches the listener.
+#[test]
+fn old_syn_in_time_wait_recovers_through_challenge_ack() {
+    let mut h = Harness::new();
+    let l = h.s.tcp_listen(SocketAddrV4::new(US, LPORT), 4).unwrap();
+    let mut c = h.passive_on(l, PPORT, PeerOpts::default());
+    to_time_wait(&mut h, &mut c);
+    let old_syn = Harness::syn(PPORT, PeerOpts::default()).seq(c.nxt.wrapping_sub(10));
+    h.inject(&old_syn);
     let ch = h.expect(&[C::FlagsExact(ACK), ack(c.nxt)]);
     h.inject(&Seg::new(RST).seq(ch.ack));
     h.expect_none();
     h.advance_by(secs(1));
-    h.inject(&new_syn);
-    h.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(100_000))]);
+    h.inject(&old_syn);
+    h.expect(&[flags(SYN | ACK), ack(c.nxt.wrapping_sub(9))]);
 }
 
 /// RFC 1213 / RFC 4022 tcpCurrEstab ("ESTABLISHED or CLOSE-WAIT") and tcpEstabResets
