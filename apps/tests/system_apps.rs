@@ -10,28 +10,8 @@ mod support;
 use std::process::Command;
 use std::sync::Arc;
 
-use support::{Link, Tunstack};
+use support::{sha256, text, Link, Tunstack};
 use tunstack_apps::dns;
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn sha(path: &std::path::Path) -> String {
-    let out = Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
 
 fn write_random(path: &std::path::Path, len: usize, seed: u64) {
     let mut data = vec![0u8; len];
@@ -105,7 +85,7 @@ fn curl_against_the_tunstack_web_server(link: Link) {
             "http://10.77.0.2/big.bin",
         ],
     );
-    assert_eq!(sha(&got.0), sha(&www.0.join("big.bin")));
+    assert_eq!(sha256(&got.0), sha256(&www.0.join("big.bin")));
 
     let stats = ns.exec_ok("curl", &["-sS", "http://10.77.0.2/_stack/stats"]);
     assert!(stats.contains("\"TcpPassiveOpens\""), "{stats}");
@@ -160,7 +140,7 @@ fn curl_download_survives_loss() {
             "http://10.77.0.2/big.bin",
         ],
     );
-    assert_eq!(sha(&got.0), sha(&www.0.join("big.bin")));
+    assert_eq!(sha256(&got.0), sha256(&www.0.join("big.bin")));
     let stats = ns.exec_ok(
         "curl",
         &[
@@ -349,5 +329,5 @@ fn tunstack_resolve_and_get_from_the_kernel_side(link: Link) {
     let _ = http.kill();
     let _ = http.wait();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(sha(&got.0), sha(&files.0.join("data.bin")));
+    assert_eq!(sha256(&got.0), sha256(&files.0.join("data.bin")));
 }

@@ -13,7 +13,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{counter, Tunstack};
+use support::{counter, text, Tunstack};
 
 /// One record line of dig's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,14 +119,6 @@ fn split_batch(text: &str) -> Vec<&str> {
     let mut starts: Vec<usize> = text.match_indices("; <<>> DiG").map(|(i, _)| i).collect();
     starts.push(text.len());
     starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `dig @10.77.0.2 ARGS` in `ns`, read.

@@ -11,11 +11,10 @@
 mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use support::Tunstack;
+use support::{sha256, text, Tunstack};
 
 /// The stack's address, where `tunstack up` serves HTTP on port 80.
 const STACK: &str = "10.77.0.2";
@@ -132,26 +131,6 @@ impl Fetched {
             n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
         })
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn sha256(path: &Path) -> String {
-    let out = Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string()
 }
 
 /// Byte ranges, RFC 9110 14.1.2 and 14.4 / 15.3.7: an explicit range, a suffix range, an

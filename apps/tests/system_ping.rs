@@ -6,15 +6,7 @@
 mod common;
 mod support;
 
-use support::{counter, ping_counts, Link, Tunstack, STACK_MAC};
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{counter, ping_counts, text, Link, Tunstack, STACK_MAC};
 
 #[test]
 fn kernel_ping_to_the_stack_tun() {

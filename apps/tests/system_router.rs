@@ -5,15 +5,7 @@
 mod common;
 mod support;
 
-use support::{counter, ping_counts, Tunstack};
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{counter, ping_counts, text, Tunstack};
 
 #[test]
 fn stack_routes_between_two_namespaces() {

@@ -11,15 +11,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{counter, ping_counts, Link, Tunstack, STACK_MAC};
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{counter, ping_counts, text, Link, Tunstack, STACK_MAC};
 
 /// The kernel side's Ethernet address of device `dev` in `ns`.
 fn kernel_mac(ns: &common::NetNs, dev: &str) -> String {

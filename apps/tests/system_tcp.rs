@@ -6,19 +6,7 @@
 mod common;
 mod support;
 
-use support::{counter, Link, Tunstack};
-
-fn sha(path: &std::path::Path) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
+use support::{counter, sha256, Link, Tunstack};
 
 #[test]
 fn nc_64_mib_discard_and_echo_tun() {
@@ -64,7 +52,7 @@ fn nc_64_mib_discard_and_echo(link: Link) {
         output.0.display()
     ));
     assert_eq!(std::fs::metadata(&output.0).unwrap().len(), 64 << 20);
-    assert_eq!(sha(&input.0), sha(&output.0), "echoed data differs");
+    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
 
     let (ok, lines) = t.stop();
     assert!(ok, "{lines:?}");
