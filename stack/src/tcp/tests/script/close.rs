@@ -328,3 +328,26 @@ fn established_counters_follow_states() {
     assert_eq!(h.s.stats().tcp_curr_estab, 0);
     assert_eq!(h.s.stats().tcp_estab_resets, 1);
 }
+
+/// RFC 6191 section 2: with timestamps, a SYN in TIME-WAIT opens a new connection when its
+/// TSval is newer than the last one seen — even with an old-looking sequence number — and
+/// gets a challenge ACK when its TSval is not newer.
+#[test]
+fn syn_in_time_wait_with_timestamps_is_judged_by_tsval() {
+    let mut h = Harness::new();
+    let l = h.s.tcp_listen(SocketAddrV4::new(US, LPORT), 4).unwrap();
+    let mut c = h.passive_on(l, PPORT, PeerOpts::linux());
+    to_time_wait(&mut h, &mut c);
+    let (last_ts, _) = c.ts.unwrap();
+    let stale = Harness::syn(PPORT, PeerOpts::linux())
+        .seq(c.nxt.wrapping_sub(10))
+        .ts(last_ts, 0);
+    h.inject(&stale);
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt)]);
+    let fresh = Harness::syn(PPORT, PeerOpts::linux())
+        .seq(c.nxt.wrapping_sub(10))
+        .ts(last_ts.wrapping_add(1000), 0);
+    h.advance_by(secs(1));
+    h.inject(&fresh);
+    h.expect(&[flags(SYN | ACK), ack(c.nxt.wrapping_sub(9))]);
+}
