@@ -38,12 +38,17 @@ pub fn fuzz_one(data: &[u8]) {
             Err(e) => assert_eq!(e, Error::TooLong),
         }
     }
-    let server = server::Server::new(
-        server::Catalog::new(vec![zone::default_zone(std::net::Ipv4Addr::new(
-            10, 77, 0, 2,
-        ))]),
-        server::ServerConfig::default(),
-    );
+    // One server for the whole fuzzing run: building it (parsing the default zone) per
+    // input would cost more than the work being fuzzed.
+    static SERVER: std::sync::OnceLock<server::Server> = std::sync::OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        server::Server::new(
+            server::Catalog::new(vec![zone::default_zone(std::net::Ipv4Addr::new(
+                10, 77, 0, 2,
+            ))]),
+            server::ServerConfig::default(),
+        )
+    });
     for transport in [server::Transport::Udp, server::Transport::Tcp] {
         if let Some(reply) = server.handle(data, transport) {
             let limit = match transport {
