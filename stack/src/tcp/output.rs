@@ -148,6 +148,12 @@ impl Connection {
             self.timers.set(Timer::KeepAlive, self.last_recv + idle);
             return;
         }
+        if self.snd_max != self.snd_una {
+            // Data in flight: the retransmission timer (and the user timeout) watch the
+            // peer; a keep-alive probe would add nothing (Linux sends none then either).
+            self.timers.set(Timer::KeepAlive, now + idle);
+            return;
+        }
         if self.keepalive_sent >= ctx.keepalive_probes {
             log::debug!(target: LOG, "{} -> {}: keep-alive got no answer", self.local, self.remote);
             ctx.stats.tcp_abort_on_timeout += 1;

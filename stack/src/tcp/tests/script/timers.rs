@@ -81,3 +81,25 @@ fn traffic_postpones_keepalive() {
     let (t, _) = h.next_out(secs(10)).unwrap();
     assert_eq!(t - t0, secs(18));
 }
+
+/// RFC 1122 4.2.3.6 describes keep-alives for an idle connection; with data in flight the
+/// retransmission timer already watches the peer, so no probe goes out: only
+/// retransmissions do.
+#[test]
+fn no_keepalive_while_data_is_in_flight() {
+    let mut h = Harness::with(TcpConfig {
+        user_timeout: secs(600),
+        ..keepalive_config()
+    });
+    let c = h.passive(PeerOpts::default());
+    let t0 = h.now;
+    h.s.tcp_configure(c.h, |conn| conn.set_keepalive(Some(secs(10)), t0))
+        .unwrap();
+    h.send(&c, b"unanswered");
+    h.expect(&[len(10)]);
+    let got = h.advance(t0 + secs(30));
+    assert!(!got.is_empty());
+    for (_, s) in &got {
+        check(s, &[len(10)]);
+    }
+}
