@@ -322,19 +322,8 @@ impl Stack {
             self.stats.listen_drops += 1;
             return;
         };
-        let mtu = self.ifaces[path.iface.0].mtu();
         let iss = self.tcp.isn.isn(local, remote, now);
-        let ts_offset = self.tcp.rng.next_u32();
-        let mut c = Connection::new(
-            &self.tcp.cfg,
-            local,
-            remote,
-            State::SynReceived,
-            iss,
-            mtu,
-            ts_offset,
-            now,
-        );
+        let mut c = self.tcp_new_conn(path, local, remote, State::SynReceived, iss, now);
         c.irs = SeqNum(seg.seq_number);
         c.rcv_nxt = c.irs + 1;
         c.rcv_adv = c.rcv_nxt;
@@ -392,19 +381,8 @@ impl Stack {
         let Some(path) = self.tcp_path(remote.ip()) else {
             return;
         };
-        let mtu = self.ifaces[path.iface.0].mtu();
         let iss = SeqNum(seg.ack_number) - 1;
-        let ts_offset = self.tcp.rng.next_u32();
-        let mut c = Connection::new(
-            &self.tcp.cfg,
-            local,
-            remote,
-            State::SynReceived,
-            iss,
-            mtu,
-            ts_offset,
-            now,
-        );
+        let mut c = self.tcp_new_conn(path, local, remote, State::SynReceived, iss, now);
         // A cookie carries only the MSS: no window scaling, timestamps or SACK.
         c.opts.wscale_ok = false;
         c.opts.rcv_wscale = 0;
@@ -510,6 +488,22 @@ impl Stack {
                 frame,
             });
         }
+    }
+
+    /// A new connection on `path` with our initial sequence number `iss`: the link MTU
+    /// bounds its MSS, and its timestamp clock gets a random offset (RFC 7323 5.4).
+    fn tcp_new_conn(
+        &mut self,
+        path: Path,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        state: State,
+        iss: SeqNum,
+        now: Instant,
+    ) -> Connection {
+        let mtu = self.ifaces[path.iface.0].mtu();
+        let ts_offset = self.tcp.rng.next_u32();
+        Connection::new(&self.tcp.cfg, local, remote, state, iss, mtu, ts_offset, now)
     }
 
     /// Where segments to `dst` go.
@@ -720,19 +714,8 @@ impl Stack {
                 .ok_or(TcpError::Exhausted)?,
         };
         let local = SocketAddrV4::new(src, port);
-        let mtu = self.ifaces[path.iface.0].mtu();
         let iss = self.tcp.isn.isn(local, remote, now);
-        let ts_offset = self.tcp.rng.next_u32();
-        let c = Connection::new(
-            &self.tcp.cfg,
-            local,
-            remote,
-            State::SynSent,
-            iss,
-            mtu,
-            ts_offset,
-            now,
-        );
+        let c = self.tcp_new_conn(path, local, remote, State::SynSent, iss, now);
         let h = self.tcp.insert(c, path, None).ok_or(TcpError::Exhausted)?;
         self.stats.tcp_active_opens += 1;
         self.tcp_flush(now);

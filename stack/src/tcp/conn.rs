@@ -149,11 +149,6 @@ pub struct Connection {
     pub(crate) tlp_out: bool,
     /// The loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
-    /// The ACK being processed SACKed new data (RFC 6675's DupAck condition).
-    pub(crate) sack_news: bool,
-    /// Extra duplicate ACKs owed: one per out-of-order segment of a received batch beyond
-    /// the first (RFC 5681 4.2: an immediate duplicate ACK for each out-of-order segment).
-    pub(crate) dup_acks_owed: u8,
     /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
     pub(crate) retransmit_una: bool,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
@@ -170,7 +165,6 @@ pub struct Connection {
     pub(crate) keepalive_sent: u32,
     pub(crate) keepalive_due: bool,
     pub(crate) last_recv: Instant,
-    pub(crate) last_send: Instant,
     /// When data (or a FIN) was last sent, for RFC 5681 4.1's idle restart.
     pub(crate) last_data_sent: Instant,
 
@@ -294,8 +288,6 @@ impl Connection {
             inflation: 0,
             scoreboard: super::sack::Scoreboard::default(),
             high_rxt: iss,
-            dup_acks_owed: 0,
-            sack_news: false,
             tlp_enabled: cfg.tail_loss_probe,
             rexmit_high: iss,
             rexmit_tsval: 0,
@@ -311,7 +303,6 @@ impl Connection {
             keepalive_sent: 0,
             keepalive_due: false,
             last_recv: now,
-            last_send: now,
             last_data_sent: now,
             ack_now: false,
             unacked_segs: 0,

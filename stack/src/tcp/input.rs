@@ -320,14 +320,14 @@ impl Connection {
         }
 
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
-        self.sack_news = self.opts.sack
+        let sacks_new = self.opts.sack
             && self
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
-            self.maybe_dup_ack(now, seg, seg_len, ctx);
+            self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
         }
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
@@ -527,6 +527,7 @@ impl Connection {
         now: Instant,
         seg: &TcpRepr<'_>,
         seg_len: usize,
+        sacks_new: bool,
         ctx: &mut InputCtx<'_>,
     ) {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
@@ -534,7 +535,6 @@ impl Connection {
         // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
         // whatever its window says (receivers such as Linux change the window as their
         // application reads).
-        let sacks_new = self.sack_news;
         // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
         // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
         // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
@@ -636,11 +636,9 @@ impl Connection {
         self.rcv_nxt += advanced;
         self.stats.bytes_received += advanced as u64;
         if offset > 0 || had_ooo {
-            // Out of order, or filling a hole: ACK at once (RFC 5681 4.2, 3.2) — one ACK
-            // per such segment, even when a batch of them is answered together.
-            if self.ack_now && offset > 0 {
-                self.dup_acks_owed = self.dup_acks_owed.saturating_add(1).min(8);
-            }
+            // Out of order, or filling a hole: ACK at once (RFC 5681 4.2, 3.2). The core
+            // sends a due ACK before it takes the next segment, so each such segment gets
+            // its own (duplicate) ACK.
             self.ack_now = true;
         } else if data.len() >= self.opts.smss.min(self.payload_mss()) {
             self.unacked_segs += 1;

@@ -221,7 +221,6 @@ impl Connection {
                 *slot = Some(((self.rcv_nxt + s).0, (self.rcv_nxt + e).0));
             }
         }
-        self.last_send = now;
     }
 
     /// Generates every segment due now, handing each to `emit`.
@@ -325,18 +324,6 @@ impl Connection {
                 repr: r,
                 payload: [&[], &[]],
             });
-            // The duplicate ACKs owed for the other out-of-order segments of the batch.
-            while self.dup_acks_owed > 0 {
-                self.dup_acks_owed -= 1;
-                let mut r = bare_repr(sp, dp);
-                r.seq_number = self.ack_seq().0;
-                self.stamp(&mut r, now);
-                self.count_out(ctx);
-                emit(&Outgoing {
-                    repr: r,
-                    payload: [&[], &[]],
-                });
-            }
         } else if (self.unacked_segs > 0 || self.rcv_nxt != self.last_ack_sent)
             && !self.timers.is_set(Timer::DelayedAck)
             && self.state.is_synchronized()
