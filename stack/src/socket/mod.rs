@@ -19,3 +19,47 @@ pub use icmp::EchoSocket;
 pub use runtime::{Attached, Runtime, StackHandle};
 pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+
+use crate::stack::{Stack, WaitKey};
+
+/// The first IPv4 address of `addr` (tunstack speaks IPv4 only).
+pub(crate) fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
+    for a in addr.to_socket_addrs()? {
+        if let SocketAddr::V4(v) = a {
+            return Ok(v);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "tunstack speaks IPv4 only: no IPv4 address given",
+    ))
+}
+
+/// A blocking socket call, as `std::net` behaves: in non-blocking mode `f` is tried once
+/// (`WouldBlock` if it yields nothing); otherwise it is retried whenever the core touches
+/// `key`, until it yields, `timeout` passes (`WouldBlock`, like the kernel's EAGAIN) or
+/// the stack stops (`ConnectionAborted`).
+pub(crate) fn wait_io<R>(
+    handle: &StackHandle,
+    key: WaitKey,
+    nonblocking: bool,
+    timeout: Option<std::time::Duration>,
+    mut f: impl FnMut(&mut Stack) -> Option<io::Result<R>>,
+) -> io::Result<R> {
+    if nonblocking {
+        return handle
+            .with(|s, _| f(s))
+            .unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::WouldBlock)));
+    }
+    match handle.wait(key, timeout, |s, _| f(s)) {
+        Some(r) => r,
+        None if timeout.is_some() => Err(io::Error::from(io::ErrorKind::WouldBlock)),
+        None => Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "stack stopped",
+        )),
+    }
+}

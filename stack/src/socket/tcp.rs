@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::StackHandle;
+use super::{v4, StackHandle};
 use crate::stack::{TcpError, WaitKey};
 use crate::tcp::{ConnError, ConnInfo, ListenHandle, State, TcpHandle};
 
@@ -38,19 +38,6 @@ pub(crate) fn tcp_error(e: TcpError) -> io::Error {
         }
         TcpError::Conn(c) => conn_error(c),
     }
-}
-
-/// The first IPv4 address of `addr` (tunstack speaks IPv4 only).
-fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
-    for a in addr.to_socket_addrs()? {
-        if let SocketAddr::V4(v) = a {
-            return Ok(v);
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        "tunstack speaks IPv4 only: no IPv4 address given",
-    ))
 }
 
 fn would_block() -> io::Error {
@@ -426,22 +413,10 @@ impl TcpStream {
         &self,
         key: WaitKey,
         timeout: Option<Duration>,
-        mut f: impl FnMut(&mut crate::stack::Stack) -> Option<io::Result<R>>,
+        f: impl FnMut(&mut crate::stack::Stack) -> Option<io::Result<R>>,
     ) -> io::Result<R> {
-        let handle = &self.inner.handle;
-        if self.inner.nonblocking.load(Ordering::Relaxed) {
-            return handle
-                .with(|s, _| f(s))
-                .unwrap_or_else(|| Err(would_block()));
-        }
-        match handle.wait(key, timeout, |s, _| f(s)) {
-            Some(r) => r,
-            None if timeout.is_some() => Err(would_block()),
-            None => Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "stack stopped",
-            )),
-        }
+        let nonblocking = self.inner.nonblocking.load(Ordering::Relaxed);
+        super::wait_io(&self.inner.handle, key, nonblocking, timeout, f)
     }
 
     fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {

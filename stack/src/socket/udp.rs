@@ -1,12 +1,12 @@
 //! `UdpSocket`, shaped like `std::net::UdpSocket`.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::StackHandle;
+use super::{v4, StackHandle};
 use crate::stack::WaitKey;
 use crate::udp::{UdpError, UdpHandle};
 
@@ -21,18 +21,6 @@ pub(crate) fn udp_error(e: UdpError) -> io::Error {
         UdpError::ConnectionRefused => K::ConnectionRefused,
     };
     io::Error::new(kind, e)
-}
-
-fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
-    for a in addr.to_socket_addrs()? {
-        if let SocketAddr::V4(v) = a {
-            return Ok(v);
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        "tunstack speaks IPv4 only: no IPv4 address given",
-    ))
 }
 
 /// A UDP socket on a tunstack stack.
@@ -124,7 +112,7 @@ impl UdpSocket {
 
     fn take(&self, buf: &mut [u8], peek: bool) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock;
-        let mut f = |s: &mut crate::stack::Stack, _| -> Option<io::Result<(usize, SocketAddr)>> {
+        let f = |s: &mut crate::stack::Stack| -> Option<io::Result<(usize, SocketAddr)>> {
             if !s.udp_readable(h) {
                 return None;
             }
@@ -147,21 +135,9 @@ impl UdpSocket {
                 }
             })
         };
-        if self.nonblocking.load(Ordering::Relaxed) {
-            return self
-                .handle
-                .with(f)
-                .unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::WouldBlock)));
-        }
         let timeout = *self.read_timeout.lock().unwrap_or_else(|e| e.into_inner());
-        match self.handle.wait(WaitKey::Udp(h.idx), timeout, &mut f) {
-            Some(r) => r,
-            None if timeout.is_some() => Err(io::Error::from(io::ErrorKind::WouldBlock)),
-            None => Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "stack stopped",
-            )),
-        }
+        let nonblocking = self.nonblocking.load(Ordering::Relaxed);
+        super::wait_io(&self.handle, WaitKey::Udp(h.idx), nonblocking, timeout, f)
     }
 
     /// How long a receive waits (`None`: forever). Zero is an error, as in std.

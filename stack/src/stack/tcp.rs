@@ -503,7 +503,16 @@ impl Stack {
     ) -> Connection {
         let mtu = self.ifaces[path.iface.0].mtu();
         let ts_offset = self.tcp.rng.next_u32();
-        Connection::new(&self.tcp.cfg, local, remote, state, iss, mtu, ts_offset, now)
+        Connection::new(
+            &self.tcp.cfg,
+            local,
+            remote,
+            state,
+            iss,
+            mtu,
+            ts_offset,
+            now,
+        )
     }
 
     /// Where segments to `dst` go.
