@@ -111,7 +111,7 @@ pub fn spawn(handle: &StackHandle, addr: Ipv4Addr, service: Service) -> io::Resu
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             active.fetch_add(1, Ordering::AcqRel);
-            let active = Arc::clone(&active);
+            let slot = Arc::clone(&active);
             let spawned = std::thread::Builder::new()
                 .name("tunstack-conn".into())
                 .spawn(move || {
@@ -119,9 +119,11 @@ pub fn spawn(handle: &StackHandle, addr: Ipv4Addr, service: Service) -> io::Resu
                         Ok(n) => log::info!(target: LOG, "{service:?} {peer}: {n} bytes"),
                         Err(e) => log::info!(target: LOG, "{service:?} {peer}: {e}"),
                     }
-                    active.fetch_sub(1, Ordering::AcqRel);
+                    slot.fetch_sub(1, Ordering::AcqRel);
                 });
             if spawned.is_err() {
+                // The connection was dropped with the closure: give its slot back.
+                active.fetch_sub(1, Ordering::AcqRel);
                 log::warn!(target: LOG, "{service:?}: could not start a thread");
             }
         })?;
