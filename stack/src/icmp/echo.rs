@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use crate::rand::Rng;
 use crate::time::Instant;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
 
 /// An ICMP error about one of a socket's echo requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,23 +136,17 @@ impl EchoSockets {
 
 /// The echo identifier and sequence number of an echo request quoted in an ICMP error:
 /// `quote` is the offending datagram's IP header and at least 8 bytes of its data
-/// (RFC 792). The quoted datagram may be cut short, so this reads it by hand rather than
-/// through a checked view.
+/// (RFC 792). The quoted datagram is usually cut short, so only its header is checked
+/// (`Ipv4Packet::new_checked_header`).
 pub fn quoted_echo_request(quote: &[u8]) -> Option<(Ipv4Addr, u16, u16)> {
-    let first = *quote.first()?;
-    if first >> 4 != 4 {
+    let ip = Ipv4Packet::new_checked_header(quote).ok()?;
+    let icmp = ip.payload().get(..8)?;
+    if ip.protocol() != IpProtocol::Icmp || icmp[0] != 8 {
         return None;
     }
-    let hl = usize::from(first & 0x0f) * 4;
-    let proto = *quote.get(9)?;
-    let icmp = quote.get(hl..hl + 8)?;
-    if hl < 20 || proto != 1 || icmp[0] != 8 {
-        return None;
-    }
-    let dst = Ipv4Addr::new(quote[16], quote[17], quote[18], quote[19]);
     let ident = u16::from_be_bytes([icmp[4], icmp[5]]);
     let seq = u16::from_be_bytes([icmp[6], icmp[7]]);
-    Some((dst, ident, seq))
+    Some((ip.dst_addr(), ident, seq))
 }
 
 #[cfg(test)]

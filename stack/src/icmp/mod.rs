@@ -60,12 +60,7 @@ pub fn may_send_error(d: &Offender<'_>) -> Result<(), Suppressed> {
         return Err(Suppressed::NonInitialFragment);
     }
     let s = d.src;
-    if s.is_unspecified()
-        || s.is_broadcast()
-        || s.is_multicast()
-        || s.is_loopback()
-        || u32::from(s) >> 28 == 0xf
-    {
+    if s.is_unspecified() || s.is_loopback() || !crate::iface::is_valid_source(s) {
         return Err(Suppressed::BadSource);
     }
     Ok(())

@@ -21,9 +21,8 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
-use super::{Stack, Transmit, WaitKey};
-use crate::icmp::echo::quoted_echo_request;
-use crate::icmp::{EchoEvent, IcmpError};
+use super::{Stack, Transmit};
+use crate::icmp::IcmpError;
 use crate::iface::neighbor::{NeighborCache, NeighborConfig, NeighborKey, Timeout};
 use crate::iface::{is_valid_source, IfaceId};
 use crate::link::Medium;
@@ -199,7 +198,9 @@ impl Stack {
         let sha = repr.source_hardware_addr;
         let spa = repr.source_protocol_addr;
         // RFC 1812 3.3.2: never believe a mapping to a broadcast or multicast link
-        // address (the same holds for a host: it would spray unicast datagrams).
+        // address (the same holds for a host: it would spray unicast datagrams); nor to
+        // the all-zeros address, which RFC 5227 2.1.1 probes leave as the target and no
+        // interface has.
         if !sha.is_unicast() || sha == EthernetAddress::default() {
             self.stats.arp_in_errors += 1;
             log::debug!(target: LOG, "{spa} claims link address {sha}: ignored");
@@ -420,17 +421,8 @@ impl Stack {
                 if repr.frag_offset != 0 {
                     continue;
                 }
-                if let Some((_, ident, seq)) = quoted_echo_request(&datagram) {
-                    let event = EchoEvent::Error {
-                        from: repr.src_addr,
-                        seq,
-                        error: IcmpError::DstUnreachable { code: 1, mtu: 0 },
-                        at: now,
-                    };
-                    if self.echo.deliver(ident, event) {
-                        self.events.push(WaitKey::Echo(ident));
-                    }
-                }
+                let error = IcmpError::DstUnreachable { code: 1, mtu: 0 };
+                self.icmp_error_to_socket(now, repr.src_addr, &datagram, error);
             } else {
                 // RFC 1812 4.3.3.1: the last-hop router that finds no path to the host
                 // MUST send destination unreachable, code 1 (host unreachable).

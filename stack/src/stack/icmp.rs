@@ -81,11 +81,14 @@ impl Stack {
                 data,
             } => {
                 self.stats.icmp_in_dest_unreachs += 1;
-                let code: u8 = reason.into();
-                if code <= 3 {
-                    // RFC 1122 4.1.3.3: port unreachable (3) means refused; net, host
-                    // and protocol unreachable are reported as unreachable.
-                    self.udp_icmp_error(data, code == 3);
+                // RFC 1122 4.1.3.3: port unreachable means refused; net, host and
+                // protocol unreachable are reported as unreachable.
+                match reason {
+                    DstUnreachable::PortUnreachable => self.udp_icmp_error(data, true),
+                    DstUnreachable::NetUnreachable
+                    | DstUnreachable::HostUnreachable
+                    | DstUnreachable::ProtoUnreachable => self.udp_icmp_error(data, false),
+                    _ => {}
                 }
                 let error = IcmpError::DstUnreachable {
                     code: reason.into(),
@@ -111,7 +114,7 @@ impl Stack {
 
     /// Hands an ICMP error to the echo socket whose request it quotes (RFC 1122 3.2.2: the
     /// error is passed to the transport that sent the datagram).
-    fn icmp_error_to_socket(
+    pub(super) fn icmp_error_to_socket(
         &mut self,
         now: Instant,
         from: Ipv4Addr,
@@ -119,16 +122,15 @@ impl Stack {
         error: IcmpError,
     ) {
         if let Some((_dst, ident, seq)) = quoted_echo_request(quote) {
-            self.events.push(super::WaitKey::Echo(ident));
-            self.echo.deliver(
-                ident,
-                EchoEvent::Error {
-                    from,
-                    seq,
-                    error,
-                    at: now,
-                },
-            );
+            let event = EchoEvent::Error {
+                from,
+                seq,
+                error,
+                at: now,
+            };
+            if self.echo.deliver(ident, event) {
+                self.events.push(super::WaitKey::Echo(ident));
+            }
         }
     }
 

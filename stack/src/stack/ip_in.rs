@@ -42,6 +42,9 @@ impl Stack {
             log::debug!(target: LOG, "dropped a datagram from invalid source {}", repr.src_addr);
             return;
         }
+        // RFC 1122 3.2.1.1 / RFC 894: bytes past the total length (link padding) are not
+        // part of the datagram. Multicast is never forwarded: that needs a multicast
+        // routing protocol (RFC 1812 5.2.1), which this router does not run.
         let bytes = &packet[..pkt.total_len() as usize];
         match self.local_kind(repr.dst_addr, iface) {
             Some(broadcast) => self.ip_deliver(now, iface, bytes, &repr, broadcast),

@@ -1,14 +1,14 @@
 //! UDP in the core: datagrams in (to sockets, or port unreachable), datagrams out, and
 //! the socket calls (RFC 768, RFC 1122 4.1.3).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 use super::{SendError, Stack, WaitKey};
 use crate::iface::IfaceId;
 use crate::time::Instant;
 use crate::udp::{Datagram, UdpError, UdpHandle, MAX_PAYLOAD};
 use crate::wire::icmpv4::DstUnreachable;
-use crate::wire::ipv4::{IpProtocol, Ipv4Repr};
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
 
 const LOG: &str = "tunstack::udp";
@@ -68,19 +68,17 @@ impl Stack {
     /// (RFC 1122 4.1.3.3: UDP MUST pass ICMP errors up; like the kernel, only connected
     /// sockets report them, once, on their next call).
     pub(super) fn udp_icmp_error(&mut self, quote: &[u8], refused: bool) {
-        let Some(&first) = quote.first() else { return };
-        let hl = usize::from(first & 0x0f) * 4;
-        if first >> 4 != 4 || hl < 20 || quote.get(9) != Some(&17) || quote.len() < hl + 4 {
+        let Ok(ip) = Ipv4Packet::new_checked_header(quote) else {
+            return;
+        };
+        let Some(ports) = ip.payload().get(..4) else {
+            return;
+        };
+        if ip.protocol() != IpProtocol::Udp {
             return;
         }
-        let src = SocketAddrV4::new(
-            Ipv4Addr::new(quote[12], quote[13], quote[14], quote[15]),
-            u16::from_be_bytes([quote[hl], quote[hl + 1]]),
-        );
-        let dst = SocketAddrV4::new(
-            Ipv4Addr::new(quote[16], quote[17], quote[18], quote[19]),
-            u16::from_be_bytes([quote[hl + 2], quote[hl + 3]]),
-        );
+        let src = SocketAddrV4::new(ip.src_addr(), u16::from_be_bytes([ports[0], ports[1]]));
+        let dst = SocketAddrV4::new(ip.dst_addr(), u16::from_be_bytes([ports[2], ports[3]]));
         let Some(idx) = self.udp.lookup(src, dst) else {
             return;
         };

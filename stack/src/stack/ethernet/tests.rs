@@ -6,8 +6,10 @@ use std::net::Ipv4Addr;
 use proptest::strategy::Strategy;
 
 use super::*;
+use crate::icmp::EchoEvent;
 use crate::iface::{InterfaceConfig, Ipv4Cidr, NeighborState, Route};
 use crate::stack::StackConfig;
+use crate::stack::WaitKey;
 use crate::wire::ethernet::fixtures::{FRAME_10, FRAME_11, FRAME_8, FRAME_9};
 use crate::wire::icmpv4::{Icmpv4Packet, Icmpv4Repr};
 use crate::wire::ipv4::IpProtocol;
