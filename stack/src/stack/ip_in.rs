@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::{Stack, Transmit};
 use crate::iface::reassembly::{Fragment, Outcome};
-use crate::iface::{fragment, is_valid_source, IfaceId};
+use crate::iface::{is_valid_source, IfaceId};
 use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
@@ -19,15 +19,9 @@ impl Stack {
         self.stats.ip_in_receives += 1;
         // RFC 1122 3.2.1.1-3.2.1.2 and RFC 1812 5.2.2: version 4, a header length of at
         // least 5 words, a total length within what arrived, and a valid checksum, or the
-        // datagram is silently discarded.
-        let pkt = match Ipv4Packet::new_checked(packet) {
-            Ok(p) => p,
-            Err(e) => {
-                self.stats.ip_in_hdr_errors += 1;
-                log::debug!(target: LOG, "dropped a datagram: {e}");
-                return;
-            }
-        };
+        // datagram is silently discarded. (`Ipv4Repr::parse` checks the lengths as
+        // `Ipv4Packet::new_checked` does, then the checksum.)
+        let pkt = Ipv4Packet::new_unchecked(packet);
         let repr = match Ipv4Repr::parse(&pkt) {
             Ok(r) => r,
             Err(e) => {
@@ -209,24 +203,9 @@ impl Stack {
             self.icmp_dst_unreachable(now, iface, packet, repr, false, code, mtu as u16);
             return;
         }
-        let mut frags = Vec::new();
-        match fragment::fragment(&out, mtu, |f| frags.push(f)) {
-            Ok(n) => {
-                self.stats.ip_forw_datagrams += 1;
-                self.stats.ip_frag_oks += 1;
-                self.stats.ip_frag_creates += n as u64;
-                for frame in frags {
-                    self.queue_tx(Transmit {
-                        iface: route.iface,
-                        next_hop,
-                        frame,
-                    });
-                }
-            }
-            Err(e) => {
-                self.stats.ip_frag_fails += 1;
-                log::debug!(target: LOG, "could not fragment for forwarding: {e:?}");
-            }
+        match self.queue_fragments(route.iface, next_hop, &out, mtu) {
+            Ok(()) => self.stats.ip_forw_datagrams += 1,
+            Err(e) => log::debug!(target: LOG, "could not fragment for forwarding: {e:?}"),
         }
     }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 use std::net::Ipv4Addr;
 
 use super::{Stack, Transmit};
-use crate::iface::fragment;
+use crate::iface::{fragment, IfaceId};
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr, HEADER_LEN};
 
@@ -111,8 +111,22 @@ impl Stack {
             });
             return Ok(());
         }
+        self.queue_fragments(iface, next_hop, &buf, mtu)
+            .map_err(|_| SendError::MessageTooLong { mtu })
+    }
+
+    /// Fragments `datagram` to `mtu` (RFC 791 3.2) and queues the pieces on `iface`,
+    /// counting IpFragOKs/IpFragCreates, or IpFragFails when it cannot be done (then
+    /// nothing is queued).
+    pub(super) fn queue_fragments(
+        &mut self,
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        datagram: &[u8],
+        mtu: usize,
+    ) -> Result<(), fragment::FragError> {
         let mut frags = Vec::new();
-        match fragment::fragment(&buf, mtu, |f| frags.push(f)) {
+        match fragment::fragment(datagram, mtu, |f| frags.push(f)) {
             Ok(n) => {
                 self.stats.ip_frag_oks += 1;
                 self.stats.ip_frag_creates += n as u64;
@@ -125,9 +139,9 @@ impl Stack {
                 }
                 Ok(())
             }
-            Err(_) => {
+            Err(e) => {
                 self.stats.ip_frag_fails += 1;
-                Err(SendError::MessageTooLong { mtu })
+                Err(e)
             }
         }
     }
