@@ -34,6 +34,24 @@ struct Shared {
     stop: AtomicBool,
 }
 
+impl Shared {
+    /// Marks the runtime stopped and wakes every thread waiting on it, so their calls
+    /// return (`ConnectionAborted`) instead of waiting forever.
+    fn halt(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.turned.notify_all();
+        for (_, t) in self
+            .core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .waiters
+            .drain(..)
+        {
+            t.unpark();
+        }
+    }
+}
+
 /// A handle for application threads: run operations on the core and wait for changes.
 #[derive(Clone)]
 pub struct StackHandle {
@@ -253,12 +271,8 @@ impl Runtime {
                 *d = None;
             }
         }
-        self.handle.shared.stop.store(true, Ordering::Release);
+        self.handle.shared.halt();
         self.handle.shared.wake.signal();
-        self.handle.shared.turned.notify_all();
-        for (_, t) in self.handle.lock().waiters.drain(..) {
-            t.unpark();
-        }
         match self.thread.take() {
             Some(t) => t
                 .join()
@@ -298,17 +312,7 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
         }
         shared.wake.drain();
     };
-    shared.stop.store(true, Ordering::Release);
-    shared.turned.notify_all();
-    for (_, t) in shared
-        .core
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .waiters
-        .drain(..)
-    {
-        t.unpark();
-    }
+    shared.halt();
     if let Err(e) = &result {
         log::error!(target: LOG, "runtime stopped: {e}");
     }
