@@ -6,6 +6,15 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
+/// Whether a socket call ran out of time rather than failed: a read timeout shows as
+/// `WouldBlock` or `TimedOut` (the kernel's EAGAIN), and a signal as `Interrupted`.
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
 /// A listening TCP socket.
 pub trait NetListener: Send + Sync + 'static {
     /// Its connections.

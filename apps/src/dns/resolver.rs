@@ -17,7 +17,7 @@ use tunstack::time::Instant;
 
 use super::message::MIN_UDP_PAYLOAD;
 use super::{Edns, Header, Message, Name, Opcode, Question, RType, Rcode, Record};
-use crate::net::{NetDatagram, NetStream};
+use crate::net::{is_timeout, NetDatagram, NetStream};
 
 pub mod cache;
 
@@ -171,13 +171,6 @@ pub fn check_response(
         }
         _ => Err(Mismatch::Question),
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 impl<D: NetDatagram> Resolver<D> {
@@ -343,7 +336,7 @@ impl<D: NetDatagram, S: NetStream> Resolver<D, S> {
                             log::debug!(target: LOG, "ignored a datagram from {from}: {why:?}");
                         }
                     },
-                    Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if is_timeout(&e) => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use super::message::MIN_UDP_PAYLOAD;
 use super::zone::{Lookup, Zone};
 use super::{Class, Edns, Header, Message, Name, Opcode, RData, RType, Rcode, Record};
-use crate::net::{NetDatagram, NetListener, NetStream};
+use crate::net::{is_timeout, NetDatagram, NetListener, NetStream};
 
 const LOG: &str = "tunstack::dns";
 
@@ -435,13 +435,6 @@ fn formerr(header: &Header) -> Message {
 
 /// How often the UDP loop looks at the stop flag.
 const POLL: Duration = Duration::from_millis(200);
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
 
 /// Serves queries arriving on `sock` until [`Server::stop`]. ICMP errors surfacing on the
 /// socket (a client that went away) do not end the loop.
