@@ -226,11 +226,15 @@ fn announce(r: &Running) {
 
 /// Stops the runtime and prints the counters, as `nstat` names them.
 fn finish(running: Running) -> Result<i32, String> {
+    let impairments = running.impairments.clone();
     let stats = running
         .shutdown()
         .map_err(|e| format!("runtime stopped: {e}"))?;
     println!("tunstack: stopped; counters:");
     print!("{}", stats.report());
+    for i in &impairments {
+        print!("{}", i.report());
+    }
     let _ = io::stdout().flush();
     Ok(0)
 }

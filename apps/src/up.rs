@@ -48,6 +48,8 @@ pub struct Running {
     /// Whether the devices took TCP segmentation and checksum offloads (TSO): the ready
     /// line says `offload tso`, else `offload off`.
     pub offload: bool,
+    /// The impairment's counters per interface (empty without impairment).
+    pub impairments: Vec<tunstack::link::ImpairCounters>,
     /// Namespaces this process created (deleted when dropped, after the devices).
     _netns: Vec<Netns>,
 }
@@ -140,6 +142,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
     let mut namespaces = Vec::new();
     let mut offload_all = true;
+    let mut impairments = Vec::new();
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
         let what = format!("bringing up {}", spec.tun);
@@ -169,12 +172,9 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         let mut boxed = dev;
         if !link.impair.is_noop() {
             let seed = impair_seed.wrapping_add(n as u64);
-            boxed = Box::new(Impaired::new(
-                boxed,
-                link.impair.clone(),
-                link.impair.clone(),
-                seed,
-            ));
+            let impaired = Impaired::new(boxed, link.impair.clone(), link.impair.clone(), seed);
+            impairments.push(impaired.counters());
+            boxed = Box::new(impaired);
         }
         if let Some(path) = &link.pcap {
             let path = if setup.ifaces.len() == 1 {
@@ -209,6 +209,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         runtime,
         ifaces: setup.ifaces.clone(),
         offload: offload_all,
+        impairments,
         _netns: namespaces,
     })
 }

@@ -24,6 +24,8 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
+mod tests_offload;
+#[cfg(test)]
 mod tests_udp;
 mod udp;
 
