@@ -4,10 +4,11 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::{Stack, Transmit};
+use super::Stack;
+use crate::iface::Path;
 use crate::tcp::conn::{ConnError, ConnInfo, Connection};
 use crate::tcp::input::{apply_syn_options, InputCtx};
-use crate::tcp::layer::{ListenHandle, Path, TcpHandle};
+use crate::tcp::layer::{ListenHandle, TcpHandle};
 use crate::tcp::output::{Outgoing, OutputCtx};
 use crate::tcp::state::State;
 use crate::tcp::SeqNum;
@@ -337,7 +338,7 @@ impl Stack {
             self.tcp_send_cookie(now, local, remote, seg);
             return;
         }
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             self.stats.listen_drops += 1;
             return;
         };
@@ -376,7 +377,7 @@ impl Stack {
                 .generate(local, remote, SeqNum(seg.seq_number), peer_mss, now);
         self.stats.syncookies_sent += 1;
         let mss = self
-            .tcp_path(remote.ip())
+            .route_to(*remote.ip())
             .map(|p| self.ifaces[p.iface.0].mtu().saturating_sub(40).min(65_535) as u16)
             .unwrap_or(536);
         let mut r = crate::tcp::output::bare_repr(local.port(), remote.port());
@@ -397,7 +398,7 @@ impl Stack {
         seg: &TcpRepr<'_>,
         mss: u16,
     ) {
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             return;
         };
         let iss = SeqNum(seg.ack_number) - 1;
@@ -477,7 +478,7 @@ impl Stack {
 
     /// Sends a segment that belongs to no connection (RST, SYN cookie).
     fn tcp_emit_raw(&mut self, local: SocketAddrV4, remote: SocketAddrV4, r: &TcpRepr<'_>) {
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             return;
         };
         self.stats.tcp_out_segs += 1;
@@ -495,21 +496,7 @@ impl Stack {
             &mut self.frame_pool,
             false,
         );
-        self.tcp_queue_frame(path, frame);
-    }
-
-    fn tcp_queue_frame(&mut self, path: Path, frame: Vec<u8>) {
-        self.stats.ip_out_requests += 1;
-        if path.local {
-            self.loopback.push_back(frame);
-        } else {
-            self.queue_tx(Transmit {
-                iface: path.iface,
-                next_hop: path.next_hop,
-                frame,
-                offload: VirtioNetHdr::NONE,
-            });
-        }
+        self.ip_output(path, frame, VirtioNetHdr::NONE);
     }
 
     /// A new connection on `path` with our initial sequence number `iss`: the link MTU
@@ -540,23 +527,6 @@ impl Stack {
         c
     }
 
-    /// Where segments to `dst` go.
-    fn tcp_path(&self, dst: &Ipv4Addr) -> Option<Path> {
-        if let Some(i) = self.ifaces.iter().find(|i| i.addr() == *dst) {
-            return Some(Path {
-                iface: i.id,
-                next_hop: *dst,
-                local: true,
-            });
-        }
-        let r = self.routes.lookup(*dst)?;
-        Some(Path {
-            iface: r.iface,
-            next_hop: r.next_hop(*dst),
-            local: false,
-        })
-    }
-
     /// Sends what every dirty connection has to send, and forgets finished ones.
     pub(super) fn tcp_flush(&mut self, now: Instant) {
         while let Some(idx) = self.tcp.dirty.pop_front() {
@@ -565,13 +535,11 @@ impl Stack {
                 stats,
                 ident,
                 config,
-                tx,
-                loopback,
                 frame_pool,
+                tcp_out,
                 ..
             } = self;
             let ttl = config.ttl;
-            let tx_cap = config.tx_queue_len;
             let mut ctx = OutputCtx {
                 stats,
                 keepalive_interval: tcp.cfg.keepalive_interval,
@@ -585,30 +553,15 @@ impl Stack {
             };
             let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
             let offload = conn.tso;
-            let mut frames = 0u64;
-            let mut dropped = 0u64;
-            let mut gso = 0u64;
             conn.dispatch(now, &mut ctx, &mut |seg| {
                 let ident = ident.next(src, dst, 6);
-                let (frame, hdr) = build_frame(src, dst, ttl, ident, seg, frame_pool, offload);
-                frames += 1;
-                if path.local {
-                    loopback.push_back(frame);
-                } else if tx.len() < tx_cap {
-                    gso += u64::from(hdr.is_gso());
-                    tx.push_back(Transmit {
-                        iface: path.iface,
-                        next_hop: path.next_hop,
-                        frame,
-                        offload: hdr,
-                    });
-                } else {
-                    dropped += 1;
-                }
+                tcp_out.push(build_frame(src, dst, ttl, ident, seg, frame_pool, offload));
             });
-            self.stats.ip_out_requests += frames;
-            self.stats.ip_out_discards += dropped;
-            self.stats.tun_gso_out += gso;
+            let mut out = std::mem::take(&mut self.tcp_out);
+            for (frame, hdr) in out.drain(..) {
+                self.ip_output(path, frame, hdr);
+            }
+            self.tcp_out = out;
             // Wake readers when there is something to read, writers when there is room.
             if let Some(c) = self.tcp.slots[idx as usize].conn.as_ref() {
                 let settled = matches!(c.state(), State::Established | State::CloseWait);
@@ -739,7 +692,7 @@ impl Stack {
         remote: SocketAddrV4,
         local_port: Option<u16>,
     ) -> Result<TcpHandle, TcpError> {
-        let path = self.tcp_path(remote.ip()).ok_or(TcpError::NoRoute)?;
+        let path = self.route_to(*remote.ip()).ok_or(TcpError::NoRoute)?;
         let src = self.ifaces[path.iface.0].addr();
         let port = match local_port {
             Some(p) if p != 0 => {

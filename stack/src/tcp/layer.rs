@@ -10,7 +10,7 @@ use super::config::TcpConfig;
 use super::conn::Connection;
 use super::isn::IsnGenerator;
 use super::syncookie::{SynCookies, MAX_AGE_PERIODS, PERIOD};
-use crate::iface::{IfaceId, TokenBucket};
+use crate::iface::{Path, TokenBucket};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 
@@ -27,15 +27,6 @@ pub struct TcpHandle {
 pub struct ListenHandle {
     pub(crate) idx: u32,
     pub(crate) gen: u32,
-}
-
-/// Where a connection's segments go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Path {
-    pub iface: IfaceId,
-    pub next_hop: Ipv4Addr,
-    /// The remote address is one of ours: segments loop back.
-    pub local: bool,
 }
 
 #[derive(Debug)]
