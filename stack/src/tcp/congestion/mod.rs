@@ -59,8 +59,10 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// * `flight`: bytes in flight before this ACK.
     /// * `rtt`: a fresh RTT measurement taken from this ACK, if any (unused by Reno).
     ///
-    /// Slow start grows cwnd per RFC 5681 3.1 with Appropriate Byte Counting (RFC 3465,
-    /// L = 2*SMSS); congestion avoidance adds one SMSS per cwnd of acknowledged bytes.
+    /// Slow start grows cwnd per RFC 5681 3.1 by the bytes acknowledged (byte counting
+    /// with no per-ACK limit, so a stretch ACK grows it by all it covers; see
+    /// `reno::SLOW_START_LIMIT`); congestion avoidance adds one SMSS per cwnd of
+    /// acknowledged bytes.
     /// An application-limited sender does not grow cwnd; see the implementation for the
     /// exact rule.
     fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>);
