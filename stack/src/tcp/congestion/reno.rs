@@ -226,6 +226,15 @@ impl CongestionControl for Reno {
             self.set_cwnd(self.start_window());
         }
     }
+
+    fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
+        self.started = true;
+        self.bytes_acked = 0;
+        if ssthresh != usize::MAX {
+            self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);
+        }
+        self.set_cwnd(cwnd);
+    }
 }
 
 #[cfg(test)]
