@@ -60,8 +60,9 @@ fn constants_per_rfc9438() {
     assert!((ALPHA - 0.9 / 1.7).abs() < 1e-12);
 }
 
-/// RFC 9438 4.6: on a loss, ssthresh = flight_size * β_cubic (at least 2 SMSS), cwnd =
-/// max(ssthresh, 2 SMSS); W_max (4.7, first loss) = the window before the reduction.
+/// RFC 9438 4.6: on a loss, ssthresh = flight_size * β_cubic (at least 2 SMSS; the
+/// flight taken at most cwnd), cwnd = max(ssthresh, 2 SMSS); W_max (4.7, first loss) =
+/// the window before the reduction.
 #[test]
 fn window_after_loss_is_beta() {
     let cc = after_loss(100);
@@ -75,6 +76,16 @@ fn window_after_loss_is_beta() {
     cc.on_congestion_event(T0, 40 * MSS);
     assert_eq!(cc.ssthresh(), 28 * MSS);
     assert_eq!(cc.cwnd(), 28 * MSS);
+    // Nor beyond cwnd: during SACK recovery the span SND.MAX - SND.UNA (SACKed data
+    // included) exceeds cwnd, and 0.7 of it would raise the window on a loss.
+    let mut cc = Cubic::new(MSS);
+    cc.set_cwnd(segs(100.0));
+    cc.on_congestion_event(T0, 200 * MSS);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (70 * MSS, 70 * MSS));
+    let mut cc = Cubic::new(MSS);
+    cc.set_cwnd(segs(100.0));
+    cc.on_rto(T0, 300 * MSS, true);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (70 * MSS, MSS));
     // Never below 2 SMSS.
     let mut cc = Cubic::new(MSS);
     cc.on_congestion_event(T0, 2 * MSS);
