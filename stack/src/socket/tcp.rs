@@ -317,6 +317,20 @@ impl TcpStream {
             .map_err(tcp_error)
     }
 
+    /// TCP_CONGESTION: this connection's congestion control algorithm from now on (the
+    /// stack's `TcpConfig::congestion` is the default); the window reached so far is
+    /// kept. (An extension: std has no such call.)
+    pub fn set_congestion_control(
+        &self,
+        algorithm: crate::tcp::congestion::Algorithm,
+    ) -> io::Result<()> {
+        let c = self.inner.conn;
+        self.inner
+            .handle
+            .with(|s, _| s.tcp_configure(c, |k| k.set_congestion_control(algorithm)))
+            .map_err(tcp_error)
+    }
+
     /// Whether TCP_NODELAY is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         let c = self.inner.conn;

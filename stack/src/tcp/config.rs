@@ -39,7 +39,7 @@ pub struct TcpConfig {
     pub keepalive_interval: Duration,
     /// Unanswered keep-alive probes before the connection is dropped.
     pub keepalive_probes: u32,
-    /// The congestion control algorithm.
+    /// The congestion control algorithm: CUBIC by default, as Linux.
     pub congestion: Algorithm,
     /// Offer window scaling (RFC 7323).
     pub window_scaling: bool,
@@ -73,7 +73,7 @@ impl Default for TcpConfig {
             keepalive: None,
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
-            congestion: Algorithm::Reno,
+            congestion: Algorithm::Cubic,
             window_scaling: true,
             timestamps: true,
             sack: true,
