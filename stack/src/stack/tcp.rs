@@ -201,12 +201,12 @@ impl Stack {
         }
         if let Some(idx) = found {
             self.tcp_segment_for(now, idx, &seg);
-            // An ACK that is due now (every second full segment, out-of-order data, a
-            // FIN) is generated now, with the ACK number of this moment: answering a
-            // whole received batch with one stretch ACK would starve the sender's slow
-            // start (RFC 3465 grows cwnd by at most 2 SMSS per ACK) and hide duplicate
-            // ACKs. Everything else (data the ACKs release, delayed ACKs) goes out when
-            // the caller polls for frames.
+            // An ACK that is due now (out-of-order data, a duplicate, a FIN) is
+            // generated now, with the ACK number of this moment, so each such segment
+            // gets its own (duplicate) ACK for the sender's loss detection. The ACK for
+            // in-order data (every second full segment) goes out when the caller polls
+            // for frames, once for the whole received batch (a stretch ACK, as Linux's
+            // GRO gives), with the data the ACKs released and delayed ACKs.
             let due = self.tcp.slots[idx as usize]
                 .conn
                 .as_ref()

@@ -174,6 +174,11 @@ pub struct Connection {
     // ---- acknowledgement policy
     /// An ACK must go out now (out-of-order data, FIN, window update, challenge).
     pub(crate) ack_now: bool,
+    /// An ACK is due for in-order full-sized segments (RFC 5681 4.2): it goes out once
+    /// the batch of frames the device had ready is taken in, so a burst gets one
+    /// cumulative (stretch) ACK, as Linux's GRO receiver gives it; `ack_now` instead goes
+    /// at once, segment by segment (duplicate ACKs, FIN, window news).
+    pub(crate) ack_batch: bool,
     /// Full-sized segments received since the last ACK we sent.
     pub(crate) unacked_segs: u32,
     /// A challenge ACK is due (RFC 5961).
@@ -309,6 +314,7 @@ impl Connection {
             last_recv: now,
             last_data_sent: now,
             ack_now: false,
+            ack_batch: false,
             unacked_segs: 0,
             challenge_ack: false,
             send_rst: false,

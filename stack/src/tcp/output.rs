@@ -201,6 +201,7 @@ impl Connection {
             }
             self.last_ack_sent = self.rcv_nxt;
             self.ack_now = false;
+            self.ack_batch = false;
             self.unacked_segs = 0;
             self.timers.stop(Timer::DelayedAck);
         } else {
@@ -320,7 +321,7 @@ impl Connection {
                 gso: None,
             });
         }
-        if self.ack_now || self.challenge_ack {
+        if self.ack_now || self.ack_batch || self.challenge_ack {
             self.challenge_ack = false;
             let mut r = bare_repr(sp, dp);
             r.seq_number = self.ack_seq().0;
