@@ -79,7 +79,12 @@ fn build_frame(
     let total = IP_HL + hl + plen;
     let mut buf = pool.pop().unwrap_or_default();
     buf.clear();
-    buf.resize(total, 0);
+    buf.reserve(total);
+    // Headers zeroed, then the payload appended: no pass that zeroes the payload's room
+    // only to overwrite it.
+    buf.resize(IP_HL + hl, 0);
+    buf.extend_from_slice(seg.payload[0]);
+    buf.extend_from_slice(seg.payload[1]);
     let ip = Ipv4Repr {
         src_addr: src,
         dst_addr: dst,
@@ -93,10 +98,6 @@ fn build_frame(
         tos: 0,
     };
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    let at = IP_HL + hl;
-    let (a, b) = (seg.payload[0], seg.payload[1]);
-    buf[at..at + a.len()].copy_from_slice(a);
-    buf[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
     let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
     if !offload {
         // With the payload in place, emitting the header (empty `repr.payload`)
