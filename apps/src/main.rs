@@ -19,13 +19,8 @@ use tunstack_apps::{dns, http};
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cmd = match cli::parse(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tunstack: {e}\n(tunstack help for usage)");
-            std::process::exit(2);
-        }
-    };
+    // Bad arguments exit 2 with clap's message; --help and --version exit 0.
+    let cmd = cli::parse(&args).unwrap_or_else(|e| e.exit());
     sys::catch_stop_signals();
     let code = match run(cmd) {
         Ok(code) => code,
@@ -39,8 +34,8 @@ fn main() {
 
 fn run(cmd: Command) -> Result<i32, String> {
     match cmd {
-        Command::Help => {
-            print!("{}", cli::USAGE);
+        Command::Completions(shell) => {
+            cli::completions(shell, &mut io::stdout());
             Ok(0)
         }
         Command::Up(setup, link, serve) => {
@@ -60,9 +55,7 @@ fn run(cmd: Command) -> Result<i32, String> {
             print!("{}", dns.stats());
             Ok(code)
         }
-        Command::Resolve(rest, setup, link) => {
-            let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-            let args = dns::cmd::parse_resolve_args(&words)?;
+        Command::Resolve(args, setup, link) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
             let mut resolver = resolver_on(&handle, &running, args.server)?;
