@@ -99,6 +99,8 @@ pub(crate) struct TcpLayer {
     pub challenge: TokenBucket,
     pub rng: Rng,
     pub live: usize,
+    /// The last connection number handed out ([`Connection::id`]).
+    last_id: u64,
 }
 
 /// The ephemeral port range (Linux's `ip_local_port_range` default).
@@ -124,6 +126,7 @@ impl TcpLayer {
             challenge,
             rng: Rng::new(rng.next_u64()),
             live: 0,
+            last_id: 0,
         }
     }
 
@@ -147,13 +150,15 @@ impl TcpLayer {
     /// Stores a new connection; `None` when the table is full.
     pub fn insert(
         &mut self,
-        conn: Connection,
+        mut conn: Connection,
         path: Path,
         listener: Option<u32>,
     ) -> Option<TcpHandle> {
         if self.live >= self.cfg.max_connections {
             return None;
         }
+        self.last_id += 1;
+        conn.id = self.last_id;
         let key = (conn.local, conn.remote);
         let idx = match self.free.pop() {
             Some(i) => i,
