@@ -47,6 +47,12 @@ pub enum Cmd {
     Ping(PingCli),
     /// Trace the route to a host from the stack (UDP probes).
     Traceroute(TracerouteCli),
+    /// Show a running stack's TCP connections as `ss -ti` does (from its
+    /// /_stack/connections, over HTTP through the kernel; needs no TUN device).
+    Ss(WatchCli),
+    /// Show a running stack's counters as `nstat` does (from its /_stack/stats); with -d,
+    /// what changed every SECS seconds.
+    Stats(StatsCli),
     /// Print a shell completion script to standard output.
     Completions {
         /// The shell.
@@ -213,6 +219,56 @@ pub struct TracerouteCli {
     link: LinkArgs,
 }
 
+/// Which running stack `ss` and `stats` ask.
+#[derive(Clone, Debug, Args)]
+pub struct WatchCli {
+    /// The stack's web server, IP or IP:PORT [default: 10.77.0.2:80].
+    #[arg(value_name = "ADDR", value_parser = crate::watch::parse_addr)]
+    addr: Option<std::net::SocketAddr>,
+    /// Connect from inside network namespace NS (where `tunstack up --netns NS` runs).
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
+}
+
+impl WatchCli {
+    fn target(self) -> crate::watch::Target {
+        let d = crate::watch::Target::default();
+        crate::watch::Target {
+            addr: self.addr.unwrap_or(d.addr),
+            netns: self.netns,
+        }
+    }
+}
+
+/// `tunstack stats`.
+#[derive(Clone, Debug, Args)]
+pub struct StatsCli {
+    #[command(flatten)]
+    target: WatchCli,
+    /// Print what changed every SECS seconds (with the rate per second) instead of the
+    /// totals.
+    #[arg(short = 'd', value_name = "SECS", value_parser = interval)]
+    interval: Option<Duration>,
+    /// Stop after COUNT reports of -d [default: until Ctrl-C].
+    #[arg(short = 'c', value_name = "COUNT", requires = "interval",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Show counters that are zero (or did not change) too.
+    #[arg(short = 'z', long)]
+    zeros: bool,
+}
+
+/// What `tunstack stats` prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsOptions {
+    /// `-d`: deltas over this interval; `None`: the totals, once.
+    pub interval: Option<Duration>,
+    /// `-c`: how many delta reports (`None`: until stopped).
+    pub count: Option<u64>,
+    /// `-z`: show zeros.
+    pub zeros: bool,
+}
+
 /// A parsed command line, checked, in the form the commands take.
 #[derive(Debug)]
 pub enum Command {
@@ -226,6 +282,10 @@ pub enum Command {
     Resolve(ResolveArgs, Setup, LinkOptions),
     /// `tunstack get URL [-o FILE] [@SERVER]`.
     Get(GetArgs, Setup, LinkOptions),
+    /// `tunstack ss [ADDR]`.
+    Ss(crate::watch::Target),
+    /// `tunstack stats [ADDR] [-d SECS]`.
+    Stats(crate::watch::Target, StatsOptions),
     /// `tunstack completions SHELL`.
     Completions(clap_complete::Shell),
 }
@@ -413,6 +473,15 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
             let (setup, link) = t.link.into_parts()?;
             Command::Traceroute(t.host, opts, setup, link)
         }
+        Cmd::Ss(w) => Command::Ss(w.target()),
+        Cmd::Stats(s) => Command::Stats(
+            s.target.target(),
+            StatsOptions {
+                interval: s.interval,
+                count: s.count,
+                zeros: s.zeros,
+            },
+        ),
         Cmd::Completions { shell } => Command::Completions(shell),
     })
 }
@@ -486,6 +555,13 @@ fn secs(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=3600.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
         _ => Err("expected a number of seconds from 0 to 3600, like 0.2".into()),
+    }
+}
+
+fn interval(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err("expected a number of seconds above 0 and at most 3600, like 1 or 0.5".into()),
     }
 }
 

@@ -14,7 +14,7 @@ use tunstack_apps::services::{self, Service};
 use tunstack_apps::sys;
 use tunstack_apps::tools::{ping, traceroute};
 use tunstack_apps::up::{bring_up, Running};
-use tunstack_apps::{dns, http};
+use tunstack_apps::{dns, http, watch};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -34,6 +34,12 @@ fn main() {
 
 fn run(cmd: Command) -> Result<i32, String> {
     match cmd {
+        Command::Ss(target) => {
+            let rows = watch::connections(&target)?;
+            watch::print_ss(&rows, &mut io::stdout()).map_err(|e| e.to_string())?;
+            Ok(0)
+        }
+        Command::Stats(target, opts) => stats(&target, &opts),
         Command::Completions(shell) => {
             cli::completions(shell, &mut io::stdout());
             Ok(0)
@@ -101,6 +107,42 @@ fn run(cmd: Command) -> Result<i32, String> {
             Ok(0)
         }
     }
+}
+
+/// `tunstack stats`: the totals once, or with `-d` what changed every interval.
+fn stats(target: &watch::Target, opts: &cli::StatsOptions) -> Result<i32, String> {
+    let mut out = io::stdout();
+    let mut before = watch::counters(target)?;
+    let Some(every) = opts.interval else {
+        watch::print_counters(&before, None, opts.zeros, &mut out).map_err(|e| e.to_string())?;
+        return Ok(0);
+    };
+    let mut reports = 0;
+    while opts.count.is_none_or(|c| reports < c) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < every {
+            if sys::stop_requested() {
+                return Ok(0);
+            }
+            std::thread::sleep(
+                (every - started.elapsed().min(every)).min(Duration::from_millis(100)),
+            );
+        }
+        let now = watch::counters(target)?;
+        let secs = started.elapsed().as_secs_f64();
+        writeln!(out, "#tunstack {} over {secs:.1} s", target.addr).map_err(|e| e.to_string())?;
+        watch::print_counters(
+            &watch::deltas(&before, &now),
+            Some(secs),
+            opts.zeros,
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
+        let _ = out.flush();
+        before = now;
+        reports += 1;
+    }
+    Ok(0)
 }
 
 /// The authoritative DNS server on port 53 (UDP and TCP): the default zone
