@@ -188,6 +188,7 @@ pub struct Connection {
     pub(crate) user_timeout: Duration,
     pub(crate) syn_timeout: Duration,
     pub(crate) stats: ConnStats,
+    pub(crate) trace: super::trace::Trace,
 }
 
 /// A read-only snapshot of a connection, for listings (`ss -ti` style).
@@ -324,6 +325,7 @@ impl Connection {
             user_timeout: cfg.user_timeout,
             syn_timeout: cfg.syn_timeout,
             stats: ConnStats::default(),
+            trace: super::trace::Trace::new(cfg.trace_events, state),
         }
     }
 

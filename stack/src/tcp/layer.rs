@@ -101,6 +101,8 @@ pub(crate) struct TcpLayer {
     pub live: usize,
     /// The last connection number handed out ([`Connection::id`]).
     last_id: u64,
+    /// The last trace events of connections that have gone, not yet taken (bounded).
+    pub finished_traces: VecDeque<super::trace::TraceChunk>,
 }
 
 /// The ephemeral port range (Linux's `ip_local_port_range` default).
@@ -127,6 +129,7 @@ impl TcpLayer {
             rng: Rng::new(rng.next_u64()),
             live: 0,
             last_id: 0,
+            finished_traces: VecDeque::new(),
         }
     }
 
@@ -265,7 +268,7 @@ impl TcpLayer {
     /// Forgets a connection.
     pub fn remove(&mut self, idx: u32) -> Option<Connection> {
         let s = self.slots.get_mut(idx as usize)?;
-        let conn = s.conn.take()?;
+        let mut conn = s.conn.take()?;
         s.scheduled = None;
         s.gen = s.gen.wrapping_add(1);
         if let Some(l) = s.listener.take() {
@@ -283,6 +286,7 @@ impl TcpLayer {
         self.last_hit.set(None);
         self.free.push(idx);
         self.live -= 1;
+        self.keep_finished_trace(&mut conn);
         Some(conn)
     }
 
