@@ -53,6 +53,16 @@ pub enum Cmd {
     /// Show a running stack's counters as `nstat` does (from its /_stack/stats); with -d,
     /// what changed every SECS seconds.
     Stats(StatsCli),
+    /// Draw a saved connection trace (from `up --trace DIR`) as SVG: seq.svg
+    /// (time-sequence), cwnd.svg, rtt.svg.
+    Plot {
+        /// The trace file (JSON lines, docs/TRACE.md).
+        #[arg(value_name = "TRACE.jsonl")]
+        trace: PathBuf,
+        /// Write the SVG files into DIR (created if missing).
+        #[arg(short = 'o', value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
     /// Print a shell completion script to standard output.
     Completions {
         /// The shell.
@@ -146,6 +156,14 @@ pub struct UpCli {
     /// Retry-After; other services reset them).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_conns: usize,
+    /// Trace every TCP connection and write one JSON-lines file per connection into DIR
+    /// (conn-ID.jsonl, docs/TRACE.md) as it goes and when the stack stops.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
+    /// Events kept per connection for its trace and live plots, about 56 bytes each
+    /// [default: 4096 with --trace, else 0: no tracing].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub trace_events: Option<u32>,
     #[command(flatten)]
     link: LinkArgs,
 }
@@ -286,6 +304,8 @@ pub enum Command {
     Ss(crate::watch::Target),
     /// `tunstack stats [ADDR] [-d SECS]`.
     Stats(crate::watch::Target, StatsOptions),
+    /// `tunstack plot TRACE -o DIR`.
+    Plot(PathBuf, PathBuf),
     /// `tunstack completions SHELL`.
     Completions(clap_complete::Shell),
 }
@@ -299,6 +319,8 @@ pub struct Serve {
     pub zones: Vec<PathBuf>,
     /// The most connections each server holds at once (`--max-conns`).
     pub max_conns: usize,
+    /// Where connection traces go (`--trace`).
+    pub trace: Option<PathBuf>,
 }
 
 impl Default for Serve {
@@ -307,6 +329,7 @@ impl Default for Serve {
             www: None,
             zones: Vec::new(),
             max_conns: 10_000,
+            trace: None,
         }
     }
 }
@@ -373,6 +396,7 @@ impl LinkArgs {
             mac: self.mac,
             no_offload: self.no_offload,
             congestion: self.congestion,
+            trace_events: 0,
         };
         let mut setup = match self.config {
             Some(_) if link.tap => {
@@ -421,11 +445,14 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
     let cli = Cli::try_parse_from(argv)?;
     Ok(match cli.command {
         Cmd::Up(u) => {
-            let (setup, link) = u.link.into_parts()?;
+            let (setup, mut link) = u.link.into_parts()?;
+            let default_events = if u.trace.is_some() { 4096 } else { 0 };
+            link.trace_events = u.trace_events.map_or(default_events, |n| n as usize);
             let serve = Serve {
                 www: u.www,
                 zones: u.zone,
                 max_conns: u.max_conns,
+                trace: u.trace,
             };
             Command::Up(setup, link, serve)
         }
@@ -482,6 +509,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
                 zeros: s.zeros,
             },
         ),
+        Cmd::Plot { trace, out } => Command::Plot(trace, out),
         Cmd::Completions { shell } => Command::Completions(shell),
     })
 }

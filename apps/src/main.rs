@@ -40,6 +40,16 @@ fn run(cmd: Command) -> Result<i32, String> {
             Ok(0)
         }
         Command::Stats(target, opts) => stats(&target, &opts),
+        Command::Plot(trace, out) => {
+            let lines = watch::trace::read(&trace)?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for (name, svg) in watch::plot::all(&lines) {
+                let p = out.join(name);
+                std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
+                println!("{}", p.display());
+            }
+            Ok(0)
+        }
         Command::Completions(shell) => {
             cli::completions(shell, &mut io::stdout());
             Ok(0)
@@ -53,9 +63,27 @@ fn run(cmd: Command) -> Result<i32, String> {
             }
             let dns = start_dns(&handle, &running, &serve)?;
             start_http(&handle, &serve)?;
+            let mut traces = match &serve.trace {
+                Some(dir) => Some(
+                    watch::trace::TraceWriter::new(dir)
+                        .map_err(|e| format!("--trace {}: {e}", dir.display()))?,
+                ),
+                None => None,
+            };
             announce(&running);
             while !sys::stop_requested() && running.runtime.is_running() {
                 std::thread::sleep(Duration::from_millis(100));
+                if let Some(w) = traces.as_mut() {
+                    let chunks = handle.with(|s, _| s.tcp_take_traces());
+                    w.write(&chunks).map_err(|e| format!("--trace: {e}"))?;
+                }
+            }
+            if let Some(w) = traces.as_mut() {
+                // The connections still there when the stack stops.
+                let chunks = handle.with(|s, _| s.tcp_take_traces());
+                w.write(&chunks)
+                    .and_then(|()| w.finish())
+                    .map_err(|e| format!("--trace: {e}"))?;
             }
             let code = finish(running)?;
             print!("{}", dns.stats());
@@ -180,6 +208,10 @@ impl http::StackInfo for Info {
     fn connections(&self) -> Vec<http::ConnRow> {
         let conns = self.0.with(|s, _| s.tcp_connections());
         conns.iter().map(http::ConnRow::from).collect()
+    }
+    fn trace(&self, id: u64) -> Option<Vec<watch::trace::TraceLine>> {
+        let chunk = self.0.with(|s, _| s.tcp_trace(id))?;
+        Some(watch::trace::snapshot(&chunk))
     }
 }
 

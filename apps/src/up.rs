@@ -39,6 +39,9 @@ pub struct LinkOptions {
     pub no_offload: bool,
     /// The TCP congestion control algorithm (`--cc`; `None`: the stack's default).
     pub congestion: Option<tunstack::tcp::congestion::Algorithm>,
+    /// Events kept per TCP connection in its trace (0: no tracing; `tunstack up
+    /// --trace`).
+    pub trace_events: usize,
 }
 
 /// A running stack and what it holds on to.
@@ -136,6 +139,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         ..StackConfig::default()
     };
     config.tcp.congestion = link.congestion.unwrap_or(config.tcp.congestion);
+    config.tcp.trace_events = link.trace_events;
     let mut stack = Stack::new(config, rng);
     let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
     let mut namespaces = Vec::new();

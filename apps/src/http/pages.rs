@@ -103,6 +103,11 @@ pub trait StackInfo: Send + Sync {
     fn counters(&self) -> Vec<(&'static str, u64)>;
     /// Every TCP connection.
     fn connections(&self) -> Vec<ConnRow>;
+    /// The live trace of connection `id` (header line first), if it exists and the
+    /// stack traces connections.
+    fn trace(&self, _id: u64) -> Option<Vec<crate::watch::trace::TraceLine>> {
+        None
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -125,6 +130,8 @@ pub fn html_escape(s: &str) -> String {
 pub fn index_html(stack_pages: bool) -> String {
     let links = if stack_pages {
         "<p>The stack's own pages:</p>\n<ul>\n\
+         <li><a href=\"/_stack/\">/_stack/</a> &mdash; the live page: counters and \
+         connections with their charts, updated every second</li>\n\
          <li><a href=\"/_stack/stats\">/_stack/stats</a> &mdash; every counter, as JSON, \
          with Linux <code>nstat</code> names (TcpInSegs, TcpRetransSegs, ...)</li>\n\
          <li><a href=\"/_stack/connections\">/_stack/connections</a> &mdash; every TCP \
@@ -207,6 +214,14 @@ pub fn stack_page(info: &dyn StackInfo, req: &Request, path: &str) -> Option<Res
             .with("Cache-Control", "no-store")
     };
     match path {
+        "/_stack" | "/_stack/" => Some(
+            Response::bytes(
+                200,
+                "text/html; charset=utf-8",
+                crate::watch::live::PAGE.as_bytes().to_vec(),
+            )
+            .with("Cache-Control", "no-store"),
+        ),
         "/_stack/stats" => Some(json(stats_json(info))),
         "/_stack/connections" => {
             let html = !req.target.contains("format=json")
@@ -223,6 +238,32 @@ pub fn stack_page(info: &dyn StackInfo, req: &Request, path: &str) -> Option<Res
             };
             Some(r.with("Vary", "Accept"))
         }
-        _ => None,
+        _ => connection_page(info, path),
     }
+}
+
+/// `/_stack/connections/ID/trace` (the trace as a JSON array of lines, `docs/TRACE.md`)
+/// and `.../seq.svg`, `cwnd.svg`, `rtt.svg`. 404 for a connection that is gone or not
+/// traced.
+fn connection_page(info: &dyn StackInfo, path: &str) -> Option<Response> {
+    let rest = path.strip_prefix("/_stack/connections/")?;
+    let (id, what) = rest.split_once('/')?;
+    let id: u64 = id.parse().ok()?;
+    if !matches!(what, "trace" | "seq.svg" | "cwnd.svg" | "rtt.svg") {
+        return None;
+    }
+    let Some(lines) = info.trace(id) else {
+        return Some(Response::text(
+            404,
+            "no trace for that connection (gone, or tracing is off: tunstack up --trace DIR \
+             or --trace-events N)",
+        ));
+    };
+    let (ct, body) = match what {
+        "trace" => ("application/json", pretty(&lines)),
+        "seq.svg" => ("image/svg+xml", crate::watch::plot::seq_svg(&lines)),
+        "cwnd.svg" => ("image/svg+xml", crate::watch::plot::cwnd_svg(&lines)),
+        _ => ("image/svg+xml", crate::watch::plot::rtt_svg(&lines)),
+    };
+    Some(Response::bytes(200, ct, body.into_bytes()).with("Cache-Control", "no-store"))
 }

@@ -10,6 +10,10 @@ use std::time::Duration;
 use crate::http::client;
 use crate::http::ConnRow;
 
+pub mod live;
+pub mod plot;
+pub mod trace;
+
 /// The running stack to ask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
