@@ -65,6 +65,7 @@ fn every_subcommand_has_help() {
         "traceroute",
         "ss",
         "stats",
+        "plot",
         "completions",
     ];
     for sub in subcommands {

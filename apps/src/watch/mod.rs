@@ -210,3 +210,5 @@ pub fn deltas(before: &[(String, u64)], now: &[(String, u64)]) -> Vec<(String, u
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trace_tests;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{split_responses, MemStream, Resp, TempDir};
 use crate::http::date;
 use crate::http::{Config, ConnRow, Server, StackInfo};
+use crate::watch::trace::TraceLine;
 
 struct FakeStack;
 
@@ -43,6 +44,33 @@ impl StackInfo for FakeStack {
     }
     fn connections(&self) -> Vec<ConnRow> {
         vec![ConnRow::from(&sample_info())]
+    }
+    fn trace(&self, id: u64) -> Option<Vec<TraceLine>> {
+        (id == 7).then(|| {
+            vec![
+                TraceLine::Conn {
+                    id: 7,
+                    local: "10.0.0.2:80".parse().unwrap(),
+                    remote: "10.0.0.1:40000".parse().unwrap(),
+                    mss: 1448,
+                    congestion: "reno".into(),
+                },
+                TraceLine::Send {
+                    t_us: 5,
+                    seq: 1,
+                    len: 1448,
+                    syn: false,
+                    fin: false,
+                    retransmit: None,
+                },
+                TraceLine::Cwnd {
+                    t_us: 9,
+                    cwnd: 14_480,
+                    ssthresh: None,
+                    in_flight: 1448,
+                },
+            ]
+        })
     }
 }
 
@@ -383,4 +411,51 @@ fn conn_info_to_row() {
     );
     assert_eq!((row.cwnd, row.ssthresh), (14_480, None));
     assert_eq!(row.congestion, "reno");
+}
+
+/// The live page, a connection's trace and its plots; 404 for a connection without one.
+#[test]
+fn live_page_trace_and_plots() {
+    let get = |path: &str| {
+        let r = run(
+            &plain(),
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            &[],
+        );
+        r.into_iter().next().unwrap()
+    };
+    let page = get("/_stack/");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(
+        html.contains("/_stack/connections?format=json"),
+        "it polls the stack"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "nothing is fetched from elsewhere"
+    );
+    let t = get("/_stack/connections/7/trace");
+    assert_eq!(t.header("content-type"), Some("application/json"));
+    let lines: Vec<TraceLine> = serde_json::from_slice(&t.body).unwrap();
+    assert_eq!(lines.len(), 3);
+    for name in ["seq.svg", "cwnd.svg", "rtt.svg"] {
+        let r = get(&format!("/_stack/connections/7/{name}"));
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(r.header("content-type"), Some("image/svg+xml"), "{name}");
+        let svg = String::from_utf8(r.body).unwrap();
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert_eq!(get("/_stack/connections/8/seq.svg").status, 404);
+    assert_eq!(get("/_stack/connections/7/other.svg").status, 404);
+    assert_eq!(get("/_stack/connections/x/trace").status, 404);
+    let idx = String::from_utf8(get("/").body).unwrap();
+    assert!(
+        idx.contains("href=\"/_stack/\""),
+        "the index links the live page"
+    );
 }
