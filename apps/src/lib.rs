@@ -1,4 +1,6 @@
-//! Applications on tunstack sockets, and the pieces of the `tunstack` command.
+//! Applications on tunstack sockets, and the pieces of the `tunstack` command. The map of
+//! the code (layers, rules of the house, test layers) is `docs/DESIGN.md` in the
+//! repository.
 
 pub mod cli;
 pub mod config;
@@ -9,3 +11,4 @@ pub mod services;
 pub mod sys;
 pub mod tools;
 pub mod up;
+pub mod watch;

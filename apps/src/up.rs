@@ -34,9 +34,14 @@ pub struct LinkOptions {
     /// The stack's Ethernet address on TAP devices (`None`: a random locally
     /// administered one, from the seed).
     pub mac: Option<EthernetAddress>,
-    /// Open TUN devices without virtio-net offloads (`--no-offload`): one wire-sized
-    /// packet per system call, as a kernel that refuses them would leave it.
+    /// Open the TUN device without virtio-net offloads (TSO/checksum): one wire-sized
+    /// packet per syscall (`--no-offload`).
     pub no_offload: bool,
+    /// The TCP congestion control algorithm (`--cc`; `None`: the stack's default).
+    pub congestion: Option<tunstack::tcp::congestion::Algorithm>,
+    /// Events kept per TCP connection in its trace (0: no tracing; `tunstack up
+    /// --trace`).
+    pub trace_events: usize,
 }
 
 /// A running stack and what it holds on to.
@@ -134,10 +139,12 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         None => Rng::from_os(),
     };
     let impair_seed = rng.next_u64();
-    let config = StackConfig {
+    let mut config = StackConfig {
         forwarding: setup.forwarding,
         ..StackConfig::default()
     };
+    config.tcp.congestion = link.congestion.unwrap_or(config.tcp.congestion);
+    config.tcp.trace_events = link.trace_events;
     let mut stack = Stack::new(config, rng);
     let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
     let mut namespaces = Vec::new();

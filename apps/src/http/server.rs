@@ -359,30 +359,12 @@ impl Server {
         let Some(path) = path::target_path(&req.target) else {
             return Response::text(400, "unsupported request target");
         };
-        if let Some(info) = &self.info {
-            match path {
-                "/_stack/stats" => {
-                    return Response::bytes(
-                        200,
-                        "application/json",
-                        pages::stats_json(&**info).into_bytes(),
-                    )
-                    .with("Cache-Control", "no-store")
-                }
-                "/_stack/connections" => {
-                    let html = !req.target.contains("format=json")
-                        && req.all("accept").any(|a| a.contains("text/html"));
-                    let (ct, body) = if html {
-                        ("text/html; charset=utf-8", pages::connections_html(&**info))
-                    } else {
-                        ("application/json", pages::connections_json(&**info))
-                    };
-                    return Response::bytes(200, ct, body.into_bytes())
-                        .with("Cache-Control", "no-store")
-                        .with("Vary", "Accept");
-                }
-                _ => {}
-            }
+        if let Some(r) = self
+            .info
+            .as_ref()
+            .and_then(|info| pages::stack_page(&**info, req, path))
+        {
+            return r;
         }
         let Some(root) = &self.root else {
             if path == "/" || path == "/index.html" {

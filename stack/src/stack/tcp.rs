@@ -813,6 +813,18 @@ impl Stack {
             .0
     }
 
+    /// Trace events recorded since the last call, per connection, the last events of
+    /// connections that have gone included (`crate::tcp::trace`). Empty while tracing is
+    /// off (`TcpConfig::trace_events` 0).
+    pub fn tcp_take_traces(&mut self) -> Vec<crate::tcp::trace::TraceChunk> {
+        self.tcp.take_traces()
+    }
+
+    /// The trace of connection `id` as its ring holds it now (takes nothing).
+    pub fn tcp_trace(&self, id: u64) -> Option<crate::tcp::trace::TraceChunk> {
+        self.tcp.trace(id)
+    }
+
     /// Every connection, for listings.
     pub fn tcp_connections(&self) -> Vec<ConnInfo> {
         self.tcp

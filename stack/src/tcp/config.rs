@@ -55,6 +55,9 @@ pub struct TcpConfig {
     pub syn_backlog: usize,
     /// The most connections (of all kinds) the stack holds.
     pub max_connections: usize,
+    /// Events kept per connection in its trace ring (`tcp::trace`); 0 (the default) turns
+    /// tracing off.
+    pub trace_events: usize,
 }
 
 impl Default for TcpConfig {
@@ -81,6 +84,7 @@ impl Default for TcpConfig {
             challenge_ack_rate: 1000,
             syn_backlog: 128,
             max_connections: 65_536,
+            trace_events: 0,
         }
     }
 }

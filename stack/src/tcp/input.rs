@@ -62,6 +62,7 @@ impl Connection {
             State::SynSent => self.on_segment_syn_sent(now, seg, ctx),
             _ => self.on_segment_synchronized(now, seg, ctx),
         }
+        self.trace_input(now, seg);
     }
 
     /// RFC 9293 3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
@@ -468,6 +469,7 @@ impl Connection {
         let sample = sample.or(timed);
         if let Some(rtt) = sample {
             self.rtt.sample(rtt);
+            self.trace_rtt(now, rtt);
         }
         self.rto_count = 0;
         // Progress: the user timeout's clock starts again (from now, for what is left).

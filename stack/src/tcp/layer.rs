@@ -90,6 +90,10 @@ pub(crate) struct TcpLayer {
     pub challenge: TokenBucket,
     pub rng: Rng,
     pub live: usize,
+    /// The last connection number handed out ([`Connection::id`]).
+    last_id: u64,
+    /// The last trace events of connections that have gone, not yet taken (bounded).
+    pub finished_traces: VecDeque<super::trace::TraceChunk>,
 }
 
 /// The ephemeral port range (Linux's `ip_local_port_range` default).
@@ -115,6 +119,8 @@ impl TcpLayer {
             challenge,
             rng: Rng::new(rng.next_u64()),
             live: 0,
+            last_id: 0,
+            finished_traces: VecDeque::new(),
         }
     }
 
@@ -138,13 +144,15 @@ impl TcpLayer {
     /// Stores a new connection; `None` when the table is full.
     pub fn insert(
         &mut self,
-        conn: Connection,
+        mut conn: Connection,
         path: Path,
         listener: Option<u32>,
     ) -> Option<TcpHandle> {
         if self.live >= self.cfg.max_connections {
             return None;
         }
+        self.last_id += 1;
+        conn.id = self.last_id;
         let key = (conn.local, conn.remote);
         let idx = match self.free.pop() {
             Some(i) => i,
@@ -251,7 +259,7 @@ impl TcpLayer {
     /// Forgets a connection.
     pub fn remove(&mut self, idx: u32) -> Option<Connection> {
         let s = self.slots.get_mut(idx as usize)?;
-        let conn = s.conn.take()?;
+        let mut conn = s.conn.take()?;
         s.scheduled = None;
         s.gen = s.gen.wrapping_add(1);
         if let Some(l) = s.listener.take() {
@@ -269,6 +277,7 @@ impl TcpLayer {
         self.last_hit.set(None);
         self.free.push(idx);
         self.live -= 1;
+        self.keep_finished_trace(&mut conn);
         Some(conn)
     }
 

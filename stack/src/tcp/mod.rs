@@ -16,6 +16,7 @@
 //! | `output.rs` | sending: Nagle, SWS, retransmission, probes, timers |
 //! | `timer.rs` | the timer table |
 //! | `layer.rs` | connection table, listeners, timer heap |
+//! | `trace.rs` | the per-connection event trace (sends, ACKs, cwnd, RTT, states) |
 
 pub mod config;
 pub mod congestion;
@@ -33,6 +34,7 @@ pub mod siphash;
 pub mod state;
 pub mod syncookie;
 pub mod timer;
+pub mod trace;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};

@@ -11,7 +11,7 @@
 //! * RFC 9293 section 3.10.7.4, "first, check sequence number": segments that begin beyond
 //!   RCV.NXT "SHOULD be held for later processing", and RFC 1122 section 4.2.2.20 (g): "TCP
 //!   SHOULD queue out-of-order segments". They are held, bounded by the window and by a
-//!   maximum count of separate ranges (DESIGN.md: every queue has a bound).
+//!   maximum count of separate ranges (docs/DESIGN.md: every queue has a bound).
 //! * RFC 9293 section 3.8.6 (window management): the window offered is the free space,
 //!   `capacity - readable`; out-of-order data sits inside it, so holding it never shrinks
 //!   the window (RFC 9293 3.8.6: the window SHOULD NOT be shrunk).

@@ -21,6 +21,7 @@ mod rst;
 mod rto;
 mod timers;
 mod tlp;
+mod trace;
 mod ts;
 mod window;
 
