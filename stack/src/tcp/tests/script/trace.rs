@@ -7,9 +7,11 @@ use crate::tcp::trace::{Cause, TraceChunk, TraceEntry, TraceEvent};
 use crate::tcp::State;
 
 fn traced(events: usize) -> Harness {
+    // Reno, whose recovery these scripts spell out segment by segment.
     Harness::with(TcpConfig {
         tail_loss_probe: false,
         trace_events: events,
+        congestion: crate::tcp::congestion::Algorithm::Reno,
         ..TcpConfig::default()
     })
 }
