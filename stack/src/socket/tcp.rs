@@ -139,10 +139,18 @@ impl TcpListener {
     }
 }
 
+impl TcpListener {
+    /// The stack and the listener's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, ListenHandle) {
+        (&self.handle, self.listen)
+    }
+}
+
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let l = self.listen;
         self.handle.with(|s, now| s.tcp_unlisten(now, l));
+        self.handle.forget_wakers(&[WaitKey::Listen(l.idx)]);
     }
 }
 
@@ -175,6 +183,8 @@ impl Drop for StreamInner {
     fn drop(&mut self) {
         let c = self.conn;
         self.handle.with(|s, now| s.tcp_close(now, c));
+        self.handle
+            .forget_wakers(&[WaitKey::Tcp(c.idx), WaitKey::TcpWrite(c.idx)]);
     }
 }
 
@@ -234,7 +244,17 @@ impl TcpStream {
         }
     }
 
-    fn from_handle(handle: &StackHandle, conn: TcpHandle) -> io::Result<TcpStream> {
+    /// The stack and the connection's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, TcpHandle) {
+        (&self.inner.handle, self.inner.conn)
+    }
+
+    /// Whether `shutdown(Read)` was called: reads return end of stream.
+    pub(crate) fn read_shut(&self) -> bool {
+        self.inner.read_shut.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn from_handle(handle: &StackHandle, conn: TcpHandle) -> io::Result<TcpStream> {
         let (local, peer) = handle
             .with(|s, _| s.tcp_conn(conn).map(|c| (c.local(), c.remote())))
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;

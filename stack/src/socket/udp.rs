@@ -161,9 +161,17 @@ impl UdpSocket {
     }
 }
 
+impl UdpSocket {
+    /// The stack and the socket's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, UdpHandle) {
+        (&self.handle, self.sock)
+    }
+}
+
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let h = self.sock;
         self.handle.with(|s, _| s.udp_close(h));
+        self.handle.forget_wakers(&[WaitKey::Udp(h.idx)]);
     }
 }
