@@ -17,9 +17,12 @@ pub const USAGE: &str = "\
 tunstack: a TCP/IP stack in user space over a TUN or TAP device
 
 usage:
-  tunstack up [--www DIR] [--zone FILE]... [LINK OPTIONS]
+  tunstack up [--www DIR] [--zone FILE]... [--max-conns N] [LINK OPTIONS]
                       run the stack until Ctrl-C (HTTP on 80, DNS on 53, TCP echo 7,
-                      discard 9, chargen 19), then print counters
+                      discard 9, chargen 19), then print counters; --max-conns: the
+                      connections each server holds at once (default 10000); past it
+                      HTTP answers 503 with Retry-After, the others reset the
+                      connection, counted in TcpExtTunstackConnRefusedMax
   tunstack resolve NAME [@SERVER[:PORT]] [TYPE] [-x ADDR] [-n COUNT] [LINK OPTIONS]
   tunstack get URL [-o FILE] [@SERVER] [LINK OPTIONS]
   tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
@@ -63,12 +66,24 @@ pub enum Command {
 }
 
 /// What `tunstack up` serves.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Serve {
     /// The web root (`--www`); without one, the built-in index page.
     pub www: Option<PathBuf>,
     /// Extra zone files (`--zone`), served beside the default `tunstack.test`.
     pub zones: Vec<PathBuf>,
+    /// The connections each server holds at once (`--max-conns`, default 10000).
+    pub max_conns: usize,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            www: None,
+            zones: Vec::new(),
+            max_conns: 10_000,
+        }
+    }
 }
 
 /// What `tunstack get` was asked.
@@ -216,6 +231,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "-w" if cmd == "traceroute" => trace.wait = secs(value(&mut it, flag)?, flag)?,
             "--www" if cmd == "up" => serve.www = Some(PathBuf::from(value(&mut it, flag)?)),
             "--zone" if cmd == "up" => serve.zones.push(PathBuf::from(value(&mut it, flag)?)),
+            "--max-conns" if cmd == "up" => {
+                serve.max_conns = num(value(&mut it, flag)?, flag)?;
+                if serve.max_conns == 0 {
+                    return Err("--max-conns: at least 1".into());
+                }
+            }
             "-o" if cmd == "get" => get.output = Some(PathBuf::from(value(&mut it, flag)?)),
             server if cmd == "get" && server.starts_with('@') => {
                 let s = &server[1..];
@@ -376,6 +397,12 @@ mod tests {
             panic!("{c:?}")
         };
         assert_eq!(serve.zones.len(), 2);
+        assert_eq!(serve.max_conns, 10_000);
+        let c = parse(&args("up --max-conns 50"));
+        let Ok(Command::Up(_, _, serve)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(serve.max_conns, 50);
         assert!(parse(&args("get")).unwrap_err().contains("needs a URL"));
     }
 

@@ -1,5 +1,6 @@
 //! Applications on tunstack sockets, and the pieces of the `tunstack` command.
 
+pub mod aio;
 pub mod cli;
 pub mod config;
 pub mod dns;

@@ -46,8 +46,12 @@ fn run(cmd: Command) -> Result<i32, String> {
         Command::Up(setup, link, serve) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
+            let svc_cfg = services::ServiceConfig {
+                max_conns: serve.max_conns,
+                ..services::ServiceConfig::default()
+            };
             for svc in [Service::Echo, Service::Discard, Service::Chargen] {
-                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc)
+                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc, &svc_cfg)
                     .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
             }
             let dns = start_dns(&handle, &running, &serve)?;
@@ -124,7 +128,10 @@ fn start_dns(
     }
     let server = Arc::new(dns::server::Server::new(
         dns::server::Catalog::new(zones),
-        dns::server::ServerConfig::default(),
+        dns::server::ServerConfig {
+            max_tcp_connections: serve.max_conns,
+            ..dns::server::ServerConfig::default()
+        },
     ));
     let any53 = (Ipv4Addr::UNSPECIFIED, 53);
     let udp =
@@ -140,7 +147,12 @@ struct Info(StackHandle);
 
 impl http::StackInfo for Info {
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.0.stats().iter().collect()
+        let mut c: Vec<_> = self.0.stats().iter().collect();
+        c.push((
+            tunstack_apps::aio::CONN_REFUSED_MAX,
+            tunstack_apps::aio::conn_refused_max(),
+        ));
+        c
     }
     fn connections(&self) -> Vec<http::ConnRow> {
         let conns = self.0.with(|s, _| s.tcp_connections());
@@ -152,6 +164,7 @@ impl http::StackInfo for Info {
 fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
     let cfg = http::Config {
         root: serve.www.clone(),
+        max_connections: serve.max_conns,
         ..http::Config::default()
     };
     let server = http::Server::new(cfg)
@@ -230,6 +243,10 @@ fn finish(running: Running) -> Result<i32, String> {
         .map_err(|e| format!("runtime stopped: {e}"))?;
     println!("tunstack: stopped; counters:");
     print!("{}", stats.report());
+    let refused = tunstack_apps::aio::conn_refused_max();
+    if refused > 0 {
+        println!("{:<31} {refused}", tunstack_apps::aio::CONN_REFUSED_MAX);
+    }
     let _ = io::stdout().flush();
     Ok(0)
 }

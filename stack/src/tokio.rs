@@ -44,6 +44,11 @@ impl TcpListener {
         })
     }
 
+    /// Wraps a blocking listener (its blocking mode no longer matters).
+    pub fn from_std(inner: socket::TcpListener) -> TcpListener {
+        TcpListener { inner }
+    }
+
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()

@@ -298,6 +298,14 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Closes the connection at once with a reset (RFC 9293 3.10.5 ABORT; what the
+    /// kernel does on close with SO_LINGER of 0): queued data is dropped, the peer sees
+    /// `ConnectionReset`. Every clone of this stream then fails.
+    pub fn abort(&self) {
+        let c = self.inner.conn;
+        self.inner.handle.with(|s, now| s.tcp_abort(now, c));
+    }
+
     /// Another handle to the same connection (one thread reads while another writes).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(TcpStream {
