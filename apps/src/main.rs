@@ -136,8 +136,8 @@ fn start_dns(
     let any53 = (Ipv4Addr::UNSPECIFIED, 53);
     let udp =
         tunstack::UdpSocket::bind_on(handle, any53).map_err(|e| format!("DNS on UDP 53: {e}"))?;
-    let tcp =
-        tunstack::TcpListener::bind_on(handle, any53).map_err(|e| format!("DNS on TCP 53: {e}"))?;
+    let tcp = tunstack::TcpListener::bind_with_backlog(handle, any53, services::ACCEPT_BACKLOG)
+        .map_err(|e| format!("DNS on TCP 53: {e}"))?;
     dns::server::spawn(&server, udp, tcp).map_err(|e| format!("starting DNS: {e}"))?;
     Ok(server)
 }
@@ -170,7 +170,8 @@ fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
     let server = http::Server::new(cfg)
         .map_err(|e| format!("--www: {e}"))?
         .with_stack_info(Arc::new(Info(handle.clone())));
-    let l = tunstack::TcpListener::bind_on(handle, (Ipv4Addr::UNSPECIFIED, 80))
+    let any80 = (Ipv4Addr::UNSPECIFIED, 80);
+    let l = tunstack::TcpListener::bind_with_backlog(handle, any80, services::ACCEPT_BACKLOG)
         .map_err(|e| format!("HTTP on 80: {e}"))?;
     Arc::new(server)
         .spawn(l)

@@ -14,6 +14,10 @@ use crate::aio::{self, within, AsyncStream, ConnLimit, IntoAsyncListener};
 
 const LOG: &str = "tunstack::apps";
 
+/// The accept queue of the servers `tunstack up` runs: room for a burst of handshakes
+/// while the server's thread catches up (Linux's default `somaxconn`).
+pub const ACCEPT_BACKLOG: usize = 4096;
+
 /// How much one read takes; allocated when data arrives, not while a connection idles.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -128,7 +132,8 @@ pub fn spawn(
     service: Service,
     cfg: &ServiceConfig,
 ) -> io::Result<Arc<ConnLimit>> {
-    let listener = tunstack::TcpListener::bind_on(handle, SocketAddrV4::new(addr, service.port()))?;
+    let at = SocketAddrV4::new(addr, service.port());
+    let listener = tunstack::TcpListener::bind_with_backlog(handle, at, ACCEPT_BACKLOG)?;
     serve_on(listener, service, cfg.clone())
 }
 
