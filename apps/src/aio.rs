@@ -252,6 +252,9 @@ where
         if stop() {
             return Ok(());
         }
+        // Let the connections' tasks run between accepts in a burst (on the kernel's
+        // sockets accept does not spend tokio's budget).
+        tokio::task::consume_budget().await;
         match limit.try_hold() {
             Some(held) => {
                 let task = serve(stream, peer);

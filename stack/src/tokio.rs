@@ -7,7 +7,8 @@
 //! runtime thread wakes it after the turn that touched that socket (nothing else is woken,
 //! nothing polls). Any executor works; tokio's is the one the traits come from.
 //! Dropping a future mid-operation loses nothing: the bytes stay in the socket until the
-//! next read.
+//! next read. Like tokio's own sockets, every operation spends the task's cooperative
+//! budget, so a task whose socket is always ready still lets the others run.
 
 use std::future::poll_fn;
 use std::io;
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::task::coop;
 
 use crate::socket::{self, Interest, StackHandle};
 use crate::stack::WaitKey;
@@ -61,8 +63,7 @@ impl TcpListener {
 
     /// Polls for a connection; when none is queued, `cx` is woken when one is.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.inner
-            .poll_accept(cx)
+        cooperate(cx, |cx| self.inner.poll_accept(cx))
             .map_ok(|(inner, peer)| (TcpStream { inner }, peer))
     }
 
@@ -168,7 +169,7 @@ impl AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = match self.inner.poll_read(cx, buf.initialize_unfilled()) {
+        let n = match cooperate(cx, |cx| self.inner.poll_read(cx, buf.initialize_unfilled())) {
             Poll::Ready(Ok(n)) => n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
@@ -237,6 +238,17 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.inner.poll_recv_from(cx, buf)
+        cooperate(cx, |cx| self.inner.poll_recv_from(cx, buf))
     }
+}
+
+/// Runs `op` if the task has cooperative budget left (otherwise yields, woken at once),
+/// and spends a unit of it when `op` completes.
+fn cooperate<T>(cx: &mut Context<'_>, op: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
+    let budget = std::task::ready!(coop::poll_proceed(cx));
+    let r = op(cx);
+    if r.is_ready() {
+        budget.made_progress();
+    }
+    r
 }
