@@ -518,6 +518,9 @@ fn access_log(
     sent: Option<u64>,
     started: Instant,
 ) {
+    if !log::log_enabled!(target: LOG, log::Level::Info) {
+        return;
+    }
     let line = match req {
         Some(r) => {
             let mut t: String = r.target.chars().take(256).collect();

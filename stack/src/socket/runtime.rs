@@ -253,14 +253,6 @@ impl StackHandle {
         Some(r)
     }
 
-    /// Forgets the wakers registered for `keys` (a socket being closed).
-    pub(crate) fn forget_wakers(&self, keys: &[WaitKey]) {
-        let mut core = self.lock();
-        for k in keys {
-            core.wakers.forget(*k);
-        }
-    }
-
     /// Whether the runtime has stopped (shut down, or a device failed).
     pub fn is_stopped(&self) -> bool {
         self.shared.stop.load(Ordering::Acquire)

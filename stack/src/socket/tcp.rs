@@ -149,8 +149,13 @@ impl TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let l = self.listen;
+        // As for streams: forget its wakers only while the slot is still this listener's.
+        self.handle.with_wakers(|s, w, _| {
+            if s.tcp_accept_ready(l).is_some() {
+                w.forget(WaitKey::Listen(l.idx));
+            }
+        });
         self.handle.with(|s, now| s.tcp_unlisten(now, l));
-        self.handle.forget_wakers(&[WaitKey::Listen(l.idx)]);
     }
 }
 
@@ -183,8 +188,15 @@ impl Drop for StreamInner {
     fn drop(&mut self) {
         let c = self.conn;
         self.handle.with(|s, now| s.tcp_close(now, c));
-        self.handle
-            .forget_wakers(&[WaitKey::Tcp(c.idx), WaitKey::TcpWrite(c.idx)]);
+        // Wait keys are slot numbers: forget this connection's wakers only while the slot
+        // is still its own (a reused slot's wakers belong to the new connection; stale
+        // ones are dropped when their key next fires).
+        self.handle.with_wakers(|s, w, _| {
+            if s.tcp_conn(c).is_some() {
+                w.forget(WaitKey::Tcp(c.idx));
+                w.forget(WaitKey::TcpWrite(c.idx));
+            }
+        });
     }
 }
 

@@ -171,7 +171,8 @@ impl UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let h = self.sock;
+        // Its wakers (keyed by slot) are dropped when the slot's key next fires: a
+        // reused slot's wakers belong to the new socket.
         self.handle.with(|s, _| s.udp_close(h));
-        self.handle.forget_wakers(&[WaitKey::Udp(h.idx)]);
     }
 }
