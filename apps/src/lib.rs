@@ -2,6 +2,7 @@
 //! the code (layers, rules of the house, test layers) is `docs/DESIGN.md` in the
 //! repository.
 
+pub mod aio;
 pub mod cli;
 pub mod config;
 pub mod dns;

@@ -57,8 +57,12 @@ fn run(cmd: Command) -> Result<i32, String> {
         Command::Up(setup, link, serve) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
+            let svc_cfg = services::ServiceConfig {
+                max_conns: serve.max_conns,
+                ..services::ServiceConfig::default()
+            };
             for svc in [Service::Echo, Service::Discard, Service::Chargen] {
-                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc)
+                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc, &svc_cfg)
                     .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
             }
             let dns = start_dns(&handle, &running, &serve)?;
@@ -187,13 +191,16 @@ fn start_dns(
     }
     let server = Arc::new(dns::server::Server::new(
         dns::server::Catalog::new(zones),
-        dns::server::ServerConfig::default(),
+        dns::server::ServerConfig {
+            max_tcp_connections: serve.max_conns,
+            ..dns::server::ServerConfig::default()
+        },
     ));
     let any53 = (Ipv4Addr::UNSPECIFIED, 53);
     let udp =
         tunstack::UdpSocket::bind_on(handle, any53).map_err(|e| format!("DNS on UDP 53: {e}"))?;
-    let tcp =
-        tunstack::TcpListener::bind_on(handle, any53).map_err(|e| format!("DNS on TCP 53: {e}"))?;
+    let tcp = tunstack::TcpListener::bind_with_backlog(handle, any53, services::ACCEPT_BACKLOG)
+        .map_err(|e| format!("DNS on TCP 53: {e}"))?;
     dns::server::spawn(&server, udp, tcp).map_err(|e| format!("starting DNS: {e}"))?;
     Ok(server)
 }
@@ -203,7 +210,12 @@ struct Info(StackHandle);
 
 impl http::StackInfo for Info {
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.0.stats().iter().collect()
+        let mut c: Vec<_> = self.0.stats().iter().collect();
+        c.push((
+            tunstack_apps::aio::CONN_REFUSED_MAX,
+            tunstack_apps::aio::conn_refused_max(),
+        ));
+        c
     }
     fn connections(&self) -> Vec<http::ConnRow> {
         let conns = self.0.with(|s, _| s.tcp_connections());
@@ -219,12 +231,14 @@ impl http::StackInfo for Info {
 fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
     let cfg = http::Config {
         root: serve.www.clone(),
+        max_connections: serve.max_conns,
         ..http::Config::default()
     };
     let server = http::Server::new(cfg)
         .map_err(|e| format!("--www: {e}"))?
         .with_stack_info(Arc::new(Info(handle.clone())));
-    let l = tunstack::TcpListener::bind_on(handle, (Ipv4Addr::UNSPECIFIED, 80))
+    let any80 = (Ipv4Addr::UNSPECIFIED, 80);
+    let l = tunstack::TcpListener::bind_with_backlog(handle, any80, services::ACCEPT_BACKLOG)
         .map_err(|e| format!("HTTP on 80: {e}"))?;
     Arc::new(server)
         .spawn(l)
@@ -301,6 +315,10 @@ fn finish(running: Running) -> Result<i32, String> {
     print!("{}", stats.report());
     for i in &impairments {
         print!("{}", i.report());
+    }
+    let refused = tunstack_apps::aio::conn_refused_max();
+    if refused > 0 {
+        println!("{:<31} {refused}", tunstack_apps::aio::CONN_REFUSED_MAX);
     }
     let _ = io::stdout().flush();
     Ok(0)

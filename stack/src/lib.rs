@@ -25,6 +25,8 @@ pub mod stack;
 pub mod stats;
 pub mod tcp;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod udp;
 pub mod wire;
 

@@ -631,6 +631,12 @@ impl Stack {
         self.tcp.listener(h).map(|l| l.local)
     }
 
+    /// Whether an established connection waits in the accept queue (`None`: no such
+    /// listener). For readiness checks.
+    pub fn tcp_accept_ready(&self, h: ListenHandle) -> Option<bool> {
+        self.tcp.listener(h).map(|l| !l.accept_queue.is_empty())
+    }
+
     /// Takes an established connection from the accept queue.
     pub fn tcp_accept(&mut self, h: ListenHandle) -> Result<Option<TcpHandle>, TcpError> {
         loop {

@@ -77,7 +77,11 @@ impl StackInfo for FakeStack {
 fn run(server: &Server, input: &str, head_only: &[bool]) -> Vec<Resp> {
     let s = MemStream::new(input.as_bytes());
     let out = Arc::clone(&s.output);
-    server.serve_connection(s, SocketAddr::from(([192, 0, 2, 1], 1)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(server.serve_connection(s, SocketAddr::from(([192, 0, 2, 1], 1))));
     let bytes = out.lock().unwrap().clone();
     split_responses(&bytes, head_only)
 }
