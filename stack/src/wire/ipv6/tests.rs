@@ -61,6 +61,13 @@ fn fixture_echo_request_and_reply() {
     );
 }
 
+/// Frame 29: `ping -t 1` sets the hop limit to 1.
+#[test]
+fn fixture_hop_limit_one() {
+    let p = Ipv6Packet::new_checked(&FRAME_29[L3..]).unwrap();
+    assert_eq!(Ipv6Repr::parse(&p).unwrap().hop_limit, 1);
+}
+
 /// Frame 1: an MLD report from the unspecified address with hop limit 1 and a
 /// Hop-by-Hop header first (RFC 3810 section 5).
 #[test]
