@@ -2,9 +2,11 @@
 //! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from.
 
 pub mod fragment;
+pub mod fragment6;
 pub mod ident;
 pub mod neighbor;
 pub mod reassembly;
+pub mod reassembly6;
 pub mod route;
 
 pub use neighbor::{NeighborCache, NeighborConfig, NeighborState};

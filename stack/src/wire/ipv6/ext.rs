@@ -505,6 +505,10 @@ pub struct ExtChain<'a> {
     /// The Fragment header that ended the walk, if this packet is a fragment (offset or
     /// M non-zero). Its unfragmentable part is payload octets `..upper_offset - 8`.
     pub fragment: Option<FragmentRepr>,
+    /// For a fragment, the offset from the start of the IPv6 header of the Next Header
+    /// field that names the Fragment header: reassembly writes the fragment's Next Header
+    /// there (RFC 8200 section 4.5). Zero otherwise.
+    pub fragment_named_at: u32,
     /// The Router Alert value, if a Hop-by-Hop header carried one (RFC 2711).
     pub router_alert: Option<u16>,
 }
@@ -538,6 +542,7 @@ impl<'a> ExtChain<'a> {
             upper_offset: 0,
             upper_pointer: NEXT_HEADER_OFFSET,
             fragment: None,
+            fragment_named_at: 0,
             router_alert: None,
         };
         let mut next = first;
@@ -580,6 +585,7 @@ impl<'a> ExtChain<'a> {
                         return Err(ExtError::IncompleteFirstFragment);
                     }
                     chain.fragment = Some(f);
+                    chain.fragment_named_at = chain.upper_pointer;
                     chain.upper_layer = following;
                     chain.upper_offset = at + len;
                     chain.upper_pointer = here;
