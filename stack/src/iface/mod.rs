@@ -4,6 +4,7 @@
 pub mod fragment;
 pub mod fragment6;
 pub mod ident;
+pub mod ndisc;
 pub mod neighbor;
 pub mod reassembly;
 pub mod reassembly6;
