@@ -1,6 +1,9 @@
 //! Interfaces, routing, IPv4 identification, fragmentation and reassembly, and the ARP
-//! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from.
+//! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from. For
+//! IPv6: [`fragment6`], [`reassembly6`], the Neighbor Discovery cache [`ndisc`], and
+//! address formation with Duplicate Address Detection [`addr6`].
 
+pub mod addr6;
 pub mod fragment;
 pub mod fragment6;
 pub mod ident;
