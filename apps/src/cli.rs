@@ -32,6 +32,9 @@ link options:
                       administered)
   --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
   --addr IP           the stack's address (default 10.77.0.2)
+  --host-addr6 CIDR   kernel side's IPv6 address (default fd00:77::1/64; TUN only)
+  --addr6 IP          the stack's IPv6 address (default fd00:77::2)
+  --no-ipv6           no IPv6 on the link
   --mtu N             link MTU (default 1500)
   --gateway IP        the stack's default route: via IP (the kernel side, usually)
   --netns NS          create/use network namespace NS for the device
@@ -156,6 +159,18 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .parse()
                     .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?
             }
+            "--host-addr6" => {
+                let v = value(&mut it, flag)?;
+                single.host_addr6 = Some(v.parse().map_err(|e| format!("{flag}: {e}"))?);
+            }
+            "--addr6" => {
+                let v = value(&mut it, flag)?;
+                single.addr6 = Some(
+                    v.parse()
+                        .map_err(|_| format!("{flag}: not an IPv6 address: {v}"))?,
+                );
+            }
+            "--no-ipv6" => (single.host_addr6, single.addr6) = (None, None),
             "--mtu" => single.mtu = num(value(&mut it, flag)?, flag)?,
             "--gateway" => {
                 let v = value(&mut it, flag)?;
@@ -307,6 +322,27 @@ mod tests {
         assert!((link.impair.loss - 0.05).abs() < 1e-9);
         assert_eq!(link.impair.delay, tunstack::time::Duration::from_millis(20));
         assert_eq!(link.seed, Some(7));
+    }
+
+    #[test]
+    fn ipv6_flags() {
+        let c = parse(&args("up --host-addr6 fd00:9::1/64 --addr6 fd00:9::7"));
+        let Ok(Command::Up(setup, _, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(
+            setup.ifaces[0].stack_cidr6().unwrap().to_string(),
+            "fd00:9::7/64"
+        );
+        let c = parse(&args("up --no-ipv6"));
+        let Ok(Command::Up(setup, _, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(
+            (setup.ifaces[0].host_addr6, setup.ifaces[0].addr6),
+            (None, None)
+        );
+        assert!(parse(&args("up --addr6 10.0.0.1")).is_err());
     }
 
     #[test]

@@ -6,11 +6,11 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tunstack::iface::Ipv4Cidr;
+use tunstack::iface::{Ipv4Cidr, Ipv6Cidr};
 
 const NETNS_DIR: &str = "/run/netns";
 
@@ -113,6 +113,38 @@ pub fn in_netns<T: Send + 'static>(
     })
     .join()
     .map_err(|_| io::Error::other("namespace thread panicked"))?
+}
+
+/// Gives interface `dev` the IPv6 address `cidr` (address and prefix), as `ip -6 addr
+/// add` does: `SIOCSIFADDR` with a `struct in6_ifreq` on an `AF_INET6` socket.
+pub fn set_ipv6(dev: &str, cidr: Ipv6Cidr) -> io::Result<()> {
+    let dev_c = CString::new(dev).map_err(io::Error::other)?;
+    // SAFETY: if_nametoindex reads the NUL-terminated name, which outlives the call.
+    let index = unsafe { libc::if_nametoindex(dev_c.as_ptr()) };
+    if index == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let req = libc::in6_ifreq {
+        ifr6_addr: libc::in6_addr {
+            s6_addr: cidr.address().octets(),
+        },
+        ifr6_prefixlen: u32::from(cidr.prefix_len()),
+        ifr6_ifindex: index as libc::c_int,
+    };
+    // SAFETY: a plain datagram socket, owned (and closed) by `sock` below.
+    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket this function just opened and nothing else owns.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: SIOCSIFADDR on an AF_INET6 socket reads one struct in6_ifreq, which `req`
+    // is, alive for the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFADDR, &req) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Adds a kernel route `dest` via `gateway` through device `dev` (ioctl SIOCADDRT, as

@@ -101,20 +101,28 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
     } else {
         let mut dev = TunDevice::open(&spec.tun)?;
         let name = dev.name().to_string();
-        disable_ipv6(&name);
+        if spec.host_addr6.is_none() {
+            disable_ipv6(&name);
+        }
         dev.set_mtu(spec.mtu)?;
         (Box::new(dev), name)
     };
     netdev::set_ipv4(&name, spec.host_addr.address(), spec.host_addr.prefix_len())?;
     netdev::set_up(&name)?;
+    if let (Some(host6), false) = (spec.host_addr6, tap) {
+        // A TUN device is IFF_NOARP, so the kernel skips duplicate address detection and
+        // the address (with its on-link prefix route) is usable at once.
+        sys::set_ipv6(&name, host6)?;
+    }
     for r in &spec.host_routes {
         sys::add_route(*r, Some(spec.addr), &name)?;
     }
     Ok(dev)
 }
 
-/// The stack speaks IPv4 only: keep the kernel's IPv6 chatter off the link (and out of
-/// captures). Best effort: a kernel without IPv6 has no such file.
+/// On a link without IPv6 (TAP, where the stack does not do Neighbor Discovery yet, or
+/// `--no-ipv6`): keep the kernel's IPv6 chatter off the link (and out of captures). Best
+/// effort: a kernel without IPv6 has no such file.
 fn disable_ipv6(name: &str) {
     let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
 }
@@ -135,6 +143,9 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     let mut namespaces = Vec::new();
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
+        if !link.tap {
+            spec.check_ipv6().map_err(UpError)?;
+        }
         let what = format!("bringing up {}", spec.tun);
         let dev = match &spec.netns {
             Some(ns) => {
@@ -157,6 +168,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
                 Medium::Ip
             },
             mac: link.mac,
+            addr6: if link.tap { None } else { spec.stack_cidr6() },
         });
         let mut boxed = dev;
         if !link.impair.is_noop() {

@@ -16,6 +16,9 @@
 
 mod ethernet;
 mod icmp;
+mod icmp6;
+mod ip6_in;
+mod ip6_out;
 mod ip_in;
 mod ip_out;
 mod tcp;
@@ -23,6 +26,8 @@ mod tcp;
 mod tests;
 #[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_ip6;
 #[cfg(test)]
 mod tests_udp;
 mod udp;
@@ -141,6 +146,8 @@ pub struct Stack {
     last_now: Instant,
     /// Ethernet and ARP state (see `ethernet`).
     l2: ethernet::Link,
+    /// IPv6 state (see `ip6_in`).
+    ip6: ip6_in::Ip6,
     /// Frame buffers handed back with [`Stack::recycle`], reused for outgoing frames so
     /// the data path does not allocate per segment.
     frame_pool: Vec<Vec<u8>>,
@@ -169,6 +176,7 @@ impl Stack {
             loopback: VecDeque::new(),
             echo: EchoSockets::new(),
             l2: ethernet::Link::new(config.arp.clone()),
+            ip6: ip6_in::Ip6::new(&config),
             config,
             rng,
         }
@@ -186,6 +194,7 @@ impl Stack {
         });
         self.ifaces.push(Interface { id, config });
         self.eth_attach(id);
+        self.ip6_attach(id);
         id
     }
 
@@ -234,13 +243,11 @@ impl Stack {
             self.eth_receive(now, iface, frame);
             return;
         }
-        // A TUN device also carries the kernel's IPv6 chatter (router solicitations, MLD);
-        // this is an IPv4 stack, so that is not traffic for it and not an IPv4 error.
+        self.last_now = now;
         if frame.first().is_some_and(|b| b >> 4 == 6) {
-            log::trace!(target: "tunstack::ip", "ignored an IPv6 packet");
+            self.ip6_receive(now, Some(iface), frame);
             return;
         }
-        self.last_now = now;
         self.ip_receive(now, Some(iface), frame);
     }
 
@@ -299,10 +306,15 @@ impl Stack {
         if !self.loopback.is_empty() {
             return Some(Instant::ZERO);
         }
-        [self.reasm.poll_at(), self.tcp.poll_at(), self.eth_poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.reasm.poll_at(),
+            self.tcp.poll_at(),
+            self.eth_poll_at(),
+            self.ip6_poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs every timer that has expired by `now`.
@@ -318,6 +330,7 @@ impl Stack {
         }
         self.tcp_timeout(now);
         self.eth_timeout(now);
+        self.ip6_timeout(now);
         self.drain_loopback(now);
     }
 
@@ -383,6 +396,10 @@ impl Stack {
             let Some(packet) = self.loopback.pop_front() else {
                 return;
             };
+            if packet.first().is_some_and(|b| b >> 4 == 6) {
+                self.ip6_receive(now, None, &packet);
+                continue;
+            }
             self.ip_receive(now, None, &packet);
         }
     }
