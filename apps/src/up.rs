@@ -208,9 +208,16 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         });
     }
     let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
+    let mut ifaces = setup.ifaces.clone();
+    if link.tap {
+        // No IPv6 on TAP links yet (Neighbor Discovery is not wired into the core).
+        for i in &mut ifaces {
+            (i.host_addr6, i.addr6) = (None, None);
+        }
+    }
     Ok(Running {
         runtime,
-        ifaces: setup.ifaces.clone(),
+        ifaces,
         _netns: namespaces,
     })
 }

@@ -1,0 +1,106 @@
+//! System tests for IPv6: the `tunstack` binary on a real TUN device inside a namespace
+//! the test creates, with the kernel's iputils `ping -6` as the peer.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use support::{counter, ping_counts, text, Tunstack};
+
+/// `tunstack up` gives the kernel side fd00:77::1/64 and answers on fd00:77::2:
+/// `ping -6` gets every reply; `-s 4000` is fragmented both ways (RFC 8200 section 4.5:
+/// the kernel fragments the request, the stack reassembles it and fragments the reply)
+/// and comes back intact; an unassigned address of the prefix gets nothing; the IPv6
+/// counters printed at exit match what was sent.
+#[test]
+fn kernel_ping6_to_the_stack_tun() {
+    if !common::require_root() || !common::require_tool("ping") {
+        return;
+    }
+    let ns = common::NetNs::new();
+    let t = Tunstack::up(&[
+        "up",
+        "--netns",
+        ns.name(),
+        "--seed",
+        "1",
+        "--tun",
+        "tsping6",
+    ]);
+    assert!(
+        t.seen
+            .iter()
+            .any(|l| l.contains("fd00:77::2") && l.contains("fd00:77::1/64")),
+        "{:?}",
+        t.seen
+    );
+    let addrs = ns.exec_ok("ip", &["-6", "addr", "show", "dev", "tsping6"]);
+    assert!(addrs.contains("inet6 fd00:77::1/64"), "{addrs}");
+
+    let out = ns.exec(
+        "ping",
+        &["-6", "-c", "10", "-i", "0.05", "-W", "2", "fd00:77::2"],
+    );
+    assert_eq!(ping_counts(&text(&out)), (10, 10), "{}", text(&out));
+
+    // iputils checks the echoed pattern and prints "wrong data byte" on a mismatch.
+    let out = ns.exec(
+        "ping",
+        &[
+            "-6",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-s",
+            "4000",
+            "-W",
+            "2",
+            "fd00:77::2",
+        ],
+    );
+    let s = text(&out);
+    assert_eq!(ping_counts(&s), (3, 3), "{s}");
+    assert!(s.contains("4008 bytes from fd00:77::2"), "{s}");
+    assert!(!s.contains("wrong"), "{s}");
+
+    let out = ns.exec(
+        "ping",
+        &["-6", "-c", "2", "-i", "0.2", "-W", "1", "fd00:77::9"],
+    );
+    assert_eq!(ping_counts(&text(&out)), (2, 0), "{}", text(&out));
+
+    // IPv4 still works beside it.
+    let out = ns.exec("ping", &["-c", "2", "-i", "0.1", "-W", "2", "10.77.0.2"]);
+    assert_eq!(ping_counts(&text(&out)), (2, 2), "{}", text(&out));
+
+    let (ok, lines) = t.stop();
+    assert!(ok, "tunstack exit status: {lines:?}");
+    let c = |n| counter(&lines, n).unwrap_or(0);
+    assert_eq!(c("Icmp6InEchos"), 13, "{lines:#?}");
+    assert_eq!(c("Icmp6OutEchoReplies"), 13, "{lines:#?}");
+    // A 4048-octet ICMPv6 message at MTU 1500: three fragments of up to 1448 octets,
+    // each way.
+    assert_eq!(c("Ip6ReasmOKs"), 3, "{lines:#?}");
+    assert_eq!(c("Ip6ReasmReqds"), 9, "{lines:#?}");
+    assert_eq!(c("Ip6FragOKs"), 3, "{lines:#?}");
+    assert_eq!(c("Ip6FragCreates"), 9, "{lines:#?}");
+    assert_eq!(c("Ip6InAddrErrors"), 2, "{lines:#?}");
+    assert_eq!(c("Ip6InHdrErrors"), 0, "{lines:#?}");
+    assert_eq!(c("Icmp6InErrors"), 0, "{lines:#?}");
+    assert_eq!(c("IcmpInEchos"), 2, "{lines:#?}");
+}
+
+/// `--no-ipv6` leaves IPv6 off the link: the kernel side has no IPv6 address there.
+#[test]
+fn no_ipv6_flag() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = common::NetNs::new();
+    let t = Tunstack::up(&["up", "--netns", ns.name(), "--tun", "tsnov6", "--no-ipv6"]);
+    let addrs = ns.exec_ok("ip", &["-6", "addr", "show", "dev", "tsnov6"]);
+    assert!(!addrs.contains("fd00:77"), "{addrs}");
+    let (ok, _) = t.stop();
+    assert!(ok);
+}
