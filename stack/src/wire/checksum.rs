@@ -97,12 +97,17 @@ pub fn verify_transport(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, segment: &[u
 /// destination address (the final one, if a Routing header is present), the 32-bit
 /// upper-layer packet length, three zero octets and the Next Header value of the upper
 /// layer. TCP, UDP and ICMPv6 (RFC 4443 section 2.3) all use it.
+///
+/// The 40 octets are summed in one call to [`sum`], whose 64-bit words can come back
+/// close to `u64::MAX` (all-ones addresses do): adding to that result directly would
+/// overflow, as the fuzzer found.
 pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u32) -> u64 {
-    let mut acc = sum(0, &src.octets());
-    acc = sum(acc, &dst.octets());
-    acc += u64::from(length >> 16) + u64::from(length & 0xffff);
-    acc += u64::from(next_header);
-    acc
+    let mut ph = [0u8; 40];
+    ph[..16].copy_from_slice(&src.octets());
+    ph[16..32].copy_from_slice(&dst.octets());
+    ph[32..36].copy_from_slice(&length.to_be_bytes());
+    ph[39] = next_header;
+    sum(0, &ph)
 }
 
 /// The checksum of an upper-layer packet over IPv6 with its pseudo-header: the value to
@@ -283,6 +288,23 @@ mod tests {
         // A zero checksum is invalid over IPv6 for UDP, even where IPv4 accepts it.
         seg[6..8].copy_from_slice(&[0, 0]);
         assert!(!verify_transport_v6(src, dst, 17, &seg));
+    }
+
+    /// Found by the `icmpv6` fuzz target: all-ones addresses made the running sum
+    /// overflow (a panic in debug builds). The sum must equal the word-by-word reference.
+    #[test]
+    fn pseudo_header_v6_all_ones_does_not_overflow() {
+        let ones = Ipv6Addr::from([0xff; 16]);
+        let seg = [0xffu8; 23];
+        let mut reference = [0xffu8; 40];
+        reference[32..36].copy_from_slice(&23u32.to_be_bytes());
+        reference[36..39].fill(0);
+        reference[39] = 58;
+        let acc = pseudo_header_v6(ones, ones, 58, seg.len() as u32);
+        assert_eq!(fold(acc), fold(sum_reference(0, &reference)));
+        let _ = verify_transport_v6(ones, ones, 58, &seg);
+        let c = transport_checksum_v6(ones, ones, 58, &seg);
+        assert_eq!(c, !fold(sum_reference(sum_reference(0, &reference), &seg)));
     }
 
     /// The length is a 32-bit field (RFC 8200 section 8.1): its high half counts.

@@ -168,6 +168,16 @@ fn error_without_ipv6_header_is_malformed() {
     assert_eq!(Icmpv6Repr::parse(A2, A1, &p), Err(Error::Malformed));
 }
 
+/// The `icmpv6` fuzz target's first crash (`crash-450732ec...`): addresses and message
+/// all ones overflowed the pseudo-header sum. It parses now, and fails on its checksum.
+#[test]
+fn fuzz_all_ones_pseudo_header() {
+    let ones = Ipv6Addr::from([0xff; 16]);
+    let msg = [0xffu8; 23];
+    let p = Icmpv6Packet::new_checked(&msg[..]).unwrap();
+    assert_eq!(Icmpv6Repr::parse(ones, ones, &p), Err(Error::BadChecksum));
+}
+
 #[test]
 fn short_messages() {
     for n in 0..MIN_LEN {
