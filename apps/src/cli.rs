@@ -32,7 +32,7 @@ link options:
                       administered)
   --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
   --addr IP           the stack's address (default 10.77.0.2)
-  --host-addr6 CIDR   kernel side's IPv6 address (default fd00:77::1/64; TUN only)
+  --host-addr6 CIDR   kernel side's IPv6 address (default fd00:77::1/64)
   --addr6 IP          the stack's IPv6 address (default fd00:77::2)
   --no-ipv6           no IPv6 on the link
   --mtu N             link MTU (default 1500)

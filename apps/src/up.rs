@@ -95,7 +95,13 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
     let (dev, name): (Box<dyn Device + Send>, String) = if tap {
         let mut dev = TapDevice::open(&spec.tun)?;
         let name = dev.name().to_string();
-        disable_ipv6(&name);
+        if spec.host_addr6.is_none() {
+            disable_ipv6(&name);
+        } else {
+            // The kernel side's address is usable at once (the stack, on the other end,
+            // runs its own DAD before it uses its address).
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_dad"), "0");
+        }
         dev.set_mtu(spec.mtu)?;
         (Box::new(dev), name)
     } else {
@@ -109,9 +115,10 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
     };
     netdev::set_ipv4(&name, spec.host_addr.address(), spec.host_addr.prefix_len())?;
     netdev::set_up(&name)?;
-    if let (Some(host6), false) = (spec.host_addr6, tap) {
+    if let Some(host6) = spec.host_addr6 {
         // A TUN device is IFF_NOARP, so the kernel skips duplicate address detection and
-        // the address (with its on-link prefix route) is usable at once.
+        // the address (with its on-link prefix route) is usable at once; on TAP,
+        // accept_dad is off for the same effect.
         sys::set_ipv6(&name, host6)?;
     }
     for r in &spec.host_routes {
@@ -120,9 +127,8 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
     Ok(dev)
 }
 
-/// On a link without IPv6 (TAP, where the stack does not do Neighbor Discovery yet, or
-/// `--no-ipv6`): keep the kernel's IPv6 chatter off the link (and out of captures). Best
-/// effort: a kernel without IPv6 has no such file.
+/// On a link without IPv6 (`--no-ipv6`): keep the kernel's IPv6 chatter off the link
+/// (and out of captures). Best effort: a kernel without IPv6 has no such file.
 fn disable_ipv6(name: &str) {
     let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
 }
@@ -143,9 +149,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     let mut namespaces = Vec::new();
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
-        if !link.tap {
-            spec.check_ipv6().map_err(UpError)?;
-        }
+        spec.check_ipv6().map_err(UpError)?;
         let what = format!("bringing up {}", spec.tun);
         let dev = match &spec.netns {
             Some(ns) => {
@@ -168,7 +172,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
                 Medium::Ip
             },
             mac: link.mac,
-            addr6: if link.tap { None } else { spec.stack_cidr6() },
+            addr6: spec.stack_cidr6(),
         });
         let mut boxed = dev;
         if !link.impair.is_noop() {
@@ -208,16 +212,9 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         });
     }
     let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
-    let mut ifaces = setup.ifaces.clone();
-    if link.tap {
-        // No IPv6 on TAP links yet (Neighbor Discovery is not wired into the core).
-        for i in &mut ifaces {
-            (i.host_addr6, i.addr6) = (None, None);
-        }
-    }
     Ok(Running {
         runtime,
-        ifaces,
+        ifaces: setup.ifaces.clone(),
         _netns: namespaces,
     })
 }

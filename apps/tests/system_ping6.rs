@@ -1,11 +1,11 @@
-//! System tests for IPv6: the `tunstack` binary on a real TUN device inside a namespace
-//! the test creates, with the kernel's iputils `ping -6` as the peer.
+//! System tests for IPv6: the `tunstack` binary on a real TUN or TAP device inside a
+//! namespace the test creates, with the kernel's iputils `ping -6` as the peer.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod support;
 
-use support::{counter, ping_counts, text, Tunstack};
+use support::{counter, ping_counts, text, Tunstack, STACK_MAC};
 
 /// `tunstack up` gives the kernel side fd00:77::1/64 and answers on fd00:77::2:
 /// `ping -6` gets every reply; `-s 4000` is fragmented both ways (RFC 8200 section 4.5:
@@ -89,6 +89,77 @@ fn kernel_ping6_to_the_stack_tun() {
     assert_eq!(c("Ip6InHdrErrors"), 0, "{lines:#?}");
     assert_eq!(c("Icmp6InErrors"), 0, "{lines:#?}");
     assert_eq!(c("IcmpInEchos"), 2, "{lines:#?}");
+}
+
+/// On TAP, the stack runs DAD for fd00:77::2 (RFC 4862 5.4), then answers the kernel's
+/// Neighbor Solicitation (RFC 4861 7.2.4): after a ping, `ip -6 neigh` shows the stack's
+/// MAC for fd00:77::2, and `-s 4000` comes back whole through the fragments.
+#[test]
+fn kernel_ping6_to_the_stack_tap() {
+    if !common::require_root() || !common::require_tool("ping") {
+        return;
+    }
+    let ns = common::NetNs::new();
+    let t = Tunstack::up(&[
+        "up",
+        "--netns",
+        ns.name(),
+        "--seed",
+        "1",
+        "--tap",
+        "tsping6t",
+        "--mac",
+        STACK_MAC,
+    ]);
+    // DAD takes a second after start: wait for the first answer.
+    let first = (0..10).any(|_| {
+        let out = ns.exec("ping", &["-6", "-c", "1", "-W", "1", "fd00:77::2"]);
+        ping_counts(&text(&out)) == (1, 1)
+    });
+    assert!(first, "no answer after DAD");
+    let out = ns.exec(
+        "ping",
+        &["-6", "-c", "5", "-i", "0.05", "-W", "2", "fd00:77::2"],
+    );
+    assert_eq!(ping_counts(&text(&out)), (5, 5), "{}", text(&out));
+    let out = ns.exec(
+        "ping",
+        &[
+            "-6",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-s",
+            "4000",
+            "-W",
+            "2",
+            "fd00:77::2",
+        ],
+    );
+    let s = text(&out);
+    assert_eq!(ping_counts(&s), (2, 2), "{s}");
+    assert!(!s.contains("wrong"), "{s}");
+
+    let neigh = ns.exec_ok(
+        "ip",
+        &["-6", "neigh", "show", "fd00:77::2", "dev", "tsping6t"],
+    );
+    assert!(neigh.contains(&format!("lladdr {STACK_MAC}")), "{neigh}");
+    assert!(
+        ["REACHABLE", "STALE", "DELAY", "PROBE"]
+            .iter()
+            .any(|s| neigh.contains(s)),
+        "{neigh}"
+    );
+    let (ok, lines) = t.stop();
+    assert!(ok, "tunstack exit status: {lines:?}");
+    let c = |n| counter(&lines, n).unwrap_or(0);
+    assert!(c("Icmp6InNeighborSolicits") >= 1, "{lines:#?}");
+    assert!(c("Icmp6OutNeighborAdvertisements") >= 1, "{lines:#?}");
+    // One DAD solicitation at least.
+    assert!(c("Icmp6OutNeighborSolicits") >= 1, "{lines:#?}");
+    assert_eq!(c("Ip6ReasmOKs"), 2, "{lines:#?}");
 }
 
 /// `--no-ipv6` leaves IPv6 off the link: the kernel side has no IPv6 address there.

@@ -21,6 +21,7 @@ mod ip6_in;
 mod ip6_out;
 mod ip_in;
 mod ip_out;
+mod ndisc6;
 mod tcp;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,8 @@ mod tests;
 mod tests_hostile;
 #[cfg(test)]
 mod tests_ip6;
+#[cfg(test)]
+mod tests_nd6;
 #[cfg(test)]
 mod tests_udp;
 mod udp;

@@ -165,6 +165,10 @@ counters! {
     icmp6_out_dest_unreachs => "Icmp6OutDestUnreachs",
     /// ICMPv6 packet too big messages sent.
     icmp6_out_pkt_too_bigs => "Icmp6OutPktTooBigs",
+    /// Neighbor solicitations sent (address resolution, probes, DAD).
+    icmp6_out_neighbor_solicits => "Icmp6OutNeighborSolicits",
+    /// Neighbor advertisements sent.
+    icmp6_out_neighbor_advertisements => "Icmp6OutNeighborAdvertisements",
     /// ICMPv6 time exceeded messages sent.
     icmp6_out_time_excds => "Icmp6OutTimeExcds",
     /// ICMPv6 parameter problem messages sent.

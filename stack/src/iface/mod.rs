@@ -44,8 +44,8 @@ pub struct InterfaceConfig {
     /// here). Unused on IP links.
     pub mac: Option<EthernetAddress>,
     /// The stack's IPv6 address on this interface and the on-link prefix, if it speaks
-    /// IPv6 there (on IP links only for now: Neighbor Discovery on Ethernet is not wired
-    /// into the core yet).
+    /// IPv6 there. On Ethernet the address goes through Duplicate Address Detection
+    /// before use, and neighbours are resolved by Neighbor Discovery.
     pub addr6: Option<Ipv6Cidr>,
 }
 

@@ -123,8 +123,8 @@ pub enum Action {
 /// The answer to "where does a packet for this neighbour go?".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolve {
-    /// Send it to this link-layer address now.
-    Send(EthernetAddress),
+    /// Send it (handed back) to this link-layer address now.
+    Send(EthernetAddress, Vec<u8>),
     /// The packet was queued; the actions (a first solicitation) are to be taken.
     Queued(Vec<Action>),
     /// No room for another entry: the packet is dropped.
@@ -204,9 +204,9 @@ impl NeighborCache6 {
                 (State6::Stale, Some(mac)) => {
                     e.state = State6::Delay;
                     e.timer = Some(now + delay);
-                    Resolve::Send(mac)
+                    Resolve::Send(mac, packet)
                 }
-                (_, Some(mac)) => Resolve::Send(mac),
+                (_, Some(mac)) => Resolve::Send(mac, packet),
             };
         }
         if !self.make_room() {

@@ -66,12 +66,17 @@ impl Stack {
             Icmpv6Repr::PacketTooBig { .. } => self.stats.icmp6_in_pkt_too_bigs += 1,
             Icmpv6Repr::TimeExceeded { .. } => self.stats.icmp6_in_time_excds += 1,
             Icmpv6Repr::ParamProblem { .. } => self.stats.icmp6_in_parm_problems += 1,
-            Icmpv6Repr::Ndp(n) => match n {
-                NdpRepr::RouterSolicit { .. } => self.stats.icmp6_in_router_solicits += 1,
-                NdpRepr::NeighborSolicit { .. } => self.stats.icmp6_in_neighbor_solicits += 1,
-                NdpRepr::NeighborAdvert { .. } => self.stats.icmp6_in_neighbor_advertisements += 1,
-                _ => {}
-            },
+            Icmpv6Repr::Ndp(n) => {
+                match n {
+                    NdpRepr::RouterSolicit { .. } => self.stats.icmp6_in_router_solicits += 1,
+                    NdpRepr::NeighborSolicit { .. } => self.stats.icmp6_in_neighbor_solicits += 1,
+                    NdpRepr::NeighborAdvert { .. } => {
+                        self.stats.icmp6_in_neighbor_advertisements += 1
+                    }
+                    _ => {}
+                }
+                self.nd6_input(now, iface, ip, n);
+            }
             Icmpv6Repr::Other {
                 msg_type: msg_type::MLDV2_REPORT,
                 ..

@@ -21,6 +21,8 @@ pub(crate) struct Ip6 {
     pub(super) reasm: Reassembler6,
     pub(super) icmp_limit: TokenBucket,
     pub(super) routes: RoutingTable6,
+    /// Neighbor Discovery and DAD per Ethernet interface (see `ndisc6`).
+    pub(super) nd: super::ndisc6::NdState,
 }
 
 impl Ip6 {
@@ -30,6 +32,7 @@ impl Ip6 {
             // RFC 4443 section 2.4 (f): a token bucket, with the same rate as ICMPv4.
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
             routes: RoutingTable6::new(),
+            nd: Default::default(),
         }
     }
 }
@@ -47,6 +50,7 @@ impl Stack {
                 iface: id,
             });
         }
+        self.nd6_attach(id);
     }
 
     /// The IPv6 routing table, to add routes.
@@ -98,10 +102,17 @@ impl Stack {
     /// Whether `dst` is one of ours: an interface's address, the all-nodes address
     /// (RFC 4291 section 2.7.1: every node joins it), or the solicited-node address of
     /// one of our addresses.
+    ///
+    /// A tentative address (DAD still running, RFC 4862 section 5.4) is not ours yet,
+    /// though its solicited-node group is (DAD listens there).
     fn ip6_is_ours(&self, dst: &Ipv6Addr) -> bool {
         *dst == addr::ALL_NODES
-            || self.ifaces.iter().filter_map(|i| i.addr6()).any(|a| {
-                a == *dst || (addr::is_solicited_node(dst) && addr::solicited_node(&a) == *dst)
+            || self.ifaces.iter().any(|i| {
+                let Some(a) = i.addr6() else {
+                    return false;
+                };
+                (a == *dst && self.nd6_assigned(i.id))
+                    || (addr::is_solicited_node(dst) && addr::solicited_node(&a) == *dst)
             })
     }
 
@@ -213,12 +224,16 @@ impl Stack {
 
     /// When IPv6 next needs [`Stack::handle_timeout`].
     pub(super) fn ip6_poll_at(&self) -> Option<Instant> {
-        self.ip6.reasm.poll_at()
+        match (self.ip6.reasm.poll_at(), self.nd6_poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// RFC 8200 section 4.5: a packet not reassembled within 60 seconds is dropped; if
     /// its first fragment came, Time Exceeded code 1 goes to its source, quoting it.
     pub(super) fn ip6_timeout(&mut self, now: Instant) {
+        self.nd6_timeout(now);
         for expired in self.ip6.reasm.expire(now) {
             self.stats.ip6_reasm_timeout += 1;
             self.stats.ip6_reasm_fails += 1;

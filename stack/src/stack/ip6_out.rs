@@ -18,14 +18,15 @@ impl Stack {
     /// Sends an IPv6 packet whose upper-layer payload (`payload_len` bytes) `fill`
     /// writes, given the chosen source and the destination (for the pseudo-header).
     ///
-    /// The route decides the interface (only IP links carry IPv6 for now); the source is
-    /// `src` or that interface's IPv6 address. A packet to one of the stack's own
+    /// The route decides the interface; the source is `src` or that interface's IPv6
+    /// address (on Ethernet, once DAD has passed). On Ethernet the next hop is resolved
+    /// by Neighbor Discovery (`ndisc6`). A packet to one of the stack's own
     /// addresses loops back. A packet larger than the MTU is fragmented (RFC 8200
     /// section 4.5) with an unpredictable identification (RFC 7739 section 5).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_ip6_with(
         &mut self,
-        _now: Instant,
+        now: Instant,
         src: Option<Ipv6Addr>,
         dst: Ipv6Addr,
         next_header: u8,
@@ -43,17 +44,22 @@ impl Stack {
             .iter()
             .find(|i| i.addr6() == Some(dst))
             .map(|i| i.id);
-        let iface = match local {
-            Some(id) => id,
+        let (iface, next_hop6) = match local {
+            Some(id) => (id, dst),
             None => match self.ip6.routes.lookup(dst) {
-                Some(r) if self.ifaces[r.iface.0].config.medium == Medium::Ip => r.iface,
-                _ => {
+                Some(r) => (r.iface, r.next_hop(dst)),
+                None => {
                     self.stats.ip6_out_no_routes += 1;
                     return Err(SendError::NoRoute);
                 }
             },
         };
-        let Some(src) = src.or_else(|| self.ifaces[iface.0].addr6()) else {
+        // On Ethernet, the address is used only once DAD has passed (RFC 4862 5.4).
+        let usable = self.nd6_assigned(iface);
+        let Some(src) = src
+            .or_else(|| self.ifaces[iface.0].addr6())
+            .filter(|_| usable)
+        else {
             self.stats.ip6_out_no_routes += 1;
             return Err(SendError::NoRoute);
         };
@@ -82,14 +88,19 @@ impl Stack {
             return Ok(());
         }
         let mtu = self.ifaces[iface.0].mtu();
+        let ethernet = self.ifaces[iface.0].config.medium == Medium::Ethernet;
         // A TUN link has no next hop to resolve; the field is IPv4-typed and unused here.
         let next_hop = Ipv4Addr::UNSPECIFIED;
         if buf.len() <= mtu {
-            self.queue_tx(Transmit {
-                iface,
-                next_hop,
-                frame: buf,
-            });
+            if ethernet {
+                self.nd6_output(now, iface, next_hop6, buf);
+            } else {
+                self.queue_tx(Transmit {
+                    iface,
+                    next_hop,
+                    frame: buf,
+                });
+            }
             return Ok(());
         }
         let ident = self.rng.next_u32();
@@ -99,11 +110,15 @@ impl Stack {
                 self.stats.ip6_frag_oks += 1;
                 self.stats.ip6_frag_creates += n as u64;
                 for frame in frags {
-                    self.queue_tx(Transmit {
-                        iface,
-                        next_hop,
-                        frame,
-                    });
+                    if ethernet {
+                        self.nd6_output(now, iface, next_hop6, frame);
+                    } else {
+                        self.queue_tx(Transmit {
+                            iface,
+                            next_hop,
+                            frame,
+                        });
+                    }
                 }
                 Ok(())
             }

@@ -130,7 +130,10 @@ fn incomplete_resolved_by_advertisement() {
         }]
     );
     assert_eq!(c.get(N), Some((State6::Reachable, Some(M1))));
-    assert_eq!(c.resolve(ms(4), N, b"y".to_vec()), Resolve::Send(M1));
+    assert_eq!(
+        c.resolve(ms(4), N, b"y".to_vec()),
+        Resolve::Send(M1, b"y".to_vec())
+    );
 
     let mut c = cache();
     let _ = c.resolve(T0, N, b"x".to_vec());
@@ -173,10 +176,16 @@ fn reachable_times_out_to_stale() {
 fn stale_delay_probe_then_deleted() {
     let mut c = reachable();
     let _ = c.handle_timeout(secs(30));
-    assert_eq!(c.resolve(secs(40), N, b"p".to_vec()), Resolve::Send(M1));
+    assert_eq!(
+        c.resolve(secs(40), N, b"p".to_vec()),
+        Resolve::Send(M1, b"p".to_vec())
+    );
     assert_eq!(state(&c), Some(State6::Delay));
     // Packets keep going to the cached address while it is checked.
-    assert_eq!(c.resolve(secs(41), N, b"p".to_vec()), Resolve::Send(M1));
+    assert_eq!(
+        c.resolve(secs(41), N, b"p".to_vec()),
+        Resolve::Send(M1, b"p".to_vec())
+    );
     assert_eq!(c.poll_at(), Some(secs(45)));
     assert_eq!(c.handle_timeout(secs(45)), [unicast(M1)]);
     assert_eq!(state(&c), Some(State6::Probe));
@@ -304,7 +313,7 @@ fn bounded_entries() {
     let d: Ipv6Addr = "fd00::d".parse().unwrap();
     let _ = c.solicitation(T0, a, M1);
     let _ = c.solicitation(ms(1), b, M2);
-    assert_eq!(c.resolve(ms(2), a, vec![]), Resolve::Send(M1)); // a used more recently
+    assert_eq!(c.resolve(ms(2), a, vec![]), Resolve::Send(M1, vec![])); // a used more recently
     let _ = c.solicitation(ms(3), d, M2);
     assert_eq!(c.len(), 2);
     assert!(c.get(b).is_none() && c.get(a).is_some());
