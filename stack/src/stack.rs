@@ -17,6 +17,7 @@
 mod ethernet;
 mod icmp;
 mod icmp6;
+mod ip6_fwd;
 mod ip6_in;
 mod ip6_out;
 mod ip_in;
@@ -25,6 +26,8 @@ mod ndisc6;
 mod tcp;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fwd6;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]

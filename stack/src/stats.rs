@@ -103,6 +103,12 @@ counters! {
     /// IPv6 packets discarded for their addresses: not ours (no forwarding), or a
     /// multicast source (RFC 4291 section 2.7).
     ip6_in_addr_errors => "Ip6InAddrErrors",
+    /// IPv6 packets forwarded.
+    ip6_out_forw_datagrams => "Ip6OutForwDatagrams",
+    /// IPv6 packets not forwarded for want of a route.
+    ip6_in_no_routes => "Ip6InNoRoutes",
+    /// IPv6 packets not forwarded because they exceed the next link's MTU.
+    ip6_in_too_big_errors => "Ip6InTooBigErrors",
     /// Locally addressed IPv6 packets with an unknown upper layer.
     ip6_in_unknown_protos => "Ip6InUnknownProtos",
     /// IPv6 packets delivered to upper layers.

@@ -1,6 +1,6 @@
 //! IPv6 input (RFC 8200): validation, the extension header chain (section 4), local
-//! delivery and reassembly (section 4.5). Forwarding IPv6 is not done yet: a packet that
-//! is not ours is dropped and counted.
+//! delivery and reassembly (section 4.5); a packet that is not ours is forwarded (in
+//! router mode, `ip6_fwd`) or dropped and counted.
 
 use std::net::Ipv6Addr;
 
@@ -88,6 +88,10 @@ impl Stack {
             self.stats.ip6_in_mcast_pkts += 1;
         }
         if !self.ip6_is_ours(&repr.dst_addr) {
+            if self.ip6_may_forward(iface, &repr) {
+                self.ip6_forward(now, iface, packet, &repr);
+                return;
+            }
             // The kernel's chatter on a TUN link (router solicitations to ff02::2, MLD
             // reports to ff02::16) lands here, as does anything for other hosts.
             if !multicast {
