@@ -13,6 +13,7 @@
 //!   mtu 1500
 //!   host-addr6 fd00:1::1/64 # optional: the kernel side's IPv6 address and prefix
 //!   addr6 fd00:1::2         # optional: the stack's IPv6 address (same prefix)
+//!   host-route6 fd00:2::/64 # optional: the kernel side routes this IPv6 prefix via it
 //!   host-route 10.2.0.0/24  # the kernel side routes this prefix via the stack
 //!
 //! interface tunB
@@ -47,6 +48,8 @@ pub struct IfaceSpec {
     pub host_addr6: Option<Ipv6Cidr>,
     /// The stack's IPv6 address on the link (`None`: no IPv6 on this link).
     pub addr6: Option<Ipv6Addr>,
+    /// IPv6 prefixes the kernel side routes through the stack.
+    pub host_routes6: Vec<Ipv6Cidr>,
 }
 
 /// The default IPv6 addresses of the single interface: the kernel side `fd00:77::1/64`
@@ -72,6 +75,7 @@ impl IfaceSpec {
             host_routes: Vec::new(),
             host_addr6: Some(DEFAULT_HOST_ADDR6),
             addr6: Some(DEFAULT_ADDR6),
+            host_routes6: Vec::new(),
         }
     }
 
@@ -87,7 +91,8 @@ impl IfaceSpec {
     /// greater").
     pub fn check_ipv6(&self) -> Result<(), String> {
         match (self.host_addr6, self.addr6) {
-            (None, None) => Ok(()),
+            (None, None) if self.host_routes6.is_empty() => Ok(()),
+            (None, None) => Err(format!("{}: host-route6 needs addr6", self.tun)),
             (Some(h), Some(a)) => {
                 if !h.contains(a) || h.address() == a {
                     return Err(format!(
@@ -235,6 +240,12 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                     "host-route" => spec
                         .host_routes
                         .push(parse_prefix(value).map_err(|e| err(&e))?),
+                    "host-route6" => {
+                        let v = if *value == "default" { "::/0" } else { value };
+                        spec.host_routes6.push(v.parse().map_err(
+                            |e: tunstack::iface::route6::ParseCidr6Error| err(&e.to_string()),
+                        )?)
+                    }
                     _ => return Err(err("unknown setting")),
                 }
             }
@@ -292,6 +303,16 @@ mod tests {
             parse_config("interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n addr6 fd00:1::2\n");
         assert!(e.unwrap_err().contains("both"));
         assert!(parse_config("interface a\n host-addr6 fd00::1/200\n").is_err());
+        let s = parse_config(
+            "interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n host-addr6 fd00:1::1/64\n addr6 fd00:1::2\n host-route6 fd00:2::/64\n host-route6 default\n",
+        )
+        .unwrap();
+        assert_eq!(s.ifaces[0].host_routes6.len(), 2);
+        assert_eq!(s.ifaces[0].host_routes6[1].prefix_len(), 0);
+        let e = parse_config(
+            "interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n host-route6 fd00:2::/64\n",
+        );
+        assert!(e.unwrap_err().contains("host-route6 needs addr6"));
     }
 
     #[test]

@@ -124,6 +124,11 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
     for r in &spec.host_routes {
         sys::add_route(*r, Some(spec.addr), &name)?;
     }
+    if let Some(via) = spec.addr6 {
+        for r in &spec.host_routes6 {
+            sys::add_route6(*r, via, &name)?;
+        }
+    }
     Ok(dev)
 }
 
