@@ -480,3 +480,53 @@ fn invalid_packets_dropped() {
     assert_eq!(s.stats().ip6_in_truncated_pkts, 1);
     assert!(drain(&mut s).is_empty());
 }
+
+mod hostile {
+    //! No input makes the IPv6 core panic: random chains, fragments and ICMPv6 messages
+    //! into a host, a router and an Ethernet stack, with time moving on.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mutate(base: &[u8], muts: &[(usize, u8)], cut: usize) -> Vec<u8> {
+        let mut b = base.to_vec();
+        for &(i, v) in muts {
+            if let Some(x) = b.get_mut(i) {
+                *x = v;
+            }
+        }
+        b.truncate(cut.max(1));
+        b
+    }
+
+    proptest! {
+        #[test]
+        fn core_never_panics(
+            first in prop_oneof![Just(0u8), Just(43), Just(44), Just(58), Just(60), any::<u8>()],
+            to_multicast in any::<bool>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+            fixture in 0usize..6,
+            muts in proptest::collection::vec((0usize..1600, any::<u8>()), 0..6),
+            cut in 1usize..1600,
+        ) {
+            let (mut s, i) = host_stack();
+            let (mut r, ri) = stack_with(StackConfig { forwarding: true, ..Default::default() });
+            let dst = if to_multicast { addr::ALL_NODES } else { US };
+            let built = ip6(dst, first, &payload);
+            let fixtures: [&[u8]; 6] = [
+                &FRAME_19[L3..], &FRAME_21[L3..], &FRAME_22[L3..], &FRAME_25[L3..],
+                &FRAME_1[L3..], &FRAME_27[L3..],
+            ];
+            let mutated = mutate(fixtures[fixture], &muts, cut);
+            for pkt in [&built, &mutated] {
+                s.receive(T0, i, pkt);
+                r.receive(T0, ri, pkt);
+            }
+            let _ = drain(&mut s);
+            let _ = drain(&mut r);
+            s.handle_timeout(T0 + Duration::from_secs(61));
+            r.handle_timeout(T0 + Duration::from_secs(61));
+            let _ = drain(&mut s);
+            let _ = drain(&mut r);
+        }
+    }
+}
