@@ -18,6 +18,7 @@ fn kernel_ping6_to_the_stack_tun() {
         return;
     }
     let ns = common::NetNs::new();
+    let pcap = common::temp_path("ping6.pcap");
     let t = Tunstack::up(&[
         "up",
         "--netns",
@@ -26,6 +27,8 @@ fn kernel_ping6_to_the_stack_tun() {
         "1",
         "--tun",
         "tsping6",
+        "--pcap",
+        pcap.0.to_str().unwrap(),
     ]);
     assert!(
         t.seen
@@ -89,6 +92,38 @@ fn kernel_ping6_to_the_stack_tun() {
     assert_eq!(c("Ip6InHdrErrors"), 0, "{lines:#?}");
     assert_eq!(c("Icmp6InErrors"), 0, "{lines:#?}");
     assert_eq!(c("IcmpInEchos"), 2, "{lines:#?}");
+
+    // The capture (raw IP on TUN) decodes in tshark: the echo replies, and the reply to
+    // a 4000-octet request in fragments that tshark reassembles.
+    if common::find_tool("tshark").is_some() {
+        let out = std::process::Command::new("tshark")
+            .args([
+                "-r",
+                pcap.0.to_str().unwrap(),
+                "-Y",
+                "icmpv6.type == 129",
+                "-T",
+                "fields",
+            ])
+            .args([
+                "-e",
+                "ipv6.src",
+                "-e",
+                "icmpv6.echo.sequence_number",
+                "-e",
+                "data.len",
+            ])
+            .output()
+            .expect("run tshark");
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(s.lines().count(), 13, "{s}");
+        assert!(s.lines().all(|l| l.starts_with("fd00:77::2\t")), "{s}");
+        assert_eq!(
+            s.lines().filter(|l| l.ends_with("\t4000")).count(),
+            3,
+            "{s}"
+        );
+    }
 }
 
 /// On TAP, the stack runs DAD for fd00:77::2 (RFC 4862 5.4), then answers the kernel's
