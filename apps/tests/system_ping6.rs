@@ -126,9 +126,10 @@ fn kernel_ping6_to_the_stack_tun() {
     }
 }
 
-/// On TAP, the stack runs DAD for fd00:77::2 (RFC 4862 5.4), then answers the kernel's
-/// Neighbor Solicitation (RFC 4861 7.2.4): after a ping, `ip -6 neigh` shows the stack's
-/// MAC for fd00:77::2, and `-s 4000` comes back whole through the fragments.
+/// On TAP, the stack runs DAD for fd00:77::2 and its link-local address (RFC 4862 5.4),
+/// then answers the kernel's Neighbor Solicitations (RFC 4861 7.2.4): after a ping, `ip -6
+/// neigh` shows the stack's MAC for fd00:77::2, `-s 4000` comes back whole through the
+/// fragments, and the link-local address answers too.
 #[test]
 fn kernel_ping6_to_the_stack_tap() {
     if !common::require_root() || !common::require_tool("ping") {
@@ -175,6 +176,23 @@ fn kernel_ping6_to_the_stack_tap() {
     let s = text(&out);
     assert_eq!(ping_counts(&s), (2, 2), "{s}");
     assert!(!s.contains("wrong"), "{s}");
+
+    // The link-local address formed from the MAC (RFC 4862 5.3, RFC 4291 Appendix A):
+    // 02:00:5e:77:00:02 gives fe80::5eff:fe77:2.
+    let out = ns.exec(
+        "ping",
+        &[
+            "-6",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "fe80::5eff:fe77:2%tsping6t",
+        ],
+    );
+    assert_eq!(ping_counts(&text(&out)), (2, 2), "{}", text(&out));
 
     let neigh = ns.exec_ok(
         "ip",

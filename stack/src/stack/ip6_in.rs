@@ -111,11 +111,12 @@ impl Stack {
     /// though its solicited-node group is (DAD listens there).
     fn ip6_is_ours(&self, dst: &Ipv6Addr) -> bool {
         *dst == addr::ALL_NODES
+            || self.nd6_owns(dst)
             || self.ifaces.iter().any(|i| {
                 let Some(a) = i.addr6() else {
                     return false;
                 };
-                (a == *dst && self.nd6_assigned(i.id))
+                (a == *dst && self.nd6_assigned(i.id, a))
                     || (addr::is_solicited_node(dst) && addr::solicited_node(&a) == *dst)
             })
     }

@@ -54,12 +54,12 @@ impl Stack {
                 }
             },
         };
-        // On Ethernet, the address is used only once DAD has passed (RFC 4862 5.4).
-        let usable = self.nd6_assigned(iface);
-        let Some(src) = src
-            .or_else(|| self.ifaces[iface.0].addr6())
-            .filter(|_| usable)
-        else {
+        // On Ethernet, an address is used only once DAD has passed (RFC 4862 5.4); the
+        // link-local one for link-local destinations.
+        let chosen = src
+            .or_else(|| self.nd6_source_for(iface, &dst))
+            .or_else(|| self.ifaces[iface.0].addr6());
+        let Some(src) = chosen.filter(|s| self.nd6_assigned(iface, *s)) else {
             self.stats.ip6_out_no_routes += 1;
             return Err(SendError::NoRoute);
         };

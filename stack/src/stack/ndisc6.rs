@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
 use super::Stack;
-use crate::iface::addr6::{Dad, DadAction, DadConfig, DadState};
+use crate::iface::addr6::{eui64_interface_id, link_local, Dad, DadAction, DadConfig, DadState};
 use crate::iface::ndisc::{Action, Ndisc6Config, NeighborCache6, Resolve};
-use crate::iface::IfaceId;
+use crate::iface::{IfaceId, Ipv6Cidr, Route6};
 use crate::link::Medium;
 use crate::time::{Duration, Instant};
 use crate::wire::ethernet::{EtherType, EthernetAddress};
@@ -37,7 +37,33 @@ pub fn ipv6_multicast_mac(a: &Ipv6Addr) -> EthernetAddress {
 #[derive(Debug)]
 pub(crate) struct NdIface {
     cache: NeighborCache6,
-    dad: Dad,
+    /// DAD of each address: the configured one first, then the link-local one.
+    addrs: Vec<Dad>,
+}
+
+impl NdIface {
+    fn dad_mut(&mut self, a: Ipv6Addr) -> Option<&mut Dad> {
+        self.addrs.iter_mut().find(|d| d.addr() == a)
+    }
+
+    /// Whether `dst` is for this interface: one of its assigned addresses, or the
+    /// solicited-node group of any of them (tentative ones too: DAD listens there).
+    fn owns(&self, dst: &Ipv6Addr) -> bool {
+        self.addrs.iter().any(|d| {
+            (d.addr() == *dst && d.accepts_traffic()) || addr::solicited_node(&d.addr()) == *dst
+        })
+    }
+
+    /// The assigned address to send from towards `dst`: the link-local one for a
+    /// link-local destination (RFC 6724 section 5 rule 2, scope), else the other.
+    fn source_for(&self, dst: &Ipv6Addr) -> Option<Ipv6Addr> {
+        let link_local = addr::is_link_local(dst);
+        self.addrs
+            .iter()
+            .filter(|d| d.accepts_traffic())
+            .map(|d| d.addr())
+            .find(|a| addr::is_link_local(a) == link_local)
+    }
 }
 
 /// Neighbor Discovery state of every Ethernet interface with IPv6.
@@ -57,35 +83,69 @@ impl Stack {
         };
         let mut nonce = [0u8; 6];
         self.rng.fill(&mut nonce);
-        let dad = Dad::start(
-            Instant::ZERO,
-            a,
-            DadConfig::default(),
-            Duration::ZERO,
-            nonce,
-        );
+        let Some(mac) = i.mac() else {
+            return;
+        };
+        let start = |a: Ipv6Addr, nonce: [u8; 6]| {
+            Dad::start(
+                Instant::ZERO,
+                a,
+                DadConfig::default(),
+                Duration::ZERO,
+                nonce,
+            )
+        };
+        // RFC 4862 section 5.3: every interface gets a link-local address; formed from
+        // the MAC (RFC 4291 Appendix A), so a fixed `--mac` gives a known address.
+        let ll = link_local(eui64_interface_id(mac));
+        let mut nonce2 = [0u8; 6];
+        self.rng.fill(&mut nonce2);
+        let addrs = vec![start(a, nonce), start(ll, nonce2)];
         let cache = NeighborCache6::new(Ndisc6Config::default());
-        self.ip6.nd.insert(id, NdIface { cache, dad });
+        self.ip6.nd.insert(id, NdIface { cache, addrs });
+        // fe80::/64 is on every link (RFC 4291 section 2.5.6).
+        let fe80: Ipv6Cidr =
+            Ipv6Cidr::new(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64).expect("valid prefix");
+        self.ip6.routes.add(Route6 {
+            dest: fe80,
+            gateway: None,
+            iface: id,
+        });
     }
 
-    /// Whether the interface's IPv6 address may be used: always on IP links, after DAD
-    /// on Ethernet ones (RFC 4862 section 5.4: a tentative address is not assigned).
-    pub(super) fn nd6_assigned(&self, id: IfaceId) -> bool {
-        self.ip6
-            .nd
-            .get(&id)
-            .is_none_or(|n| n.dad.state() == DadState::Assigned)
+    /// Whether `src` may be used as a source on the interface: always on IP links, after
+    /// DAD on Ethernet ones (RFC 4862 section 5.4: a tentative address is not assigned).
+    pub(super) fn nd6_assigned(&self, id: IfaceId, src: Ipv6Addr) -> bool {
+        self.ip6.nd.get(&id).is_none_or(|n| {
+            n.addrs
+                .iter()
+                .any(|d| d.addr() == src && d.state() == DadState::Assigned)
+        })
+    }
+
+    /// The source address for `dst` on an Ethernet interface (link-local for link-local
+    /// destinations), or `None` on IP links (the configured address is used).
+    pub(super) fn nd6_source_for(&self, id: IfaceId, dst: &Ipv6Addr) -> Option<Ipv6Addr> {
+        self.ip6.nd.get(&id).and_then(|n| n.source_for(dst))
+    }
+
+    /// Whether `dst` is one of the Ethernet interfaces' addresses (assigned) or one of
+    /// their solicited-node groups.
+    pub(super) fn nd6_owns(&self, dst: &Ipv6Addr) -> bool {
+        self.ip6.nd.values().any(|n| n.owns(dst))
     }
 
     /// Whether an Ethernet frame to `mac` is for us: the all-nodes group, or the
     /// solicited-node group of our address (joined from the start, RFC 4862 section
     /// 5.4.2), in their RFC 2464 mapping.
     pub(super) fn nd6_wants_mac(&self, id: IfaceId, mac: EthernetAddress) -> bool {
-        let Some(a) = self.ifaces.get(id.0).and_then(|i| i.addr6()) else {
+        let Some(n) = self.ip6.nd.get(&id) else {
             return false;
         };
         mac == ipv6_multicast_mac(&addr::ALL_NODES)
-            || mac == ipv6_multicast_mac(&addr::solicited_node(&a))
+            || n.addrs
+                .iter()
+                .any(|d| mac == ipv6_multicast_mac(&addr::solicited_node(&d.addr())))
     }
 
     /// Takes a Neighbor Discovery message that arrived on `iface`.
@@ -111,14 +171,13 @@ impl Stack {
         let Some(nd) = self.ip6.nd.get_mut(&id) else {
             return;
         };
-        let ours = nd.dad.addr();
         let mut actions = Vec::new();
         match n {
-            NdpRepr::NeighborSolicit { target, options } => {
-                if target != ours {
+            NdpRepr::NeighborSolicit { target, .. } => {
+                let Some(dad) = nd.dad_mut(target) else {
                     return;
-                }
-                if nd.dad.state() == DadState::Tentative {
+                };
+                if dad.state() == DadState::Tentative {
                     let nonce = n.options().find_map(|o| match o {
                         NdpOption::Unknown { opt_type: 14, data } if data.len() == 6 => {
                             <[u8; 6]>::try_from(data).ok()
@@ -126,13 +185,13 @@ impl Stack {
                         _ => None,
                     });
                     // RFC 4862 section 5.4.3; a tentative address is not answered for.
-                    nd.dad.solicitation(ip.src_addr, target, nonce);
+                    dad.solicitation(ip.src_addr, target, nonce);
                     return;
                 }
-                if nd.dad.state() != DadState::Assigned {
+                if dad.state() != DadState::Assigned {
                     return;
                 }
-                let _ = options;
+                let ours = dad.addr();
                 let sll = n.source_ll_addr();
                 if let Some(mac) = sll.filter(|m| m.is_unicast()) {
                     actions = nd.cache.solicitation(now, ip.src_addr, mac);
@@ -171,9 +230,10 @@ impl Stack {
                 }
             }
             NdpRepr::NeighborAdvert { flags, target, .. } => {
-                if target == ours {
-                    // RFC 4862 section 5.4.4: during DAD, someone else has the address.
-                    nd.dad.advertisement(target);
+                if let Some(dad) = nd.dad_mut(target) {
+                    // RFC 4862 section 5.4.4: during DAD, someone else has the address
+                    // (once assigned, an advertisement for it is ignored).
+                    dad.advertisement(target);
                     return;
                 }
                 let tll = n.target_ll_addr().filter(|m| m.is_unicast());
@@ -241,10 +301,13 @@ impl Stack {
     /// solicited-node address, or unicast to its cached address when probing (7.3.3),
     /// with our link-layer address.
     fn nd6_solicit(&mut self, id: IfaceId, target: Ipv6Addr, unicast: Option<EthernetAddress>) {
+        // From the assigned address of the target's scope (RFC 4861 section 7.2.2: "the
+        // source address of the packet prompting the solicitation" if it is ours, which
+        // is the same choice for the stack's own packets).
         let Some((src, mac)) = self
             .ifaces
             .get(id.0)
-            .and_then(|i| Some((i.addr6()?, i.mac()?)))
+            .and_then(|i| Some((self.nd6_source_for(id, &target)?, i.mac()?)))
         else {
             return;
         };
@@ -325,7 +388,9 @@ impl Stack {
         self.ip6
             .nd
             .values()
-            .flat_map(|n| [n.cache.poll_at(), n.dad.poll_at()])
+            .flat_map(|n| {
+                std::iter::once(n.cache.poll_at()).chain(n.addrs.iter().map(Dad::poll_at))
+            })
             .flatten()
             .min()
     }
@@ -337,16 +402,19 @@ impl Stack {
             let Some(nd) = self.ip6.nd.get_mut(&id) else {
                 continue;
             };
-            let dad = nd.dad.handle_timeout(now);
+            let dads: Vec<DadAction> = nd
+                .addrs
+                .iter_mut()
+                .filter_map(|d| d.handle_timeout(now))
+                .collect();
             let actions = nd.cache.handle_timeout(now);
-            match dad {
-                Some(DadAction::Solicit { target, nonce }) => {
-                    self.nd6_dad_solicit(id, target, nonce)
+            for dad in dads {
+                match dad {
+                    DadAction::Solicit { target, nonce } => self.nd6_dad_solicit(id, target, nonce),
+                    DadAction::Assigned(a) => {
+                        log::info!(target: LOG, "{a} passed duplicate address detection")
+                    }
                 }
-                Some(DadAction::Assigned(a)) => {
-                    log::info!(target: LOG, "{a} passed duplicate address detection")
-                }
-                None => {}
             }
             self.nd6_run(now, id, actions);
         }

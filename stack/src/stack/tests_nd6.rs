@@ -20,6 +20,9 @@ const US: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2);
 const HOST: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1);
 const OUR_MAC: EthernetAddress = EthernetAddress([0xea, 0x2c, 0xd8, 0xaf, 0x0e, 0x86]);
 const HOST_MAC: EthernetAddress = EthernetAddress([0x46, 0x32, 0xdc, 0xb3, 0x8c, 0x40]);
+/// The link-local address Linux formed from OUR_MAC (frame 2's target).
+const OUR_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0xe82c, 0xd8ff, 0xfeaf, 0x0e86);
+const HOST_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x4432, 0xdcff, 0xfeb3, 0x8c40);
 const T0: Instant = Instant::from_secs(10);
 
 fn tap_stack() -> (Stack, IfaceId) {
@@ -69,8 +72,24 @@ fn dad_then_the_address_is_used() {
     let (mut s, i) = tap_stack();
     s.handle_timeout(T0);
     let out = sent6(&mut s);
-    assert_eq!(out.len(), 1);
-    let (mac, pkt) = &out[0];
+    // One for the configured address, one for the link-local address formed from the
+    // MAC (RFC 4862 section 5.3; RFC 4291 Appendix A), which Linux had for this MAC.
+    assert_eq!(out.len(), 2);
+    let targets: Vec<_> = out
+        .iter()
+        .map(|(_, p)| match icmp6(p).1 {
+            Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit { target, .. }) => target,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(
+        targets.contains(&US) && targets.contains(&OUR_LL),
+        "{targets:?}"
+    );
+    let (mac, pkt) = out
+        .iter()
+        .find(|(_, p)| p[24..40] == addr::solicited_node(&US).octets())
+        .unwrap();
     assert_eq!(*mac, EthernetAddress([0x33, 0x33, 0xff, 0, 0, 2]));
     let (ip, m) = icmp6(pkt);
     assert_eq!(
@@ -213,6 +232,84 @@ fn solicitation_with_hop_limit_below_255_ignored() {
     s.receive(T0 + Duration::from_secs(2), i, &f);
     assert!(sent6(&mut s).is_empty());
     assert_eq!(s.stats().icmp6_in_errors, 1);
+}
+
+/// RFC 4862 section 5.3 and RFC 4861 section 7.2: the link-local address, once past
+/// DAD, is resolved and answered like the other: Linux's link-local solicitation for it
+/// gets an advertisement, and a ping to it is answered from it.
+#[test]
+fn link_local_address_answers() {
+    let (mut s, i) = assigned();
+    let t = T0 + Duration::from_secs(2);
+    let ns = {
+        let mut opt = [0u8; 8];
+        NdpOption::SourceLinkLayerAddr(HOST_MAC)
+            .emit(&mut opt)
+            .unwrap();
+        let r = Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit {
+            target: OUR_LL,
+            options: &opt,
+        });
+        ip_icmp(HOST_LL, addr::solicited_node(&OUR_LL), 255, &r)
+    };
+    s.receive(
+        t,
+        i,
+        &eth(
+            HOST_MAC,
+            EthernetAddress([0x33, 0x33, 0xff, 0xaf, 0x0e, 0x86]),
+            &ns,
+        ),
+    );
+    let out = sent6(&mut s);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, HOST_MAC);
+    let (ip, m) = icmp6(&out[0].1);
+    assert_eq!((ip.src_addr, ip.dst_addr), (OUR_LL, HOST_LL));
+    assert!(matches!(
+        m,
+        Icmpv6Repr::Ndp(NdpRepr::NeighborAdvert { target: OUR_LL, .. })
+    ));
+    let ping = ip_icmp(
+        HOST_LL,
+        OUR_LL,
+        64,
+        &Icmpv6Repr::EchoRequest {
+            ident: 3,
+            seq_no: 4,
+            data: b"ll",
+        },
+    );
+    s.receive(t, i, &eth(HOST_MAC, OUR_MAC, &ping));
+    let out = sent6(&mut s);
+    assert_eq!(out.len(), 1);
+    let (ip, m) = icmp6(&out[0].1);
+    assert_eq!((ip.src_addr, ip.dst_addr), (OUR_LL, HOST_LL));
+    assert!(matches!(
+        m,
+        Icmpv6Repr::EchoReply {
+            ident: 3,
+            seq_no: 4,
+            data: b"ll"
+        }
+    ));
+}
+
+fn ip_icmp(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, r: &Icmpv6Repr<'_>) -> Vec<u8> {
+    let mut pkt = vec![0u8; 40 + r.buffer_len()];
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: 58,
+        payload_len: r.buffer_len(),
+        hop_limit,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut pkt[..]))
+    .unwrap();
+    r.emit(src, dst, &mut pkt[40..]).unwrap();
+    pkt
 }
 
 /// An advertisement from `target` at `mac` to fd00:77::2, all-nodes if unsolicited.
