@@ -6,9 +6,11 @@
 //! In: Neighbor Solicitations for our address are answered with an advertisement
 //! carrying our Ethernet address (RFC 4861 section 7.2.4) and teach the cache the
 //! sender's; advertisements complete resolutions. Out: a packet for a neighbour goes to
-//! its cached Ethernet address, or waits while the cache solicits it. The interface's
-//! address is tentative until DAD has sent its solicitation and heard nothing for a
-//! second; only then is it used.
+//! its cached Ethernet address, or waits while the cache solicits it. Each Ethernet
+//! interface has its configured address and a link-local one formed from its MAC (RFC
+//! 4862 section 5.3); each is tentative until DAD has sent its solicitation and heard
+//! nothing for a second, and only then used, the link-local one towards link-local
+//! destinations.
 
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -226,7 +228,7 @@ impl Stack {
                     self.nd6_emit(id, ours, dst, dst_mac, &na);
                 } else {
                     // No source link-layer address: resolve the solicitor first.
-                    self.nd6_send_icmp(now, id, ours, dst, &na);
+                    self.nd6_send_icmp(now, ours, dst, &na);
                 }
             }
             NdpRepr::NeighborAdvert { flags, target, .. } => {
@@ -251,7 +253,7 @@ impl Stack {
                 }
             }
         }
-        self.nd6_run(now, id, actions);
+        self.nd6_run(id, actions);
     }
 
     /// Sends an IPv6 packet (whole, or one fragment) out of Ethernet interface `id` to the
@@ -272,13 +274,13 @@ impl Stack {
         };
         match nd.cache.resolve(now, next_hop, packet) {
             Resolve::Send(mac, packet) => self.nd6_frame(id, mac, packet),
-            Resolve::Queued(actions) => self.nd6_run(now, id, actions),
+            Resolve::Queued(actions) => self.nd6_run(id, actions),
             Resolve::NoRoom => self.stats.ip6_out_no_routes += 1,
         }
     }
 
     /// Carries out what the cache asked for.
-    fn nd6_run(&mut self, _now: Instant, id: IfaceId, actions: Vec<Action>) {
+    fn nd6_run(&mut self, id: IfaceId, actions: Vec<Action>) {
         for a in actions {
             match a {
                 Action::Solicit { target, unicast } => self.nd6_solicit(id, target, unicast),
@@ -362,14 +364,7 @@ impl Stack {
     }
 
     /// Sends an ND message through the normal path (resolving its destination).
-    fn nd6_send_icmp(
-        &mut self,
-        now: Instant,
-        _id: IfaceId,
-        src: Ipv6Addr,
-        dst: Ipv6Addr,
-        n: &NdpRepr<'_>,
-    ) {
+    fn nd6_send_icmp(&mut self, now: Instant, src: Ipv6Addr, dst: Ipv6Addr, n: &NdpRepr<'_>) {
         let repr = Icmpv6Repr::Ndp(*n);
         let _ = self.send_icmp6(now, Some(src), dst, Some(255), &repr);
     }
@@ -416,7 +411,7 @@ impl Stack {
                     }
                 }
             }
-            self.nd6_run(now, id, actions);
+            self.nd6_run(id, actions);
         }
     }
 
