@@ -203,9 +203,10 @@ fn ss_and_stats_against_a_running_stack() {
         .skip(1)
         .map(|v| v.parse().unwrap())
         .collect();
-    // Rate-limited to 400 KB/s: about 280 segments a second; the rate column is the
-    // delta over the interval.
-    assert!(w[0] > 50.0 && w[0] < 5000.0, "{line}");
+    // Rate-limited to 400 KB/s: about 280 segments a second once the kernel's receive
+    // buffer (autotuned up to 6 MB) has filled, which the first seconds may still be
+    // doing at full speed; the rate column is the delta over the interval.
+    assert!(w[0] > 50.0 && w[0] < 20_000.0, "{line}");
     assert!(
         (w[1] - w[0]).abs() <= w[0] * 0.2,
         "rate is per second: {line}"

@@ -8,9 +8,10 @@ use std::thread::JoinHandle;
 
 use crate::iface::IfaceId;
 use crate::link::Device;
-use crate::stack::{Stack, WaitKey};
+use crate::stack::{Stack, Transmit, WaitKey};
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
+use crate::wire::virtio::VirtioNetHdr;
 use std::thread::Thread;
 
 const LOG: &str = "tunstack::runtime";
@@ -353,7 +354,7 @@ impl Drop for Runtime {
 }
 
 fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
-    let mut buf = vec![0u8; 65_536 + 64];
+    let mut io = TurnIo::default();
     let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut events = Vec::new();
     let mut woken = Vec::new();
@@ -361,7 +362,7 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
         if shared.stop.load(Ordering::Acquire) {
             break Ok(());
         }
-        let deadline = match turn(shared, &mut devices, &mut buf, &mut events, &mut woken) {
+        let deadline = match turn(shared, &mut devices, &mut io, &mut events, &mut woken) {
             Ok(d) => d,
             Err(e) => break Err(e),
         };
@@ -383,15 +384,54 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
     result
 }
 
-/// One turn: take in what the devices have, run timers, send what the core queued.
-/// Returns the next deadline.
+/// A receive buffer: the largest IP datagram (a 64 KiB super-segment) with an Ethernet
+/// header and room to spare.
+const RX_BUF: usize = 65_536 + 64;
+
+/// What a turn moves to and from the devices outside the core's lock, kept between
+/// turns so that its buffers are reused.
+#[derive(Default)]
+struct TurnIo {
+    /// Frames read this turn: interface, buffer, length, offload header.
+    rx: Vec<(IfaceId, Vec<u8>, usize, VirtioNetHdr)>,
+    /// Empty receive buffers.
+    spare: Vec<Vec<u8>>,
+    /// Frames the core gave to send this turn.
+    tx: Vec<Transmit>,
+    /// Buffers of frames sent, handed back to the core's pool (for its next frames)
+    /// at the start of the next turn.
+    sent: Vec<Vec<u8>>,
+}
+
+/// One turn: read what the devices have, then under the core's lock take it in, run
+/// timers and collect what the core sends; then, with the lock released (so that
+/// application threads work on the core meanwhile, on the other CPU), write it out and
+/// wake the threads and tasks whose sockets the turn touched. Returns the next deadline.
 fn turn(
     shared: &Shared,
     devices: &mut [Attached],
-    buf: &mut [u8],
+    io: &mut TurnIo,
     events: &mut Vec<WaitKey>,
     woken: &mut Vec<Thread>,
 ) -> io::Result<Option<Instant>> {
+    let now = Instant::now();
+    for (iface, dev) in devices.iter_mut() {
+        for _ in 0..RX_BUDGET {
+            let mut buf = io.spare.pop().unwrap_or_else(|| vec![0; RX_BUF]);
+            match dev.recv_offload(&mut buf, now) {
+                Ok(Some((n, hdr))) => io.rx.push((*iface, buf, n, hdr)),
+                Ok(None) => {
+                    io.spare.push(buf);
+                    break;
+                }
+                Err(e) => {
+                    io.spare.push(buf);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
     let mut guard = shared.core.lock().unwrap_or_else(|e| e.into_inner());
     let Core {
         stack: core,
@@ -399,32 +439,18 @@ fn turn(
         wakers,
     } = &mut *guard;
     let now = Instant::now();
-    for (iface, dev) in devices.iter_mut() {
-        for _ in 0..RX_BUDGET {
-            match dev.recv_offload(buf, now)? {
-                Some((n, hdr)) => core.receive_offload(now, *iface, &buf[..n], &hdr),
-                None => break,
-            }
-        }
+    for frame in io.sent.drain(..) {
+        core.recycle(frame);
+    }
+    for (iface, buf, n, hdr) in io.rx.drain(..) {
+        core.receive_offload(now, iface, &buf[..n], &hdr);
+        io.spare.push(buf);
     }
     if core.poll_at().is_some_and(|t| t <= now) {
         core.handle_timeout(now);
     }
     while let Some(t) = core.poll_transmit() {
-        if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
-            let sent = dev.send_offload(&t.frame, &t.offload, Instant::now());
-            core.recycle(t.frame);
-            if let Err(e) = sent {
-                // A full device queue drops the frame, as a full NIC ring would.
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    let mut deadline = core.poll_at();
-    for (_, dev) in devices.iter() {
-        deadline = earliest(deadline, dev.poll_at());
+        io.tx.push(t);
     }
     // Wake exactly the threads waiting on sockets this turn touched.
     events.clear();
@@ -440,12 +466,29 @@ fn turn(
         });
     }
     let tasks = wakers.take_for(events);
+    let mut deadline = core.poll_at();
     drop(guard);
     for t in woken.drain(..) {
         t.unpark();
     }
     for w in tasks {
         w.wake();
+    }
+
+    for t in io.tx.drain(..) {
+        if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
+            let sent = dev.send_offload(&t.frame, &t.offload, Instant::now());
+            if let Err(e) = sent {
+                // A full device queue drops the frame, as a full NIC ring would.
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    return Err(e);
+                }
+            }
+        }
+        io.sent.push(t.frame);
+    }
+    for (_, dev) in devices.iter() {
+        deadline = earliest(deadline, dev.poll_at());
     }
     Ok(deadline)
 }
