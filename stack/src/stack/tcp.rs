@@ -765,6 +765,10 @@ impl Stack {
             // The read opened the window enough to tell the peer.
             self.tcp.mark_dirty(h.idx);
             self.tcp_flush(now);
+        } else if c.recv_buf.is_drained() && !c.timers.is_set(crate::tcp::timer::Timer::Linger) {
+            // Drained: its storage goes back if no data comes for a while.
+            c.arm_linger(now);
+            self.tcp.reschedule(h.idx);
         }
         r.map_err(TcpError::Conn)
     }

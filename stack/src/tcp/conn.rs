@@ -14,6 +14,11 @@ use super::state::State;
 use super::timer::{Timer, Timers};
 use crate::time::{Duration, Instant};
 
+/// How long drained send and receive buffers keep their storage before it is given
+/// back: long enough that a bulk transfer, which drains them between bursts, keeps
+/// reusing it; short enough that an idle connection soon costs only its TCB.
+pub const BUFFER_LINGER: Duration = Duration::from_secs(1);
+
 /// Why a connection ended abnormally, as the application sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnError {

@@ -79,6 +79,10 @@ impl Connection {
                     }
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
+                Timer::Linger => {
+                    self.send_buf.release();
+                    self.recv_buf.release();
+                }
                 Timer::LossProbe => {
                     if self.snd_max != self.snd_una && !self.in_recovery && !self.tlp_out {
                         self.tlp_due = true;
@@ -343,6 +347,20 @@ impl Connection {
             self.timers.set(Timer::DelayedAck, now + self.delayed_ack);
         }
         self.arm_persist(now);
+        self.arm_linger(now);
+    }
+
+    /// Arms the timer that gives drained buffers' storage back
+    /// ([`BUFFER_LINGER`](super::conn::BUFFER_LINGER) after they drained; data moving
+    /// again before then keeps them).
+    pub(crate) fn arm_linger(&mut self, now: Instant) {
+        let drained = self.send_buf.is_drained() || self.recv_buf.is_drained();
+        if !drained {
+            self.timers.stop(Timer::Linger);
+        } else if !self.timers.is_set(Timer::Linger) {
+            self.timers
+                .set(Timer::Linger, now + super::conn::BUFFER_LINGER);
+        }
     }
 
     /// The sequence number for segments without data (ACKs, RST, keep-alives): RFC 9293's
@@ -571,7 +589,7 @@ impl Connection {
             // counted (and timed) as what it is.
             len = len.min(self.snd_max.since(self.snd_nxt));
         }
-        if len > mss && len % mss != 0 && !(len == unsent && self.nodelay) {
+        if len > mss && !len.is_multiple_of(mss) && !(len == unsent && self.nodelay) {
             // A super-segment is whole segments; its short tail waits, as it would as a
             // segment of its own behind the others under Nagle (RFC 1122 4.2.3.4).
             len -= len % mss;

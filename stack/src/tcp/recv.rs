@@ -19,9 +19,10 @@
 //!   received segment first.
 //!
 //! Memory grows with use: the ring's storage is allocated when data first arrives, grown
-//! (doubling, up to the capacity) to cover what is held, and given back when the
-//! application has read everything and nothing is held out of order, so an idle
-//! connection holds no receive buffer. The window offered is the capacity's, whatever
+//! (doubling, up to the capacity) to cover what is held, and given back
+//! ([`RecvBuffer::release`]) once the application has read everything, nothing is held
+//! out of order, and the connection saw no data for a while, so an idle connection holds
+//! no receive buffer. The window offered is the capacity's, whatever
 //! is allocated at the moment.
 
 use core::fmt;
@@ -292,17 +293,30 @@ impl RecvBuffer {
         let n = n.min(self.readable);
         self.readable -= n;
         self.head = if self.readable == 0 && self.ranges.is_empty() {
-            // Nothing held: give the storage back (an idle connection holds none). Held
-            // out-of-order data pins its ring position, so only when there is none.
-            if !self.buf.is_empty() {
-                self.last_size = self.buf.len();
-                self.buf = Box::default();
-                self.ranges = Vec::new();
-            }
             0
         } else {
             self.wrap(self.head + n)
         };
+    }
+
+    /// Whether nothing is held but storage is allocated: [`release`](Self::release)
+    /// would give some back.
+    pub fn is_drained(&self) -> bool {
+        self.readable == 0 && self.ranges.is_empty() && !self.buf.is_empty()
+    }
+
+    /// Gives the storage back when nothing is held (an idle connection holds none; held
+    /// out-of-order data pins its ring position, so only when there is none). The
+    /// connection calls this a while after the buffer drained, not at once: a bulk
+    /// receiver drains it again and again, and reallocating each time would cost a
+    /// zeroed allocation per burst.
+    pub fn release(&mut self) {
+        if self.is_drained() {
+            self.last_size = self.buf.len();
+            self.buf = Box::default();
+            self.ranges = Vec::new();
+            self.head = 0;
+        }
     }
 
     /// Free space to advertise as the receive window: `capacity - readable`. Out-of-order

@@ -125,12 +125,25 @@ impl SendBuffer {
         let n = n.min(self.len);
         self.len -= n;
         self.head = if self.len == 0 {
-            // All acknowledged: give the storage back (an idle connection holds none).
-            self.buf = Box::default();
             0
         } else {
             self.wrap(self.head + n)
         };
+    }
+
+    /// Whether nothing is held but storage is allocated.
+    pub fn is_drained(&self) -> bool {
+        self.len == 0 && !self.buf.is_empty()
+    }
+
+    /// Gives the storage back when nothing is held (an idle connection holds none). The
+    /// connection calls this a while after everything was acknowledged, not at once, so
+    /// a bulk sender does not reallocate a zeroed buffer per burst.
+    pub fn release(&mut self) {
+        if self.len == 0 {
+            self.buf = Box::default();
+            self.head = 0;
+        }
     }
 
     /// Copies bytes `[offset, offset + dst.len())`, clamped to the bytes held, into `dst`;

@@ -18,9 +18,12 @@ pub enum Timer {
     TimeWait = 4,
     /// Tail loss probe (RFC 8985 section 7).
     LossProbe = 5,
+    /// Storage of drained socket buffers is given back after this long unused
+    /// ([`crate::tcp::conn::BUFFER_LINGER`]).
+    Linger = 6,
 }
 
-const COUNT: usize = 6;
+const COUNT: usize = 7;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::Persist,
@@ -28,6 +31,7 @@ const ALL: [Timer; COUNT] = [
     Timer::KeepAlive,
     Timer::TimeWait,
     Timer::LossProbe,
+    Timer::Linger,
 ];
 
 /// The deadline table.

@@ -292,3 +292,23 @@ fn zero_window_still_takes_acks() {
     assert_eq!(h.s.tcp_conn(c.h).unwrap().bytes_in_flight(), 0);
     h.idle_until(h.now + secs(5));
 }
+
+/// Socket buffers grow with use and are given back when idle: after the application
+/// read everything, the receive storage stays while data may still come, and goes once
+/// the connection saw none for `BUFFER_LINGER`, so a bulk receiver does not reallocate
+/// between bursts and an idle connection costs only its TCB.
+#[test]
+fn drained_receive_storage_is_released_after_the_linger() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    h.inject(&c.data(&[9u8; 1000]));
+    c.nxt = c.nxt.wrapping_add(1000);
+    let mut buf = [0u8; 2000];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(1000));
+    let held = |h: &Harness| h.s.tcp_conn(c.h).unwrap().recv_buf.allocated();
+    assert!(held(&h) > 0, "kept right after the read");
+    let _ = h.advance_by(ms(500));
+    assert!(held(&h) > 0, "kept within the linger");
+    let _ = h.advance_by(crate::tcp::conn::BUFFER_LINGER);
+    assert_eq!(held(&h), 0, "given back after it");
+}
