@@ -397,7 +397,9 @@ impl Subject<'_> {
                         p.seen
                     ),
                 };
-                let note = self.note.get_or_insert_with(|| "raw TUN pump:".into());
+                let note = self
+                    .note
+                    .get_or_insert_with(|| "raw TUN pump, first repetition:".into());
                 if note.matches(';').count() < 2 {
                     note.push_str(&format!(" {what};"));
                 }
@@ -531,7 +533,7 @@ fn tun_table(parts: &Parts, reps: usize, total: u64, notes: &mut Vec<String>) {
         kernel::Server::start(&vb, net(2, 2))
     });
     let cc = ns.run(|| {
-        let l = std::net::TcpListener::bind(sa(net(0, 1), 0)).expect("bind");
+        let l = std::net::TcpListener::bind(sa(Ipv4Addr::LOCALHOST, 0)).expect("bind");
         kernel::set_congestion(&l, kernel::CONGESTION)
     });
     match cc {

@@ -27,8 +27,9 @@ pub const PACKET: usize = 1500;
 const PAYLOAD: usize = PACKET - 20 - 8;
 /// Datagrams per UDP GSO send (the kernel allows up to 64, within 64 KiB).
 const GSO_SEGMENTS: usize = 40;
-/// Packets the sender may have ahead of the reader (the TUN queue holds 500).
-const WINDOW: u64 = 256;
+/// Packets the sender may have ahead of the reader (the TUN device's ring holds 500,
+/// and the device drops what does not fit).
+const WINDOW: u64 = 400;
 const PORT: u16 = 9;
 
 /// A TUN device opened without a stack.
@@ -67,13 +68,12 @@ impl RawTun {
 
     /// Reads `total` bytes of a kernel UDP flood (sent from inside `ns`).
     pub fn read_flood(&self, ns: &NetNs, total: u64) -> io::Result<Pumped> {
-        let read = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(AtomicBool::new(false));
+        let pace = Arc::new(Pace::default());
         let (tx, rx) = std::sync::mpsc::channel();
-        let (dst, r, d) = (self.addr, Arc::clone(&read), Arc::clone(&done));
+        let (dst, p) = (self.addr, Arc::clone(&pace));
         let sender = ns.spawn(move || {
             tx.send(std::thread::current()).expect("sender handle");
-            flood(dst, &r, &d)
+            flood(dst, &p)
         });
         let sender_thread = rx.recv().expect("sender started");
         let mut buf = vec![0u8; 65_536];
@@ -88,6 +88,9 @@ impl RawTun {
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::WouldBlock {
+                    pace.read.store(packets, Ordering::Release);
+                    pace.drained.store(true, Ordering::Release);
+                    sender_thread.unpark();
                     if !crate::common::wait_readable(self.fd.as_raw_fd(), Duration::from_secs(2)) {
                         break Err(io::Error::other(format!(
                             "no packet from the kernel's UDP flood in 2 s ({packets} read)"
@@ -99,13 +102,13 @@ impl RawTun {
             }
             packets += 1;
             bytes += n as u64;
-            if packets % 16 == 0 {
-                read.store(packets, Ordering::Release);
+            if packets % 8 == 0 {
+                pace.read.store(packets, Ordering::Release);
                 sender_thread.unpark();
             }
         };
         let wall = t0.elapsed();
-        done.store(true, Ordering::Release);
+        pace.done.store(true, Ordering::Release);
         sender_thread.unpark();
         let (sent, batched) = sender.join().expect("UDP flood sender")?;
         result?;
@@ -176,23 +179,44 @@ impl RawTun {
     }
 }
 
-/// Sends 1500-byte UDP datagrams to `dst` until `done`, never more than [`WINDOW`]
-/// packets ahead of `read`; returns the packets sent and whether UDP GSO was on.
-fn flood(dst: Ipv4Addr, read: &AtomicU64, done: &AtomicBool) -> io::Result<(u64, bool)> {
+/// How the reader paces the kernel's sender.
+#[derive(Default)]
+struct Pace {
+    /// Packets read so far.
+    read: AtomicU64,
+    /// Set by the reader when the device had nothing to read: every packet sent before
+    /// was read or lost, so the sender counts none in flight.
+    drained: AtomicBool,
+    /// The reader is done.
+    done: AtomicBool,
+}
+
+/// Sends 1500-byte UDP datagrams to `dst` until `pace.done`, never more than [`WINDOW`]
+/// packets ahead of the reader; returns the packets sent and whether UDP GSO was on.
+fn flood(dst: Ipv4Addr, pace: &Pace) -> io::Result<(u64, bool)> {
     let sock = UdpSocket::bind("0.0.0.0:0")?;
     sock.connect(SocketAddrV4::new(dst, PORT))?;
     // UDP_SEGMENT (linux/udp.h): one send carries many datagrams of this size.
     let gso = set_int(&sock, libc::SOL_UDP, 103, PAYLOAD as i32).is_ok();
     let per_send = if gso { GSO_SEGMENTS } else { 1 };
     let buf = vec![0x5au8; PAYLOAD * per_send];
-    let mut sent = 0u64;
-    while !done.load(Ordering::Acquire) {
-        if sent >= read.load(Ordering::Acquire) + WINDOW {
+    // Packets sent in all, and those counted as possibly in flight (the reader's count
+    // plus what it has not read yet).
+    let (mut sent, mut ahead) = (0u64, 0u64);
+    while !pace.done.load(Ordering::Acquire) {
+        let read = pace.read.load(Ordering::Acquire);
+        if pace.drained.swap(false, Ordering::AcqRel) {
+            ahead = read;
+        }
+        if ahead >= read + WINDOW {
             std::thread::park_timeout(Duration::from_millis(1));
             continue;
         }
         match sock.send(&buf) {
-            Ok(_) => sent += per_send as u64,
+            Ok(_) => {
+                sent += per_send as u64;
+                ahead += per_send as u64;
+            }
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => std::thread::yield_now(),
             Err(e) => return Err(e),
         }
