@@ -43,6 +43,8 @@ link options:
   --rate R            link rate (e.g. 10mbit)
   --seed N            fix all randomness (impairment, IP IDs, ports)
   --pcap FILE         capture what the stack sends and receives (Wireshark opens it)
+  --no-offload        open the TUN device without virtio-net offloads (TSO/checksum);
+                      the stack then moves one wire-sized packet per system call
 ";
 
 /// A parsed command line.
@@ -201,6 +203,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             "--seed" => link.seed = Some(num(value(&mut it, flag)?, flag)?),
             "--pcap" => link.pcap = Some(PathBuf::from(value(&mut it, flag)?)),
+            "--no-offload" => link.no_offload = true,
             "-c" if cmd == "ping" => ping.count = Some(num(value(&mut it, flag)?, flag)?),
             "-i" if cmd == "ping" => ping.interval = secs(value(&mut it, flag)?, flag)?,
             "-s" if cmd == "ping" => {

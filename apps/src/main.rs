@@ -216,8 +216,9 @@ fn announce(r: &Running) {
             format!("{} {}{ns} (host {})", i.tun, i.addr, i.host_addr)
         })
         .collect();
+    let offload = if r.offload { "tso" } else { "off" };
     println!(
-        "tunstack: up on {}; TCP echo 7, discard 9, chargen 19; Ctrl-C to stop",
+        "tunstack: up on {}; offload {offload}; TCP echo 7, discard 9, chargen 19; Ctrl-C to stop",
         parts.join(", ")
     );
     let _ = io::stdout().flush();

@@ -34,6 +34,9 @@ pub struct LinkOptions {
     /// The stack's Ethernet address on TAP devices (`None`: a random locally
     /// administered one, from the seed).
     pub mac: Option<EthernetAddress>,
+    /// Open TUN devices without virtio-net offloads (`--no-offload`): one wire-sized
+    /// packet per system call, as a kernel that refuses them would leave it.
+    pub no_offload: bool,
 }
 
 /// A running stack and what it holds on to.
@@ -42,6 +45,9 @@ pub struct Running {
     pub runtime: Runtime,
     /// The interfaces as brought up.
     pub ifaces: Vec<IfaceSpec>,
+    /// Whether the devices took TCP segmentation and checksum offloads (TSO): the ready
+    /// line says `offload tso`, else `offload off`.
+    pub offload: bool,
     /// Namespaces this process created (deleted when dropped, after the devices).
     _netns: Vec<Netns>,
 }
@@ -91,7 +97,7 @@ fn explain(what: &str, e: io::Error) -> UpError {
 }
 
 /// Opens and configures one TUN or TAP device (in the current thread's namespace).
-fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>> {
+fn open_device(spec: &IfaceSpec, tap: bool, offload: bool) -> io::Result<Box<dyn Device + Send>> {
     let (dev, name): (Box<dyn Device + Send>, String) = if tap {
         let mut dev = TapDevice::open(&spec.tun)?;
         let name = dev.name().to_string();
@@ -99,7 +105,7 @@ fn open_device(spec: &IfaceSpec, tap: bool) -> io::Result<Box<dyn Device + Send>
         dev.set_mtu(spec.mtu)?;
         (Box::new(dev), name)
     } else {
-        let mut dev = TunDevice::open(&spec.tun)?;
+        let mut dev = TunDevice::open_with(&spec.tun, offload)?;
         let name = dev.name().to_string();
         disable_ipv6(&name);
         dev.set_mtu(spec.mtu)?;
@@ -133,20 +139,22 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     let mut stack = Stack::new(config, rng);
     let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
     let mut namespaces = Vec::new();
+    let mut offload_all = true;
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
         let what = format!("bringing up {}", spec.tun);
         let dev = match &spec.netns {
             Some(ns) => {
                 let s = spec.clone();
-                let tap = link.tap;
-                let (dev, guard) = sys::in_netns(ns, move || open_device(&s, tap))
+                let (tap, offload) = (link.tap, !link.no_offload);
+                let (dev, guard) = sys::in_netns(ns, move || open_device(&s, tap, offload))
                     .map_err(|e| explain(&what, e))?;
                 namespaces.push(guard);
                 dev
             }
-            None => open_device(spec, link.tap).map_err(|e| explain(&what, e))?,
+            None => open_device(spec, link.tap, !link.no_offload).map_err(|e| explain(&what, e))?,
         };
+        offload_all &= dev.offload();
         let id = stack.add_interface(InterfaceConfig {
             name: spec.tun.clone(),
             addr: spec.stack_cidr(),
@@ -180,6 +188,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
                 .map_err(|e| explain(&format!("opening {}", path.display()), e))?;
             boxed = Box::new(pcap);
         }
+        stack.set_offload(id, boxed.offload());
         devices.push((id, boxed));
     }
     for r in &setup.routes {
@@ -199,6 +208,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     Ok(Running {
         runtime,
         ifaces: setup.ifaces.clone(),
+        offload: offload_all,
         _netns: namespaces,
     })
 }

@@ -40,6 +40,7 @@ use crate::link::Medium;
 use crate::rand::Rng;
 use crate::stats::Stats;
 use crate::time::Instant;
+use crate::wire::virtio::VirtioNetHdr;
 
 pub use ethernet::{multicast_mac, random_mac, ANNOUNCE_INTERVAL, ANNOUNCE_NUM};
 pub use ip_out::SendError;
@@ -115,6 +116,10 @@ pub struct Transmit {
     /// What the interface's device sends: the IP datagram on an IP interface, an Ethernet
     /// frame (IPv4 or ARP) on an Ethernet one.
     pub frame: Vec<u8>,
+    /// Its offload header: all zero for an ordinary frame; for a TCP super-segment or a
+    /// partial checksum (only on interfaces whose device takes them), what the device is
+    /// to do ([`crate::link::Device::send_offload`]).
+    pub offload: VirtioNetHdr,
 }
 
 /// The protocol core of one stack: interfaces, routes, IPv4, ICMP, and sockets' state.
@@ -144,6 +149,9 @@ pub struct Stack {
     /// Frame buffers handed back with [`Stack::recycle`], reused for outgoing frames so
     /// the data path does not allocate per segment.
     frame_pool: Vec<Vec<u8>>,
+    /// While [`Stack::receive_offload`] hands on a TCP segment whose checksum the device
+    /// vouches for: the wire segments it stands for.
+    rx_offload: Option<u64>,
 }
 
 /// The most buffers [`Stack::recycle`] keeps.
@@ -159,6 +167,7 @@ impl Stack {
             udp: crate::udp::UdpTable::default(),
             last_now: Instant::ZERO,
             frame_pool: Vec::new(),
+            rx_offload: None,
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
@@ -184,7 +193,11 @@ impl Stack {
             gateway: None,
             iface: id,
         });
-        self.ifaces.push(Interface { id, config });
+        self.ifaces.push(Interface {
+            id,
+            config,
+            offload: false,
+        });
         self.eth_attach(id);
         id
     }
@@ -197,6 +210,15 @@ impl Stack {
     /// One interface.
     pub fn interface(&self, id: IfaceId) -> Option<&Interface> {
         self.ifaces.get(id.0)
+    }
+
+    /// Tells the stack whether the device of interface `id` takes TCP super-segments and
+    /// partial checksums ([`crate::link::Device::offload`]): connections opened through
+    /// it afterwards send super-segments of up to 64 KiB for the device to segment.
+    pub fn set_offload(&mut self, id: IfaceId, on: bool) {
+        if let Some(i) = self.ifaces.get_mut(id.0) {
+            i.offload = on && i.config.medium == Medium::Ip;
+        }
     }
 
     /// The routing table.
@@ -222,6 +244,77 @@ impl Stack {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Hands the stack a frame that arrived on `iface` with its offload header
+    /// ([`crate::link::Device::recv_offload`]).
+    ///
+    /// A TCP segment for one of our addresses is taken whole, checksum unverified (the
+    /// kernel's promise: virtio 1.2 section 5.1.6.2), a super-segment as the run of
+    /// segments it stands for: one pass through IP and TCP, counted as its wire segments
+    /// in TcpInSegs, and answered as one (with a stretch ACK, as Linux's GRO receiver
+    /// does). Anything else is split and completed in software first
+    /// ([`crate::link::wire_frames`]), so forwarding, fragments, UDP and ICMP see wire
+    /// packets. A header that does not fit its packet drops the frame, counted in
+    /// TunVnetHdrErrors.
+    pub fn receive_offload(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        frame: &[u8],
+        hdr: &VirtioNetHdr,
+    ) {
+        if hdr.is_none() {
+            return self.receive(now, iface, frame);
+        }
+        let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
+            return;
+        };
+        let link_hl = medium.header_len();
+        let packet = frame.get(link_hl..).unwrap_or(&[]);
+        if packet.first().is_some_and(|b| b >> 4 == 6) {
+            return self.receive(now, iface, frame);
+        }
+        if let Err(e) = hdr.check_ipv4(link_hl, packet) {
+            self.stats.tun_vnet_hdr_errors += 1;
+            log::debug!(target: "tunstack::ip", "dropped a frame with a bad virtio-net header ({e}): {hdr:?}");
+            return;
+        }
+        if hdr.is_gso() {
+            self.stats.tun_gso_in += 1;
+        }
+        if medium == Medium::Ip && self.takes_offloaded(packet) {
+            let ip_hl = usize::from(packet[0] & 0x0f) * 4;
+            let tcp_hl = packet
+                .get(ip_hl + 12)
+                .map_or(20, |b| usize::from(b >> 4) * 4);
+            let data = packet.len().saturating_sub(ip_hl + tcp_hl);
+            self.rx_offload = Some(match hdr.is_gso() {
+                true => data.div_ceil(usize::from(hdr.gso_size)).max(1) as u64,
+                false => 1,
+            });
+            self.receive(now, iface, frame);
+            self.rx_offload = None;
+            return;
+        }
+        if let Err(e) =
+            crate::link::wire_frames(link_hl, frame, hdr, &mut |f| self.receive(now, iface, f))
+        {
+            self.stats.tun_vnet_hdr_errors += 1;
+            log::debug!(target: "tunstack::ip", "could not split an offloaded frame: {e}");
+        }
+    }
+
+    /// Whether an offloaded IPv4 packet can be taken whole: TCP, not a fragment, for one
+    /// of our addresses.
+    fn takes_offloaded(&self, packet: &[u8]) -> bool {
+        let Ok(p) = crate::wire::Ipv4Packet::new_checked(packet) else {
+            return false;
+        };
+        p.protocol() == crate::wire::IpProtocol::Tcp
+            && !p.more_frags()
+            && p.frag_offset() == 0
+            && self.ifaces.iter().any(|i| i.addr() == p.dst_addr())
     }
 
     /// Hands the stack a frame that arrived on `iface`.

@@ -179,6 +179,17 @@ counters! {
     arp_resolve_failures => "ArpResolveFailures",
     /// Datagrams dropped while waiting for an address (queue full, or resolution failed).
     arp_unresolved_discards => "ArpUnresolvedDiscards",
+    // TUN offloads (virtio-net header). Linux counts super-segments per device only in
+    // its drivers' ethtool statistics; these names are tunstack's own.
+    /// TCP super-segments received whole from the device (each counts once here, and as
+    /// the wire segments it stands for in TcpInSegs).
+    tun_gso_in => "TunGsoIn",
+    /// TCP super-segments handed to the device to segment (each counts once here, and as
+    /// its wire segments in TcpOutSegs).
+    tun_gso_out => "TunGsoOut",
+    /// Frames dropped because their virtio-net header did not fit the packet (a checksum
+    /// offset outside it, segmentation of a kind never asked for, ...).
+    tun_vnet_hdr_errors => "TunVnetHdrErrors",
 }
 
 impl Stats {

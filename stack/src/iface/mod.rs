@@ -72,6 +72,9 @@ pub struct Interface {
     pub id: IfaceId,
     /// Its configuration.
     pub config: InterfaceConfig,
+    /// Its device takes TCP super-segments and partial checksums
+    /// ([`crate::link::Device::offload`]); set with `Stack::set_offload`.
+    pub offload: bool,
 }
 
 impl Interface {

@@ -421,9 +421,22 @@ impl<D: Device> Impaired<D> {
 impl<D: Device> Device for Impaired<D> {
     fn recv(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>> {
         self.flush(now)?;
+        let link_hl = self.inner.medium().header_len();
         for _ in 0..DRAIN_BATCH {
-            match self.inner.recv(&mut self.scratch, now)? {
-                Some(n) => self.rx.push(now, &self.scratch[..n]),
+            match self.inner.recv_offload(&mut self.scratch, now)? {
+                Some((n, hdr)) if hdr.is_none() => self.rx.push(now, &self.scratch[..n]),
+                Some((n, hdr)) => {
+                    // A super-segment is split before the impairment, so that its rates
+                    // are per wire segment.
+                    let rx = &mut self.rx;
+                    if let Err(e) =
+                        super::wire_frames(link_hl, &self.scratch[..n], &hdr, &mut |f| {
+                            rx.push(now, f)
+                        })
+                    {
+                        log::debug!(target: "tunstack::link", "dropped a frame with a bad offload header: {e}");
+                    }
+                }
                 None => break,
             }
         }
@@ -433,6 +446,13 @@ impl<D: Device> Device for Impaired<D> {
     fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
         self.tx.push(now, frame);
         self.flush(now)
+    }
+
+    /// Super-segments are taken (and split in software by the default
+    /// [`Device::send_offload`] before they are impaired) when the inner device takes
+    /// them, so the stack builds them the same with impairment or without.
+    fn offload(&self) -> bool {
+        self.inner.offload()
     }
 
     fn medium(&self) -> Medium {

@@ -20,24 +20,22 @@
 //! Wrappers compose: `Pcap::new(Impaired::new(TunDevice::open("tun0")?, tx, rx, 7), w)`
 //! captures what the stack sends and receives after impairment.
 //!
-//! # Batching
+//! # Offloads and batching
 //!
-//! The trait moves one frame per call. A batched interface would add, with default
-//! methods looping over `recv`/`send` so that every device keeps working:
-//!
-//! ```text
-//! fn recv_batch(&mut self, bufs: &mut [&mut [u8]], lens: &mut [usize], now: Instant)
-//!     -> io::Result<usize>;                  // recvmmsg(2)-style, for a packet socket
-//! fn send_batch(&mut self, frames: &[&[u8]], now: Instant) -> io::Result<usize>;
-//! ```
-//!
-//! TUN/TAP file descriptors take one frame per read(2)/write(2); batching pays off there
-//! only with `IFF_MULTI_QUEUE` (one queue per thread) or with `IFF_VNET_HDR` offloads
-//! (one 64 KiB "super-frame" per call), both left for later.
+//! A device may carry offload metadata beside each frame: a virtio-net header
+//! ([`crate::wire::virtio`]) saying that the frame is a TCP super-segment standing for
+//! several wire segments, or that its transport checksum is left partial.
+//! [`Device::recv_offload`] and [`Device::send_offload`] move a frame with its header; a
+//! device that cannot take them ([`Device::offload`] false) gets wire frames from the
+//! default [`Device::send_offload`], which splits super-segments and completes checksums in
+//! software ([`send_as_wire`]). A TUN device opened with offloads takes 64 KiB per
+//! read(2)/write(2) that way: that is its batching. The impairment splits super-segments
+//! before it drops, delays or corrupts, so its rates stay per wire segment.
 
 use std::io;
 
 use crate::time::Instant;
+use crate::wire::virtio::{self, VirtioNetHdr};
 
 pub mod impair;
 pub mod memory;
@@ -85,6 +83,30 @@ pub trait Device {
     /// Sends one frame (may drop it, e.g. impairment; never blocks).
     fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()>;
 
+    /// Receives one frame and its offload metadata (see the [module documentation](self)).
+    ///
+    /// The default receives a plain frame: an all-zero header.
+    fn recv_offload(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, VirtioNetHdr)>> {
+        Ok(self.recv(buf, now)?.map(|n| (n, VirtioNetHdr::NONE)))
+    }
+
+    /// Sends one frame with its offload metadata: a super-segment, or a frame whose
+    /// checksum is left partial. The default sends what a wire would carry instead
+    /// ([`send_as_wire`]).
+    fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr, now: Instant) -> io::Result<()> {
+        send_as_wire(self, frame, hdr, now)
+    }
+
+    /// Whether [`send_offload`](Device::send_offload) passes super-segments and partial
+    /// checksums on whole (to a kernel that segments them), so that sending them saves work.
+    fn offload(&self) -> bool {
+        false
+    }
+
     /// The kind of frames this device carries.
     fn medium(&self) -> Medium;
 
@@ -109,6 +131,19 @@ impl<D: Device + ?Sized> Device for Box<D> {
     fn recv(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>> {
         (**self).recv(buf, now)
     }
+    fn recv_offload(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, VirtioNetHdr)>> {
+        (**self).recv_offload(buf, now)
+    }
+    fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr, now: Instant) -> io::Result<()> {
+        (**self).send_offload(frame, hdr, now)
+    }
+    fn offload(&self) -> bool {
+        (**self).offload()
+    }
     fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
         (**self).send(frame, now)
     }
@@ -130,6 +165,19 @@ impl<D: Device + ?Sized> Device for &mut D {
     fn recv(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>> {
         (**self).recv(buf, now)
     }
+    fn recv_offload(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, VirtioNetHdr)>> {
+        (**self).recv_offload(buf, now)
+    }
+    fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr, now: Instant) -> io::Result<()> {
+        (**self).send_offload(frame, hdr, now)
+    }
+    fn offload(&self) -> bool {
+        (**self).offload()
+    }
     fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
         (**self).send(frame, now)
     }
@@ -145,6 +193,53 @@ impl<D: Device + ?Sized> Device for &mut D {
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
         (**self).raw_fd()
     }
+}
+
+/// Sends `frame` as the wire packets it stands for ([`wire_frames`]), one
+/// [`Device::send`] each. A header that does not fit the frame is an `InvalidInput` error.
+pub fn send_as_wire<D: Device + ?Sized>(
+    dev: &mut D,
+    frame: &[u8],
+    hdr: &VirtioNetHdr,
+    now: Instant,
+) -> io::Result<()> {
+    if hdr.is_none() {
+        return dev.send(frame, now);
+    }
+    let link_hl = dev.medium().header_len();
+    let mut result = Ok(());
+    wire_frames(link_hl, frame, hdr, &mut |f| {
+        if result.is_ok() {
+            result = dev.send(f, now);
+        }
+    })
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("offload header: {e}")))?;
+    result
+}
+
+/// Turns a device frame (`link_hl` bytes of link header, then the IP packet) with its
+/// offload header into the frames a wire would carry, handing each to `out`: a
+/// super-segment is split, a partial checksum completed ([`virtio::to_wire`]); the link
+/// header is repeated in front of each piece.
+pub fn wire_frames(
+    link_hl: usize,
+    frame: &[u8],
+    hdr: &VirtioNetHdr,
+    out: &mut dyn FnMut(&[u8]),
+) -> crate::wire::Result<usize> {
+    let (link, packet) = frame
+        .split_at_checked(link_hl)
+        .ok_or(crate::wire::Error::Truncated)?;
+    if link.is_empty() {
+        return virtio::to_wire(hdr, 0, packet, out);
+    }
+    let mut framed = Vec::new();
+    virtio::to_wire(hdr, link_hl, packet, &mut |p| {
+        framed.clear();
+        framed.extend_from_slice(link);
+        framed.extend_from_slice(p);
+        out(&framed);
+    })
 }
 
 /// Copies `frame` into `buf`, truncating like read(2) on a TUN device; returns the length

@@ -4,14 +4,15 @@
 //! `Mode::Tap`. The kernel side of the interface has its own Ethernet address
 //! ([`TapDevice::mac`]); the stack behind the device picks a different one for itself and
 //! answers ARP for its addresses.
+//!
+//! A TAP device is opened without the virtio-net header: the stack's offloads (TSO,
+//! partial checksums) are for TUN devices only so far.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-use tun_tap::Mode;
-
 use super::netdev::Control;
-use super::tun::RawIface;
+use super::tun::{Mode, RawIface};
 use super::{Device, Medium};
 use crate::time::Instant;
 
@@ -26,19 +27,19 @@ impl TapDevice {
     /// namespace. Needs `CAP_NET_ADMIN`.
     pub fn open(name: &str) -> io::Result<TapDevice> {
         Ok(TapDevice {
-            raw: RawIface::open(name, Mode::Tap)?,
+            raw: RawIface::open(name, Mode::Tap, false)?,
         })
     }
 
     /// The interface's name as the kernel knows it.
     pub fn name(&self) -> &str {
-        self.raw.iface.name()
+        &self.raw.name
     }
 
     /// The Ethernet address of the kernel's side of the interface (`SIOCGIFHWADDR`): the
     /// source address of frames the kernel sends into the device.
     pub fn mac(&self) -> io::Result<[u8; 6]> {
-        self.raw.ctl.hwaddr(self.raw.iface.name())
+        self.raw.ctl.hwaddr(&self.raw.name)
     }
 
     /// Sets the interface's MTU in the kernel and here.
@@ -59,10 +60,11 @@ impl TapDevice {
 
 impl Device for TapDevice {
     fn recv(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {
-        self.raw.recv(buf)
+        self.raw.recv_wire(buf, super::ETHERNET_HEADER_LEN)
     }
     fn send(&mut self, frame: &[u8], _now: Instant) -> io::Result<()> {
-        self.raw.send(frame)
+        self.raw
+            .send(frame, &crate::wire::virtio::VirtioNetHdr::NONE)
     }
     fn medium(&self) -> Medium {
         Medium::Ethernet
@@ -71,6 +73,6 @@ impl Device for TapDevice {
         self.raw.mtu
     }
     fn raw_fd(&self) -> Option<RawFd> {
-        Some(self.raw.iface.as_raw_fd())
+        Some(self.raw.fd.as_raw_fd())
     }
 }

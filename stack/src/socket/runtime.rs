@@ -336,8 +336,8 @@ fn turn(
     let now = Instant::now();
     for (iface, dev) in devices.iter_mut() {
         for _ in 0..RX_BUDGET {
-            match dev.recv(buf, now)? {
-                Some(n) => core.receive(now, *iface, &buf[..n]),
+            match dev.recv_offload(buf, now)? {
+                Some((n, hdr)) => core.receive_offload(now, *iface, &buf[..n], &hdr),
                 None => break,
             }
         }
@@ -347,7 +347,7 @@ fn turn(
     }
     while let Some(t) = core.poll_transmit() {
         if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
-            let sent = dev.send(&t.frame, Instant::now());
+            let sent = dev.send_offload(&t.frame, &t.offload, Instant::now());
             core.recycle(t.frame);
             if let Err(e) = sent {
                 // A full device queue drops the frame, as a full NIC ring would.

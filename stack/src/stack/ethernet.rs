@@ -32,6 +32,7 @@ use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
 use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr, HEADER_LEN};
 use crate::wire::icmpv4::DstUnreachable;
 use crate::wire::ipv4::{Ipv4Packet, Ipv4Repr};
+use crate::wire::virtio::VirtioNetHdr;
 
 const LOG: &str = "tunstack::arp";
 
@@ -303,6 +304,7 @@ impl Stack {
             iface,
             next_hop,
             frame,
+            offload: VirtioNetHdr::NONE,
         });
     }
 

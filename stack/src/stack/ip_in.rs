@@ -10,6 +10,7 @@ use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::virtio::VirtioNetHdr;
 
 const LOG: &str = "tunstack::ip";
 
@@ -192,6 +193,7 @@ impl Stack {
                 iface: route.iface,
                 next_hop,
                 frame: out,
+                offload: VirtioNetHdr::NONE,
             });
             return;
         }

@@ -8,6 +8,7 @@ use super::{Stack, Transmit};
 use crate::iface::{fragment, IfaceId};
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr, HEADER_LEN};
+use crate::wire::virtio::VirtioNetHdr;
 
 /// Why a datagram could not be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +109,7 @@ impl Stack {
                 iface,
                 next_hop,
                 frame: buf,
+                offload: VirtioNetHdr::NONE,
             });
             return Ok(());
         }
@@ -135,6 +137,7 @@ impl Stack {
                         iface,
                         next_hop,
                         frame,
+                        offload: VirtioNetHdr::NONE,
                     });
                 }
                 Ok(())

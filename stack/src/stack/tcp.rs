@@ -14,6 +14,7 @@ use crate::tcp::SeqNum;
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::virtio::VirtioNetHdr;
 
 const LOG: &str = "tunstack::tcp";
 
@@ -57,6 +58,11 @@ impl std::error::Error for TcpError {}
 
 /// Builds the IPv4 frame for one outgoing segment: header, then TCP header and payload,
 /// with the payload copied once from the send buffer.
+///
+/// With `offload` (the interface's device takes partial checksums and super-segments),
+/// the TCP checksum is left for the device (no pass over the payload here), and a segment
+/// longer than its `gso` size goes out as a super-segment for the device to cut (RFC 9293
+/// 3.7.1: each piece it makes is at most one MSS); the returned header says so.
 fn build_frame(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -64,10 +70,12 @@ fn build_frame(
     ident: u16,
     seg: &Outgoing<'_>,
     pool: &mut Vec<Vec<u8>>,
-) -> Vec<u8> {
+    offload: bool,
+) -> (Vec<u8>, VirtioNetHdr) {
+    const IP_HL: usize = crate::wire::ipv4::HEADER_LEN;
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
-    let total = 20 + hl + plen;
+    let total = IP_HL + hl + plen;
     let mut buf = pool.pop().unwrap_or_default();
     buf.clear();
     buf.resize(total, 0);
@@ -84,15 +92,23 @@ fn build_frame(
         tos: 0,
     };
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    let at = 20 + hl;
+    let at = IP_HL + hl;
     let (a, b) = (seg.payload[0], seg.payload[1]);
     buf[at..at + a.len()].copy_from_slice(a);
     buf[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
-    // With the payload in place, emitting the header (empty `repr.payload`) checksums the
-    // whole segment in one pass.
-    seg.repr
-        .emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), src, dst);
-    buf
+    let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
+    if !offload {
+        // With the payload in place, emitting the header (empty `repr.payload`)
+        // checksums the whole segment in one pass.
+        seg.repr.emit(tcp, src, dst);
+        return (buf, VirtioNetHdr::NONE);
+    }
+    seg.repr.emit_offloaded(tcp, src, dst);
+    let mut hdr = VirtioNetHdr::tcp4_tso(0, IP_HL, hl, seg.gso.unwrap_or(0));
+    if seg.gso.is_none() {
+        hdr.gso_type = crate::wire::virtio::GsoType::None;
+    }
+    (buf, hdr)
 }
 
 /// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from
@@ -121,10 +137,13 @@ impl Stack {
         payload: &[u8],
         broadcast: bool,
     ) {
-        self.stats.tcp_in_segs += 1;
-        let seg = match TcpPacket::new_checked(payload)
-            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr))
-        {
+        // A super-segment counts as the wire segments it stands for, as Linux counts
+        // `gso_segs`.
+        self.stats.tcp_in_segs += self.rx_offload.unwrap_or(1);
+        let seg = match TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
+            Some(_) => TcpRepr::parse_offloaded(&p),
+            None => TcpRepr::parse(&p, ip.src_addr, ip.dst_addr),
+        }) {
             Ok(s) => s,
             Err(e) => {
                 self.stats.tcp_in_errs += 1;
@@ -463,7 +482,7 @@ impl Stack {
         };
         self.stats.tcp_out_segs += 1;
         let ident = self.ident.next(*local.ip(), *remote.ip(), 6);
-        let frame = build_frame(
+        let (frame, _) = build_frame(
             *local.ip(),
             *remote.ip(),
             self.config.ttl,
@@ -471,8 +490,10 @@ impl Stack {
             &Outgoing {
                 repr: *r,
                 payload: [&[], &[]],
+                gso: None,
             },
             &mut self.frame_pool,
+            false,
         );
         self.tcp_queue_frame(path, frame);
     }
@@ -486,6 +507,7 @@ impl Stack {
                 iface: path.iface,
                 next_hop: path.next_hop,
                 frame,
+                offload: VirtioNetHdr::NONE,
             });
         }
     }
@@ -502,8 +524,9 @@ impl Stack {
         now: Instant,
     ) -> Connection {
         let mtu = self.ifaces[path.iface.0].mtu();
+        let tso = self.ifaces[path.iface.0].offload && !path.local;
         let ts_offset = self.tcp.rng.next_u32();
-        Connection::new(
+        let mut c = Connection::new(
             &self.tcp.cfg,
             local,
             remote,
@@ -512,7 +535,9 @@ impl Stack {
             mtu,
             ts_offset,
             now,
-        )
+        );
+        c.tso = tso;
+        c
     }
 
     /// Where segments to `dst` go.
@@ -559,18 +584,23 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
+            let offload = conn.tso;
             let mut frames = 0u64;
             let mut dropped = 0u64;
+            let mut gso = 0u64;
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                let frame = build_frame(src, dst, ttl, ident.next(src, dst, 6), seg, frame_pool);
+                let ident = ident.next(src, dst, 6);
+                let (frame, hdr) = build_frame(src, dst, ttl, ident, seg, frame_pool, offload);
                 frames += 1;
                 if path.local {
                     loopback.push_back(frame);
                 } else if tx.len() < tx_cap {
+                    gso += u64::from(hdr.is_gso());
                     tx.push_back(Transmit {
                         iface: path.iface,
                         next_hop: path.next_hop,
                         frame,
+                        offload: hdr,
                     });
                 } else {
                     dropped += 1;
@@ -578,6 +608,7 @@ impl Stack {
             });
             self.stats.ip_out_requests += frames;
             self.stats.ip_out_discards += dropped;
+            self.stats.tun_gso_out += gso;
             // Wake readers when there is something to read, writers when there is room.
             if let Some(c) = self.tcp.slots[idx as usize].conn.as_ref() {
                 let settled = matches!(c.state(), State::Established | State::CloseWait);

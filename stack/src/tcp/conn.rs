@@ -76,6 +76,9 @@ pub struct Connection {
     pub(crate) link_mss: usize,
     /// Whether the application still holds a handle (false after close()).
     pub(crate) user_attached: bool,
+    /// The path's device segments for us (TSO): data leaves in super-segments of up to
+    /// 64 KiB ([`Connection::max_send_len`]).
+    pub(crate) tso: bool,
 
     // ---- send sequence space (RFC 9293 3.3.1)
     pub(crate) iss: SeqNum,
@@ -257,6 +260,7 @@ impl Connection {
             },
             link_mss,
             user_attached: true,
+            tso: false,
             iss,
             snd_una: iss,
             snd_nxt: iss,

@@ -641,7 +641,13 @@ impl Connection {
             // its own (duplicate) ACK.
             self.ack_now = true;
         } else if data.len() >= self.opts.smss.min(self.payload_mss()) {
-            self.unacked_segs += 1;
+            // A super-segment from an offloading device counts as the full-sized
+            // segments it stands for, so RFC 5681 4.2's "at least every second
+            // full-sized segment" holds for the run: it is ACKed at once, as a whole.
+            let full = self.opts.smss.min(self.payload_mss()).max(1);
+            self.unacked_segs = self
+                .unacked_segs
+                .saturating_add((data.len() / full).min(u32::MAX as usize) as u32);
             if self.unacked_segs >= 2 {
                 self.ack_now = true;
             }

@@ -22,6 +22,9 @@ pub(crate) struct Outgoing<'a> {
     pub repr: TcpRepr<'a>,
     /// The payload.
     pub payload: [&'a [u8]; 2],
+    /// `Some(mss)` for a super-segment (payload longer than one MSS), which the device
+    /// cuts into segments of `mss` payload bytes (TSO); `None` for a wire segment.
+    pub gso: Option<u16>,
 }
 
 impl Outgoing<'_> {
@@ -244,6 +247,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [&[], &[]],
+                gso: None,
             });
         }
         if self.send_rst {
@@ -258,6 +262,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [&[], &[]],
+                gso: None,
             });
             return;
         }
@@ -312,6 +317,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [&[], &[]],
+                gso: None,
             });
         }
         if self.ack_now || self.challenge_ack {
@@ -323,6 +329,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [&[], &[]],
+                gso: None,
             });
         } else if (self.unacked_segs > 0 || self.rcv_nxt != self.last_ack_sent)
             && !self.timers.is_set(Timer::DelayedAck)
@@ -348,8 +355,14 @@ impl Connection {
     }
 
     fn count_out(&mut self, ctx: &mut OutputCtx<'_>) {
-        self.stats.segs_out += 1;
-        ctx.stats.tcp_out_segs += 1;
+        self.count_out_segs(ctx, 1);
+    }
+
+    /// Counts `segs` wire segments out: a super-segment counts as the segments the
+    /// device cuts it into, as Linux counts `gso_segs` in TcpOutSegs.
+    fn count_out_segs(&mut self, ctx: &mut OutputCtx<'_>, segs: u64) {
+        self.stats.segs_out += segs;
+        ctx.stats.tcp_out_segs += segs;
     }
 
     /// SYN (active open) or SYN-ACK (passive or simultaneous open), with our options
@@ -399,6 +412,7 @@ impl Connection {
         emit(&Outgoing {
             repr: r,
             payload: [&[], &[]],
+            gso: None,
         });
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -542,7 +556,18 @@ impl Connection {
         let cwnd = self.cc.cwnd().saturating_add(self.inflation);
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
-        let len = unsent.min(usable).min(mss);
+        let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
+        let mut len = unsent.min(usable).min(self.max_send_len(mss));
+        if retransmission {
+            // Data sent before and data never sent go in separate segments, so each is
+            // counted (and timed) as what it is.
+            len = len.min(self.snd_max.since(self.snd_nxt));
+        }
+        if len > mss && len % mss != 0 && !(len == unsent && self.nodelay) {
+            // A super-segment is whole segments; its short tail waits, as it would as a
+            // segment of its own behind the others under Nagle (RFC 1122 4.2.3.4).
+            len -= len % mss;
+        }
         let fin = fin_pending && len == unsent;
         if len == 0 && !fin {
             return false;
@@ -558,10 +583,21 @@ impl Connection {
                 return false;
             }
         }
-        let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
         let seq = self.snd_nxt;
         self.emit_segment(now, seq, len, fin, ctx, emit, retransmission);
         true
+    }
+
+    /// The most payload one segment may carry: one MSS, or with TSO
+    /// ([`Connection::tso`]) the most whole MSS-sized segments that fit one 64 KiB IPv4
+    /// datagram (Linux's `gso_max_size`), for the device to cut into wire segments.
+    pub(crate) fn max_send_len(&self, mss: usize) -> usize {
+        if !self.tso {
+            return mss;
+        }
+        // IPv4 header (20) and the largest TCP header (60).
+        let room = usize::from(u16::MAX) - 20 - 60;
+        (room / mss).max(1) * mss
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -585,10 +621,12 @@ impl Connection {
             r.flags.insert(TcpFlags::PSH);
         }
         self.stamp(&mut r, now);
-        self.count_out(ctx);
+        let mss = self.payload_mss();
+        let segs = len.div_ceil(mss).max(1) as u64;
+        self.count_out_segs(ctx, segs);
         if retransmission {
-            self.stats.retransmits += 1;
-            ctx.stats.tcp_retrans_segs += 1;
+            self.stats.retransmits += segs;
+            ctx.stats.tcp_retrans_segs += segs;
             self.sampler.on_retransmit();
             let end = seq + len + usize::from(fin);
             self.rexmit_high = self.rexmit_high.max(end);
@@ -603,6 +641,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [a, b],
+                gso: (len > mss).then_some(mss as u16),
             });
         }
         if fin {
@@ -644,6 +683,7 @@ impl Connection {
             emit(&Outgoing {
                 repr: r,
                 payload: [a, b],
+                gso: None,
             });
         }
         self.snd_max = self.snd_max.max(self.snd_nxt + 1);

@@ -20,6 +20,7 @@ pub mod icmpv4;
 pub mod ipv4;
 pub mod tcp;
 pub mod udp;
+pub mod virtio;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};

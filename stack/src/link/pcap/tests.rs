@@ -10,7 +10,7 @@ fn global_header_is_byte_exact() {
         0x02, 0x00, 0x04, 0x00, // version 2.4
         0x00, 0x00, 0x00, 0x00, // thiszone
         0x00, 0x00, 0x00, 0x00, // sigfigs
-        0xff, 0xff, 0x00, 0x00, // snaplen 65535
+        0x00, 0x00, 0x04, 0x00, // snaplen 262144: a 64 KiB super-segment with its link header fits
         0x65, 0x00, 0x00, 0x00, // LINKTYPE_RAW = 101
     ];
     assert_eq!(w.get_ref().as_slice(), &expected);
@@ -37,17 +37,17 @@ fn record_header_is_byte_exact() {
 #[test]
 fn long_frames_are_cut_to_the_snaplen_keeping_the_original_length() {
     let mut w = PcapWriter::new(Vec::new(), LinkType::Raw).unwrap();
-    let big = vec![0x42u8; 70_000];
+    let big = vec![0x42u8; 270_000];
     w.write_packet_at(1, 2, &big).unwrap();
     let bytes = w.into_inner();
-    assert_eq!(bytes.len(), 24 + 16 + 65_535);
+    assert_eq!(bytes.len(), 24 + 16 + 262_144);
     let recs = PcapReader::new(bytes.as_slice())
         .unwrap()
         .records()
         .unwrap();
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].data.len(), 65_535);
-    assert_eq!(recs[0].orig_len, 70_000);
+    assert_eq!(recs[0].data.len(), 262_144);
+    assert_eq!(recs[0].orig_len, 270_000);
     assert_eq!((recs[0].secs, recs[0].frac), (1, 2));
 }
 

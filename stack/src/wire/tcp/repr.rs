@@ -72,6 +72,27 @@ impl<'a> TcpRepr<'a> {
         if !packet.verify_checksum(src, dst) {
             return Err(Error::BadChecksum);
         }
+        Self::parse_fields(packet)
+    }
+
+    /// Parses a segment whose checksum its device vouches for instead of the wire: one a
+    /// Linux TUN device handed over with the virtio-net `NEEDS_CSUM` flag, which never
+    /// crossed a wire and whose checksum field holds only the pseudo-header sum (virtio
+    /// 1.2 section 5.1.6.2; the kernel's own TCP accepts such `CHECKSUM_PARTIAL` packets
+    /// unverified in the same way). Everything else is checked as by
+    /// [`parse`](Self::parse).
+    pub fn parse_offloaded<T>(packet: &TcpPacket<&'a T>) -> Result<Self>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
+        packet.check_len()?;
+        Self::parse_fields(packet)
+    }
+
+    fn parse_fields<T>(packet: &TcpPacket<&'a T>) -> Result<Self>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
         let buffer: &'a [u8] = packet.buffer.as_ref();
         let header_len = packet.header_len();
         let options = buffer.get(super::HEADER_LEN..header_len).unwrap_or(&[]);
@@ -196,11 +217,38 @@ impl<'a> TcpRepr<'a> {
     where
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
+        self.emit_fields(packet, "TcpRepr::emit");
+        packet.fill_checksum(src, dst);
+    }
+
+    /// Like [`emit`](Self::emit), but leaves the checksum for the device to complete:
+    /// the field holds the pseudo-header sum over the whole segment, not complemented, as
+    /// virtio-net's `NEEDS_CSUM` asks (virtio 1.2 section 5.1.6.2) and Linux's
+    /// `tcp_v4_send_check` leaves for offloading hardware.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than `buffer_len()`.
+    pub fn emit_offloaded<T>(&self, packet: &mut TcpPacket<&mut T>, src: Ipv4Addr, dst: Ipv4Addr)
+    where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
+        self.emit_fields(packet, "TcpRepr::emit_offloaded");
+        let len = packet.buffer.as_ref().len();
+        let partial = crate::wire::virtio::partial_checksum(src, dst, super::PROTOCOL, len);
+        packet.set_checksum(partial);
+    }
+
+    /// Writes everything but the checksum.
+    fn emit_fields<T>(&self, packet: &mut TcpPacket<&mut T>, caller: &str)
+    where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
         let header_len = self.header_len();
         let buf_len = packet.buffer.as_ref().len();
         assert!(
             buf_len >= self.buffer_len(),
-            "TcpRepr::emit: buffer of {buf_len} bytes, {} needed",
+            "{caller}: buffer of {buf_len} bytes, {} needed",
             self.buffer_len()
         );
         packet.set_src_port(self.src_port);
@@ -213,7 +261,6 @@ impl<'a> TcpRepr<'a> {
         packet.set_urgent_at(self.urgent_pointer);
         self.emit_options(packet.options_mut());
         packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
-        packet.fill_checksum(src, dst);
     }
 
     /// Writes the options area (exactly `options_len()` bytes) in Linux's layout.
