@@ -29,6 +29,9 @@ pub const CONGESTION: &str = "cubic";
 pub const DISCARD: u16 = 9;
 pub const CHARGEN: u16 = 19;
 
+/// How long a transfer may make no progress before the run fails.
+const STALL: Duration = Duration::from_secs(30);
+
 /// What one transfer moved, in how long.
 #[derive(Clone, Copy, Debug)]
 pub struct Transfer {
@@ -86,6 +89,9 @@ fn connect(addr: SocketAddr) -> TcpStream {
             Ok(s) => {
                 set_congestion(&s, CONGESTION)
                     .unwrap_or_else(|e| panic!("TCP_CONGESTION {CONGESTION}: {e}"));
+                // A stalled peer fails the run instead of hanging it.
+                s.set_read_timeout(Some(STALL)).expect("SO_RCVTIMEO");
+                s.set_write_timeout(Some(STALL)).expect("SO_SNDTIMEO");
                 return s;
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
