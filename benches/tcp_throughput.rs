@@ -566,7 +566,7 @@ fn tun_table(parts: &Parts, reps: usize, total: u64, notes: &mut Vec<String>) {
     }
 }
 
-/// Median Gbit/s of subject `i` in `dir`, if it ran.
+/// Median Gbit/s in `dir` of the subject whose label starts with `label`, if it ran.
 fn med(subjects: &[Subject], label: &str, dir: Dir) -> Option<f64> {
     let s = subjects.iter().find(|s| s.label.starts_with(label))?;
     let xs: Vec<f64> = s.runs[dir as usize].iter().map(|m| m.gbps).collect();
