@@ -619,8 +619,10 @@ fn print_tun_table(subjects: &[Subject], reps: usize, total: u64) {
     println!();
     println!(
         "Over TUN and veth, {} MiB per transfer: Gbit/s (median of {reps}, min-max), CPU \
-         seconds per GiB moved (median): whole machine (/proc/stat, softirq included) and \
-         this process alone",
+         seconds per GiB moved (median): whole machine (/proc/stat, softirq included; it \
+         counts other programs too when the machine is not idle) and this process alone \
+         (its threads, with the softirq work that ran on them); kernel -> X bytes for the \
+         raw pump are packets read, X -> kernel packets written",
         total / MIB
     );
     println!();
