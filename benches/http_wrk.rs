@@ -24,15 +24,16 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/http.rs"]
+mod http_support;
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http_support::{counter, release_binary, wrk, Stack};
 use support::Row;
 
 const TUN: &str = "tshwrk0";
@@ -69,7 +70,7 @@ fn main() {
     let www = web_root();
 
     let ns = common::NetNs::new();
-    let stack = Stack::up(&bin, &ns, &www);
+    let stack = Stack::up(&bin, &ns, TUN, &www);
     let server = Arc::new(
         tunstack_apps::http::Server::new(tunstack_apps::http::Config {
             root: Some(www.clone()),
@@ -99,7 +100,7 @@ fn main() {
                 ("tunstack", STACK_URL, &mut ours),
                 ("kernel", KERNEL_URL, &mut theirs),
             ] {
-                let r = wrk(&ns, base, wrk_secs, extra);
+                let r = wrk(&ns, &format!("{base}/"), 50, wrk_secs, extra);
                 if r.requests == 0 || r.errors.is_some() || r.non_2xx > 0 {
                     notes.push(format!(
                         "{label}, {side}: {} requests, socket errors (connect, read, write, \
@@ -183,49 +184,6 @@ fn main() {
     println!("http_wrk took {:.1} s", started.elapsed().as_secs_f64());
 }
 
-/// The release `tunstack` binary beside this bench's executable
-/// (`target/release/deps/http_wrk-*` → `target/release/tunstack`), built (or brought up
-/// to date) first with cargo.
-fn release_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot place the bench executable")?;
-    let bin = dir.join("tunstack");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let target_dir = dir.parent().ok_or("cannot place the target directory")?;
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "tunstack-apps",
-            "--bin",
-            "tunstack",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) if bin.is_file() => println!("note: cargo build exited {s}; using {}", bin.display()),
-        Ok(s) => return Err(format!("cargo build exited {s}")),
-        Err(e) if bin.is_file() => {
-            println!("note: cannot run cargo ({e}); using {}", bin.display())
-        }
-        Err(e) => return Err(format!("cannot run cargo: {e}")),
-    }
-    if bin.is_file() {
-        Ok(bin)
-    } else {
-        Err(format!("{} is missing", bin.display()))
-    }
-}
-
 /// The web root, made once and kept in Cargo's scratch directory: `index.html` (a small
 /// page, what wrk asks for) and `big.bin` (256 MiB of pseudo-random bytes).
 fn web_root() -> PathBuf {
@@ -251,124 +209,6 @@ fn web_root() -> PathBuf {
         std::fs::rename(&tmp, &big).expect("rename big.bin");
     }
     dir
-}
-
-/// `tunstack up` (the release binary) in the namespace, serving `www`.
-struct Stack {
-    child: Option<Child>,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Stack {
-    fn up(bin: &Path, ns: &common::NetNs, www: &Path) -> Stack {
-        let mut child = Command::new(bin)
-            .args(["up", "--netns", ns.name(), "--tun", TUN, "--www"])
-            .arg(www)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tunstack");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        let s = Stack {
-            child: Some(child),
-            lines,
-        };
-        loop {
-            match s.lines.recv_timeout(Duration::from_secs(20)) {
-                Ok(l) if l.starts_with("tunstack: up on") => return s,
-                Ok(_) => {}
-                Err(_) => panic!("tunstack did not come up"),
-            }
-        }
-    }
-
-    /// SIGTERM, then (exited cleanly, the counter lines it printed).
-    fn stop(mut self) -> (bool, Vec<String>) {
-        let mut child = self.child.take().expect("child");
-        // SAFETY: kill takes no pointers; the pid is our own unreaped child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let ok = child.wait().is_ok_and(|s| s.success());
-        let mut lines = Vec::new();
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            lines.push(l);
-        }
-        (ok, lines)
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn counter(lines: &[String], name: &str) -> String {
-    lines
-        .iter()
-        .find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some(name)).then(|| w.next().map(str::to_string))?
-        })
-        // The report leaves out counters that are zero.
-        .unwrap_or_else(|| "0".into())
-}
-
-/// What one wrk run reported.
-#[derive(Debug, Default)]
-struct Wrk {
-    rps: f64,
-    requests: u64,
-    /// connect, read, write, timeout; `None` when wrk printed no socket errors.
-    errors: Option<[u64; 4]>,
-    non_2xx: u64,
-}
-
-fn wrk(ns: &common::NetNs, base: &str, secs: u64, extra: &[&str]) -> Wrk {
-    let d = format!("-d{secs}s");
-    let url = format!("{base}/");
-    let mut args = vec!["-t2", "-c50", &d];
-    args.extend_from_slice(extra);
-    args.push(&url);
-    let out = ns.exec("wrk", &args);
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut r = Wrk::default();
-    for l in s.lines().map(str::trim) {
-        if let Some((n, _)) = l.split_once(" requests in ") {
-            r.requests = n.trim().parse().unwrap_or(0);
-        } else if let Some(v) = l.strip_prefix("Requests/sec:") {
-            r.rps = v.trim().parse().unwrap_or(0.0);
-        } else if let Some(rest) = l.strip_prefix("Socket errors:") {
-            let n: Vec<u64> = rest
-                .split(',')
-                .filter_map(|p| p.split_whitespace().nth(1)?.parse().ok())
-                .collect();
-            r.errors = Some(match n[..] {
-                [a, b, c, d] => [a, b, c, d],
-                _ => [u64::MAX; 4],
-            });
-        } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
-            r.non_2xx = v.trim().parse().unwrap_or(u64::MAX);
-        }
-    }
-    if !out.status.success() {
-        println!(
-            "wrk {args:?} failed: {}{}",
-            s,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    r
 }
 
 /// One `curl` of big.bin to /dev/null: Gbit/s of body over curl's total time.

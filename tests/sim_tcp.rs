@@ -1,7 +1,9 @@
 //! Two tunstacks over the seeded, impaired in-memory link in virtual time
 //! (`tunstack::sim::Sim`): 16 MiB each way at once, checked byte for byte and by hash,
 //! under loss, reordering, duplication, corruption, delay with jitter and a rate limit;
-//! then both sides close and every connection must be gone.
+//! then both sides close and every connection must be gone. Both sides run the default
+//! congestion control (CUBIC); the 20% loss case and the everything-at-once case run once
+//! per algorithm (`Algorithm::ALL`: Reno too).
 //!
 //! Each case prints one markdown table row with the virtual time, goodput and
 //! retransmission counters (run with `--nocapture` to see them).
@@ -18,6 +20,7 @@ use tunstack::link::impair::{ImpairConfig, ImpairStats};
 use tunstack::sim::Sim;
 use tunstack::stack::Stack;
 use tunstack::stats::Stats;
+use tunstack::tcp::congestion::Algorithm;
 use tunstack::tcp::{ConnInfo, TcpConfig, TcpHandle};
 use tunstack::time::{Duration, Instant};
 
@@ -38,6 +41,8 @@ struct Case {
     limit: Duration,
     /// B's TCP settings, when not the defaults.
     tcp_b: Option<TcpConfig>,
+    /// The congestion control both sides use (B's unless `tcp_b` is given).
+    cc: Algorithm,
 }
 
 /// What a run measured.
@@ -94,8 +99,12 @@ fn run(case: &Case) -> Outcome {
 /// Runs a case; on failure, says what happened (positions, `info()`, counters).
 fn try_run(case: &Case) -> Result<Outcome, String> {
     let wall = Stopwatch::start();
-    let (a, ia) = stack(A, case.seed, TcpConfig::default());
-    let (b, ib) = stack(B, case.seed + 1, case.tcp_b.clone().unwrap_or_default());
+    let tcp = TcpConfig {
+        congestion: case.cc,
+        ..TcpConfig::default()
+    };
+    let (a, ia) = stack(A, case.seed, tcp.clone());
+    let (b, ib) = stack(B, case.seed + 1, case.tcp_b.clone().unwrap_or(tcp));
     let mut sim = Sim::new(
         a,
         ia,
@@ -258,9 +267,10 @@ fn report(case: &Case, o: &Outcome, wall: &Stopwatch) {
     };
     let both = |f: fn(&ImpairStats) -> u64| format!("{}+{}", f(&o.ab), f(&o.ba));
     println!(
-        "| {} | {:.2} s | {:.3} / {:.3} MB/s | {} | {} | lost {} corrupt {} dup {} reord {} \
+        "| {} ({}) | {:.2} s | {:.3} / {:.3} MB/s | {} | {} | lost {} corrupt {} dup {} reord {} \
          qdrop {} | {} | {} / {} | {} / {} | {} |",
         case.name,
+        case.cc,
         secs(o.elapsed),
         mbps(case.up, o.elapsed),
         mbps(case.down, o.elapsed),
@@ -299,6 +309,7 @@ fn both_ways(name: &'static str, link_: &str, seed: u64, limit_s: u64) -> Case {
         down: MIB16,
         limit: Duration::from_secs(limit_s),
         tcp_b: None,
+        cc: Algorithm::default(),
     }
 }
 
@@ -338,17 +349,28 @@ fn loss_5_percent_16mib_both_ways() {
     assert!(retrans(&o) > 0);
 }
 
-/// Fails today for the same reason as the 5% case, and also through
-/// `inflated_rtt_kills_connection`.
-#[test]
-fn loss_20_percent_16mib_both_ways() {
-    let o = run(&both_ways(
-        "20% loss, 10 ms",
-        "loss 20% delay 10ms",
-        1,
-        10 * 3600,
-    ));
+/// 20% loss each way, byte-exact, with each congestion control algorithm (one test per
+/// algorithm, so they run in parallel).
+fn loss_20_percent_16mib_both_ways(cc: Algorithm) {
+    let o = run(&Case {
+        cc,
+        ..both_ways("20% loss, 10 ms", "loss 20% delay 10ms", 1, 10 * 3600)
+    });
     assert!(retrans(&o) > 0);
+    assert_eq!(
+        (o.info_a.congestion, o.info_b.congestion),
+        (cc.name(), cc.name())
+    );
+}
+
+#[test]
+fn loss_20_percent_16mib_both_ways_cubic() {
+    loss_20_percent_16mib_both_ways(Algorithm::Cubic);
+}
+
+#[test]
+fn loss_20_percent_16mib_both_ways_reno() {
+    loss_20_percent_16mib_both_ways(Algorithm::Reno);
 }
 
 #[test]
@@ -403,17 +425,32 @@ fn corrupt_16mib_both_ways() {
     );
 }
 
-/// Fails today: the deadlock of `loss_5_percent_16mib_both_ways`, where duplication
-/// multiplies the unacceptable-ACK ping-pong into an ACK storm (two million segments in
-/// 78 virtual seconds); stopped by the wall-clock guard.
+/// Jitter, reordering, duplication and corruption at once, byte-exact, with each
+/// congestion control algorithm (one test per algorithm, so they run in parallel).
+fn everything_16mib_both_ways(cc: Algorithm) {
+    let o = run(&Case {
+        cc,
+        ..both_ways(
+            "jitter+reorder+dup+corrupt",
+            "delay 15ms 5ms reorder 5% duplicate 5% corrupt 2%",
+            1,
+            3600,
+        )
+    });
+    assert_eq!(
+        (o.info_a.congestion, o.info_b.congestion),
+        (cc.name(), cc.name())
+    );
+}
+
 #[test]
-fn everything_16mib_both_ways() {
-    run(&both_ways(
-        "jitter+reorder+dup+corrupt",
-        "delay 15ms 5ms reorder 5% duplicate 5% corrupt 2%",
-        1,
-        3600,
-    ));
+fn everything_16mib_both_ways_cubic() {
+    everything_16mib_both_ways(Algorithm::Cubic);
+}
+
+#[test]
+fn everything_16mib_both_ways_reno() {
+    everything_16mib_both_ways(Algorithm::Reno);
 }
 
 #[test]
@@ -603,7 +640,8 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// A case from the environment, to reproduce or explore: `SIM_LINK` (netem-like, e.g.
 /// `"loss 5% delay 10ms 2ms"`), `SIM_SEED`, `SIM_BYTES` (A to B), `SIM_BYTES_DOWN` (B to A,
-/// default `SIM_BYTES`), `SIM_QUEUE` (frames), `SIM_LIMIT_S` (virtual), `SIM_WALL_S`;
+/// default `SIM_BYTES`), `SIM_QUEUE` (frames), `SIM_LIMIT_S` (virtual), `SIM_WALL_S`,
+/// `SIM_CC` (`reno`, `cubic`);
 /// `RUST_LOG=tunstack::tcp=debug` shows retransmissions.
 /// `SIM_LINK="loss 5%" cargo test --test sim_tcp probe -- --ignored --nocapture`
 #[test]
@@ -620,6 +658,7 @@ fn probe() {
         down: env("SIM_BYTES_DOWN", env("SIM_BYTES", MIB16)),
         limit: Duration::from_secs(env("SIM_LIMIT_S", 3600)),
         tcp_b: None,
+        cc: env("SIM_CC", Algorithm::default()),
     };
     println!("probe: {link:?} seed {} bytes {}/{}", c.seed, c.up, c.down);
     if let Err(e) = try_run(&c) {

@@ -11,6 +11,7 @@ use tunstack::link::{Device, Medium, MemoryLink};
 use tunstack::rand::Rng;
 use tunstack::socket::{Runtime, StackHandle, TcpListener, TcpStream};
 use tunstack::stack::{Stack, StackConfig};
+use tunstack::tcp::congestion::Algorithm;
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
@@ -169,6 +170,10 @@ fn nonblocking_and_read_timeout_give_would_block() {
     assert!(c.set_read_timeout(Some(Duration::ZERO)).is_err());
     c.set_nodelay(true).unwrap();
     assert!(c.nodelay().unwrap());
+    // TCP_CONGESTION per socket: CUBIC by default, Reno when asked for.
+    assert_eq!(c.info().unwrap().congestion, "cubic");
+    c.set_congestion_control(Algorithm::Reno).unwrap();
+    assert_eq!(c.info().unwrap().congestion, "reno");
 }
 
 #[test]

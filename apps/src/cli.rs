@@ -1,53 +1,293 @@
-//! Command-line parsing for `tunstack`, by hand: a handful of flags does not need a
-//! parser crate.
+//! Command-line parsing for `tunstack`, on `clap` (derive): one subcommand per command,
+//! each with `--help`; values are checked as they are parsed, and a bad one is an error
+//! that names the flag and says what a valid value looks like (exit status 2).
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tunstack::link::impair::{parse_duration, parse_percent, parse_rate};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use tunstack::iface::Ipv4Cidr;
+use tunstack::link::impair::{parse_duration, parse_percent, parse_rate, ImpairConfig};
+use tunstack::tcp::congestion::Algorithm;
+use tunstack::wire::EthernetAddress;
 
-use crate::config::{parse_config, IfaceSpec, Setup};
+use crate::config::{parse_config, IfaceSpec, RouteSpec, Setup};
+use crate::dns::cmd::{ResolveArgs, ResolveCli};
 use crate::tools::ping::PingOptions;
 use crate::tools::traceroute::TracerouteOptions;
 use crate::up::LinkOptions;
 
-/// The usage text.
-pub const USAGE: &str = "\
-tunstack: a TCP/IP stack in user space over a TUN or TAP device
+/// `tunstack`: the command line as clap sees it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tunstack",
+    version,
+    about = "a TCP/IP stack in user space over a TUN or TAP device",
+    after_help = "The design map of the stack is docs/DESIGN.md in the repository."
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
 
-usage:
-  tunstack up [--www DIR] [--zone FILE]... [LINK OPTIONS]
-                      run the stack until Ctrl-C (HTTP on 80, DNS on 53, TCP echo 7,
-                      discard 9, chargen 19), then print counters
-  tunstack resolve NAME [@SERVER[:PORT]] [TYPE] [-x ADDR] [-n COUNT] [LINK OPTIONS]
-  tunstack get URL [-o FILE] [@SERVER] [LINK OPTIONS]
-  tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
-  tunstack traceroute HOST [-m HOPS] [-q N] [-w SECS] [LINK OPTIONS]
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the stack until Ctrl-C (HTTP on 80, DNS on 53, TCP echo 7, discard 9,
+    /// chargen 19), then print counters.
+    Up(UpCli),
+    /// Look a name up through the stack, printing the answer as dig does.
+    Resolve(ResolveCmd),
+    /// Fetch a URL over HTTP/1.1 through the stack.
+    Get(GetCli),
+    /// Send ICMP echo requests from the stack.
+    Ping(PingCli),
+    /// Trace the route to a host from the stack (UDP probes).
+    Traceroute(TracerouteCli),
+    /// Show a running stack's TCP connections as `ss -ti` does (from its
+    /// /_stack/connections, over HTTP through the kernel; needs no TUN device).
+    Ss(WatchCli),
+    /// Show a running stack's counters as `nstat` does (from its /_stack/stats); with -d,
+    /// what changed every SECS seconds.
+    Stats(StatsCli),
+    /// Draw a saved connection trace (from `up --trace DIR`) as SVG: seq.svg
+    /// (time-sequence), cwnd.svg, rtt.svg.
+    Plot {
+        /// The trace file (JSON lines, docs/TRACE.md).
+        #[arg(value_name = "TRACE.jsonl")]
+        trace: PathBuf,
+        /// Write the SVG files into DIR (created if missing).
+        #[arg(short = 'o', value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
+    /// Print a shell completion script to standard output.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
 
-link options:
-  --tun NAME          TUN device name (default tunstack0)
-  --tap NAME          a TAP device instead: Ethernet, with ARP
-  --mac MAC           the stack's Ethernet address on TAP (default: random, locally
-                      administered)
-  --host-addr CIDR    kernel side of the link (default 10.77.0.1/24)
-  --addr IP           the stack's address (default 10.77.0.2)
-  --mtu N             link MTU (default 1500)
-  --gateway IP        the stack's default route: via IP (the kernel side, usually)
-  --netns NS          create/use network namespace NS for the device
-  --config FILE       router mode: interfaces, namespaces and routes from FILE
-  --forward           forward between interfaces (on by default with --config)
-  --loss P            drop P of frames, each direction (e.g. 5%)
-  --delay D --jitter D   one-way delay and its spread (e.g. 20ms)
-  --reorder P --duplicate P --corrupt P
-  --rate R            link rate (e.g. 10mbit)
-  --seed N            fix all randomness (impairment, IP IDs, ports)
-  --pcap FILE         capture what the stack sends and receives (Wireshark opens it)
-  --no-offload        open the TUN device without virtio-net offloads (TSO/checksum);
-                      the stack then moves one wire-sized packet per system call
-";
+/// Link options: the device, addresses, impairment and capture (every command that
+/// brings a stack up takes them).
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Link options")]
+pub struct LinkArgs {
+    /// TUN device name [default: tunstack0].
+    #[arg(long, value_name = "NAME", conflicts_with = "tap")]
+    pub tun: Option<String>,
+    /// A TAP device instead: Ethernet, with ARP.
+    #[arg(long, value_name = "NAME")]
+    pub tap: Option<String>,
+    /// The stack's Ethernet address on TAP [default: random, locally administered].
+    #[arg(long, value_name = "MAC", requires = "tap", value_parser = mac)]
+    pub mac: Option<EthernetAddress>,
+    /// Kernel side of the link [default: 10.77.0.1/24].
+    #[arg(long, value_name = "CIDR", value_parser = cidr)]
+    pub host_addr: Option<Ipv4Cidr>,
+    /// The stack's address [default: 10.77.0.2].
+    #[arg(long, value_name = "IP", value_parser = ipv4)]
+    pub addr: Option<Ipv4Addr>,
+    /// Link MTU, 68..=65535 [default: 1500].
+    #[arg(long, value_name = "N", value_parser = mtu)]
+    pub mtu: Option<usize>,
+    /// The stack's default route: via IP (the kernel side, usually).
+    #[arg(long, value_name = "IP", value_parser = ipv4)]
+    pub gateway: Option<Ipv4Addr>,
+    /// Create/use network namespace NS for the device.
+    #[arg(long, value_name = "NS")]
+    pub netns: Option<String>,
+    /// Router mode: interfaces, namespaces and routes from FILE.
+    #[arg(long, value_name = "FILE", value_parser = config_file)]
+    pub config: Option<Setup>,
+    /// Forward between interfaces (on by default with --config).
+    #[arg(long)]
+    pub forward: bool,
+    /// Drop P of frames, each direction (e.g. 5% or 0.05).
+    #[arg(long, value_name = "P", value_parser = percent)]
+    pub loss: Option<f64>,
+    /// One-way delay (e.g. 20ms).
+    #[arg(long, value_name = "D", value_parser = duration)]
+    pub delay: Option<tunstack::time::Duration>,
+    /// Spread of the delay (e.g. 5ms).
+    #[arg(long, value_name = "D", value_parser = duration)]
+    pub jitter: Option<tunstack::time::Duration>,
+    /// Reorder P of frames (e.g. 1%).
+    #[arg(long, value_name = "P", value_parser = percent)]
+    pub reorder: Option<f64>,
+    /// Duplicate P of frames (e.g. 1%).
+    #[arg(long, value_name = "P", value_parser = percent)]
+    pub duplicate: Option<f64>,
+    /// Corrupt one byte in P of frames (e.g. 1%).
+    #[arg(long, value_name = "P", value_parser = percent)]
+    pub corrupt: Option<f64>,
+    /// Link rate (e.g. 10mbit).
+    #[arg(long, value_name = "R", value_parser = rate)]
+    pub rate: Option<u64>,
+    /// Fix all randomness (impairment, IP IDs, ports).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Capture what the stack sends and receives (Wireshark opens it).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Open the TUN device without virtio-net offloads (TSO/checksum); the stack then
+    /// sends and receives one wire-sized packet per syscall.
+    #[arg(long)]
+    pub no_offload: bool,
+    /// TCP congestion control algorithm.
+    #[arg(long = "cc", value_name = "NAME", value_parser = algorithm,
+          help = algorithm_help())]
+    pub congestion: Option<Algorithm>,
+}
 
-/// A parsed command line.
+/// `tunstack up`'s own flags.
+#[derive(Clone, Debug, Args)]
+pub struct UpCli {
+    /// Serve files from DIR over HTTP [default: a built-in index page].
+    #[arg(long, value_name = "DIR")]
+    pub www: Option<PathBuf>,
+    /// An extra DNS zone file, served beside the default tunstack.test (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub zone: Vec<PathBuf>,
+    /// Most connections each server holds at once; more are refused (HTTP 503 with
+    /// Retry-After; other services reset them).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_conns: usize,
+    /// Trace every TCP connection and write one JSON-lines file per connection into DIR
+    /// (conn-ID.jsonl, docs/TRACE.md) as it goes and when the stack stops.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
+    /// Events kept per connection for its trace and live plots, about 56 bytes each
+    /// [default: 4096 with --trace, else 0: no tracing].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub trace_events: Option<u32>,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// `tunstack resolve`.
+#[derive(Clone, Debug, Args)]
+pub struct ResolveCmd {
+    #[command(flatten)]
+    query: ResolveCli,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// `tunstack get`.
+#[derive(Clone, Debug, Args)]
+pub struct GetCli {
+    /// The URL (http://HOST[:PORT]/PATH; HOST a name or an IPv4 address).
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The DNS server for names in the URL [default: the kernel side's address].
+    #[arg(value_name = "@SERVER[:PORT]")]
+    server: Option<String>,
+    /// Write the body to FILE [default: standard output].
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// `tunstack ping`.
+#[derive(Clone, Debug, Args)]
+pub struct PingCli {
+    /// The IPv4 address to ping.
+    #[arg(value_name = "HOST", value_parser = ipv4)]
+    host: Ipv4Addr,
+    /// Stop after N requests [default: until Ctrl-C].
+    #[arg(short = 'c', value_name = "N")]
+    count: Option<u32>,
+    /// Seconds between requests [default: 1].
+    #[arg(short = 'i', value_name = "SECS", value_parser = secs)]
+    interval: Option<Duration>,
+    /// Data bytes per request, at most 65507 [default: 56].
+    #[arg(short = 's', value_name = "SIZE", value_parser = clap::value_parser!(u16).range(0..=65_507))]
+    size: Option<u16>,
+    /// TTL of the requests [default: 64].
+    #[arg(short = 't', value_name = "TTL")]
+    ttl: Option<u8>,
+    /// Seconds to wait for each reply [default: 1].
+    #[arg(short = 'W', value_name = "SECS", value_parser = secs)]
+    timeout: Option<Duration>,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// `tunstack traceroute`.
+#[derive(Clone, Debug, Args)]
+pub struct TracerouteCli {
+    /// The IPv4 address to trace the route to.
+    #[arg(value_name = "HOST", value_parser = ipv4)]
+    host: Ipv4Addr,
+    /// The largest TTL tried [default: 30].
+    #[arg(short = 'm', value_name = "HOPS")]
+    max_hops: Option<u8>,
+    /// Probes per hop [default: 3].
+    #[arg(short = 'q', value_name = "N")]
+    queries: Option<u8>,
+    /// Seconds to wait for each probe's answer [default: 2].
+    #[arg(short = 'w', value_name = "SECS", value_parser = secs)]
+    wait: Option<Duration>,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// Which running stack `ss` and `stats` ask.
+#[derive(Clone, Debug, Args)]
+pub struct WatchCli {
+    /// The stack's web server, IP or IP:PORT [default: 10.77.0.2:80].
+    #[arg(value_name = "ADDR", value_parser = crate::watch::parse_addr)]
+    addr: Option<std::net::SocketAddr>,
+    /// Connect from inside network namespace NS (where `tunstack up --netns NS` runs).
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
+}
+
+impl WatchCli {
+    fn target(self) -> crate::watch::Target {
+        let d = crate::watch::Target::default();
+        crate::watch::Target {
+            addr: self.addr.unwrap_or(d.addr),
+            netns: self.netns,
+        }
+    }
+}
+
+/// `tunstack stats`.
+#[derive(Clone, Debug, Args)]
+pub struct StatsCli {
+    #[command(flatten)]
+    target: WatchCli,
+    /// Print what changed every SECS seconds (with the rate per second) instead of the
+    /// totals.
+    #[arg(short = 'd', value_name = "SECS", value_parser = interval)]
+    interval: Option<Duration>,
+    /// Stop after COUNT reports of -d [default: until Ctrl-C].
+    #[arg(short = 'c', value_name = "COUNT", requires = "interval",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Show counters that are zero (or did not change) too.
+    #[arg(short = 'z', long)]
+    zeros: bool,
+}
+
+/// What `tunstack stats` prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsOptions {
+    /// `-d`: deltas over this interval; `None`: the totals, once.
+    pub interval: Option<Duration>,
+    /// `-c`: how many delta reports (`None`: until stopped).
+    pub count: Option<u64>,
+    /// `-z`: show zeros.
+    pub zeros: bool,
+}
+
+/// A parsed command line, checked, in the form the commands take.
 #[derive(Debug)]
 pub enum Command {
     /// `tunstack up`.
@@ -56,21 +296,42 @@ pub enum Command {
     Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
     /// `tunstack traceroute`.
     Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
-    /// `tunstack resolve`: the arguments after `resolve` that are not link options.
-    Resolve(Vec<String>, Setup, LinkOptions),
+    /// `tunstack resolve`.
+    Resolve(ResolveArgs, Setup, LinkOptions),
     /// `tunstack get URL [-o FILE] [@SERVER]`.
     Get(GetArgs, Setup, LinkOptions),
-    /// `tunstack help`.
-    Help,
+    /// `tunstack ss [ADDR]`.
+    Ss(crate::watch::Target),
+    /// `tunstack stats [ADDR] [-d SECS]`.
+    Stats(crate::watch::Target, StatsOptions),
+    /// `tunstack plot TRACE -o DIR`.
+    Plot(PathBuf, PathBuf),
+    /// `tunstack completions SHELL`.
+    Completions(clap_complete::Shell),
 }
 
 /// What `tunstack up` serves.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Serve {
     /// The web root (`--www`); without one, the built-in index page.
     pub www: Option<PathBuf>,
     /// Extra zone files (`--zone`), served beside the default `tunstack.test`.
     pub zones: Vec<PathBuf>,
+    /// The most connections each server holds at once (`--max-conns`).
+    pub max_conns: usize,
+    /// Where connection traces go (`--trace`).
+    pub trace: Option<PathBuf>,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            www: None,
+            zones: Vec::new(),
+            max_conns: 10_000,
+            trace: None,
+        }
+    }
 }
 
 /// What `tunstack get` was asked.
@@ -85,317 +346,271 @@ pub struct GetArgs {
     pub server: Option<std::net::SocketAddr>,
 }
 
-fn value<'a>(args: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, String> {
-    args.next().ok_or_else(|| format!("{flag} needs a value"))
+/// An error in the command line, formatted by clap with the usage (exit status 2).
+pub fn usage_error(msg: impl std::fmt::Display) -> clap::Error {
+    Cli::command().error(ErrorKind::ValueValidation, msg)
 }
 
-fn secs(s: &str, flag: &str) -> Result<Duration, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{flag}: not a number of seconds: {s}"))?;
-    if !(0.0..=3600.0).contains(&v) {
-        return Err(format!("{flag}: out of range: {s}"));
-    }
-    Ok(Duration::from_secs_f64(v))
-}
-
-fn num<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("{flag}: bad number: {s}"))
-}
-
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let mut it = args.iter().map(String::as_str);
-    let cmd = it.next().unwrap_or("help");
-    let target = match cmd {
-        "ping" | "traceroute" => {
-            let host = it.next().ok_or_else(|| format!("{cmd} needs a HOST"))?;
-            Some(
-                host.parse::<Ipv4Addr>()
-                    .map_err(|_| format!("{cmd}: not an IPv4 address: {host}"))?,
-            )
+impl LinkArgs {
+    /// The setup and link options these flags ask for, with the checks that span flags.
+    pub fn into_parts(self) -> Result<(Setup, LinkOptions), clap::Error> {
+        let mut single = IfaceSpec::default_single();
+        if let Some(n) = self.tun {
+            single.tun = n;
         }
-        "up" | "resolve" | "get" => None,
-        "help" | "-h" | "--help" => return Ok(Command::Help),
-        other => return Err(format!("unknown command {other:?}")),
-    };
-
-    let mut single = IfaceSpec::default_single();
-    let mut config: Option<Setup> = None;
-    let mut forward = false;
-    let mut gateway: Option<Ipv4Addr> = None;
-    let mut link = LinkOptions::default();
-    let mut ping = PingOptions::default();
-    let mut trace = TracerouteOptions::default();
-    let mut serve = Serve::default();
-    let mut rest: Vec<String> = Vec::new();
-    let mut get = GetArgs::default();
-    while let Some(flag) = it.next() {
-        match flag {
-            "--tun" => single.tun = value(&mut it, flag)?.to_string(),
-            "--tap" => {
-                single.tun = value(&mut it, flag)?.to_string();
-                link.tap = true;
-            }
-            "--mac" => {
-                let v = value(&mut it, flag)?;
-                let mac: tunstack::wire::EthernetAddress = v
-                    .parse()
-                    .map_err(|_| format!("{flag}: not an Ethernet address: {v}"))?;
-                if !mac.is_unicast() {
-                    return Err(format!("{flag}: {v} is a multicast address"));
-                }
-                link.mac = Some(mac);
-            }
-            "--host-addr" => {
-                single.host_addr = value(&mut it, flag)?
-                    .parse()
-                    .map_err(|e| format!("{flag}: {e}"))?
-            }
-            "--addr" => {
-                let v = value(&mut it, flag)?;
-                single.addr = v
-                    .parse()
-                    .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?
-            }
-            "--mtu" => single.mtu = num(value(&mut it, flag)?, flag)?,
-            "--gateway" => {
-                let v = value(&mut it, flag)?;
-                gateway = Some(
-                    v.parse()
-                        .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?,
-                )
-            }
-            "--netns" => single.netns = Some(value(&mut it, flag)?.to_string()),
-            "--config" => {
-                let path = value(&mut it, flag)?;
-                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-                config = Some(parse_config(&text).map_err(|e| format!("{path}: {e}"))?);
-            }
-            "--forward" => forward = true,
-            "--loss" => {
-                link.impair.loss =
-                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--delay" => {
-                link.impair.delay =
-                    parse_duration(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--jitter" => {
-                link.impair.jitter =
-                    parse_duration(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--reorder" => {
-                link.impair.reorder =
-                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--duplicate" => {
-                link.impair.duplicate =
-                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--corrupt" => {
-                link.impair.corrupt =
-                    parse_percent(value(&mut it, flag)?).map_err(|e| e.to_string())?
-            }
-            "--rate" => {
-                link.impair.rate_bps =
-                    Some(parse_rate(value(&mut it, flag)?).map_err(|e| e.to_string())?)
-            }
-            "--seed" => link.seed = Some(num(value(&mut it, flag)?, flag)?),
-            "--pcap" => link.pcap = Some(PathBuf::from(value(&mut it, flag)?)),
-            "--no-offload" => link.no_offload = true,
-            "-c" if cmd == "ping" => ping.count = Some(num(value(&mut it, flag)?, flag)?),
-            "-i" if cmd == "ping" => ping.interval = secs(value(&mut it, flag)?, flag)?,
-            "-s" if cmd == "ping" => {
-                ping.size = num(value(&mut it, flag)?, flag)?;
-                if ping.size > 65_507 {
-                    return Err("-s: at most 65507 bytes".into());
-                }
-            }
-            "-t" if cmd == "ping" => ping.ttl = Some(num(value(&mut it, flag)?, flag)?),
-            "-W" if cmd == "ping" => ping.timeout = secs(value(&mut it, flag)?, flag)?,
-            "-m" if cmd == "traceroute" => trace.max_hops = num(value(&mut it, flag)?, flag)?,
-            "-q" if cmd == "traceroute" => trace.queries = num(value(&mut it, flag)?, flag)?,
-            "-w" if cmd == "traceroute" => trace.wait = secs(value(&mut it, flag)?, flag)?,
-            "--www" if cmd == "up" => serve.www = Some(PathBuf::from(value(&mut it, flag)?)),
-            "--zone" if cmd == "up" => serve.zones.push(PathBuf::from(value(&mut it, flag)?)),
-            "-o" if cmd == "get" => get.output = Some(PathBuf::from(value(&mut it, flag)?)),
-            server if cmd == "get" && server.starts_with('@') => {
-                let s = &server[1..];
-                let a = s
-                    .parse::<std::net::SocketAddr>()
-                    .or_else(|_| s.parse::<Ipv4Addr>().map(|ip| (ip, 53).into()))
-                    .map_err(|_| format!("not a server address: {server}"))?;
-                get.server = Some(a);
-            }
-            url if cmd == "get" && get.url.is_empty() && !url.starts_with('-') => {
-                get.url = url.to_string()
-            }
-            "-x" | "-n" if cmd == "resolve" => {
-                rest.push(flag.to_string());
-                rest.push(value(&mut it, flag)?.to_string());
-            }
-            other if cmd == "resolve" && !other.starts_with("--") => rest.push(other.to_string()),
-            other => return Err(format!("unknown option {other:?}")),
+        if let Some(n) = &self.tap {
+            single.tun = n.clone();
         }
-    }
-    if link.mac.is_some() && !link.tap {
-        return Err("--mac needs --tap".into());
-    }
-    let mut setup = match config {
-        Some(_) if link.tap => {
-            return Err("--tap: router configs (--config) are TUN only for now".into());
+        if let Some(a) = self.host_addr {
+            single.host_addr = a;
         }
-        Some(mut s) => {
-            s.forwarding |= forward;
-            s
+        if let Some(a) = self.addr {
+            single.addr = a;
         }
-        None => {
-            if !single.host_addr.contains(single.addr) || single.host_addr.address() == single.addr
-            {
-                return Err(format!(
-                    "--addr {} must be another address in {}",
-                    single.addr,
-                    single.host_addr.network()
+        if let Some(m) = self.mtu {
+            single.mtu = m;
+        }
+        single.netns = self.netns;
+        let mut impair = ImpairConfig::default();
+        let set = |field: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut impair.loss, self.loss);
+        set(&mut impair.reorder, self.reorder);
+        set(&mut impair.duplicate, self.duplicate);
+        set(&mut impair.corrupt, self.corrupt);
+        if let Some(d) = self.delay {
+            impair.delay = d;
+        }
+        if let Some(d) = self.jitter {
+            impair.jitter = d;
+        }
+        impair.rate_bps = self.rate.or(impair.rate_bps);
+        let link = LinkOptions {
+            impair,
+            seed: self.seed,
+            pcap: self.pcap,
+            tap: self.tap.is_some(),
+            mac: self.mac,
+            no_offload: self.no_offload,
+            congestion: self.congestion,
+            trace_events: 0,
+        };
+        let mut setup = match self.config {
+            Some(_) if link.tap => {
+                return Err(usage_error(
+                    "--tap: router configs (--config) are TUN only for now",
                 ));
             }
-            Setup {
-                ifaces: vec![single],
-                routes: Vec::new(),
-                forwarding: forward,
+            Some(mut s) => {
+                s.forwarding |= self.forward;
+                s
             }
+            None => {
+                if !single.host_addr.contains(single.addr)
+                    || single.host_addr.address() == single.addr
+                {
+                    return Err(usage_error(format!(
+                        "--addr {} must be another address in {} (--host-addr)",
+                        single.addr,
+                        single.host_addr.network()
+                    )));
+                }
+                Setup {
+                    ifaces: vec![single],
+                    routes: Vec::new(),
+                    forwarding: self.forward,
+                }
+            }
+        };
+        if let Some(via) = self.gateway {
+            let dest = Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid");
+            setup.routes.push(RouteSpec { dest, via });
         }
-    };
-    if let Some(via) = gateway {
-        let dest = tunstack::iface::Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid");
-        setup.routes.push(crate::config::RouteSpec { dest, via });
+        Ok((setup, link))
     }
-    Ok(match (cmd, target) {
-        ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
-        ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
-        ("resolve", _) => {
-            if rest.is_empty() {
-                return Err("resolve needs a NAME".into());
-            }
-            Command::Resolve(rest, setup, link)
+}
+
+/// Parses the arguments after the program name. No arguments at all shows the help.
+/// `--help` and `--version` come back as clap errors whose `exit()` prints them and
+/// exits 0.
+pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
+    let argv = std::iter::once("tunstack".to_string()).chain(if args.is_empty() {
+        vec!["help".to_string()]
+    } else {
+        args.to_vec()
+    });
+    let cli = Cli::try_parse_from(argv)?;
+    Ok(match cli.command {
+        Cmd::Up(u) => {
+            let (setup, mut link) = u.link.into_parts()?;
+            let default_events = if u.trace.is_some() { 4096 } else { 0 };
+            link.trace_events = u.trace_events.map_or(default_events, |n| n as usize);
+            let serve = Serve {
+                www: u.www,
+                zones: u.zone,
+                max_conns: u.max_conns,
+                trace: u.trace,
+            };
+            Command::Up(setup, link, serve)
         }
-        ("get", _) => {
-            if get.url.is_empty() {
-                return Err("get needs a URL".into());
+        Cmd::Resolve(r) => {
+            let args = r.query.into_args().map_err(usage_error)?;
+            let (setup, link) = r.link.into_parts()?;
+            Command::Resolve(args, setup, link)
+        }
+        Cmd::Get(g) => {
+            let (mut url, mut server) = (g.url, g.server);
+            // `get @SERVER URL` works as well as `get URL @SERVER`.
+            if url.starts_with('@') {
+                if let Some(s) = server.take() {
+                    server = Some(std::mem::replace(&mut url, s));
+                }
             }
+            let server = server.map(|s| get_server(&s)).transpose()?;
+            let (setup, link) = g.link.into_parts()?;
+            let get = GetArgs {
+                url,
+                output: g.output,
+                server,
+            };
             Command::Get(get, setup, link)
         }
-        _ => Command::Up(setup, link, serve),
+        Cmd::Ping(p) => {
+            let d = PingOptions::default();
+            let opts = PingOptions {
+                count: p.count,
+                interval: p.interval.unwrap_or(d.interval),
+                size: p.size.map_or(d.size, usize::from),
+                ttl: p.ttl,
+                timeout: p.timeout.unwrap_or(d.timeout),
+            };
+            let (setup, link) = p.link.into_parts()?;
+            Command::Ping(p.host, opts, setup, link)
+        }
+        Cmd::Traceroute(t) => {
+            let d = TracerouteOptions::default();
+            let opts = TracerouteOptions {
+                max_hops: t.max_hops.unwrap_or(d.max_hops),
+                queries: t.queries.unwrap_or(d.queries),
+                wait: t.wait.unwrap_or(d.wait),
+            };
+            let (setup, link) = t.link.into_parts()?;
+            Command::Traceroute(t.host, opts, setup, link)
+        }
+        Cmd::Ss(w) => Command::Ss(w.target()),
+        Cmd::Stats(s) => Command::Stats(
+            s.target.target(),
+            StatsOptions {
+                interval: s.interval,
+                count: s.count,
+                zeros: s.zeros,
+            },
+        ),
+        Cmd::Plot { trace, out } => Command::Plot(trace, out),
+        Cmd::Completions { shell } => Command::Completions(shell),
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Writes the completion script for `shell` to `out`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "tunstack", out);
+}
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+fn get_server(word: &str) -> Result<std::net::SocketAddr, clap::Error> {
+    let s = word.strip_prefix('@').ok_or_else(|| {
+        usage_error(format!(
+            "unexpected argument {word:?}; a DNS server is given as @IP or @IP:PORT"
+        ))
+    })?;
+    s.parse::<std::net::SocketAddr>()
+        .or_else(|_| s.parse::<Ipv4Addr>().map(|ip| (ip, 53).into()))
+        .map_err(|_| {
+            usage_error(format!(
+                "not a server address: {word} (expected @IP or @IP:PORT, e.g. @10.77.0.1)"
+            ))
+        })
+}
+
+// Value parsers: each error says what a valid value looks like; clap adds the flag.
+
+fn ipv4(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse()
+        .map_err(|_| "expected an IPv4 address like 10.77.0.2".to_string())
+}
+
+fn cidr(s: &str) -> Result<Ipv4Cidr, String> {
+    s.parse()
+        .map_err(|e: tunstack::iface::route::ParseCidrError| e.to_string())
+}
+
+fn mac(s: &str) -> Result<EthernetAddress, String> {
+    let mac: EthernetAddress = s
+        .parse()
+        .map_err(|_| "not an Ethernet address; expected six hex pairs like 02:00:5e:00:00:02")?;
+    if !mac.is_unicast() {
+        return Err("a multicast address; the stack's own address must be unicast (first byte even, e.g. 02:...)".into());
     }
+    Ok(mac)
+}
 
-    #[test]
-    fn up_with_overrides_and_impairment() {
-        let c = parse(&args(
-            "up --tun t9 --host-addr 10.9.0.1/16 --addr 10.9.3.3 --loss 5% --delay 20ms --seed 7",
-        ));
-        let Ok(Command::Up(setup, link, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(setup.ifaces[0].tun, "t9");
-        assert_eq!(setup.ifaces[0].stack_cidr().to_string(), "10.9.3.3/16");
-        assert!((link.impair.loss - 0.05).abs() < 1e-9);
-        assert_eq!(link.impair.delay, tunstack::time::Duration::from_millis(20));
-        assert_eq!(link.seed, Some(7));
-    }
-
-    #[test]
-    fn ping_flags() {
-        let c = parse(&args("ping 10.77.0.1 -c 3 -i 0.2 -s 4000 -t 5"));
-        let Ok(Command::Ping(dst, p, _, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(dst, Ipv4Addr::new(10, 77, 0, 1));
-        assert_eq!((p.count, p.size, p.ttl), (Some(3), 4000, Some(5)));
-        assert_eq!(p.interval, Duration::from_millis(200));
-    }
-
-    #[test]
-    fn tap_and_mac() {
-        let c = parse(&args("up --tap tap7 --mac 02:11:22:33:44:55"));
-        let Ok(Command::Up(setup, link, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(setup.ifaces[0].tun, "tap7");
-        assert!(link.tap);
-        assert_eq!(link.mac.unwrap().to_string(), "02:11:22:33:44:55");
-        let c = parse(&args("ping 10.77.0.9 --tap tap7"));
-        let Ok(Command::Ping(_, _, _, link)) = c else {
-            panic!("{c:?}")
-        };
-        assert!(link.tap && link.mac.is_none());
-        assert!(parse(&args("up --mac 02:00:00:00:00:01"))
-            .unwrap_err()
-            .contains("needs --tap"));
-        assert!(parse(&args("up --tap t --mac 03:00:00:00:00:01"))
-            .unwrap_err()
-            .contains("multicast"));
-        assert!(parse(&args("up --tap t --mac 02:00:00"))
-            .unwrap_err()
-            .contains("not an Ethernet address"));
-    }
-
-    #[test]
-    fn gateway_adds_a_default_route() {
-        let c = parse(&args("traceroute 10.88.0.2 --gateway 10.77.0.1"));
-        let Ok(Command::Traceroute(_, _, setup, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(setup.routes.len(), 1);
-        assert_eq!(setup.routes[0].dest.prefix_len(), 0);
-        assert_eq!(setup.routes[0].via, Ipv4Addr::new(10, 77, 0, 1));
-    }
-
-    #[test]
-    fn resolve_and_get_arguments() {
-        let c = parse(&args("resolve www.tunstack.test @10.77.0.2 MX --netns n1"));
-        let Ok(Command::Resolve(rest, setup, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(rest, ["www.tunstack.test", "@10.77.0.2", "MX"]);
-        assert_eq!(setup.ifaces[0].netns.as_deref(), Some("n1"));
-        let c = parse(&args("get http://www.tunstack.test/ -o /tmp/x @10.77.0.2"));
-        let Ok(Command::Get(g, _, _)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(g.url, "http://www.tunstack.test/");
-        assert_eq!(g.output.as_deref(), Some(std::path::Path::new("/tmp/x")));
-        assert_eq!(g.server, Some("10.77.0.2:53".parse().unwrap()));
-        let c = parse(&args("up --www /srv --zone a.zone --zone b.zone"));
-        let Ok(Command::Up(_, _, serve)) = c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(serve.zones.len(), 2);
-        assert!(parse(&args("get")).unwrap_err().contains("needs a URL"));
-    }
-
-    #[test]
-    fn errors_name_the_problem() {
-        assert!(parse(&args("up --addr 10.78.0.2"))
-            .unwrap_err()
-            .contains("must be another address"));
-        assert!(parse(&args("ping")).unwrap_err().contains("needs a HOST"));
-        assert!(parse(&args("up --bogus"))
-            .unwrap_err()
-            .contains("unknown option"));
-        assert!(parse(&args("up -c 3"))
-            .unwrap_err()
-            .contains("unknown option"));
-        assert!(parse(&args("frobnicate"))
-            .unwrap_err()
-            .contains("unknown command"));
+/// RFC 791: every IPv4 link carries 68-octet datagrams; a TUN device takes at most
+/// 65535.
+fn mtu(s: &str) -> Result<usize, String> {
+    let range = "expected an MTU in 68..=65535 (IPv4's minimum to the largest IP datagram)";
+    match s.parse::<usize>() {
+        Ok(m) if (68..=65_535).contains(&m) => Ok(m),
+        _ => Err(range.into()),
     }
 }
+
+fn percent(s: &str) -> Result<f64, String> {
+    parse_percent(s)
+        .map_err(|e| format!("{e}; expected a percentage like 5% or a fraction like 0.05"))
+}
+
+fn duration(s: &str) -> Result<tunstack::time::Duration, String> {
+    parse_duration(s).map_err(|e| format!("{e}; expected a duration like 20ms, 1.5s or 250us"))
+}
+
+fn rate(s: &str) -> Result<u64, String> {
+    parse_rate(s).map_err(|e| format!("{e}; expected a rate like 10mbit, 500kbit or 1mbps"))
+}
+
+fn secs(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=3600.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err("expected a number of seconds from 0 to 3600, like 0.2".into()),
+    }
+}
+
+fn interval(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err("expected a number of seconds above 0 and at most 3600, like 1 or 0.5".into()),
+    }
+}
+
+fn algorithm(s: &str) -> Result<Algorithm, String> {
+    s.parse()
+        .map_err(|e: tunstack::tcp::congestion::UnknownAlgorithm| e.to_string())
+}
+
+fn algorithm_help() -> String {
+    let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    format!(
+        "TCP congestion control: {} [default: {}]",
+        names.join(", "),
+        Algorithm::default()
+    )
+}
+
+fn config_file(path: &str) -> Result<Setup, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    parse_config(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests;

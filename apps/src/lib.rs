@@ -1,5 +1,8 @@
-//! Applications on tunstack sockets, and the pieces of the `tunstack` command.
+//! Applications on tunstack sockets, and the pieces of the `tunstack` command. The map of
+//! the code (layers, rules of the house, test layers) is `docs/DESIGN.md` in the
+//! repository.
 
+pub mod aio;
 pub mod cli;
 pub mod config;
 pub mod dns;
@@ -9,3 +12,4 @@ pub mod services;
 pub mod sys;
 pub mod tools;
 pub mod up;
+pub mod watch;

@@ -14,18 +14,13 @@ use tunstack_apps::services::{self, Service};
 use tunstack_apps::sys;
 use tunstack_apps::tools::{ping, traceroute};
 use tunstack_apps::up::{bring_up, Running};
-use tunstack_apps::{dns, http};
+use tunstack_apps::{dns, http, watch};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cmd = match cli::parse(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tunstack: {e}\n(tunstack help for usage)");
-            std::process::exit(2);
-        }
-    };
+    // Bad arguments exit 2 with clap's message; --help and --version exit 0.
+    let cmd = cli::parse(&args).unwrap_or_else(|e| e.exit());
     sys::catch_stop_signals();
     let code = match run(cmd) {
         Ok(code) => code,
@@ -39,30 +34,66 @@ fn main() {
 
 fn run(cmd: Command) -> Result<i32, String> {
     match cmd {
-        Command::Help => {
-            print!("{}", cli::USAGE);
+        Command::Ss(target) => {
+            let rows = watch::connections(&target)?;
+            watch::print_ss(&rows, &mut io::stdout()).map_err(|e| e.to_string())?;
+            Ok(0)
+        }
+        Command::Stats(target, opts) => stats(&target, &opts),
+        Command::Plot(trace, out) => {
+            let lines = watch::trace::read(&trace)?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for (name, svg) in watch::plot::all(&lines) {
+                let p = out.join(name);
+                std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
+                println!("{}", p.display());
+            }
+            Ok(0)
+        }
+        Command::Completions(shell) => {
+            cli::completions(shell, &mut io::stdout());
             Ok(0)
         }
         Command::Up(setup, link, serve) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
+            let svc_cfg = services::ServiceConfig {
+                max_conns: serve.max_conns,
+                ..services::ServiceConfig::default()
+            };
             for svc in [Service::Echo, Service::Discard, Service::Chargen] {
-                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc)
+                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc, &svc_cfg)
                     .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
             }
             let dns = start_dns(&handle, &running, &serve)?;
             start_http(&handle, &serve)?;
+            let mut traces = match &serve.trace {
+                Some(dir) => Some(
+                    watch::trace::TraceWriter::new(dir)
+                        .map_err(|e| format!("--trace {}: {e}", dir.display()))?,
+                ),
+                None => None,
+            };
             announce(&running);
             while !sys::stop_requested() && running.runtime.is_running() {
                 std::thread::sleep(Duration::from_millis(100));
+                if let Some(w) = traces.as_mut() {
+                    let chunks = handle.with(|s, _| s.tcp_take_traces());
+                    w.write(&chunks).map_err(|e| format!("--trace: {e}"))?;
+                }
+            }
+            if let Some(w) = traces.as_mut() {
+                // The connections still there when the stack stops.
+                let chunks = handle.with(|s, _| s.tcp_take_traces());
+                w.write(&chunks)
+                    .and_then(|()| w.finish())
+                    .map_err(|e| format!("--trace: {e}"))?;
             }
             let code = finish(running)?;
             print!("{}", dns.stats());
             Ok(code)
         }
-        Command::Resolve(rest, setup, link) => {
-            let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-            let args = dns::cmd::parse_resolve_args(&words)?;
+        Command::Resolve(args, setup, link) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();
             let mut resolver = resolver_on(&handle, &running, args.server)?;
@@ -110,6 +141,42 @@ fn run(cmd: Command) -> Result<i32, String> {
     }
 }
 
+/// `tunstack stats`: the totals once, or with `-d` what changed every interval.
+fn stats(target: &watch::Target, opts: &cli::StatsOptions) -> Result<i32, String> {
+    let mut out = io::stdout();
+    let mut before = watch::counters(target)?;
+    let Some(every) = opts.interval else {
+        watch::print_counters(&before, None, opts.zeros, &mut out).map_err(|e| e.to_string())?;
+        return Ok(0);
+    };
+    let mut reports = 0;
+    while opts.count.is_none_or(|c| reports < c) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < every {
+            if sys::stop_requested() {
+                return Ok(0);
+            }
+            std::thread::sleep(
+                (every - started.elapsed().min(every)).min(Duration::from_millis(100)),
+            );
+        }
+        let now = watch::counters(target)?;
+        let secs = started.elapsed().as_secs_f64();
+        writeln!(out, "#tunstack {} over {secs:.1} s", target.addr).map_err(|e| e.to_string())?;
+        watch::print_counters(
+            &watch::deltas(&before, &now),
+            Some(secs),
+            opts.zeros,
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
+        let _ = out.flush();
+        before = now;
+        reports += 1;
+    }
+    Ok(0)
+}
+
 /// The authoritative DNS server on port 53 (UDP and TCP): the default zone
 /// `tunstack.test`, reverse zones for the stack's addresses, and `--zone` files.
 fn start_dns(
@@ -124,13 +191,16 @@ fn start_dns(
     }
     let server = Arc::new(dns::server::Server::new(
         dns::server::Catalog::new(zones),
-        dns::server::ServerConfig::default(),
+        dns::server::ServerConfig {
+            max_tcp_connections: serve.max_conns,
+            ..dns::server::ServerConfig::default()
+        },
     ));
     let any53 = (Ipv4Addr::UNSPECIFIED, 53);
     let udp =
         tunstack::UdpSocket::bind_on(handle, any53).map_err(|e| format!("DNS on UDP 53: {e}"))?;
-    let tcp =
-        tunstack::TcpListener::bind_on(handle, any53).map_err(|e| format!("DNS on TCP 53: {e}"))?;
+    let tcp = tunstack::TcpListener::bind_with_backlog(handle, any53, services::ACCEPT_BACKLOG)
+        .map_err(|e| format!("DNS on TCP 53: {e}"))?;
     dns::server::spawn(&server, udp, tcp).map_err(|e| format!("starting DNS: {e}"))?;
     Ok(server)
 }
@@ -140,11 +210,20 @@ struct Info(StackHandle);
 
 impl http::StackInfo for Info {
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.0.stats().iter().collect()
+        let mut c: Vec<_> = self.0.stats().iter().collect();
+        c.push((
+            tunstack_apps::aio::CONN_REFUSED_MAX,
+            tunstack_apps::aio::conn_refused_max(),
+        ));
+        c
     }
     fn connections(&self) -> Vec<http::ConnRow> {
         let conns = self.0.with(|s, _| s.tcp_connections());
         conns.iter().map(http::ConnRow::from).collect()
+    }
+    fn trace(&self, id: u64) -> Option<Vec<watch::trace::TraceLine>> {
+        let chunk = self.0.with(|s, _| s.tcp_trace(id))?;
+        Some(watch::trace::snapshot(&chunk))
     }
 }
 
@@ -152,12 +231,14 @@ impl http::StackInfo for Info {
 fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
     let cfg = http::Config {
         root: serve.www.clone(),
+        max_connections: serve.max_conns,
         ..http::Config::default()
     };
     let server = http::Server::new(cfg)
         .map_err(|e| format!("--www: {e}"))?
         .with_stack_info(Arc::new(Info(handle.clone())));
-    let l = tunstack::TcpListener::bind_on(handle, (Ipv4Addr::UNSPECIFIED, 80))
+    let any80 = (Ipv4Addr::UNSPECIFIED, 80);
+    let l = tunstack::TcpListener::bind_with_backlog(handle, any80, services::ACCEPT_BACKLOG)
         .map_err(|e| format!("HTTP on 80: {e}"))?;
     Arc::new(server)
         .spawn(l)
@@ -226,11 +307,19 @@ fn announce(r: &Running) {
 
 /// Stops the runtime and prints the counters, as `nstat` names them.
 fn finish(running: Running) -> Result<i32, String> {
+    let impairments = running.impairments.clone();
     let stats = running
         .shutdown()
         .map_err(|e| format!("runtime stopped: {e}"))?;
     println!("tunstack: stopped; counters:");
     print!("{}", stats.report());
+    for i in &impairments {
+        print!("{}", i.report());
+    }
+    let refused = tunstack_apps::aio::conn_refused_max();
+    if refused > 0 {
+        println!("{:<31} {refused}", tunstack_apps::aio::CONN_REFUSED_MAX);
+    }
     let _ = io::stdout().flush();
     Ok(0)
 }

@@ -1,17 +1,25 @@
 //! The small TCP services `tunstack up` runs, which make transfers easy to test with
 //! `nc`: echo (RFC 862, port 7), discard (RFC 863, port 9) and chargen (RFC 864, port 19).
+//! Event-driven: one thread per service, a task per connection (see [`crate::aio`]).
 
-use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
+use std::time::Duration;
 
-use tunstack::socket::{StackHandle, TcpListener, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tunstack::socket::StackHandle;
+
+use crate::aio::{self, within, AsyncStream, ConnLimit, IntoAsyncListener};
 
 const LOG: &str = "tunstack::apps";
 
-/// The most connections one service serves at once; more wait in the accept queue.
-pub const MAX_CONNECTIONS: usize = 256;
+/// The accept queue of the servers `tunstack up` runs: room for a burst of handshakes
+/// while the server's thread catches up (Linux's default `somaxconn`).
+pub const ACCEPT_BACKLOG: usize = 4096;
+
+/// How much one read takes; allocated when data arrives, not while a connection idles.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// Which service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +32,28 @@ pub enum Service {
     Chargen,
 }
 
+/// How a service treats its connections.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// Connections held at once; the next is reset and counted (`--max-conns`).
+    pub max_conns: usize,
+    /// A connection with nothing to read for this long is closed.
+    pub idle_timeout: Duration,
+    /// A peer that takes no bytes for this long (a slow reader, or one that stopped
+    /// reading) is cut off: each write must finish within it.
+    pub write_timeout: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            max_conns: 10_000,
+            idle_timeout: Duration::from_secs(300),
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 impl Service {
     /// The well-known port.
     pub fn port(self) -> u16 {
@@ -34,43 +64,45 @@ impl Service {
         }
     }
 
-    fn serve(self, mut s: TcpStream) -> io::Result<u64> {
-        let mut buf = vec![0u8; 64 * 1024];
+    /// Serves one connection; returns the bytes moved.
+    async fn serve<S: AsyncStream>(
+        self,
+        mut s: S,
+        cfg: &ServiceConfig,
+        block: &[u8],
+    ) -> io::Result<u64> {
         let mut total = 0u64;
         match self {
-            Service::Echo => loop {
-                let n = s.read(&mut buf)?;
+            Service::Echo | Service::Discard => loop {
+                // Idle connections hold no buffer: wait first, then read.
+                within(cfg.idle_timeout, s.readable()).await?;
+                let mut buf = vec![0u8; READ_CHUNK];
+                let n = s.read(&mut buf).await?;
                 if n == 0 {
-                    s.shutdown(std::net::Shutdown::Write)?;
-                    return Ok(total);
-                }
-                s.write_all(&buf[..n])?;
-                total += n as u64;
-            },
-            Service::Discard => loop {
-                let n = s.read(&mut buf)?;
-                if n == 0 {
-                    return Ok(total);
-                }
-                total += n as u64;
-            },
-            Service::Chargen => {
-                let block = chargen_block(64 * 1024);
-                loop {
-                    match s.write(&block) {
-                        Ok(n) => total += n as u64,
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                            ) =>
-                        {
-                            return Ok(total)
-                        }
-                        Err(e) => return Err(e),
+                    if self == Service::Echo {
+                        s.shutdown().await?;
                     }
+                    return Ok(total);
                 }
-            }
+                if self == Service::Echo {
+                    within(cfg.write_timeout, s.write_all(&buf[..n])).await?;
+                }
+                total += n as u64;
+            },
+            Service::Chargen => loop {
+                match within(cfg.write_timeout, s.write(block)).await {
+                    Ok(n) => total += n as u64,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                        ) =>
+                    {
+                        return Ok(total)
+                    }
+                    Err(e) => return Err(e),
+                }
+            },
         }
     }
 }
@@ -92,42 +124,50 @@ pub fn chargen_block(len: usize) -> Vec<u8> {
     out
 }
 
-/// Starts `service` on `addr` in a background thread (a thread per connection, at most
-/// [`MAX_CONNECTIONS`] at once).
-pub fn spawn(handle: &StackHandle, addr: Ipv4Addr, service: Service) -> io::Result<()> {
-    let listener = TcpListener::bind_on(handle, SocketAddrV4::new(addr, service.port()))?;
-    let active = Arc::new(AtomicUsize::new(0));
-    std::thread::Builder::new()
-        .name(format!("tunstack-{service:?}").to_lowercase())
-        .spawn(move || loop {
-            let (stream, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) => {
-                    log::debug!(target: LOG, "{service:?}: accept: {e}");
-                    return;
-                }
-            };
-            while active.load(Ordering::Acquire) >= MAX_CONNECTIONS {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            active.fetch_add(1, Ordering::AcqRel);
-            let slot = Arc::clone(&active);
-            let spawned = std::thread::Builder::new()
-                .name("tunstack-conn".into())
-                .spawn(move || {
-                    match service.serve(stream) {
+/// Starts `service` on `addr` of `handle`'s stack, on a thread of its own (every
+/// connection a task on it, at most `cfg.max_conns` at once).
+pub fn spawn(
+    handle: &StackHandle,
+    addr: Ipv4Addr,
+    service: Service,
+    cfg: &ServiceConfig,
+) -> io::Result<Arc<ConnLimit>> {
+    let at = SocketAddrV4::new(addr, service.port());
+    let listener = tunstack::TcpListener::bind_with_backlog(handle, at, ACCEPT_BACKLOG)?;
+    serve_on(listener, service, cfg.clone())
+}
+
+/// Starts `service` on `listener` (tunstack's or the kernel's), as [`spawn`] does; the
+/// returned limit tells how many connections it holds and refused.
+pub fn serve_on<L: IntoAsyncListener>(
+    listener: L,
+    service: Service,
+    cfg: ServiceConfig,
+) -> io::Result<Arc<ConnLimit>> {
+    let limit = ConnLimit::new(cfg.max_conns);
+    let lim = Arc::clone(&limit);
+    let name = format!("tunstack-{service:?}").to_lowercase();
+    aio::spawn_server(&name, move || {
+        let l = listener.into_async()?;
+        let cfg = Arc::new(cfg);
+        let block: Arc<[u8]> = chargen_block(64 * 1024).into();
+        Ok(aio::accept_loop(
+            l,
+            lim,
+            || false,
+            move |s, peer: SocketAddr| {
+                let (cfg, block) = (Arc::clone(&cfg), Arc::clone(&block));
+                async move {
+                    match service.serve(s, &cfg, &block).await {
                         Ok(n) => log::info!(target: LOG, "{service:?} {peer}: {n} bytes"),
                         Err(e) => log::info!(target: LOG, "{service:?} {peer}: {e}"),
                     }
-                    slot.fetch_sub(1, Ordering::AcqRel);
-                });
-            if spawned.is_err() {
-                // The connection was dropped with the closure: give its slot back.
-                active.fetch_sub(1, Ordering::AcqRel);
-                log::warn!(target: LOG, "{service:?}: could not start a thread");
-            }
-        })?;
-    Ok(())
+                }
+            },
+            aio::reset,
+        ))
+    })?;
+    Ok(limit)
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tunstack::iface::Ipv4Cidr;
 
-const NETNS_DIR: &str = "/run/netns";
+/// Where `ip netns` keeps named namespaces.
+pub const NETNS_DIR: &str = "/run/netns";
 
 /// A network namespace the calling thread has entered; removed on drop if this process
 /// created it.

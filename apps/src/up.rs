@@ -34,9 +34,14 @@ pub struct LinkOptions {
     /// The stack's Ethernet address on TAP devices (`None`: a random locally
     /// administered one, from the seed).
     pub mac: Option<EthernetAddress>,
-    /// Open TUN devices without virtio-net offloads (`--no-offload`): one wire-sized
-    /// packet per system call, as a kernel that refuses them would leave it.
+    /// Open the TUN device without virtio-net offloads (TSO/checksum): one wire-sized
+    /// packet per syscall (`--no-offload`).
     pub no_offload: bool,
+    /// The TCP congestion control algorithm (`--cc`; `None`: the stack's default).
+    pub congestion: Option<tunstack::tcp::congestion::Algorithm>,
+    /// Events kept per TCP connection in its trace (0: no tracing; `tunstack up
+    /// --trace`).
+    pub trace_events: usize,
 }
 
 /// A running stack and what it holds on to.
@@ -48,6 +53,8 @@ pub struct Running {
     /// Whether the devices took TCP segmentation and checksum offloads (TSO): the ready
     /// line says `offload tso`, else `offload off`.
     pub offload: bool,
+    /// The impairment's counters per interface (empty without impairment).
+    pub impairments: Vec<tunstack::link::ImpairCounters>,
     /// Namespaces this process created (deleted when dropped, after the devices).
     _netns: Vec<Netns>,
 }
@@ -132,14 +139,17 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         None => Rng::from_os(),
     };
     let impair_seed = rng.next_u64();
-    let config = StackConfig {
+    let mut config = StackConfig {
         forwarding: setup.forwarding,
         ..StackConfig::default()
     };
+    config.tcp.congestion = link.congestion.unwrap_or(config.tcp.congestion);
+    config.tcp.trace_events = link.trace_events;
     let mut stack = Stack::new(config, rng);
     let mut devices: Vec<(tunstack::iface::IfaceId, Box<dyn Device + Send>)> = Vec::new();
     let mut namespaces = Vec::new();
     let mut offload_all = true;
+    let mut impairments = Vec::new();
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
         let what = format!("bringing up {}", spec.tun);
@@ -169,12 +179,9 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         let mut boxed = dev;
         if !link.impair.is_noop() {
             let seed = impair_seed.wrapping_add(n as u64);
-            boxed = Box::new(Impaired::new(
-                boxed,
-                link.impair.clone(),
-                link.impair.clone(),
-                seed,
-            ));
+            let impaired = Impaired::new(boxed, link.impair.clone(), link.impair.clone(), seed);
+            impairments.push(impaired.counters());
+            boxed = Box::new(impaired);
         }
         if let Some(path) = &link.pcap {
             let path = if setup.ifaces.len() == 1 {
@@ -209,6 +216,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
         runtime,
         ifaces: setup.ifaces.clone(),
         offload: offload_all,
+        impairments,
         _netns: namespaces,
     })
 }

@@ -127,7 +127,10 @@ fn index_page_and_404() {
     ]);
     assert_eq!(text(&o), "404");
     let o = curl(&[&format!("{base}/_stack/stats")]);
-    assert!(text(&o).contains("\"TcpRetransSegs\": 0"), "{}", text(&o));
+    let body = text(&o);
+    let stats: serde_json::Value = serde_json::from_str(&body).expect(&body);
+    assert_eq!(stats["TcpRetransSegs"], 0, "{stats}");
+    assert_eq!(stats["TcpInSegs"], 1, "{stats}");
     let o = curl(&[
         "-w",
         "%{http_code}",

@@ -125,8 +125,9 @@ fn idle_connection_closes() {
     assert!(rest.is_empty());
 }
 
-/// At most `max_connections` are served at once; the next waits in the accept queue
-/// until a slot frees.
+/// At most `max_connections` are served at once; the next is refused at once with 503
+/// and `Retry-After` (not left waiting in the accept queue), counted, while the held ones
+/// are still served; once a place frees, new connections are served again.
 #[test]
 fn concurrency_is_bounded() {
     let (addr, s) = start(Config {
@@ -147,25 +148,64 @@ fn concurrency_is_bounded() {
     assert_eq!(s.active(), 2);
     let mut third = connect(addr);
     third
-        .set_read_timeout(Some(Duration::from_millis(400)))
-        .unwrap();
-    third
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let mut b = [0u8; 1];
-    let r = third.read(&mut b);
-    assert!(
-        r.is_err(),
-        "answered while two connections held both slots: {r:?}"
-    );
-    assert_eq!(s.active(), 2);
-    drop(hold);
-    third
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     let mut r = BufReader::new(third);
-    let (status, _, _) = read_response(&mut r);
+    let (status, head, _) = read_response(&mut r);
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    assert!(head.contains("Retry-After: 1"), "{head}");
+    assert!(head.contains("Connection: close"), "{head}");
+    assert_eq!(s.refused(), 1);
+    assert_eq!(s.active(), 2);
+    // The held connections are still served.
+    let mut held = hold.into_iter();
+    let mut first = held.next().unwrap();
+    first
+        .write_all(b"Host: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (status, _, _) = read_response(&mut BufReader::new(first));
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    drop(held);
+    let t0 = Instant::now();
+    while s.active() > 0 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut c = connect(addr);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let (status, _, _) = read_response(&mut BufReader::new(c));
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(s.refused(), 1);
+}
+
+/// A client that stops reading a large response is cut off after `write_timeout`
+/// instead of holding its connection for as long as it likes.
+#[test]
+fn slow_reader_is_cut_off() {
+    let dir = std::env::temp_dir().join(format!("tunstack-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("big.bin"), vec![7u8; 32 << 20]).unwrap();
+    let (addr, s) = start(Config {
+        root: Some(dir.clone()),
+        write_timeout: Duration::from_millis(500),
+        ..Config::default()
+    });
+    let mut c = connect(addr);
+    c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    while s.active() == 0 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(s.active(), 1);
+    let t0 = Instant::now();
+    while s.active() > 0 && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = t0.elapsed();
+    assert_eq!(s.active(), 0, "the stalled connection is still held");
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Many pipelined requests in one write come back in order.

@@ -324,7 +324,13 @@ fn connections_page_shows_a_running_download() {
             &url,
         ],
     );
-    let remote = format!("\"remote\": \"10.77.0.1:{PORT}\"");
+    let remote = format!("10.77.0.1:{PORT}");
+    // The listing parsed as JSON; the row whose remote end is curl's port.
+    let row_of = |json: &str| -> Option<tunstack_apps::http::ConnRow> {
+        let rows: Vec<tunstack_apps::http::ConnRow> = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("/_stack/connections is not JSON ({e}):\n{json}"));
+        rows.into_iter().find(|r| r.remote.to_string() == remote)
+    };
     let listing = |accept: &str| {
         site.ns.exec_ok(
             "curl",
@@ -341,8 +347,8 @@ fn connections_page_shows_a_running_download() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let row = loop {
         let json = listing("application/json");
-        if let Some(row) = json.lines().find(|l| l.contains(&remote)) {
-            break row.to_string();
+        if let Some(row) = row_of(&json) {
+            break row;
         }
         assert!(
             Instant::now() < deadline,
@@ -350,9 +356,9 @@ fn connections_page_shows_a_running_download() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(row.contains("\"state\": \"ESTAB\""), "{row}");
-    assert!(row.contains("\"local\": \"10.77.0.2:80\""), "{row}");
-    assert!(row.contains("\"srtt_us\": "), "{row}");
+    assert_eq!(row.state, "ESTAB", "{row:?}");
+    assert_eq!(row.local.to_string(), "10.77.0.2:80", "{row:?}");
+    assert!(row.id > 0 && row.cwnd > 0 && row.rto_us > 0, "{row:?}");
     let html = listing("text/html");
     assert!(
         html.contains(&format!("<td>10.77.0.1:{PORT}</td>")),
@@ -368,7 +374,7 @@ fn connections_page_shows_a_running_download() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let json = listing("application/json");
-        if !json.contains(&remote) {
+        if row_of(&json).is_none() {
             break;
         }
         assert!(

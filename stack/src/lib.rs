@@ -1,6 +1,6 @@
 //! tunstack: a TCP/IP stack in user space over a Linux TUN or TAP device.
 //!
-//! The crate is layered (see `DESIGN.md` in the shared folder):
+//! The crate is layered (the map is `docs/DESIGN.md` in the repository):
 //!
 //! ```text
 //! wire  <-  iface / icmp / udp / tcp  <-  stack  <-  socket
@@ -25,6 +25,8 @@ pub mod stack;
 pub mod stats;
 pub mod tcp;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod udp;
 pub mod wire;
 

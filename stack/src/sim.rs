@@ -69,15 +69,18 @@ impl Sim {
         while let Some(t) = self.b.poll_transmit() {
             self.ba.push_owned(now, t.frame);
         }
+        // A frame's buffer goes back to the stack that sent it, as the runtime hands it
+        // back after the device send: the sender of a bulk transfer reuses its buffers
+        // instead of allocating one per segment while the receiver's pool overflows.
         while let Some(f) = self.ab.pop(now) {
             self.b.receive(now, self.ib, &f);
-            self.b.recycle(f);
+            self.a.recycle(f);
             self.delivered.0 += 1;
             busy = true;
         }
         while let Some(f) = self.ba.pop(now) {
             self.a.receive(now, self.ia, &f);
-            self.a.recycle(f);
+            self.b.recycle(f);
             self.delivered.1 += 1;
             busy = true;
         }

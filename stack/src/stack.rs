@@ -24,6 +24,8 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
+mod tests_offload;
+#[cfg(test)]
 mod tests_udp;
 mod udp;
 
@@ -152,6 +154,9 @@ pub struct Stack {
     /// While [`Stack::receive_offload`] hands on a TCP segment whose checksum the device
     /// vouches for: the wire segments it stands for.
     rx_offload: Option<u64>,
+    /// Frames a connection generated in one dispatch, on their way to `ip_output`
+    /// (kept to reuse its allocation).
+    tcp_out: Vec<(Vec<u8>, VirtioNetHdr)>,
 }
 
 /// The most buffers [`Stack::recycle`] keeps.
@@ -168,6 +173,7 @@ impl Stack {
             last_now: Instant::ZERO,
             frame_pool: Vec::new(),
             rx_offload: None,
+            tcp_out: Vec::new(),
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),

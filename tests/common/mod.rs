@@ -1,6 +1,6 @@
 //! Helpers shared by the system tests (include with `mod common;`).
 //!
-//! They implement the network etiquette of DESIGN.md:
+//! They implement the network etiquette of `docs/DESIGN.md`:
 //!
 //! * every test that touches the kernel's network works inside a fresh network namespace
 //!   ([`NetNs`]) with a name unique to the run, deleted when the guard drops, also when

@@ -9,9 +9,27 @@ use super::resolver::{Answer, Resolver, Source};
 use super::{Name, RType, Record};
 use crate::net::{NetDatagram, NetStream};
 
-/// The usage line for the CLI's help text.
-pub const USAGE: &str =
-    "tunstack resolve NAME [@SERVER[:PORT]] [TYPE] [-x ADDR] [-n COUNT] [LINK OPTIONS]";
+/// `tunstack resolve`'s own arguments, as clap parses them.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ResolveCli {
+    /// The name to look up, then optionally @SERVER[:PORT] (or @IP#PORT) and a TYPE (A,
+    /// MX, TXT, ...), in any order after the name.
+    #[arg(value_name = "NAME [@SERVER[:PORT]] [TYPE]")]
+    pub words: Vec<String>,
+    /// The reverse (PTR) lookup of an IPv4 address.
+    #[arg(short = 'x', value_name = "ADDR", value_parser = reverse_addr)]
+    pub reverse: Option<Ipv4Addr>,
+    /// Look the name up COUNT times (after the first, answered from the cache while the
+    /// TTL lasts).
+    #[arg(short = 'n', value_name = "COUNT", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+}
+
+fn reverse_addr(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse()
+        .map_err(|_| "expected an IPv4 address like 10.77.0.2".to_string())
+}
 
 /// What `tunstack resolve` was asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,46 +45,37 @@ pub struct ResolveArgs {
     pub count: u32,
 }
 
-/// Reads `tunstack resolve`'s arguments (those after `resolve`, link options already
-/// removed): a name, optionally `@SERVER[:PORT]` and a TYPE in any order after it, `-x
-/// ADDR` for the reverse (PTR) lookup of an IPv4 address, `-n COUNT`.
-pub fn parse_resolve_args(args: &[&str]) -> Result<ResolveArgs, String> {
-    let mut name = None;
-    let mut rtype = None;
-    let mut server = None;
-    let mut count = 1;
-    let mut it = args.iter();
-    while let Some(&a) = it.next() {
-        if let Some(s) = a.strip_prefix('@') {
-            server = Some(parse_server(s)?);
-        } else if a == "-x" {
-            let addr: Ipv4Addr = it
-                .next()
-                .ok_or("-x needs an address")?
-                .parse()
-                .map_err(|_| "-x needs an IPv4 address")?;
-            name = Some(Name::reverse_v4(addr));
-            rtype.get_or_insert(RType::PTR);
-        } else if a == "-n" {
-            count = it
-                .next()
-                .and_then(|n| n.parse().ok())
-                .filter(|&n| n > 0)
-                .ok_or("-n needs a positive count")?;
-        } else if name.is_none() {
-            name = Some(Name::parse(a).map_err(|e| format!("name {a:?}: {e}"))?);
-        } else if rtype.is_none() {
-            rtype = Some(RType::from_text(a).ok_or_else(|| format!("unknown type {a:?}"))?);
-        } else {
-            return Err(format!("unexpected argument {a:?}"));
+impl ResolveCli {
+    /// The lookup these arguments ask for: a name (or `-x ADDR`), optionally
+    /// `@SERVER[:PORT]` and a TYPE in any order after it.
+    pub fn into_args(self) -> Result<ResolveArgs, String> {
+        let mut name = self.reverse.map(Name::reverse_v4);
+        let mut rtype = self.reverse.map(|_| RType::PTR);
+        let mut server = None;
+        let mut named = self.reverse.is_some();
+        let mut typed = false;
+        for a in &self.words {
+            if let Some(s) = a.strip_prefix('@') {
+                server = Some(parse_server(s)?);
+            } else if !named {
+                name = Some(Name::parse(a).map_err(|e| format!("name {a:?}: {e}"))?);
+                named = true;
+            } else if !typed {
+                rtype = Some(RType::from_text(a).ok_or_else(|| {
+                    format!("unknown type {a:?} (expected a record type like A, MX, TXT, PTR)")
+                })?);
+                typed = true;
+            } else {
+                return Err(format!("unexpected argument {a:?}"));
+            }
         }
+        Ok(ResolveArgs {
+            name: name.ok_or("resolve needs a NAME (or -x ADDR)")?,
+            rtype: rtype.unwrap_or(RType::A),
+            server,
+            count: self.count,
+        })
     }
-    Ok(ResolveArgs {
-        name: name.ok_or("resolve needs a name")?,
-        rtype: rtype.unwrap_or(RType::A),
-        server,
-        count,
-    })
 }
 
 fn parse_server(s: &str) -> Result<SocketAddr, String> {

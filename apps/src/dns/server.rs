@@ -4,20 +4,22 @@
 //! FORMERR for malformed queries; NOTIMP for other opcodes; the query's letter case echoed
 //! (RFC 4343 section 4.1); EDNS0 payload sizes honoured (RFC 6891) and TC set when the
 //! answer does not fit; and DNS over TCP (RFC 7766) with several queries per connection
-//! and an idle timeout. The run loops take any [`NetDatagram`]/[`NetListener`], so the same
+//! and an idle timeout. The run loops take any [`NetDatagram`]/[`IntoAsyncListener`], so the same
 //! server runs on the kernel's sockets and on tunstack's.
 
 use core::fmt;
-use std::io::{self, Read};
-use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::message::MIN_UDP_PAYLOAD;
 use super::zone::{Lookup, Zone};
 use super::{Class, Edns, Header, Message, Name, Opcode, RData, RType, Rcode, Record};
-use crate::net::{is_timeout, NetDatagram, NetListener, NetStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::aio::{self, AsyncStream, ConnLimit, IntoAsyncListener};
+use crate::net::{is_timeout, NetDatagram};
 
 const LOG: &str = "tunstack::dns";
 
@@ -70,7 +72,8 @@ pub struct ServerConfig {
     pub max_udp_payload: u16,
     /// A TCP connection with no query for this long is closed (RFC 7766 section 6.2.3).
     pub tcp_idle_timeout: Duration,
-    /// TCP connections served at once; more are closed at once (RFC 7766 section 6.2.2).
+    /// TCP connections served at once; more are reset at once and counted (RFC 7766
+    /// section 6.2.2), also in `TcpExtTunstackConnRefusedMax`.
     pub max_tcp_connections: usize,
     /// The longest CNAME chain followed.
     pub max_cname_chain: usize,
@@ -462,42 +465,40 @@ pub fn serve_udp<D: NetDatagram>(sock: D, server: Arc<Server>) -> io::Result<()>
     Ok(())
 }
 
-/// Serves DNS over TCP on `listener` (RFC 7766): a thread per connection, at most
-/// `max_tcp_connections` at once (more are closed straight away), each answering queries
-/// in order until the client closes or is idle for `tcp_idle_timeout`. Returns after
-/// [`Server::stop`] once the next connection arrives.
-pub fn serve_tcp<L: NetListener>(listener: L, server: Arc<Server>) -> io::Result<()> {
-    let active = Arc::new(AtomicUsize::new(0));
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(x) => x,
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
-        };
-        if server.stopped() {
-            return Ok(());
-        }
-        if active.load(Ordering::Acquire) >= server.config.max_tcp_connections {
-            bump(&server.counters.tcp_rejected);
-            let _ = stream.shutdown(Shutdown::Both);
-            continue;
-        }
-        bump(&server.counters.tcp_connections);
-        active.fetch_add(1, Ordering::AcqRel);
-        let (server2, active2) = (Arc::clone(&server), Arc::clone(&active));
-        let spawned = std::thread::Builder::new()
-            .name("tunstack-dns-tcp".into())
-            .spawn(move || {
-                if let Err(e) = serve_connection(stream, &server2) {
+/// Serves DNS over TCP on `listener` (RFC 7766), on the calling thread: every
+/// connection a task, at most `max_tcp_connections` at once (the next is reset at once
+/// and counted, RFC 7766 section 6.2.2 lets a server close connections to protect its
+/// resources), each answering queries in order until the client closes or is idle for
+/// `tcp_idle_timeout`. Returns after [`Server::stop`] once the next connection arrives.
+pub fn serve_tcp<L: IntoAsyncListener>(listener: L, server: Arc<Server>) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move { run_tcp(listener.into_async()?, server).await })
+}
+
+async fn run_tcp<L: aio::AsyncListener>(listener: L, server: Arc<Server>) -> io::Result<()> {
+    let limit = ConnLimit::new(server.config.max_tcp_connections);
+    let (s1, s2, s3) = (Arc::clone(&server), Arc::clone(&server), server);
+    aio::accept_loop(
+        listener,
+        limit,
+        move || s1.stopped(),
+        move |stream, peer| {
+            let server = Arc::clone(&s2);
+            bump(&server.counters.tcp_connections);
+            async move {
+                if let Err(e) = serve_connection(stream, &server).await {
                     log::debug!(target: LOG, "dns tcp {peer}: {e}");
                 }
-                active2.fetch_sub(1, Ordering::AcqRel);
-            });
-        if spawned.is_err() {
-            active.fetch_sub(1, Ordering::AcqRel);
-            log::warn!(target: LOG, "dns tcp: could not start a thread");
-        }
-    }
+            }
+        },
+        move |stream, peer| {
+            bump(&s3.counters.tcp_rejected);
+            aio::reset(stream, peer);
+        },
+    )
+    .await
 }
 
 /// A running serve loop.
@@ -505,7 +506,7 @@ pub type Loop = std::thread::JoinHandle<io::Result<()>>;
 
 /// Runs [`serve_udp`] and [`serve_tcp`] for `server` in two background threads (as
 /// `tunstack up` does on port 53); each returns its loop's result when joined.
-pub fn spawn<D: NetDatagram, L: NetListener>(
+pub fn spawn<D: NetDatagram, L: IntoAsyncListener>(
     server: &Arc<Server>,
     udp: D,
     tcp: L,
@@ -520,39 +521,41 @@ pub fn spawn<D: NetDatagram, L: NetListener>(
     Ok((u, t))
 }
 
-/// Reads exactly `buf.len()` bytes; `Ok(false)` when the stream ends before the first.
-fn read_full(s: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+/// Reads exactly `buf.len()` bytes within `idle`; `Ok(false)` when the stream ends (or
+/// the wait runs out) before the first byte.
+async fn read_full<S: AsyncStream>(s: &mut S, buf: &mut [u8], idle: Duration) -> io::Result<bool> {
+    match aio::within(idle, s.readable()).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Ok(false),
+        Err(e) => return Err(e),
+    }
     let mut got = 0;
     while got < buf.len() {
-        match s.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        match aio::within(idle, s.read(&mut buf[got..])).await? {
+            0 if got == 0 => return Ok(false),
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => got += n,
         }
     }
     Ok(true)
 }
 
 /// One TCP connection: two-byte length, message, answer, repeat (RFC 1035 section 4.2.2,
-/// RFC 7766 section 6.2.1: several queries per connection, answered in order).
-fn serve_connection<S: NetStream>(mut s: S, server: &Server) -> io::Result<()> {
+/// RFC 7766 section 6.2.1: several queries per connection, answered in order). A
+/// connection waiting for its next query holds no buffer.
+async fn serve_connection<S: AsyncStream>(mut s: S, server: &Server) -> io::Result<()> {
     let idle = server.config.tcp_idle_timeout;
-    s.set_read_timeout(Some(idle))?;
-    s.set_write_timeout(Some(idle))?;
     let _ = s.set_nodelay(true);
-    let mut query = Vec::new();
     let result = loop {
         let mut len = [0u8; 2];
-        match read_full(&mut s, &mut len) {
+        match read_full(&mut s, &mut len, idle).await {
             Ok(true) => {}
             Ok(false) => break Ok(()),
             Err(e) if is_timeout(&e) => break Ok(()),
             Err(e) => break Err(e),
         }
-        query.resize(usize::from(u16::from_be_bytes(len)), 0);
-        match read_full(&mut s, &mut query) {
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        match read_full(&mut s, &mut query, idle).await {
             Ok(true) => {}
             Ok(false) => break Err(io::ErrorKind::UnexpectedEof.into()),
             Err(e) if is_timeout(&e) => break Ok(()),
@@ -562,12 +565,12 @@ fn serve_connection<S: NetStream>(mut s: S, server: &Server) -> io::Result<()> {
             let mut out = Vec::with_capacity(reply.len() + 2);
             out.extend_from_slice(&(reply.len() as u16).to_be_bytes());
             out.extend_from_slice(&reply);
-            if let Err(e) = s.write_all(&out).and_then(|()| s.flush()) {
+            if let Err(e) = aio::within(idle, s.write_all(&out)).await {
                 break Err(e);
             }
         }
     };
-    let _ = s.shutdown(Shutdown::Both);
+    let _ = s.shutdown().await;
     result
 }
 

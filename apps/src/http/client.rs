@@ -587,21 +587,31 @@ where
     S: NetStream,
     C: Fn(&str, u16) -> io::Result<S>,
 {
-    use std::io::IsTerminal;
-    let tty = io::stderr().is_terminal();
     let started = Instant::now();
-    let mut last = Instant::now();
+    // indicatif draws on standard error only when that is a terminal.
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(5),
+    );
+    let counting = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+    )
+    .expect("valid template");
+    bar.set_style(counting);
+    let mut sized = false;
     let mut progress = |got: u64, total: Option<u64>| {
-        if !tty || last.elapsed() < Duration::from_millis(200) {
-            return;
+        if let (Some(t), false) = (total, sized) {
+            sized = true;
+            bar.set_length(t);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bytes}/{total_bytes} [{wide_bar}] {percent}% {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
         }
-        last = Instant::now();
-        let rate = got as f64 / started.elapsed().as_secs_f64().max(1e-6);
-        let of = match total {
-            Some(t) if t > 0 => format!(" / {} ({}%)", human(t), got * 100 / t),
-            _ => String::new(),
-        };
-        eprint!("\r{}{of}  {}/s   ", human(got), human(rate as u64));
+        bar.set_position(got);
     };
     let result = match output {
         Some(p) => {
@@ -621,9 +631,7 @@ where
             get(url, connect, &mut w, &mut progress)
         }
     };
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    bar.finish_and_clear();
     let f = result.map_err(|e| format!("{url}: {e}"))?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(

@@ -104,3 +104,134 @@ pub fn timeout_kind(e: io::Error) -> io::Error {
         e
     }
 }
+
+/// A stream with nothing more to give: what [`Conn::replay`] reads from once its buffer
+/// is used up (a read fails as a timeout would).
+#[derive(Clone, Copy, Debug)]
+pub struct Exhausted;
+
+impl io::Read for Exhausted {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl io::Write for Exhausted {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl NetStream for Exhausted {
+    fn set_read_timeout(&self, _: Option<std::time::Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_write_timeout(&self, _: Option<std::time::Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        Err(io::ErrorKind::NotConnected.into())
+    }
+    fn shutdown(&self, _: std::net::Shutdown) -> io::Result<()> {
+        Ok(())
+    }
+    fn try_clone(&self) -> io::Result<Self> {
+        Ok(Exhausted)
+    }
+    fn set_nodelay(&self, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Conn<Exhausted> {
+    /// A connection whose only input is `bytes`: the synchronous decoders run over what
+    /// an event-driven connection has buffered so far; a read past it is `TimedOut`.
+    pub fn replay(bytes: &[u8]) -> Conn<Exhausted> {
+        Conn {
+            stream: Exhausted,
+            buf: bytes.to_vec(),
+            start: 0,
+            end: bytes.len(),
+        }
+    }
+}
+
+/// The event-driven twin of [`Conn`]: a stream with a read buffer that exists only while
+/// there are unread bytes, so a connection waiting for its next request holds none.
+pub struct AsyncConn<S> {
+    /// The socket.
+    pub stream: S,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl<S: crate::aio::AsyncStream> AsyncConn<S> {
+    /// Wraps `stream`.
+    pub fn new(stream: S) -> Self {
+        AsyncConn {
+            stream,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The bytes received and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` buffered bytes as used; an emptied buffer is given back.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > READ_CHUNK {
+                self.buf = Vec::new();
+            }
+        }
+    }
+
+    /// Gives the buffer's memory back if nothing is in it (between requests).
+    pub fn release(&mut self) {
+        if self.start == self.end {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Reads once more into the buffer, waiting at most until `deadline`; `TimedOut` if
+    /// it passes. Returns how many bytes arrived (0 at end of stream).
+    pub async fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        if self.buf.len() - self.end < READ_CHUNK / 4 {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < READ_CHUNK / 4 {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+        }
+        let read = self.stream.read(&mut self.buf[self.end..]);
+        let n = match deadline {
+            None => read.await?,
+            Some(d) => tokio::time::timeout_at(d.into(), read)
+                .await
+                .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??,
+        };
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Writes all of `data`, within `limit`.
+    pub async fn write_all(&mut self, data: &[u8], limit: std::time::Duration) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        crate::aio::within(limit, self.stream.write_all(data)).await
+    }
+}

@@ -1,45 +1,97 @@
 //! The built-in pages: the index shown without a web root, and the stack's own pages
-//! `/_stack/stats` and `/_stack/connections`, rendered from data the caller supplies.
+//! under `/_stack/` (`stats`, `connections`), rendered from data the caller supplies.
+//! JSON is written and read with `serde`; [`ConnRow`] is both what the server sends and
+//! what `tunstack ss` reads back.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use serde::{Deserialize, Serialize};
+
+use super::request::Request;
+use super::response::Response;
+
 /// One TCP connection as `/_stack/connections` shows it (what `ss -ti` shows).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnRow {
+    /// The stack's number for the connection, stable for its lifetime and never reused
+    /// while the stack runs (`/_stack/connections/ID/...`).
+    pub id: u64,
     /// The state as `ss` names it, e.g. `ESTAB`, `TIME-WAIT`.
     pub state: String,
     /// Local address.
     pub local: SocketAddr,
     /// Remote address.
     pub remote: SocketAddr,
+    /// The congestion control algorithm.
+    pub congestion: String,
+    /// The send MSS, bytes.
+    pub mss: u64,
     /// Congestion window, bytes.
     pub cwnd: u64,
-    /// Slow-start threshold, bytes; `u64::MAX` before the first loss (shown as `null`).
-    pub ssthresh: u64,
+    /// Slow-start threshold, bytes; `None` (JSON `null`) before the first loss.
+    pub ssthresh: Option<u64>,
     /// Smoothed round-trip time, microseconds (0 before the first sample).
     pub srtt_us: u64,
+    /// Round-trip time variation, microseconds (0 before the first sample).
+    pub rttvar_us: u64,
     /// Retransmission timeout, microseconds.
     pub rto_us: u64,
     /// Bytes sent and not yet acknowledged.
     pub bytes_in_flight: u64,
-    /// Segments retransmitted on this connection.
+    /// The peer's receive window, bytes.
+    pub snd_wnd: u64,
+    /// Our receive window, bytes.
+    pub rcv_wnd: u64,
+    /// Segments retransmitted on this connection (all causes).
     pub retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Fast retransmits.
+    pub fast_retransmits: u64,
+    /// Segments sent.
+    pub segs_out: u64,
+    /// Segments received.
+    pub segs_in: u64,
+    /// Bytes the peer acknowledged.
+    pub bytes_acked: u64,
+    /// Bytes received in order.
+    pub bytes_received: u64,
+    /// Pacing rate, bits per second, when the algorithm paces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing_rate_bps: Option<u64>,
+    /// Delivery rate, bits per second, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_rate_bps: Option<u64>,
 }
 
 impl From<&tunstack::tcp::ConnInfo> for ConnRow {
     fn from(c: &tunstack::tcp::ConnInfo) -> Self {
-        let wide = |n: usize| if n == usize::MAX { u64::MAX } else { n as u64 };
+        let s = &c.stats;
         ConnRow {
+            id: c.id,
             state: c.state.name().to_string(),
             local: c.local.into(),
             remote: c.remote.into(),
-            cwnd: wide(c.cwnd),
-            ssthresh: wide(c.ssthresh),
+            congestion: c.congestion.to_string(),
+            mss: c.mss as u64,
+            cwnd: c.cwnd as u64,
+            ssthresh: (c.ssthresh != usize::MAX).then_some(c.ssthresh as u64),
             srtt_us: c.srtt.map_or(0, |d| d.total_micros()),
+            rttvar_us: c.rttvar.total_micros(),
             rto_us: c.rto.total_micros(),
-            bytes_in_flight: wide(c.bytes_in_flight),
-            retransmits: c.stats.retransmits,
+            bytes_in_flight: c.bytes_in_flight as u64,
+            snd_wnd: c.snd_wnd as u64,
+            rcv_wnd: c.rcv_wnd as u64,
+            retransmits: s.retransmits,
+            timeouts: s.timeouts,
+            fast_retransmits: s.fast_retransmits,
+            segs_out: s.segs_out,
+            segs_in: s.segs_in,
+            bytes_acked: s.bytes_acked,
+            bytes_received: s.bytes_received,
+            pacing_rate_bps: None,
+            delivery_rate_bps: None,
         }
     }
 }
@@ -51,6 +103,11 @@ pub trait StackInfo: Send + Sync {
     fn counters(&self) -> Vec<(&'static str, u64)>;
     /// Every TCP connection.
     fn connections(&self) -> Vec<ConnRow>;
+    /// The live trace of connection `id` (header line first), if it exists and the
+    /// stack traces connections.
+    fn trace(&self, _id: u64) -> Option<Vec<crate::watch::trace::TraceLine>> {
+        None
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -69,36 +126,17 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-/// A JSON string literal (RFC 8259 7).
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The index page served at `/` without a web root.
 pub fn index_html(stack_pages: bool) -> String {
     let links = if stack_pages {
         "<p>The stack's own pages:</p>\n<ul>\n\
+         <li><a href=\"/_stack/\">/_stack/</a> &mdash; the live page: counters and \
+         connections with their charts, updated every second</li>\n\
          <li><a href=\"/_stack/stats\">/_stack/stats</a> &mdash; every counter, as JSON, \
          with Linux <code>nstat</code> names (TcpInSegs, TcpRetransSegs, ...)</li>\n\
          <li><a href=\"/_stack/connections\">/_stack/connections</a> &mdash; every TCP \
-         connection with its state, addresses, cwnd, ssthresh, srtt, rto, bytes in flight \
-         and retransmissions (what <code>ss -ti</code> shows)</li>\n</ul>\n"
+         connection with its id, state, addresses, cwnd, ssthresh, srtt, rttvar, rto, bytes \
+         in flight and retransmissions (what <code>ss -ti</code> shows)</li>\n</ul>\n"
     } else {
         ""
     };
@@ -113,49 +151,26 @@ pub fn index_html(stack_pages: bool) -> String {
     )
 }
 
+/// Pretty JSON with a final newline.
+fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("plain data serializes");
+    s.push('\n');
+    s
+}
+
 /// `/_stack/stats`: `{"TcpInSegs": 12, ...}` in the order given.
 pub fn stats_json(info: &dyn StackInfo) -> String {
-    let mut out = String::from("{");
-    for (i, (name, v)) in info.counters().iter().enumerate() {
-        let sep = if i == 0 { "\n  " } else { ",\n  " };
-        let _ = write!(out, "{sep}{}: {v}", json_string(name));
-    }
-    out.push_str("\n}\n");
-    out
+    let map: serde_json::Map<String, serde_json::Value> = info
+        .counters()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
+    pretty(&map)
 }
 
-/// A slow-start threshold for display: `null` while unset.
-fn ssthresh(v: u64) -> String {
-    if v == u64::MAX {
-        "null".into()
-    } else {
-        v.to_string()
-    }
-}
-
-/// `/_stack/connections` as a JSON array of objects.
+/// `/_stack/connections` as a JSON array of [`ConnRow`] objects.
 pub fn connections_json(info: &dyn StackInfo) -> String {
-    let mut out = String::from("[");
-    for (i, c) in info.connections().iter().enumerate() {
-        let sep = if i == 0 { "\n  " } else { ",\n  " };
-        let _ = write!(
-            out,
-            "{sep}{{\"state\": {}, \"local\": {}, \"remote\": {}, \"cwnd\": {}, \
-             \"ssthresh\": {}, \"srtt_us\": {}, \"rto_us\": {}, \"bytes_in_flight\": {}, \
-             \"retransmits\": {}}}",
-            json_string(&c.state),
-            json_string(&c.local.to_string()),
-            json_string(&c.remote.to_string()),
-            c.cwnd,
-            ssthresh(c.ssthresh),
-            c.srtt_us,
-            c.rto_us,
-            c.bytes_in_flight,
-            c.retransmits
-        );
-    }
-    out.push_str("\n]\n");
-    out
+    pretty(&info.connections())
 }
 
 /// `/_stack/connections` as an HTML table, for browsers.
@@ -163,21 +178,23 @@ pub fn connections_html(info: &dyn StackInfo) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
          <title>tunstack connections</title></head>\n<body>\n<h1>TCP connections</h1>\n\
-         <table border=\"1\">\n<tr><th>state</th><th>local</th><th>remote</th>\
-         <th>cwnd</th><th>ssthresh</th><th>srtt (us)</th><th>rto (us)</th>\
-         <th>in flight</th><th>retransmits</th></tr>\n",
+         <table border=\"1\">\n<tr><th>id</th><th>state</th><th>local</th><th>remote</th>\
+         <th>cwnd</th><th>ssthresh</th><th>srtt (us)</th><th>rttvar (us)</th>\
+         <th>rto (us)</th><th>in flight</th><th>retransmits</th></tr>\n",
     );
     for c in info.connections() {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.id,
             html_escape(&c.state),
             c.local,
             c.remote,
             c.cwnd,
-            ssthresh(c.ssthresh).replace("null", "-"),
+            c.ssthresh.map_or("-".to_string(), |v| v.to_string()),
             c.srtt_us,
+            c.rttvar_us,
             c.rto_us,
             c.bytes_in_flight,
             c.retransmits
@@ -187,4 +204,66 @@ pub fn connections_html(info: &dyn StackInfo) -> String {
         "</table>\n<p><a href=\"/_stack/connections?format=json\">JSON</a></p>\n</body></html>\n",
     );
     out
+}
+
+/// The response for a `/_stack/...` path, or `None` when `path` is not one of the stack's
+/// pages (the server then goes on to its files).
+pub fn stack_page(info: &dyn StackInfo, req: &Request, path: &str) -> Option<Response> {
+    let json = |body: String| {
+        Response::bytes(200, "application/json", body.into_bytes())
+            .with("Cache-Control", "no-store")
+    };
+    match path {
+        "/_stack" | "/_stack/" => Some(
+            Response::bytes(
+                200,
+                "text/html; charset=utf-8",
+                crate::watch::live::PAGE.as_bytes().to_vec(),
+            )
+            .with("Cache-Control", "no-store"),
+        ),
+        "/_stack/stats" => Some(json(stats_json(info))),
+        "/_stack/connections" => {
+            let html = !req.target.contains("format=json")
+                && req.all("accept").any(|a| a.contains("text/html"));
+            let r = if html {
+                Response::bytes(
+                    200,
+                    "text/html; charset=utf-8",
+                    connections_html(info).into_bytes(),
+                )
+                .with("Cache-Control", "no-store")
+            } else {
+                json(connections_json(info))
+            };
+            Some(r.with("Vary", "Accept"))
+        }
+        _ => connection_page(info, path),
+    }
+}
+
+/// `/_stack/connections/ID/trace` (the trace as a JSON array of lines, `docs/TRACE.md`)
+/// and `.../seq.svg`, `cwnd.svg`, `rtt.svg`. 404 for a connection that is gone or not
+/// traced.
+fn connection_page(info: &dyn StackInfo, path: &str) -> Option<Response> {
+    let rest = path.strip_prefix("/_stack/connections/")?;
+    let (id, what) = rest.split_once('/')?;
+    let id: u64 = id.parse().ok()?;
+    if !matches!(what, "trace" | "seq.svg" | "cwnd.svg" | "rtt.svg") {
+        return None;
+    }
+    let Some(lines) = info.trace(id) else {
+        return Some(Response::text(
+            404,
+            "no trace for that connection (gone, or tracing is off: tunstack up --trace DIR \
+             or --trace-events N)",
+        ));
+    };
+    let (ct, body) = match what {
+        "trace" => ("application/json", pretty(&lines)),
+        "seq.svg" => ("image/svg+xml", crate::watch::plot::seq_svg(&lines)),
+        "cwnd.svg" => ("image/svg+xml", crate::watch::plot::cwnd_svg(&lines)),
+        _ => ("image/svg+xml", crate::watch::plot::rtt_svg(&lines)),
+    };
+    Some(Response::bytes(200, ct, body.into_bytes()).with("Cache-Control", "no-store"))
 }

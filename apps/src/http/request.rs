@@ -2,10 +2,6 @@
 //! that follows it (RFC 9112 6).
 
 use std::io;
-use std::time::{Duration, Instant};
-
-use super::io::Conn;
-use crate::net::NetStream;
 
 /// A parsed request head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,61 +156,55 @@ pub enum HeadError {
     Io(io::Error),
 }
 
-/// Reads the next request head. The wait for its first byte is bounded by `idle`; once
-/// that byte is in, the whole head must arrive within `head_timeout` — one deadline for
-/// the head, not a timeout per read, so a client trickling a byte at a time (slowloris)
-/// cannot hold the connection longer than that.
-pub fn read_head<S: NetStream>(
-    conn: &mut Conn<S>,
-    lim: &Limits,
-    idle: Duration,
-    head_timeout: Duration,
-) -> Result<Request, HeadError> {
-    let idle_deadline = Instant::now() + idle;
-    let mut head_deadline = (!conn.buffered().is_empty()).then(|| Instant::now() + head_timeout);
-    // Parse only when a line has ended or a limit may have been crossed, so a head
-    // trickling in a byte at a time costs work in proportion to its lines, not bytes.
-    let mut scanned = 0;
-    loop {
-        let buf = conn.buffered();
-        let new_line = buf[scanned.min(buf.len())..].contains(&b'\n');
-        scanned = buf.len();
+/// The part of reading a head that does not depend on how bytes arrive (the server's
+/// reader adds the waiting and the deadlines).
+#[derive(Debug, Default)]
+pub struct HeadScan {
+    scanned: usize,
+}
+
+impl HeadScan {
+    /// Parses `buf` once a line has ended or a limit may have been crossed since the
+    /// last look, so a head trickling in a byte at a time costs work in proportion to its
+    /// lines, not bytes. `Ok(Some((request, head length)))` when it is complete.
+    pub fn check(
+        &mut self,
+        buf: &[u8],
+        lim: &Limits,
+    ) -> Result<Option<(Request, usize)>, HeadError> {
+        let new_line = buf[self.scanned.min(buf.len())..].contains(&b'\n');
+        self.scanned = buf.len();
         let check = new_line
             || buf.len() > lim.max_head
             || (buf.len() > lim.max_request_line && !buf.contains(&b'\n'));
         if check && !buf.is_empty() {
-            match parse_head(conn.buffered(), lim) {
-                Ok(Some((req, n))) => {
-                    conn.consume(n);
-                    return Ok(req);
-                }
-                Ok(None) => {}
-                Err(r) => return Err(HeadError::Reject(r)),
-            }
+            return parse_head(buf, lim).map_err(HeadError::Reject);
         }
-        let deadline = head_deadline.unwrap_or(idle_deadline);
-        match conn.fill(Some(deadline)) {
-            // Stray CRLFs after the last request (RFC 9112 2.2) are not a request.
-            Ok(0) if conn.buffered().iter().all(|&b| b == b'\r' || b == b'\n') => {
-                return Err(HeadError::Idle)
-            }
-            Ok(0) => return Err(HeadError::Reject(reject(400, "incomplete request"))),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                return Err(
-                    if conn.buffered().iter().all(|&b| b == b'\r' || b == b'\n') {
-                        HeadError::Idle
-                    } else {
-                        HeadError::Timeout
-                    },
-                )
-            }
-            Err(e) => return Err(HeadError::Io(e)),
-        }
-        if head_deadline.is_none() && !conn.buffered().is_empty() {
-            head_deadline = Some(Instant::now() + head_timeout);
+        Ok(None)
+    }
+
+    /// What the stream ending before a complete head means: stray CRLFs after the last
+    /// request (RFC 9112 2.2) are not a request.
+    pub fn at_eof(buf: &[u8]) -> HeadError {
+        if only_line_ends(buf) {
+            HeadError::Idle
+        } else {
+            HeadError::Reject(reject(400, "incomplete request"))
         }
     }
+
+    /// What a deadline passing means: idle if no request had begun, 408 if one had.
+    pub fn at_timeout(buf: &[u8]) -> HeadError {
+        if only_line_ends(buf) {
+            HeadError::Idle
+        } else {
+            HeadError::Timeout
+        }
+    }
+}
+
+fn only_line_ends(buf: &[u8]) -> bool {
+    buf.iter().all(|&b| b == b'\r' || b == b'\n')
 }
 
 /// How the request body is delimited (RFC 9112 6.3).

@@ -5,7 +5,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::time::SystemTime;
 
 use super::date;
-use super::io::Conn;
+use super::io::{AsyncConn, Conn};
 use crate::net::NetStream;
 
 /// Responses are written in pieces of at most this much (a file is never read whole).
@@ -139,60 +139,95 @@ pub fn write_head(out: &mut Vec<u8>, resp: &Response, close: bool, minor: u8) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Appends the body to `out` and writes to `conn` whenever [`CHUNK`] bytes are pending;
+/// How many body bytes `body` sends.
+fn body_len(body: &Body) -> u64 {
+    match body {
+        Body::None => 0,
+        Body::Bytes(b) => b.len() as u64,
+        Body::File { len, .. } => *len,
+    }
+}
+
+/// Appends the next piece of `body` to `out` (all of an in-memory body; up to
+/// [`CHUNK`] less what `out` holds of a file, read where the last piece ended) and
+/// returns whether the body is complete. A file that turns out shorter than promised is
+/// an error: the caller must close, since the declared Content-Length can no longer be
+/// met.
+pub fn body_piece(body: &mut Body, out: &mut Vec<u8>) -> io::Result<bool> {
+    match body {
+        Body::None => Ok(true),
+        Body::Bytes(b) => {
+            out.extend_from_slice(b);
+            *body = Body::None;
+            Ok(true)
+        }
+        Body::File { file, start, len } => {
+            if *len == 0 {
+                return Ok(true);
+            }
+            file.seek(SeekFrom::Start(*start))?;
+            let old = out.len();
+            let want = ((CHUNK.saturating_sub(old)).max(1) as u64).min(*len) as usize;
+            out.resize(old + want, 0);
+            let n = loop {
+                match file.read(&mut out[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        out.truncate(old);
+                        return Err(e);
+                    }
+                }
+            };
+            out.truncate(old + n);
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while being sent",
+                ));
+            }
+            *start += n as u64;
+            *len -= n as u64;
+            Ok(*len == 0)
+        }
+    }
+}
+
+/// Appends the body to `out`, writing to `conn` whenever half a [`CHUNK`] is pending;
 /// what is left stays in `out` for the caller to flush. Returns the body bytes sent.
-/// A file that turns out shorter than promised is an error: the caller must close, since
-/// the declared Content-Length can no longer be met.
 pub fn write_body<S: NetStream>(
     conn: &mut Conn<S>,
     out: &mut Vec<u8>,
-    body: Body,
+    mut body: Body,
 ) -> io::Result<u64> {
-    match body {
-        Body::None => Ok(0),
-        Body::Bytes(b) => {
-            out.extend_from_slice(&b);
-            if out.len() >= CHUNK {
-                conn.write_all(out)?;
-                out.clear();
-            }
-            Ok(b.len() as u64)
+    let len = body_len(&body);
+    loop {
+        if out.len() >= CHUNK / 2 {
+            conn.write_all(out)?;
+            out.clear();
         }
-        Body::File {
-            mut file,
-            start,
-            len,
-        } => {
-            file.seek(SeekFrom::Start(start))?;
-            let mut left = len;
-            while left > 0 {
-                if out.len() >= CHUNK / 2 {
-                    conn.write_all(out)?;
-                    out.clear();
-                }
-                let old = out.len();
-                let want = ((CHUNK - old) as u64).min(left) as usize;
-                out.resize(old + want, 0);
-                let n = loop {
-                    match file.read(&mut out[old..]) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            out.truncate(old);
-                            return Err(e);
-                        }
-                    }
-                };
-                out.truncate(old + n);
-                if n == 0 && want > 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file shrank while being sent",
-                    ));
-                }
-                left -= n as u64;
-            }
-            Ok(len)
+        if body_piece(&mut body, out)? {
+            return Ok(len);
+        }
+    }
+}
+
+/// [`write_body`] on an event-driven connection: each write must finish within
+/// `limit` (a client that takes no bytes for that long is cut off).
+pub async fn write_body_async<S: crate::aio::AsyncStream>(
+    conn: &mut AsyncConn<S>,
+    out: &mut Vec<u8>,
+    mut body: Body,
+    limit: std::time::Duration,
+) -> io::Result<u64> {
+    let len = body_len(&body);
+    loop {
+        if out.len() >= CHUNK / 2 {
+            conn.write_all(out, limit).await?;
+            out.clear();
+        }
+        if body_piece(&mut body, out)? {
+            return Ok(len);
         }
     }
 }

@@ -1,31 +1,34 @@
-//! The HTTP/1.1 server: the accept loop with bounded concurrency, the per-connection
-//! loop (persistent connections, pipelining, limits, timeouts) and request routing.
+//! The HTTP/1.1 server: event-driven, one thread and a task per connection (see
+//! [`crate::aio`]); the per-connection loop (persistent connections, pipelining, limits,
+//! timeouts) and request routing.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
 
 use super::chunked::{self, ChunkedError};
 use super::files;
-use super::io::Conn;
+use super::io::{AsyncConn, Conn};
 use super::pages::{self, StackInfo};
 use super::path::{self, PathError};
-use super::request::{self, Framing, HeadError, Limits, Reject, Request};
+use super::request::{self, Framing, HeadError, HeadScan, Limits, Reject, Request};
 use super::response::{self, Response, CHUNK};
 use super::LOG;
-use crate::net::{NetListener, NetStream};
+use crate::aio::{self, AsyncStream, ConnLimit, IntoAsyncListener};
 
 /// Server settings.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The web root; `None` serves the built-in index page.
     pub root: Option<PathBuf>,
-    /// Connections served at once; more wait in the listener's accept queue. Past 3/4 of
-    /// this, responses carry `Connection: close` so idle keep-alive connections give
-    /// their slots back.
+    /// Connections held at once (`--max-conns`). The one past it is answered
+    /// `503 Service Unavailable` with `Retry-After` and closed, and counted
+    /// (`TcpExtTunstackConnRefusedMax`). Past 3/4 of this, responses carry
+    /// `Connection: close` so idle keep-alive connections give their places back.
     pub max_connections: usize,
     /// Longest request line; longer gets 414.
     pub max_request_line: usize,
@@ -41,7 +44,8 @@ pub struct Config {
     pub head_timeout: Duration,
     /// How long a request body may take.
     pub body_timeout: Duration,
-    /// How long one write may wait for the client to make room.
+    /// Slow readers: how long a piece of a response (at most 64 KiB) may take to be
+    /// taken by the client; one that reads slower is cut off.
     pub write_timeout: Duration,
 }
 
@@ -49,7 +53,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             root: None,
-            max_connections: 256,
+            max_connections: 10_000,
             max_request_line: 8 * 1024,
             max_head: 32 * 1024,
             max_headers: 100,
@@ -62,27 +66,15 @@ impl Default for Config {
     }
 }
 
-/// An HTTP server; cheap to share between connection threads.
+/// How long a refused or closing connection is drained before it is closed.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// An HTTP server; cheap to share between connection tasks.
 pub struct Server {
     cfg: Config,
     root: Option<PathBuf>,
     info: Option<Arc<dyn StackInfo>>,
-    /// Slots taken: connections served plus the one the accept loop has reserved.
-    slots: Mutex<usize>,
-    /// Connections being served.
-    serving: AtomicUsize,
-    freed: Condvar,
-}
-
-/// A connection being served; its slot is given back when this is dropped: when the
-/// connection ends, if its thread panics, or if the thread could not be started.
-struct Slot(Arc<Server>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.serving.fetch_sub(1, Ordering::AcqRel);
-        self.0.release();
-    }
+    limit: Arc<ConnLimit>,
 }
 
 impl Server {
@@ -101,21 +93,13 @@ impl Server {
             }
             None => None,
         };
+        let limit = ConnLimit::new(cfg.max_connections);
         Ok(Server {
             cfg,
             root,
             info: None,
-            slots: Mutex::new(0),
-            serving: AtomicUsize::new(0),
-            freed: Condvar::new(),
+            limit,
         })
-    }
-
-    /// Gives a slot back.
-    fn release(&self) {
-        let mut n = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        *n = n.saturating_sub(1);
-        self.freed.notify_one();
     }
 
     /// Serves `/_stack/stats` and `/_stack/connections` from `info`.
@@ -131,7 +115,12 @@ impl Server {
 
     /// Connections being served now.
     pub fn active(&self) -> usize {
-        self.serving.load(Ordering::Acquire)
+        self.limit.active()
+    }
+
+    /// Connections refused (503) for being past `max_connections`.
+    pub fn refused(&self) -> u64 {
+        self.limit.refused()
     }
 
     fn limits(&self) -> Limits {
@@ -142,87 +131,73 @@ impl Server {
         }
     }
 
-    /// Accepts connections forever, each served on its own thread, at most
-    /// `max_connections` at once: a new connection is accepted only when a slot is free,
-    /// so the excess waits in the listener's accept queue. Returns on an accept error
-    /// that is not transient.
-    pub fn serve<L: NetListener>(self: &Arc<Self>, listener: L) -> io::Result<()> {
-        loop {
-            {
-                let mut n = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-                while *n >= self.cfg.max_connections.max(1) {
-                    n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
-                }
-                *n += 1;
-            }
-            let (stream, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) => {
-                    self.release();
-                    if transient(&e) {
-                        log::warn!(target: LOG, "accept: {e}");
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
-            self.serving.fetch_add(1, Ordering::AcqRel);
-            let slot = Slot(Arc::clone(self));
-            let spawned = std::thread::Builder::new()
-                .name("tunstack-http".into())
-                .spawn(move || {
-                    slot.0.serve_connection(stream, peer);
-                    drop(slot);
-                });
-            if let Err(e) = spawned {
-                // The closure, and with it the slot and the stream, has been dropped.
-                log::warn!(target: LOG, "cannot start a connection thread: {e}");
-            }
-        }
+    /// Serves `listener` (tunstack's or the kernel's) on the calling thread until an
+    /// accept error that is not transient: every connection a task, at most
+    /// `max_connections` at once, the next refused with 503.
+    pub fn serve<L: IntoAsyncListener>(self: &Arc<Self>, listener: L) -> io::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let me = Arc::clone(self);
+        rt.block_on(async move { me.run(listener.into_async()?).await })
     }
 
     /// Runs [`Server::serve`] on a thread of its own.
-    pub fn spawn<L: NetListener>(
+    pub fn spawn<L: IntoAsyncListener>(
         self: Arc<Self>,
         listener: L,
     ) -> io::Result<std::thread::JoinHandle<io::Result<()>>> {
-        std::thread::Builder::new()
-            .name("tunstack-http-accept".into())
-            .spawn(move || self.serve(listener))
+        aio::spawn_server("tunstack-http", move || {
+            let l = listener.into_async()?;
+            Ok(async move { self.run(l).await })
+        })
+    }
+
+    async fn run<L: aio::AsyncListener>(self: Arc<Self>, listener: L) -> io::Result<()> {
+        let limit = Arc::clone(&self.limit);
+        let me = Arc::clone(&self);
+        aio::accept_loop(
+            listener,
+            limit,
+            || false,
+            move |s, peer| {
+                let me = Arc::clone(&me);
+                async move { me.serve_connection(s, peer).await }
+            },
+            |s, peer| {
+                tokio::spawn(refuse(s, peer));
+            },
+        )
+        .await
     }
 
     /// Serves one connection until it closes: requests are read and answered in order
     /// (pipelined ones too: bytes after a request stay buffered for the next).
-    pub fn serve_connection<S: NetStream>(&self, stream: S, peer: SocketAddr) {
+    pub async fn serve_connection<S: AsyncStream>(&self, stream: S, peer: SocketAddr) {
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_write_timeout(Some(self.cfg.write_timeout));
-        let mut conn = Conn::new(stream);
-        let mut out = Vec::with_capacity(CHUNK);
+        let mut conn = AsyncConn::new(stream);
+        let mut out = Vec::new();
         let lim = self.limits();
         loop {
-            let req = request::read_head(
-                &mut conn,
-                &lim,
-                self.cfg.idle_timeout,
-                self.cfg.head_timeout,
-            );
+            let req = self.read_head(&mut conn, &lim).await;
             let started = Instant::now();
             let req = match req {
                 Ok(r) => r,
                 Err(HeadError::Idle) | Err(HeadError::Io(_)) => break,
                 Err(HeadError::Timeout) => {
                     let r = Response::text(408, "the request head took too long").closing();
-                    self.finish(&mut conn, &mut out, None, r, peer, started);
+                    self.finish(&mut conn, &mut out, None, r, peer, started)
+                        .await;
                     break;
                 }
                 Err(HeadError::Reject(Reject { status, why })) => {
                     let r = Response::text(status, why).closing();
-                    self.finish(&mut conn, &mut out, None, r, peer, started);
+                    self.finish(&mut conn, &mut out, None, r, peer, started)
+                        .await;
                     break;
                 }
             };
-            let resp = match self.read_body(&mut conn, &req) {
+            let resp = match self.read_body(&mut conn, &req).await {
                 Ok(close) => {
                     let mut r = self.handle(&req);
                     r.close |= close || !req.keep_alive() || self.busy();
@@ -233,14 +208,66 @@ impl Server {
                 }
                 Err(BodyError::Io) => break,
             };
-            if !self.finish(&mut conn, &mut out, Some(&req), resp, peer, started) {
+            if !self
+                .finish(&mut conn, &mut out, Some(&req), resp, peer, started)
+                .await
+            {
                 break;
+            }
+            if out.is_empty() {
+                // Between requests a connection holds no buffers.
+                out = Vec::new();
+                conn.release();
             }
         }
         if !out.is_empty() {
-            let _ = conn.write_all(&out);
+            let _ = conn.write_all(&out, self.cfg.write_timeout).await;
         }
-        let _ = conn.stream.shutdown(Shutdown::Both);
+        let _ = conn.stream.shutdown().await;
+    }
+
+    /// Reads the next request head. The wait for its first byte is bounded by
+    /// `idle_timeout` and holds no buffer; once that byte is in, the whole head must
+    /// arrive within `head_timeout`: one deadline for the head, not a timeout per read,
+    /// so a client trickling a byte at a time (slowloris) cannot hold the connection
+    /// longer than that.
+    async fn read_head<S: AsyncStream>(
+        &self,
+        conn: &mut AsyncConn<S>,
+        lim: &Limits,
+    ) -> Result<Request, HeadError> {
+        let mut scan = HeadScan::default();
+        let idle_deadline = Instant::now() + self.cfg.idle_timeout;
+        let mut head_deadline =
+            (!conn.buffered().is_empty()).then(|| Instant::now() + self.cfg.head_timeout);
+        loop {
+            if let Some((req, n)) = scan.check(conn.buffered(), lim)? {
+                conn.consume(n);
+                return Ok(req);
+            }
+            if head_deadline.is_none() {
+                let ready = tokio::time::timeout_at(idle_deadline.into(), conn.stream.readable());
+                match ready.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(HeadError::Io(e)),
+                    Err(_) => return Err(HeadScan::at_timeout(conn.buffered())),
+                }
+            }
+            match conn
+                .fill(Some(head_deadline.unwrap_or(idle_deadline)))
+                .await
+            {
+                Ok(0) => return Err(HeadScan::at_eof(conn.buffered())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Err(HeadScan::at_timeout(conn.buffered()))
+                }
+                Err(e) => return Err(HeadError::Io(e)),
+            }
+            if head_deadline.is_none() && !conn.buffered().is_empty() {
+                head_deadline = Some(Instant::now() + self.cfg.head_timeout);
+            }
+        }
     }
 
     /// Whether the server is near its connection limit.
@@ -250,9 +277,9 @@ impl Server {
 
     /// Reads and discards the request body, so the next request on the connection starts
     /// in the right place. `Ok(true)`: the connection must close after the response.
-    fn read_body<S: NetStream>(
+    async fn read_body<S: AsyncStream>(
         &self,
-        conn: &mut Conn<S>,
+        conn: &mut AsyncConn<S>,
         req: &Request,
     ) -> Result<bool, BodyError> {
         let (framing, close) = request::framing(req).map_err(BodyError::Reject)?;
@@ -284,23 +311,50 @@ impl Server {
                     return Err(BodyError::Reject(too_large));
                 }
                 let mut left = n;
-                let mut scratch = [0u8; 4096];
                 while left > 0 {
-                    let want = (left as usize).min(scratch.len());
-                    match conn.read_some(&mut scratch[..want], deadline) {
-                        Ok(0) | Err(_) => return Err(BodyError::Io),
-                        Ok(k) => left -= k as u64,
+                    if conn.buffered().is_empty() {
+                        match conn.fill(deadline).await {
+                            Ok(0) | Err(_) => return Err(BodyError::Io),
+                            Ok(_) => {}
+                        }
                     }
+                    let k = (conn.buffered().len() as u64).min(left);
+                    conn.consume(k as usize);
+                    left -= k;
                 }
             }
             Framing::Chunked => {
-                match chunked::decode(conn, self.cfg.max_body, deadline, &mut |_| Ok(())) {
-                    Ok(_) => {}
-                    Err(ChunkedError::TooLarge) => return Err(BodyError::Reject(too_large)),
-                    Err(ChunkedError::Malformed(why)) => {
-                        return Err(BodyError::Reject(Reject { status: 400, why }))
+                // The one chunked decoder is synchronous: run it over what has arrived,
+                // and read more when it runs out (bounded: the body is at most max_body).
+                let most = self.cfg.max_body as usize * 2 + 64 * 1024;
+                loop {
+                    let mut replay = Conn::replay(conn.buffered());
+                    match chunked::decode(&mut replay, self.cfg.max_body, None, &mut |_| Ok(())) {
+                        Ok(_) => {
+                            let used = conn.buffered().len() - replay.buffered().len();
+                            conn.consume(used);
+                            break;
+                        }
+                        Err(ChunkedError::TooLarge) => return Err(BodyError::Reject(too_large)),
+                        Err(ChunkedError::Malformed(why)) => {
+                            return Err(BodyError::Reject(Reject { status: 400, why }))
+                        }
+                        Err(ChunkedError::Io(_)) => {
+                            if conn.buffered().len() > most {
+                                return Err(BodyError::Reject(too_large));
+                            }
+                            match conn.fill(deadline).await {
+                                Ok(0) => {
+                                    return Err(BodyError::Reject(Reject {
+                                        status: 400,
+                                        why: "connection closed inside chunked body",
+                                    }))
+                                }
+                                Ok(_) => {}
+                                Err(_) => return Err(BodyError::Io),
+                            }
+                        }
                     }
-                    Err(ChunkedError::Io(_)) => return Err(BodyError::Io),
                 }
             }
         }
@@ -308,9 +362,9 @@ impl Server {
     }
 
     /// Writes `resp`, logs it, and returns whether the connection stays open.
-    fn finish<S: NetStream>(
+    async fn finish<S: AsyncStream>(
         &self,
-        conn: &mut Conn<S>,
+        conn: &mut AsyncConn<S>,
         out: &mut Vec<u8>,
         req: Option<&Request>,
         resp: Response,
@@ -321,18 +375,19 @@ impl Server {
         let head_only = req.is_some_and(|r| r.method == "HEAD");
         let close = resp.close;
         let status = resp.status;
+        let limit = self.cfg.write_timeout;
         response::write_head(out, &resp, close, minor);
         let sent = if head_only {
             Ok(0)
         } else {
-            response::write_body(conn, out, resp.body)
+            response::write_body_async(conn, out, resp.body, limit).await
         };
         // Pipelining: while another complete request is already buffered, hold small
         // responses back and send them together.
         let more = !close && out.len() < CHUNK && next_head_buffered(conn.buffered());
         let result = match sent {
             Ok(n) if more => Ok(n),
-            Ok(n) => conn.write_all(out).map(|()| n),
+            Ok(n) => conn.write_all(out, limit).await.map(|()| n),
             Err(e) => Err(e),
         };
         if !more {
@@ -342,7 +397,7 @@ impl Server {
         match result {
             Ok(_) if !close => true,
             Ok(_) => {
-                linger_close(conn);
+                linger_close(conn).await;
                 false
             }
             Err(_) => false,
@@ -359,30 +414,12 @@ impl Server {
         let Some(path) = path::target_path(&req.target) else {
             return Response::text(400, "unsupported request target");
         };
-        if let Some(info) = &self.info {
-            match path {
-                "/_stack/stats" => {
-                    return Response::bytes(
-                        200,
-                        "application/json",
-                        pages::stats_json(&**info).into_bytes(),
-                    )
-                    .with("Cache-Control", "no-store")
-                }
-                "/_stack/connections" => {
-                    let html = !req.target.contains("format=json")
-                        && req.all("accept").any(|a| a.contains("text/html"));
-                    let (ct, body) = if html {
-                        ("text/html; charset=utf-8", pages::connections_html(&**info))
-                    } else {
-                        ("application/json", pages::connections_json(&**info))
-                    };
-                    return Response::bytes(200, ct, body.into_bytes())
-                        .with("Cache-Control", "no-store")
-                        .with("Vary", "Accept");
-                }
-                _ => {}
-            }
+        if let Some(r) = self
+            .info
+            .as_ref()
+            .and_then(|info| pages::stack_page(&**info, req, path))
+        {
+            return r;
         }
         let Some(root) = &self.root else {
             if path == "/" || path == "/index.html" {
@@ -415,18 +452,20 @@ enum BodyError {
     Io,
 }
 
-fn transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-            | io::ErrorKind::TimedOut
-    ) || matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
+/// Past the connection limit: `503 Service Unavailable` with `Retry-After` (RFC 9110
+/// 15.6.4, 10.2.3), then the connection closes in stages.
+async fn refuse<S: AsyncStream>(stream: S, peer: SocketAddr) {
+    let mut conn = AsyncConn::new(stream);
+    let mut out = Vec::new();
+    let r = Response::text(503, "too many connections; try again shortly")
+        .with("Retry-After", "1")
+        .closing();
+    response::write_head(&mut out, &r, true, 1);
+    let _ = response::body_piece(&mut { r.body }, &mut out);
+    if conn.write_all(&out, LINGER).await.is_ok() {
+        linger_close(&mut conn).await;
+    }
+    log::info!(target: LOG, "{peer} refused: 503 (connection limit)");
 }
 
 /// Whether `buf` already holds a whole request head.
@@ -438,14 +477,14 @@ fn next_head_buffered(buf: &[u8]) -> bool {
 /// drop what the client still sends for a short while, so that closing with unread data
 /// does not reset the connection before the client has read the response (RFC 9112
 /// 9.6: a server "SHOULD ... close the connection in stages").
-fn linger_close<S: NetStream>(conn: &mut Conn<S>) {
-    let _ = conn.stream.shutdown(Shutdown::Write);
-    let deadline = Some(Instant::now() + Duration::from_secs(2));
+async fn linger_close<S: AsyncStream>(conn: &mut AsyncConn<S>) {
+    let _ = conn.stream.shutdown().await;
+    let deadline = Some(Instant::now() + LINGER);
     let mut drained = 0usize;
     while drained < 1 << 20 {
         let n = conn.buffered().len();
         conn.consume(n);
-        match conn.fill(deadline) {
+        match conn.fill(deadline).await {
             Ok(0) | Err(_) => break,
             Ok(n) => drained += n,
         }
@@ -461,6 +500,9 @@ fn access_log(
     sent: Option<u64>,
     started: Instant,
 ) {
+    if !log::log_enabled!(target: LOG, log::Level::Info) {
+        return;
+    }
     let line = match req {
         Some(r) => {
             let mut t: String = r.target.chars().take(256).collect();

@@ -64,6 +64,11 @@ impl Tunstack {
         }
     }
 
+    /// The process id (for reading its `/proc` entries).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Sends SIGTERM, waits for the exit, and returns (exit success, all stdout lines).
     pub fn stop(mut self) -> (bool, Vec<String>) {
         let mut child = self.child.take().expect("child");

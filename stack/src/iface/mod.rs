@@ -65,6 +65,19 @@ impl InterfaceConfig {
 /// The smallest MTU IPv4 allows: every link must carry 68-byte datagrams (RFC 791).
 pub const MIN_MTU: usize = 68;
 
+/// Where datagrams to one destination leave: the interface, the next hop on its link,
+/// or back into the stack when the destination is one of its own addresses (the
+/// route lookup's answer, kept by connections so it is made once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Path {
+    /// The interface.
+    pub iface: IfaceId,
+    /// The gateway, or the destination itself on its link.
+    pub next_hop: Ipv4Addr,
+    /// The destination is one of ours: datagrams loop back.
+    pub local: bool,
+}
+
 /// An interface of the stack.
 #[derive(Clone, Debug)]
 pub struct Interface {

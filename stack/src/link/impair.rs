@@ -38,6 +38,7 @@ use std::str::FromStr;
 use super::{copy_truncated, Device, Medium};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
+use crate::wire::virtio::VirtioNetHdr;
 
 /// How many frames an [`Impairment`] holds before it drops (netem's default `limit`).
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -88,6 +89,9 @@ pub struct ImpairStats {
     pub throttled: u64,
     /// Frames dropped because the queue was full.
     pub dropped: u64,
+    /// Super-segments split into the wire frames they stand for before the impairment
+    /// (each piece is then counted in `pushed`).
+    pub split: u64,
 }
 
 /// A seeded, sans-IO impairment queue. See the [module documentation](self).
@@ -367,6 +371,46 @@ pub struct Impaired<D: Device> {
     tx: Impairment,
     rx: Impairment,
     scratch: Vec<u8>,
+    /// The counters of both directions, for readers on other threads.
+    shared: ImpairCounters,
+}
+
+/// The counters of an [`Impaired`] device, readable from another thread while the device
+/// runs (a runtime owns it): `(transmit, receive)`, updated after every call.
+#[derive(Clone, Debug, Default)]
+pub struct ImpairCounters(std::sync::Arc<std::sync::Mutex<(ImpairStats, ImpairStats)>>);
+
+impl ImpairCounters {
+    /// The transmit and receive counters as of the device's latest call.
+    pub fn get(&self) -> (ImpairStats, ImpairStats) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The counters as `nstat`-style lines (`ImpairTxLost 12`), non-zero ones only; these
+    /// names are tunstack's own. Frames are counted as a wire carries them: a
+    /// super-segment is split before the impairment sees it.
+    pub fn report(&self) -> String {
+        let (tx, rx) = self.get();
+        let mut out = String::new();
+        for (dir, s) in [("Tx", tx), ("Rx", rx)] {
+            for (name, v) in [
+                ("Frames", s.pushed),
+                ("Lost", s.lost),
+                ("Duplicated", s.duplicated),
+                ("Reordered", s.reordered),
+                ("Corrupted", s.corrupted),
+                ("Delayed", s.delayed),
+                ("Throttled", s.throttled),
+                ("QueueDrops", s.dropped),
+                ("SuperSegmentsSplit", s.split),
+            ] {
+                if v != 0 {
+                    out.push_str(&format!("{:<31} {v}\n", format!("Impair{dir}{name}")));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// How many frames one `recv` call moves from the inner device into the rx impairment.
@@ -381,7 +425,18 @@ impl<D: Device> Impaired<D> {
             tx: Impairment::new(tx, seeds.next_u64()),
             rx: Impairment::new(rx, seeds.next_u64()),
             scratch: vec![0; 65_535 + Medium::Ethernet.header_len()],
+            shared: ImpairCounters::default(),
         }
+    }
+
+    /// A handle on the counters of both directions, for another thread.
+    pub fn counters(&self) -> ImpairCounters {
+        self.shared.clone()
+    }
+
+    fn publish(&self) {
+        *self.shared.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            (self.tx.stats(), self.rx.stats());
     }
 
     /// Sends every transmit frame due at `now` to the inner device.
@@ -428,6 +483,9 @@ impl<D: Device> Device for Impaired<D> {
                 Some((n, hdr)) => {
                     // A super-segment is split before the impairment, so that its rates
                     // are per wire segment.
+                    if hdr.is_gso() {
+                        self.rx.stats.split += 1;
+                    }
                     let rx = &mut self.rx;
                     if let Err(e) =
                         super::wire_frames(link_hl, &self.scratch[..n], &hdr, &mut |f| {
@@ -440,12 +498,16 @@ impl<D: Device> Device for Impaired<D> {
                 None => break,
             }
         }
-        Ok(self.rx.pop(now).map(|f| copy_truncated(&f, buf)))
+        let got = self.rx.pop(now).map(|f| copy_truncated(&f, buf));
+        self.publish();
+        Ok(got)
     }
 
     fn send(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
         self.tx.push(now, frame);
-        self.flush(now)
+        let r = self.flush(now);
+        self.publish();
+        r
     }
 
     /// Super-segments are taken (and split in software by the default
@@ -453,6 +515,13 @@ impl<D: Device> Device for Impaired<D> {
     /// them, so the stack builds them the same with impairment or without.
     fn offload(&self) -> bool {
         self.inner.offload()
+    }
+
+    fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr, now: Instant) -> io::Result<()> {
+        if hdr.is_gso() {
+            self.tx.stats.split += 1;
+        }
+        super::send_as_wire(self, frame, hdr, now)
     }
 
     fn medium(&self) -> Medium {

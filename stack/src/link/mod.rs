@@ -44,7 +44,7 @@ pub mod pcap;
 pub mod tap;
 pub mod tun;
 
-pub use impair::{ImpairConfig, ImpairStats, Impaired, Impairment};
+pub use impair::{ImpairConfig, ImpairCounters, ImpairStats, Impaired, Impairment};
 pub use memory::{MemoryEnd, MemoryLink};
 pub use pcap::{LinkType, Pcap, PcapReader, PcapWriter};
 pub use tap::TapDevice;

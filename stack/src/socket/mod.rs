@@ -11,14 +11,25 @@
 //! the lock, so it needs no internal synchronisation at all. See `benches/` for figures.
 
 mod icmp;
+mod ready;
 mod runtime;
+mod task;
 mod tcp;
 mod udp;
 
 pub use icmp::EchoSocket;
+pub use ready::{Event, Interest, Poller, Readiness, Source};
 pub use runtime::{Attached, Runtime, StackHandle};
 pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
+
+pub(crate) use tcp::{conn_error, tcp_error};
+pub(crate) use udp::udp_error;
+
+/// What TCP connection `c` is ready for now.
+pub(crate) fn ready_of(s: &Stack, c: crate::tcp::TcpHandle) -> Readiness {
+    ready::readiness(s, ready::SourceId::Tcp(c))
+}
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};

@@ -23,6 +23,9 @@ struct Core {
     stack: Stack,
     /// Threads blocked in [`StackHandle::wait`], and what they wait for.
     waiters: Vec<(WaitKey, Thread)>,
+    /// Tasks and pollers waiting on sockets (see [`super::ready`]): one-shot wakers,
+    /// taken and woken when the core reports their key touched.
+    wakers: super::ready::Wakers,
 }
 
 struct Shared {
@@ -40,14 +43,15 @@ impl Shared {
     fn halt(&self) {
         self.stop.store(true, Ordering::Release);
         self.turned.notify_all();
-        for (_, t) in self
-            .core
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .waiters
-            .drain(..)
-        {
+        let (threads, wakers) = {
+            let mut core = self.core.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut core.waiters), core.wakers.take_all())
+        };
+        for (_, t) in threads {
             t.unpark();
+        }
+        for w in wakers {
+            w.wake();
         }
     }
 }
@@ -88,7 +92,7 @@ impl StackHandle {
         *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
     }
 
-    fn same(&self, other: &StackHandle) -> bool {
+    pub(crate) fn same(&self, other: &StackHandle) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
@@ -195,6 +199,65 @@ impl StackHandle {
         }
     }
 
+    /// Runs `f` on the core; if it yields nothing, registers `waker` to be woken when
+    /// the core next touches any of `keys`, under the same lock, so no wake-up falls
+    /// between the try and the registration. A stopped stack gives `ConnectionAborted`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        keys: &[WaitKey],
+        waker: &std::task::Waker,
+        f: impl FnOnce(&mut Stack, Instant) -> Option<io::Result<R>>,
+    ) -> std::task::Poll<io::Result<R>> {
+        let (r, work) = {
+            let mut core = self.lock();
+            let now = Instant::now();
+            let r = f(&mut core.stack, now);
+            if r.is_none() {
+                if self.shared.stop.load(Ordering::Acquire) {
+                    return std::task::Poll::Ready(Err(super::ready::stopped()));
+                }
+                for k in keys {
+                    core.wakers.register(*k, waker);
+                }
+            }
+            (r, core.stack.has_work(now))
+        };
+        if work {
+            self.shared.wake.signal();
+        }
+        match r {
+            Some(r) => std::task::Poll::Ready(r),
+            None => std::task::Poll::Pending,
+        }
+    }
+
+    /// Runs `f` on the core and its waker registry under one lock (a poller checking a
+    /// batch of sockets and arming the ones not ready). `None` if the stack has stopped.
+    pub(crate) fn with_wakers<R>(
+        &self,
+        f: impl FnOnce(&mut Stack, &mut super::ready::Wakers, Instant) -> R,
+    ) -> Option<R> {
+        let (r, work) = {
+            let mut core = self.lock();
+            if self.shared.stop.load(Ordering::Acquire) {
+                return None;
+            }
+            let now = Instant::now();
+            let Core { stack, wakers, .. } = &mut *core;
+            let r = f(stack, wakers, now);
+            (r, stack.has_work(now))
+        };
+        if work {
+            self.shared.wake.signal();
+        }
+        Some(r)
+    }
+
+    /// Whether the runtime has stopped (shut down, or a device failed).
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
         self.lock().stack.stats().clone()
@@ -223,6 +286,7 @@ impl Runtime {
             core: Mutex::new(Core {
                 stack,
                 waiters: Vec::new(),
+                wakers: super::ready::Wakers::default(),
             }),
             turned: Condvar::new(),
             wake: EventFd::new()?,
@@ -332,6 +396,7 @@ fn turn(
     let Core {
         stack: core,
         waiters,
+        wakers,
     } = &mut *guard;
     let now = Instant::now();
     for (iface, dev) in devices.iter_mut() {
@@ -374,9 +439,13 @@ fn turn(
             }
         });
     }
+    let tasks = wakers.take_for(events);
     drop(guard);
     for t in woken.drain(..) {
         t.unpark();
+    }
+    for w in tasks {
+        w.wake();
     }
     Ok(deadline)
 }

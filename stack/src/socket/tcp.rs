@@ -139,9 +139,22 @@ impl TcpListener {
     }
 }
 
+impl TcpListener {
+    /// The stack and the listener's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, ListenHandle) {
+        (&self.handle, self.listen)
+    }
+}
+
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let l = self.listen;
+        // As for streams: forget its wakers only while the slot is still this listener's.
+        self.handle.with_wakers(|s, w, _| {
+            if s.tcp_accept_ready(l).is_some() {
+                w.forget(WaitKey::Listen(l.idx));
+            }
+        });
         self.handle.with(|s, now| s.tcp_unlisten(now, l));
     }
 }
@@ -175,6 +188,15 @@ impl Drop for StreamInner {
     fn drop(&mut self) {
         let c = self.conn;
         self.handle.with(|s, now| s.tcp_close(now, c));
+        // Wait keys are slot numbers: forget this connection's wakers only while the slot
+        // is still its own (a reused slot's wakers belong to the new connection; stale
+        // ones are dropped when their key next fires).
+        self.handle.with_wakers(|s, w, _| {
+            if s.tcp_conn(c).is_some() {
+                w.forget(WaitKey::Tcp(c.idx));
+                w.forget(WaitKey::TcpWrite(c.idx));
+            }
+        });
     }
 }
 
@@ -234,7 +256,17 @@ impl TcpStream {
         }
     }
 
-    fn from_handle(handle: &StackHandle, conn: TcpHandle) -> io::Result<TcpStream> {
+    /// The stack and the connection's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, TcpHandle) {
+        (&self.inner.handle, self.inner.conn)
+    }
+
+    /// Whether `shutdown(Read)` was called: reads return end of stream.
+    pub(crate) fn read_shut(&self) -> bool {
+        self.inner.read_shut.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn from_handle(handle: &StackHandle, conn: TcpHandle) -> io::Result<TcpStream> {
         let (local, peer) = handle
             .with(|s, _| s.tcp_conn(conn).map(|c| (c.local(), c.remote())))
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
@@ -278,6 +310,14 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Closes the connection at once with a reset (RFC 9293 3.10.5 ABORT; what the
+    /// kernel does on close with SO_LINGER of 0): queued data is dropped, the peer sees
+    /// `ConnectionReset`. Every clone of this stream then fails.
+    pub fn abort(&self) {
+        let c = self.inner.conn;
+        self.inner.handle.with(|s, now| s.tcp_abort(now, c));
+    }
+
     /// Another handle to the same connection (one thread reads while another writes).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(TcpStream {
@@ -314,6 +354,20 @@ impl TcpStream {
         self.inner
             .handle
             .with(|s, _| s.tcp_configure(c, |k| k.set_user_timeout(t)))
+            .map_err(tcp_error)
+    }
+
+    /// TCP_CONGESTION: this connection's congestion control algorithm from now on (the
+    /// stack's `TcpConfig::congestion` is the default); the window reached so far is
+    /// kept. (An extension: std has no such call.)
+    pub fn set_congestion_control(
+        &self,
+        algorithm: crate::tcp::congestion::Algorithm,
+    ) -> io::Result<()> {
+        let c = self.inner.conn;
+        self.inner
+            .handle
+            .with(|s, _| s.tcp_configure(c, |k| k.set_congestion_control(algorithm)))
             .map_err(tcp_error)
     }
 

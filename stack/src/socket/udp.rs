@@ -161,9 +161,18 @@ impl UdpSocket {
     }
 }
 
+impl UdpSocket {
+    /// The stack and the socket's handle (for readiness and async sockets).
+    pub(crate) fn parts(&self) -> (&StackHandle, UdpHandle) {
+        (&self.handle, self.sock)
+    }
+}
+
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let h = self.sock;
+        // Its wakers (keyed by slot) are dropped when the slot's key next fires: a
+        // reused slot's wakers belong to the new socket.
         self.handle.with(|s, _| s.udp_close(h));
     }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 use std::net::Ipv4Addr;
 
 use super::{Stack, Transmit};
-use crate::iface::{fragment, IfaceId};
+use crate::iface::{fragment, IfaceId, Path};
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr, HEADER_LEN};
 use crate::wire::virtio::VirtioNetHdr;
@@ -61,24 +61,16 @@ impl Stack {
                 mtu: usize::from(u16::MAX),
             });
         }
-        let local = self.ifaces.iter().find(|i| i.addr() == dst).map(|i| i.id);
-        let (iface, next_hop) = match local {
-            Some(id) => (id, dst),
-            None => match self.routes.lookup(dst) {
-                Some(r) => (r.iface, r.next_hop(dst)),
-                None => {
-                    self.stats.ip_out_no_routes += 1;
-                    return Err(SendError::NoRoute);
-                }
-            },
+        let Some(path) = self.route_to(dst) else {
+            self.stats.ip_out_no_routes += 1;
+            return Err(SendError::NoRoute);
         };
-        let src = src.unwrap_or_else(|| self.ifaces[iface.0].addr());
-        let mtu = self.ifaces[iface.0].mtu();
-        if dont_frag && total > mtu && local.is_none() {
+        let src = src.unwrap_or_else(|| self.ifaces[path.iface.0].addr());
+        let mtu = self.ifaces[path.iface.0].mtu();
+        if dont_frag && total > mtu && !path.local {
             return Err(SendError::MessageTooLong { mtu });
         }
 
-        self.stats.ip_out_requests += 1;
         let mut buf = vec![0u8; total];
         fill(&mut buf[HEADER_LEN..], src, dst);
         let repr = Ipv4Repr {
@@ -95,26 +87,60 @@ impl Stack {
         };
         repr.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
 
-        if local.is_some() {
+        if path.local || total <= mtu {
+            self.ip_output(path, buf, VirtioNetHdr::NONE);
+            return Ok(());
+        }
+        self.stats.ip_out_requests += 1;
+        self.queue_fragments(path.iface, path.next_hop, &buf, mtu)
+            .map_err(|_| SendError::MessageTooLong { mtu })
+    }
+
+    /// Where datagrams to `dst` leave (RFC 1122 3.3.1): back into the stack for one of
+    /// its own addresses, else by the longest matching route. Every protocol's output
+    /// asks here.
+    pub(super) fn route_to(&self, dst: Ipv4Addr) -> Option<Path> {
+        if let Some(i) = self.ifaces.iter().find(|i| i.addr() == dst) {
+            return Some(Path {
+                iface: i.id,
+                next_hop: dst,
+                local: true,
+            });
+        }
+        let r = self.routes.lookup(dst)?;
+        Some(Path {
+            iface: r.iface,
+            next_hop: r.next_hop(dst),
+            local: false,
+        })
+    }
+
+    /// Hands a finished datagram (with its offload header, all zero unless the path's
+    /// device offloads) to its path: looped back to the stack's next turn, or queued for
+    /// the interface. Both queues are bounded by `tx_queue_len`; what does not fit is
+    /// dropped and counted in IpOutDiscards. Counts IpOutRequests. Datagrams here fit the
+    /// interface's MTU (or are super-segments the device cuts to it); larger ones go
+    /// through [`Stack::queue_fragments`].
+    pub(super) fn ip_output(&mut self, path: Path, frame: Vec<u8>, offload: VirtioNetHdr) {
+        self.stats.ip_out_requests += 1;
+        if path.local {
             // Loopback: delivered on the stack's next turn, never fragmented.
             if self.loopback.len() < self.config.tx_queue_len {
-                self.loopback.push_back(buf);
+                self.loopback.push_back(frame);
             } else {
                 self.stats.ip_out_discards += 1;
             }
-            return Ok(());
+            return;
         }
-        if total <= mtu {
-            self.queue_tx(Transmit {
-                iface,
-                next_hop,
-                frame: buf,
-                offload: VirtioNetHdr::NONE,
-            });
-            return Ok(());
+        if offload.is_gso() {
+            self.stats.tun_gso_out += 1;
         }
-        self.queue_fragments(iface, next_hop, &buf, mtu)
-            .map_err(|_| SendError::MessageTooLong { mtu })
+        self.queue_tx(Transmit {
+            iface: path.iface,
+            next_hop: path.next_hop,
+            frame,
+            offload,
+        });
     }
 
     /// Fragments `datagram` to `mtu` (RFC 791 3.2) and queues the pieces on `iface`,

@@ -4,10 +4,11 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::{Stack, Transmit};
+use super::Stack;
+use crate::iface::Path;
 use crate::tcp::conn::{ConnError, ConnInfo, Connection};
 use crate::tcp::input::{apply_syn_options, InputCtx};
-use crate::tcp::layer::{ListenHandle, Path, TcpHandle};
+use crate::tcp::layer::{ListenHandle, TcpHandle};
 use crate::tcp::output::{Outgoing, OutputCtx};
 use crate::tcp::state::State;
 use crate::tcp::SeqNum;
@@ -78,7 +79,12 @@ fn build_frame(
     let total = IP_HL + hl + plen;
     let mut buf = pool.pop().unwrap_or_default();
     buf.clear();
-    buf.resize(total, 0);
+    buf.reserve(total);
+    // Headers zeroed, then the payload appended: no pass that zeroes the payload's room
+    // only to overwrite it.
+    buf.resize(IP_HL + hl, 0);
+    buf.extend_from_slice(seg.payload[0]);
+    buf.extend_from_slice(seg.payload[1]);
     let ip = Ipv4Repr {
         src_addr: src,
         dst_addr: dst,
@@ -92,10 +98,6 @@ fn build_frame(
         tos: 0,
     };
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    let at = IP_HL + hl;
-    let (a, b) = (seg.payload[0], seg.payload[1]);
-    buf[at..at + a.len()].copy_from_slice(a);
-    buf[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
     let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
     if !offload {
         // With the payload in place, emitting the header (empty `repr.payload`)
@@ -200,12 +202,12 @@ impl Stack {
         }
         if let Some(idx) = found {
             self.tcp_segment_for(now, idx, &seg);
-            // An ACK that is due now (every second full segment, out-of-order data, a
-            // FIN) is generated now, with the ACK number of this moment: answering a
-            // whole received batch with one stretch ACK would starve the sender's slow
-            // start (RFC 3465 grows cwnd by at most 2 SMSS per ACK) and hide duplicate
-            // ACKs. Everything else (data the ACKs release, delayed ACKs) goes out when
-            // the caller polls for frames.
+            // An ACK that is due now (out-of-order data, a duplicate, a FIN) is
+            // generated now, with the ACK number of this moment, so each such segment
+            // gets its own (duplicate) ACK for the sender's loss detection. The ACK for
+            // in-order data (every second full segment) goes out when the caller polls
+            // for frames, once for the whole received batch (a stretch ACK, as Linux's
+            // GRO gives), with the data the ACKs released and delayed ACKs.
             let due = self.tcp.slots[idx as usize]
                 .conn
                 .as_ref()
@@ -337,7 +339,7 @@ impl Stack {
             self.tcp_send_cookie(now, local, remote, seg);
             return;
         }
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             self.stats.listen_drops += 1;
             return;
         };
@@ -376,7 +378,7 @@ impl Stack {
                 .generate(local, remote, SeqNum(seg.seq_number), peer_mss, now);
         self.stats.syncookies_sent += 1;
         let mss = self
-            .tcp_path(remote.ip())
+            .route_to(*remote.ip())
             .map(|p| self.ifaces[p.iface.0].mtu().saturating_sub(40).min(65_535) as u16)
             .unwrap_or(536);
         let mut r = crate::tcp::output::bare_repr(local.port(), remote.port());
@@ -397,7 +399,7 @@ impl Stack {
         seg: &TcpRepr<'_>,
         mss: u16,
     ) {
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             return;
         };
         let iss = SeqNum(seg.ack_number) - 1;
@@ -477,7 +479,7 @@ impl Stack {
 
     /// Sends a segment that belongs to no connection (RST, SYN cookie).
     fn tcp_emit_raw(&mut self, local: SocketAddrV4, remote: SocketAddrV4, r: &TcpRepr<'_>) {
-        let Some(path) = self.tcp_path(remote.ip()) else {
+        let Some(path) = self.route_to(*remote.ip()) else {
             return;
         };
         self.stats.tcp_out_segs += 1;
@@ -495,21 +497,7 @@ impl Stack {
             &mut self.frame_pool,
             false,
         );
-        self.tcp_queue_frame(path, frame);
-    }
-
-    fn tcp_queue_frame(&mut self, path: Path, frame: Vec<u8>) {
-        self.stats.ip_out_requests += 1;
-        if path.local {
-            self.loopback.push_back(frame);
-        } else {
-            self.queue_tx(Transmit {
-                iface: path.iface,
-                next_hop: path.next_hop,
-                frame,
-                offload: VirtioNetHdr::NONE,
-            });
-        }
+        self.ip_output(path, frame, VirtioNetHdr::NONE);
     }
 
     /// A new connection on `path` with our initial sequence number `iss`: the link MTU
@@ -540,23 +528,6 @@ impl Stack {
         c
     }
 
-    /// Where segments to `dst` go.
-    fn tcp_path(&self, dst: &Ipv4Addr) -> Option<Path> {
-        if let Some(i) = self.ifaces.iter().find(|i| i.addr() == *dst) {
-            return Some(Path {
-                iface: i.id,
-                next_hop: *dst,
-                local: true,
-            });
-        }
-        let r = self.routes.lookup(*dst)?;
-        Some(Path {
-            iface: r.iface,
-            next_hop: r.next_hop(*dst),
-            local: false,
-        })
-    }
-
     /// Sends what every dirty connection has to send, and forgets finished ones.
     pub(super) fn tcp_flush(&mut self, now: Instant) {
         while let Some(idx) = self.tcp.dirty.pop_front() {
@@ -565,13 +536,11 @@ impl Stack {
                 stats,
                 ident,
                 config,
-                tx,
-                loopback,
                 frame_pool,
+                tcp_out,
                 ..
             } = self;
             let ttl = config.ttl;
-            let tx_cap = config.tx_queue_len;
             let mut ctx = OutputCtx {
                 stats,
                 keepalive_interval: tcp.cfg.keepalive_interval,
@@ -585,30 +554,15 @@ impl Stack {
             };
             let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
             let offload = conn.tso;
-            let mut frames = 0u64;
-            let mut dropped = 0u64;
-            let mut gso = 0u64;
             conn.dispatch(now, &mut ctx, &mut |seg| {
                 let ident = ident.next(src, dst, 6);
-                let (frame, hdr) = build_frame(src, dst, ttl, ident, seg, frame_pool, offload);
-                frames += 1;
-                if path.local {
-                    loopback.push_back(frame);
-                } else if tx.len() < tx_cap {
-                    gso += u64::from(hdr.is_gso());
-                    tx.push_back(Transmit {
-                        iface: path.iface,
-                        next_hop: path.next_hop,
-                        frame,
-                        offload: hdr,
-                    });
-                } else {
-                    dropped += 1;
-                }
+                tcp_out.push(build_frame(src, dst, ttl, ident, seg, frame_pool, offload));
             });
-            self.stats.ip_out_requests += frames;
-            self.stats.ip_out_discards += dropped;
-            self.stats.tun_gso_out += gso;
+            let mut out = std::mem::take(&mut self.tcp_out);
+            for (frame, hdr) in out.drain(..) {
+                self.ip_output(path, frame, hdr);
+            }
+            self.tcp_out = out;
             // Wake readers when there is something to read, writers when there is room.
             if let Some(c) = self.tcp.slots[idx as usize].conn.as_ref() {
                 let settled = matches!(c.state(), State::Established | State::CloseWait);
@@ -677,6 +631,12 @@ impl Stack {
         self.tcp.listener(h).map(|l| l.local)
     }
 
+    /// Whether an established connection waits in the accept queue (`None`: no such
+    /// listener). For readiness checks.
+    pub fn tcp_accept_ready(&self, h: ListenHandle) -> Option<bool> {
+        self.tcp.listener(h).map(|l| !l.accept_queue.is_empty())
+    }
+
     /// Takes an established connection from the accept queue.
     pub fn tcp_accept(&mut self, h: ListenHandle) -> Result<Option<TcpHandle>, TcpError> {
         loop {
@@ -739,7 +699,7 @@ impl Stack {
         remote: SocketAddrV4,
         local_port: Option<u16>,
     ) -> Result<TcpHandle, TcpError> {
-        let path = self.tcp_path(remote.ip()).ok_or(TcpError::NoRoute)?;
+        let path = self.route_to(*remote.ip()).ok_or(TcpError::NoRoute)?;
         let src = self.ifaces[path.iface.0].addr();
         let port = match local_port {
             Some(p) if p != 0 => {
@@ -857,6 +817,18 @@ impl Stack {
             .cookies
             .generate(local, remote, peer_isn, mss, now)
             .0
+    }
+
+    /// Trace events recorded since the last call, per connection, the last events of
+    /// connections that have gone included (`crate::tcp::trace`). Empty while tracing is
+    /// off (`TcpConfig::trace_events` 0).
+    pub fn tcp_take_traces(&mut self) -> Vec<crate::tcp::trace::TraceChunk> {
+        self.tcp.take_traces()
+    }
+
+    /// The trace of connection `id` as its ring holds it now (takes nothing).
+    pub fn tcp_trace(&self, id: u64) -> Option<crate::tcp::trace::TraceChunk> {
+        self.tcp.trace(id)
     }
 
     /// Every connection, for listings.

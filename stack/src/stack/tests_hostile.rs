@@ -1,6 +1,7 @@
 //! Hostile input to the whole core: random and mutated frames fed to a stack that has a
 //! listener, an established connection, fragments in reassembly and a UDP socket, with
-//! time moving on. Nothing may panic, and the bounds must hold.
+//! time moving on, through the offload path too (random and mutated virtio-net headers,
+//! TCP super-segments). Nothing may panic, and the bounds must hold.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -79,10 +80,37 @@ fn templates() -> Vec<Vec<u8>> {
             0,
         ),
         ip(IpProtocol::Unknown(99), &[0; 40], false, 1480),
+        // A super-segment's worth of data (with a TSO header, below).
+        tcp(TcpFlags::ACK, 1001, 0, 80, &[0x5a; 8 * 1460]),
     ]
 }
 
-fn hostile() -> impl Strategy<Value = Vec<Vec<u8>>> {
+/// Virtio-net headers to go with the frames: none, what the kernel sends with a TCP
+/// super-segment or a partial checksum, and those mutated or random.
+fn headers() -> impl Strategy<Value = VirtioNetHdr> {
+    let tso = VirtioNetHdr::tcp4_tso(0, 20, 40, 1460).to_bytes();
+    let csum = VirtioNetHdr {
+        gso_type: crate::wire::virtio::GsoType::None,
+        gso_size: 0,
+        ..VirtioNetHdr::tcp4_tso(0, 20, 40, 0)
+    }
+    .to_bytes();
+    prop_oneof![
+        3 => Just(VirtioNetHdr::NONE),
+        2 => Just(VirtioNetHdr::parse(&tso).unwrap()),
+        1 => Just(VirtioNetHdr::parse(&csum).unwrap()),
+        2 => (proptest::bool::ANY, proptest::collection::vec((0usize..10, any::<u8>()), 1..4))
+            .prop_map(move |(t, muts)| {
+                let mut b = if t { tso } else { csum };
+                for (at, v) in muts {
+                    b[at] = v;
+                }
+                VirtioNetHdr::parse(&b).unwrap_or(VirtioNetHdr::NONE)
+            }),
+    ]
+}
+
+fn hostile() -> impl Strategy<Value = Vec<(Vec<u8>, VirtioNetHdr)>> {
     let t = templates();
     let one = (
         0..t.len(),
@@ -102,7 +130,7 @@ fn hostile() -> impl Strategy<Value = Vec<Vec<u8>>> {
             f
         });
     let random = proptest::collection::vec(any::<u8>(), 0..120);
-    proptest::collection::vec(prop_oneof![4 => one, 1 => random], 1..40)
+    proptest::collection::vec((prop_oneof![4 => one, 1 => random], headers()), 1..40)
 }
 
 proptest! {
@@ -112,12 +140,17 @@ proptest! {
     fn the_core_survives_hostile_frames(frames in hostile()) {
         let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(3));
         let i = s.add_interface(InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap()));
+        s.set_offload(i, true);
         let l = s.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
         let u = s.udp_bind(SocketAddrV4::new(US, 53)).unwrap();
         let mut now = Instant::from_secs(1);
-        for f in &frames {
-            s.receive(now, i, f);
-            while s.poll_transmit().is_some() {}
+        for (f, hdr) in &frames {
+            s.receive_offload(now, i, f, hdr);
+            while let Some(t) = s.poll_transmit() {
+                // What the stack hands a device always fits its header.
+                let fits = crate::link::wire_frames(0, &t.frame, &t.offload, &mut |_| {});
+                prop_assert!(fits.is_ok(), "{:?} for {:?}", fits, t.offload);
+            }
             now += Duration::from_millis(37);
             if s.poll_at().is_some_and(|t| t <= now) {
                 s.handle_timeout(now);

@@ -39,7 +39,7 @@ pub struct TcpConfig {
     pub keepalive_interval: Duration,
     /// Unanswered keep-alive probes before the connection is dropped.
     pub keepalive_probes: u32,
-    /// The congestion control algorithm.
+    /// The congestion control algorithm: CUBIC by default, as Linux.
     pub congestion: Algorithm,
     /// Offer window scaling (RFC 7323).
     pub window_scaling: bool,
@@ -55,6 +55,9 @@ pub struct TcpConfig {
     pub syn_backlog: usize,
     /// The most connections (of all kinds) the stack holds.
     pub max_connections: usize,
+    /// Events kept per connection in its trace ring (`tcp::trace`); 0 (the default) turns
+    /// tracing off.
+    pub trace_events: usize,
 }
 
 impl Default for TcpConfig {
@@ -73,7 +76,7 @@ impl Default for TcpConfig {
             keepalive: None,
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
-            congestion: Algorithm::Reno,
+            congestion: Algorithm::Cubic,
             window_scaling: true,
             timestamps: true,
             sack: true,
@@ -81,6 +84,7 @@ impl Default for TcpConfig {
             challenge_ack_rate: 1000,
             syn_backlog: 128,
             max_connections: 65_536,
+            trace_events: 0,
         }
     }
 }

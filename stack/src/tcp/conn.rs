@@ -67,6 +67,9 @@ pub struct Negotiated {
 /// One TCP connection.
 #[derive(Debug)]
 pub struct Connection {
+    /// The stack's number for this connection: from 1, never reused while the stack
+    /// runs (0 until the connection table stores it).
+    pub(crate) id: u64,
     pub(crate) local: SocketAddrV4,
     pub(crate) remote: SocketAddrV4,
     pub(crate) state: State,
@@ -174,6 +177,11 @@ pub struct Connection {
     // ---- acknowledgement policy
     /// An ACK must go out now (out-of-order data, FIN, window update, challenge).
     pub(crate) ack_now: bool,
+    /// An ACK is due for in-order full-sized segments (RFC 5681 4.2): it goes out once
+    /// the batch of frames the device had ready is taken in, so a burst gets one
+    /// cumulative (stretch) ACK, as Linux's GRO receiver gives it; `ack_now` instead goes
+    /// at once, segment by segment (duplicate ACKs, FIN, window news).
+    pub(crate) ack_batch: bool,
     /// Full-sized segments received since the last ACK we sent.
     pub(crate) unacked_segs: u32,
     /// A challenge ACK is due (RFC 5961).
@@ -188,11 +196,15 @@ pub struct Connection {
     pub(crate) user_timeout: Duration,
     pub(crate) syn_timeout: Duration,
     pub(crate) stats: ConnStats,
+    pub(crate) trace: super::trace::Trace,
 }
 
 /// A read-only snapshot of a connection, for listings (`ss -ti` style).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnInfo {
+    /// The stack's number for this connection, stable for its lifetime and never reused
+    /// while the stack runs.
+    pub id: u64,
     /// Local address.
     pub local: SocketAddrV4,
     /// Remote address.
@@ -205,6 +217,8 @@ pub struct ConnInfo {
     pub ssthresh: usize,
     /// Smoothed RTT.
     pub srtt: Option<Duration>,
+    /// RTT variation (RFC 6298 RTTVAR); zero before the first sample.
+    pub rttvar: Duration,
     /// Current RTO.
     pub rto: Duration,
     /// Bytes sent and not yet acknowledged.
@@ -246,6 +260,7 @@ impl Connection {
         }
         let smss = 536.min(link_mss);
         Connection {
+            id: 0,
             local,
             remote,
             state,
@@ -309,6 +324,7 @@ impl Connection {
             last_recv: now,
             last_data_sent: now,
             ack_now: false,
+            ack_batch: false,
             unacked_segs: 0,
             challenge_ack: false,
             send_rst: false,
@@ -319,6 +335,7 @@ impl Connection {
             user_timeout: cfg.user_timeout,
             syn_timeout: cfg.syn_timeout,
             stats: ConnStats::default(),
+            trace: super::trace::Trace::new(cfg.trace_events, state),
         }
     }
 
@@ -355,12 +372,14 @@ impl Connection {
     /// A snapshot for listings.
     pub fn info(&self) -> ConnInfo {
         ConnInfo {
+            id: self.id,
             local: self.local,
             remote: self.remote,
             state: self.state,
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
             srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
             rto: self.rtt.rto(),
             bytes_in_flight: self.bytes_in_flight(),
             mss: self.opts.smss,

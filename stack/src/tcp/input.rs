@@ -62,6 +62,7 @@ impl Connection {
             State::SynSent => self.on_segment_syn_sent(now, seg, ctx),
             _ => self.on_segment_synchronized(now, seg, ctx),
         }
+        self.trace_input(now, seg);
     }
 
     /// RFC 9293 3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
@@ -468,6 +469,7 @@ impl Connection {
         let sample = sample.or(timed);
         if let Some(rtt) = sample {
             self.rtt.sample(rtt);
+            self.trace_rtt(now, rtt);
         }
         self.rto_count = 0;
         // Progress: the user timeout's clock starts again (from now, for what is left).
@@ -649,7 +651,13 @@ impl Connection {
                 .unacked_segs
                 .saturating_add((data.len() / full).min(u32::MAX as usize) as u32);
             if self.unacked_segs >= 2 {
-                self.ack_now = true;
+                // Due, but with the rest of the batch: RFC 5681 4.2 asks for an ACK
+                // for at least every second full-sized segment; a batch of in-order
+                // segments taken in one turn gets one ACK that covers it (a stretch
+                // ACK, as Linux's GRO receiver sends; our sender, and Linux's, count
+                // the bytes it acknowledges, so slow start does not starve: RFC 3465 2.2,
+                // RFC 9406 4.2).
+                self.ack_batch = true;
             }
         }
         if advanced == 0 && offset == 0 {

@@ -10,7 +10,7 @@ use super::config::TcpConfig;
 use super::conn::Connection;
 use super::isn::IsnGenerator;
 use super::syncookie::{SynCookies, MAX_AGE_PERIODS, PERIOD};
-use crate::iface::{IfaceId, TokenBucket};
+use crate::iface::{Path, TokenBucket};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 
@@ -27,15 +27,6 @@ pub struct TcpHandle {
 pub struct ListenHandle {
     pub(crate) idx: u32,
     pub(crate) gen: u32,
-}
-
-/// Where a connection's segments go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Path {
-    pub iface: IfaceId,
-    pub next_hop: Ipv4Addr,
-    /// The remote address is one of ours: segments loop back.
-    pub local: bool,
 }
 
 #[derive(Debug)]
@@ -99,6 +90,10 @@ pub(crate) struct TcpLayer {
     pub challenge: TokenBucket,
     pub rng: Rng,
     pub live: usize,
+    /// The last connection number handed out ([`Connection::id`]).
+    last_id: u64,
+    /// The last trace events of connections that have gone, not yet taken (bounded).
+    pub finished_traces: VecDeque<super::trace::TraceChunk>,
 }
 
 /// The ephemeral port range (Linux's `ip_local_port_range` default).
@@ -124,6 +119,8 @@ impl TcpLayer {
             challenge,
             rng: Rng::new(rng.next_u64()),
             live: 0,
+            last_id: 0,
+            finished_traces: VecDeque::new(),
         }
     }
 
@@ -147,13 +144,15 @@ impl TcpLayer {
     /// Stores a new connection; `None` when the table is full.
     pub fn insert(
         &mut self,
-        conn: Connection,
+        mut conn: Connection,
         path: Path,
         listener: Option<u32>,
     ) -> Option<TcpHandle> {
         if self.live >= self.cfg.max_connections {
             return None;
         }
+        self.last_id += 1;
+        conn.id = self.last_id;
         let key = (conn.local, conn.remote);
         let idx = match self.free.pop() {
             Some(i) => i,
@@ -260,7 +259,7 @@ impl TcpLayer {
     /// Forgets a connection.
     pub fn remove(&mut self, idx: u32) -> Option<Connection> {
         let s = self.slots.get_mut(idx as usize)?;
-        let conn = s.conn.take()?;
+        let mut conn = s.conn.take()?;
         s.scheduled = None;
         s.gen = s.gen.wrapping_add(1);
         if let Some(l) = s.listener.take() {
@@ -278,6 +277,7 @@ impl TcpLayer {
         self.last_hit.set(None);
         self.free.push(idx);
         self.live -= 1;
+        self.keep_finished_trace(&mut conn);
         Some(conn)
     }
 

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `seq.rs` | sequence number arithmetic (RFC 9293 3.4) |
 //! | `rtt.rs` | round-trip estimation and retransmission timeout (RFC 6298) |
-//! | `congestion/` | congestion control behind a trait: Reno (RFC 5681) |
+//! | `congestion/` | congestion control behind a trait: Reno (RFC 5681), CUBIC (RFC 9438) with HyStart++ (RFC 9406) |
 //! | `recv.rs` | receive buffer: reassembly of out-of-order data, window |
 //! | `send.rs` | send buffer |
 //! | `sack.rs` | the sender's SACK scoreboard and pipe (RFC 2018, RFC 6675) |
@@ -16,6 +16,7 @@
 //! | `output.rs` | sending: Nagle, SWS, retransmission, probes, timers |
 //! | `timer.rs` | the timer table |
 //! | `layer.rs` | connection table, listeners, timer heap |
+//! | `trace.rs` | the per-connection event trace (sends, ACKs, cwnd, RTT, states) |
 
 pub mod config;
 pub mod congestion;
@@ -33,6 +34,7 @@ pub mod siphash;
 pub mod state;
 pub mod syncookie;
 pub mod timer;
+pub mod trace;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};

@@ -8,6 +8,7 @@ use super::conn::{ConnError, Connection};
 use super::seq::SeqNum;
 use super::state::State;
 use super::timer::Timer;
+use super::trace::Cause;
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{TcpFlags, TcpRepr, TcpTimestamp};
@@ -138,6 +139,7 @@ impl Connection {
         self.retransmit_una = false;
         log::debug!(target: LOG, "{} -> {}: RTO #{}, retransmitting from {} (next RTO {})",
             self.local, self.remote, self.rto_count, self.snd_una, self.rtt.rto());
+        self.trace_rto(now);
     }
 
     fn on_keepalive_timer(&mut self, now: Instant, ctx: &mut OutputCtx<'_>) {
@@ -201,6 +203,7 @@ impl Connection {
             }
             self.last_ack_sent = self.rcv_nxt;
             self.ack_now = false;
+            self.ack_batch = false;
             self.unacked_segs = 0;
             self.timers.stop(Timer::DelayedAck);
         } else {
@@ -233,6 +236,7 @@ impl Connection {
         ctx: &mut OutputCtx<'_>,
         emit: &mut dyn FnMut(&Outgoing<'_>),
     ) {
+        self.trace_vars(now);
         let (sp, dp) = (self.local.port(), self.remote.port());
         if let Some((seq, ack)) = self.reset_reply.take() {
             let mut r = bare_repr(sp, dp);
@@ -286,6 +290,7 @@ impl Connection {
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
+            self.trace.why(Cause::FastRetransmit);
             self.send_data_at(now, self.snd_una, ctx, emit, true);
             if self.in_recovery {
                 let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
@@ -320,7 +325,7 @@ impl Connection {
                 gso: None,
             });
         }
-        if self.ack_now || self.challenge_ack {
+        if self.ack_now || self.ack_batch || self.challenge_ack {
             self.challenge_ack = false;
             let mut r = bare_repr(sp, dp);
             r.seq_number = self.ack_seq().0;
@@ -403,6 +408,7 @@ impl Connection {
             });
         }
         self.count_out(ctx);
+        self.trace_send(now, self.iss, 0, r.flags, retransmission);
         if retransmission {
             self.stats.retransmits += 1;
             ctx.stats.tcp_retrans_segs += 1;
@@ -458,6 +464,7 @@ impl Connection {
         ctx: &mut OutputCtx<'_>,
         emit: &mut dyn FnMut(&Outgoing<'_>),
     ) {
+        self.trace.why(Cause::Tlp);
         let mss = self.payload_mss();
         let offset = self.snd_nxt.since(self.snd_una);
         let unsent = self.send_buf.len().saturating_sub(offset);
@@ -490,6 +497,7 @@ impl Connection {
         emit: &mut dyn FnMut(&Outgoing<'_>),
         budget: usize,
     ) -> usize {
+        self.trace.why(Cause::Sack);
         let mss = self.payload_mss();
         let mut sent = 0;
         while sent < budget {
@@ -624,6 +632,7 @@ impl Connection {
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);
+        self.trace_send(now, seq, len, r.flags, retransmission);
         if retransmission {
             self.stats.retransmits += segs;
             ctx.stats.tcp_retrans_segs += segs;

@@ -11,12 +11,18 @@
 //! * RFC 9293 section 3.10.7.4, "first, check sequence number": segments that begin beyond
 //!   RCV.NXT "SHOULD be held for later processing", and RFC 1122 section 4.2.2.20 (g): "TCP
 //!   SHOULD queue out-of-order segments". They are held, bounded by the window and by a
-//!   maximum count of separate ranges (DESIGN.md: every queue has a bound).
+//!   maximum count of separate ranges (docs/DESIGN.md: every queue has a bound).
 //! * RFC 9293 section 3.8.6 (window management): the window offered is the free space,
 //!   `capacity - readable`; out-of-order data sits inside it, so holding it never shrinks
 //!   the window (RFC 9293 3.8.6: the window SHOULD NOT be shrunk).
 //! * RFC 2018 section 4: the SACK blocks reported, the one holding the most recently
 //!   received segment first.
+//!
+//! Memory grows with use: the ring's storage is allocated when data first arrives, grown
+//! (doubling, up to the capacity) to cover what is held, and given back when the
+//! application has read everything and nothing is held out of order, so an idle
+//! connection holds no receive buffer. The window offered is the capacity's, whatever
+//! is allocated at the moment.
 
 use core::fmt;
 
@@ -32,10 +38,19 @@ struct OooRange {
     stamp: u64,
 }
 
+/// The smallest storage allocated for data.
+const MIN_STORAGE: usize = 4096;
+
 /// A receive buffer with reassembly of out-of-order segments. See the module docs.
 pub struct RecvBuffer {
-    /// The ring storage; its length is the capacity.
+    /// The ring storage, allocated on demand (empty while nothing is held); its length is
+    /// the ring's size, at most `capacity`.
     buf: Box<[u8]>,
+    /// The most bytes held: what the window can offer.
+    capacity: usize,
+    /// The storage size last given back, to grow straight to it when data comes again
+    /// (a busy connection does not double its way up after every read).
+    last_size: usize,
     /// Ring index of the first readable byte.
     head: usize,
     /// In-order bytes ready for the application, starting at `head`.
@@ -44,8 +59,8 @@ pub struct RecvBuffer {
     /// Absolute offsets let ranges stay put while the window slides; a u64 does not wrap.
     nxt: u64,
     /// Out-of-order ranges, sorted by start, disjoint and not adjacent (touching ranges are
-    /// merged), all starting after `nxt` and ending within the window. Its capacity is
-    /// reserved at construction, so it never allocates afterwards.
+    /// merged), all starting after `nxt` and ending within the window. At most
+    /// `max_ranges` long; allocated when out-of-order data first comes.
     ranges: Vec<OooRange>,
     max_ranges: usize,
     /// Sum of the lengths of `ranges`.
@@ -57,7 +72,8 @@ pub struct RecvBuffer {
 impl fmt::Debug for RecvBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvBuffer")
-            .field("capacity", &self.buf.len())
+            .field("capacity", &self.capacity)
+            .field("allocated", &self.buf.len())
             .field("readable", &self.readable)
             .field("nxt", &self.nxt)
             .field("ranges", &self.ranges)
@@ -77,11 +93,13 @@ impl RecvBuffer {
     /// ranges (0: out-of-order data is never held).
     pub fn with_max_ranges(capacity: usize, max_ranges: usize) -> Self {
         RecvBuffer {
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf: Box::default(),
+            capacity,
+            last_size: 0,
             head: 0,
             readable: 0,
             nxt: 0,
-            ranges: Vec::with_capacity(max_ranges),
+            ranges: Vec::new(),
             max_ranges,
             ooo: 0,
             clock: 0,
@@ -90,7 +108,35 @@ impl RecvBuffer {
 
     /// The size of the buffer.
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.capacity
+    }
+
+    /// Bytes of storage allocated now (what the buffer costs in memory).
+    pub fn allocated(&self) -> usize {
+        self.buf.len() + self.ranges.capacity() * std::mem::size_of::<OooRange>()
+    }
+
+    /// Makes the storage at least `need` bytes (at most the capacity), keeping what is
+    /// held: the readable bytes and the out-of-order ranges after them move to the start.
+    fn grow(&mut self, need: usize) {
+        let size = need
+            .max(self.buf.len() * 2)
+            .max(self.last_size)
+            .max(MIN_STORAGE)
+            .min(self.capacity.max(need));
+        let extent = self.readable
+            + self
+                .ranges
+                .last()
+                .map_or(0, |r| (r.end - self.nxt) as usize);
+        let mut buf = vec![0; size].into_boxed_slice();
+        if extent > 0 {
+            let first = extent.min(self.buf.len() - self.head);
+            buf[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
+            buf[first..extent].copy_from_slice(&self.buf[..extent - first]);
+        }
+        self.buf = buf;
+        self.head = 0;
     }
 
     /// The bound on separate out-of-order ranges.
@@ -190,6 +236,9 @@ impl RecvBuffer {
     /// Copies `data` to absolute stream offset `at`, which lies within the window.
     fn store(&mut self, at: u64, data: &[u8]) {
         let rel = self.readable + (at - self.nxt) as usize;
+        if rel + data.len() > self.buf.len() {
+            self.grow(rel + data.len());
+        }
         let pos = self.wrap(self.head + rel);
         let first = data.len().min(self.buf.len() - pos);
         self.buf[pos..pos + first].copy_from_slice(&data[..first]);
@@ -243,8 +292,13 @@ impl RecvBuffer {
         let n = n.min(self.readable);
         self.readable -= n;
         self.head = if self.readable == 0 && self.ranges.is_empty() {
-            // Realign an empty ring so the next data is more likely to be one slice. Held
+            // Nothing held: give the storage back (an idle connection holds none). Held
             // out-of-order data pins its ring position, so only when there is none.
+            if !self.buf.is_empty() {
+                self.last_size = self.buf.len();
+                self.buf = Box::default();
+                self.ranges = Vec::new();
+            }
             0
         } else {
             self.wrap(self.head + n)
@@ -254,7 +308,7 @@ impl RecvBuffer {
     /// Free space to advertise as the receive window: `capacity - readable`. Out-of-order
     /// data sits inside the window (RFC 9293 3.8.6).
     pub fn window(&self) -> usize {
-        self.buf.len() - self.readable
+        self.capacity - self.readable
     }
 
     /// The out-of-order ranges held, as `(start, end)` offsets relative to the next

@@ -8,13 +8,20 @@
 //! (SND.NXT - SND.UNA). An acknowledgment drops bytes from the front (RFC 9293 3.10.7.4,
 //! fifth, "check the ACK field": segments fully acknowledged are removed from the
 //! retransmission queue).
+//!
+//! Memory grows with use: the ring's storage is allocated when data is first written,
+//! grown (doubling, up to the capacity) as more is held, and given back once everything
+//! is acknowledged, so an idle connection holds no send buffer at all.
 
 use core::fmt;
 
+/// The smallest storage allocated for data.
+const MIN_STORAGE: usize = 4096;
+
 /// A bounded ring of bytes from SND.UNA onward. See the module docs.
 pub struct SendBuffer {
-    /// The ring storage. Its length is at least `capacity` unless `capacity` was lowered
-    /// below `len` (then it is kept until the data drains and `set_capacity` runs again).
+    /// The ring storage, allocated on demand: empty while nothing is held, and never
+    /// longer than `capacity` unless `capacity` was lowered below `len`.
     buf: Box<[u8]>,
     /// Ring index of offset 0 (SND.UNA).
     head: usize,
@@ -35,14 +42,28 @@ impl fmt::Debug for SendBuffer {
 }
 
 impl SendBuffer {
-    /// An empty buffer of `capacity` bytes, allocated now.
+    /// An empty buffer that holds at most `capacity` bytes (storage comes with data).
     pub fn new(capacity: usize) -> Self {
         SendBuffer {
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf: Box::default(),
             head: 0,
             len: 0,
             capacity,
         }
+    }
+
+    /// Bytes of storage allocated now (what the buffer costs in memory).
+    pub fn allocated(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Moves the held bytes into storage of `size` bytes, starting at index 0.
+    fn resize_storage(&mut self, size: usize) {
+        let mut buf = vec![0; size].into_boxed_slice();
+        let n = self.copy_out(0, &mut buf[..self.len.min(size)]);
+        debug_assert_eq!(n, self.len);
+        self.buf = buf;
+        self.head = 0;
     }
 
     /// The most bytes the buffer holds.
@@ -50,19 +71,14 @@ impl SendBuffer {
         self.capacity
     }
 
-    /// Changes the capacity. Growing reallocates (once, here). Shrinking never drops
-    /// data: below [`len`](Self::len) the buffer just accepts no more writes until acks
-    /// bring it under the new capacity; otherwise the storage shrinks now.
+    /// Changes the capacity. Growing allocates nothing until data needs it. Shrinking
+    /// never drops data: below [`len`](Self::len) the buffer just accepts no more writes
+    /// until acks bring it under the new capacity; otherwise the storage shrinks now.
     pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity;
-        if capacity == self.buf.len() || capacity < self.len {
-            return;
+        if self.buf.len() > capacity && capacity >= self.len {
+            self.resize_storage(capacity);
         }
-        let mut buf = vec![0; capacity].into_boxed_slice();
-        let n = self.copy_out(0, &mut buf);
-        debug_assert_eq!(n, self.len);
-        self.buf = buf;
-        self.head = 0;
     }
 
     /// Appends as much of `data` as fits; returns the count (0 when full).
@@ -70,6 +86,14 @@ impl SendBuffer {
         let n = data.len().min(self.free());
         if n == 0 {
             return 0;
+        }
+        if self.len + n > self.buf.len() {
+            // Grow by doubling (at least a page), up to the capacity.
+            let want = (self.len + n)
+                .max(self.buf.len() * 2)
+                .max(MIN_STORAGE)
+                .min(self.capacity.max(self.len + n));
+            self.resize_storage(want);
         }
         let size = self.buf.len();
         let tail = self.wrap(self.head + self.len);
@@ -101,7 +125,8 @@ impl SendBuffer {
         let n = n.min(self.len);
         self.len -= n;
         self.head = if self.len == 0 {
-            // Realign an empty ring so the next data is more likely to be one slice.
+            // All acknowledged: give the storage back (an idle connection holds none).
+            self.buf = Box::default();
             0
         } else {
             self.wrap(self.head + n)

@@ -288,6 +288,12 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
     if packet.len() < ip_hl + 20 {
         return Err(Error::Truncated);
     }
+    // Bytes past the IP total length (link padding) are not part of the datagram.
+    let total = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+    let packet = packet.get(..total).ok_or(Error::Truncated)?;
+    if total < ip_hl + 20 {
+        return Err(Error::BadLength);
+    }
     if packet[9] != 6 || mss == 0 {
         return Err(Error::Malformed);
     }

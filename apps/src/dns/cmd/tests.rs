@@ -4,6 +4,19 @@ use std::sync::Arc;
 use tunstack::rand::Rng;
 
 use super::*;
+
+/// Parses `tunstack resolve`'s arguments the way the CLI does (clap, then the lookup).
+fn parse_resolve_args(args: &[&str]) -> Result<ResolveArgs, String> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        r: ResolveCli,
+    }
+    let t =
+        T::try_parse_from(std::iter::once(&"resolve").chain(args)).map_err(|e| e.to_string())?;
+    t.r.into_args()
+}
 use crate::dns::server::{serve_udp, Catalog, Server, ServerConfig};
 use crate::dns::zone::default_zones;
 

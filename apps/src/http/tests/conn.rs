@@ -7,32 +7,81 @@ use std::sync::Arc;
 use super::{split_responses, MemStream, Resp, TempDir};
 use crate::http::date;
 use crate::http::{Config, ConnRow, Server, StackInfo};
+use crate::watch::trace::TraceLine;
 
 struct FakeStack;
+
+/// A connection as the stack reports it: established, one retransmission, no loss yet
+/// (ssthresh unset).
+fn sample_info() -> tunstack::tcp::ConnInfo {
+    use tunstack::tcp::{ConnInfo, ConnStats, State};
+    use tunstack::time::Duration;
+    ConnInfo {
+        id: 7,
+        local: "10.0.0.2:80".parse().unwrap(),
+        remote: "10.0.0.1:40000".parse().unwrap(),
+        state: State::Established,
+        cwnd: 14_480,
+        ssthresh: usize::MAX,
+        srtt: Some(Duration::from_micros(1500)),
+        rttvar: Duration::from_micros(750),
+        rto: Duration::from_millis(201),
+        bytes_in_flight: 2896,
+        mss: 1448,
+        snd_wnd: 65_535,
+        rcv_wnd: 65_535,
+        stats: ConnStats {
+            retransmits: 2,
+            ..ConnStats::default()
+        },
+        congestion: "reno",
+    }
+}
 
 impl StackInfo for FakeStack {
     fn counters(&self) -> Vec<(&'static str, u64)> {
         vec![("TcpActiveOpens", 3), ("TcpRetransSegs", 7)]
     }
     fn connections(&self) -> Vec<ConnRow> {
-        vec![ConnRow {
-            state: "ESTABLISHED".into(),
-            local: "10.0.0.2:80".parse().unwrap(),
-            remote: "10.0.0.1:40000".parse().unwrap(),
-            cwnd: 14600,
-            ssthresh: 65535,
-            srtt_us: 1200,
-            rto_us: 200_000,
-            bytes_in_flight: 2920,
-            retransmits: 1,
-        }]
+        vec![ConnRow::from(&sample_info())]
+    }
+    fn trace(&self, id: u64) -> Option<Vec<TraceLine>> {
+        (id == 7).then(|| {
+            vec![
+                TraceLine::Conn {
+                    id: 7,
+                    local: "10.0.0.2:80".parse().unwrap(),
+                    remote: "10.0.0.1:40000".parse().unwrap(),
+                    mss: 1448,
+                    congestion: "reno".into(),
+                },
+                TraceLine::Send {
+                    t_us: 5,
+                    seq: 1,
+                    len: 1448,
+                    syn: false,
+                    fin: false,
+                    retransmit: None,
+                },
+                TraceLine::Cwnd {
+                    t_us: 9,
+                    cwnd: 14_480,
+                    ssthresh: None,
+                    in_flight: 1448,
+                },
+            ]
+        })
     }
 }
 
 fn run(server: &Server, input: &str, head_only: &[bool]) -> Vec<Resp> {
     let s = MemStream::new(input.as_bytes());
     let out = Arc::clone(&s.output);
-    server.serve_connection(s, SocketAddr::from(([192, 0, 2, 1], 1)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(server.serve_connection(s, SocketAddr::from(([192, 0, 2, 1], 1))));
     let bytes = out.lock().unwrap().clone();
     split_responses(&bytes, head_only)
 }
@@ -89,22 +138,31 @@ fn stack_pages() {
     );
     assert_eq!(r[0].status, 200);
     assert_eq!(r[0].header("content-type"), Some("application/json"));
-    let body = String::from_utf8(r[0].body.clone()).unwrap();
-    assert_eq!(
-        body,
-        "{\n  \"TcpActiveOpens\": 3,\n  \"TcpRetransSegs\": 7\n}\n"
-    );
+    // The counters in the stack's order, as a JSON object.
+    let stats: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&r[0].body).unwrap();
+    let got: Vec<(&str, u64)> = stats
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, [("TcpActiveOpens", 3), ("TcpRetransSegs", 7)]);
 
     let r = run(
         &plain(),
         "GET /_stack/connections HTTP/1.1\r\nHost: x\r\n\r\n",
         &[],
     );
-    let body = String::from_utf8(r[0].body.clone()).unwrap();
-    assert!(body.contains("\"state\": \"ESTABLISHED\""), "{body}");
-    assert!(body.contains("\"remote\": \"10.0.0.1:40000\""), "{body}");
-    assert!(body.contains("\"srtt_us\": 1200"), "{body}");
-    assert!(body.trim_start().starts_with('['));
+    assert_eq!(r[0].header("content-type"), Some("application/json"));
+    let rows: Vec<ConnRow> = serde_json::from_slice(&r[0].body).unwrap();
+    assert_eq!(rows, [ConnRow::from(&sample_info())]);
+    let raw: serde_json::Value = serde_json::from_slice(&r[0].body).unwrap();
+    let c = &raw[0];
+    assert_eq!(c["id"], 7);
+    assert_eq!(c["state"], "ESTAB");
+    assert_eq!(c["remote"], "10.0.0.1:40000");
+    assert_eq!(c["srtt_us"], 1500);
+    assert_eq!(c["rttvar_us"], 750);
+    assert!(c["ssthresh"].is_null(), "unset ssthresh is null: {c}");
 
     let req = "GET /_stack/connections HTTP/1.1\r\nHost: x\r\nAccept: text/html,*/*\r\n\r\n";
     let r = run(&plain(), req, &[]);
@@ -112,7 +170,7 @@ fn stack_pages() {
         r[0].header("content-type"),
         Some("text/html; charset=utf-8")
     );
-    assert!(String::from_utf8_lossy(&r[0].body).contains("<td>ESTABLISHED</td>"));
+    assert!(String::from_utf8_lossy(&r[0].body).contains("<td>ESTAB</td>"));
 }
 
 /// RFC 9112 9.3.2: pipelined requests are answered in order on one connection.
@@ -345,45 +403,63 @@ fn directories_and_traversal() {
     }
 }
 
-/// The stack's own connection snapshot maps onto a row; an unset ssthresh shows as null.
+/// The stack's own connection snapshot maps onto a row: microseconds, the `ss` state
+/// name, an unset ssthresh as `None`.
 #[test]
 fn conn_info_to_row() {
-    use tunstack::tcp::{ConnInfo, ConnStats, State};
-    use tunstack::time::Duration;
-    let info = ConnInfo {
-        local: "10.0.0.2:80".parse().unwrap(),
-        remote: "10.0.0.1:5555".parse().unwrap(),
-        state: State::Established,
-        cwnd: 14_480,
-        ssthresh: usize::MAX,
-        srtt: Some(Duration::from_micros(1500)),
-        rto: Duration::from_millis(201),
-        bytes_in_flight: 1448,
-        mss: 1448,
-        snd_wnd: 65_535,
-        rcv_wnd: 65_535,
-        stats: ConnStats {
-            retransmits: 2,
-            ..ConnStats::default()
-        },
-        congestion: "reno",
-    };
-    let row = ConnRow::from(&info);
-    assert_eq!(row.state, "ESTAB");
+    let row = ConnRow::from(&sample_info());
+    assert_eq!((row.id, row.state.as_str()), (7, "ESTAB"));
     assert_eq!(
-        (row.srtt_us, row.rto_us, row.retransmits),
-        (1500, 201_000, 2)
+        (row.srtt_us, row.rttvar_us, row.rto_us, row.retransmits),
+        (1500, 750, 201_000, 2)
     );
-    struct One(ConnRow);
-    impl StackInfo for One {
-        fn counters(&self) -> Vec<(&'static str, u64)> {
-            Vec::new()
-        }
-        fn connections(&self) -> Vec<ConnRow> {
-            vec![self.0.clone()]
-        }
+    assert_eq!((row.cwnd, row.ssthresh), (14_480, None));
+    assert_eq!(row.congestion, "reno");
+}
+
+/// The live page, a connection's trace and its plots; 404 for a connection without one.
+#[test]
+fn live_page_trace_and_plots() {
+    let get = |path: &str| {
+        let r = run(
+            &plain(),
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            &[],
+        );
+        r.into_iter().next().unwrap()
+    };
+    let page = get("/_stack/");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(
+        html.contains("/_stack/connections?format=json"),
+        "it polls the stack"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "nothing is fetched from elsewhere"
+    );
+    let t = get("/_stack/connections/7/trace");
+    assert_eq!(t.header("content-type"), Some("application/json"));
+    let lines: Vec<TraceLine> = serde_json::from_slice(&t.body).unwrap();
+    assert_eq!(lines.len(), 3);
+    for name in ["seq.svg", "cwnd.svg", "rtt.svg"] {
+        let r = get(&format!("/_stack/connections/7/{name}"));
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(r.header("content-type"), Some("image/svg+xml"), "{name}");
+        let svg = String::from_utf8(r.body).unwrap();
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    let json = crate::http::pages::connections_json(&One(row));
-    assert!(json.contains("\"ssthresh\": null"), "{json}");
-    assert!(json.contains("\"cwnd\": 14480"), "{json}");
+    assert_eq!(get("/_stack/connections/8/seq.svg").status, 404);
+    assert_eq!(get("/_stack/connections/7/other.svg").status, 404);
+    assert_eq!(get("/_stack/connections/x/trace").status, 404);
+    let idx = String::from_utf8(get("/").body).unwrap();
+    assert!(
+        idx.contains("href=\"/_stack/\""),
+        "the index links the live page"
+    );
 }

@@ -8,14 +8,19 @@
 //! | algorithm | file | specification |
 //! |---|---|---|
 //! | [`Reno`] | `reno.rs` | RFC 5681, with RFC 3465 byte counting |
+//! | [`Cubic`] (the default) | `cubic.rs` | RFC 9438, with HyStart++ (RFC 9406, `hystart.rs`) |
 
 use core::fmt;
 use core::str::FromStr;
 
 use crate::time::{Duration, Instant};
 
+mod cubic;
+pub mod hystart;
 mod reno;
 
+pub use cubic::Cubic;
+pub use hystart::HyStart;
 pub use reno::Reno;
 
 /// The largest congestion window any algorithm reports: 2^30 bytes, the largest window a
@@ -57,10 +62,14 @@ pub trait CongestionControl: fmt::Debug + Send {
     ///
     /// * `acked`: bytes newly acknowledged by this ACK.
     /// * `flight`: bytes in flight before this ACK.
-    /// * `rtt`: a fresh RTT measurement taken from this ACK, if any (unused by Reno).
+    /// * `rtt`: the RTT measurement the sender's estimator took from this ACK, if any
+    ///   (RFC 6298 / RFC 7323 4.1; unused by Reno; CUBIC smooths it for RFC 9438 4.2's
+    ///   target and HyStart++ watches it, RFC 9406 4.2).
     ///
-    /// Slow start grows cwnd per RFC 5681 3.1 with Appropriate Byte Counting (RFC 3465,
-    /// L = 2*SMSS); congestion avoidance adds one SMSS per cwnd of acknowledged bytes.
+    /// Slow start grows cwnd per RFC 5681 3.1 by the bytes acknowledged (byte counting
+    /// with no per-ACK limit, so a stretch ACK grows it by all it covers; see
+    /// `reno::SLOW_START_LIMIT`); congestion avoidance adds one SMSS per cwnd of
+    /// acknowledged bytes.
     /// An application-limited sender does not grow cwnd; see the implementation for the
     /// exact rule.
     fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>);
@@ -93,6 +102,35 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// segment consisting of at most SMSS bytes"). If no data was sent yet, cwnd becomes
     /// one SMSS and stays so across [`CongestionControl::set_mss`]; ssthresh is unchanged.
     fn on_syn_loss(&mut self);
+
+    /// The connection changes algorithm mid-way (see [`switch`]): this fresh instance
+    /// takes over the window and threshold the previous one reached, cwnd within
+    /// `[SMSS, MAX_CWND]` and ssthresh infinite (`usize::MAX`) or at least 2*SMSS. Its
+    /// own history (e.g. CUBIC's W_max) starts empty.
+    fn inherit(&mut self, cwnd: usize, ssthresh: usize);
+}
+
+/// Gives a connection's sender a fresh `algorithm` for SMSS `mss`, unless it already
+/// runs it. As Linux does for `TCP_CONGESTION` on a live socket
+/// (`tcp_reinit_congestion_control` keeps the socket's cwnd and ssthresh), the new
+/// algorithm continues from the old one's window and threshold.
+pub fn switch(cc: &mut Box<dyn CongestionControl>, algorithm: Algorithm, mss: usize) {
+    if cc.name() == algorithm.name() {
+        return;
+    }
+    let mut fresh = algorithm.build(mss);
+    fresh.inherit(cc.cwnd(), cc.ssthresh());
+    *cc = fresh;
+}
+
+impl crate::tcp::Connection {
+    /// Changes this connection's congestion control algorithm (as `TCP_CONGESTION`
+    /// does; see [`switch`]). Kept here, beside the algorithms, rather than with the
+    /// rest of the connection's user calls.
+    pub fn set_congestion_control(&mut self, algorithm: Algorithm) {
+        let mss = self.payload_mss();
+        switch(&mut self.cc, algorithm, mss);
+    }
 }
 
 /// The initial window of RFC 6928 section 2: `IW = min(10*MSS, max(2*MSS, 14600))`.
@@ -112,19 +150,22 @@ pub(crate) fn clamp_mss(mss: usize) -> usize {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// RFC 5681 Reno.
-    #[default]
     Reno,
+    /// RFC 9438 CUBIC with HyStart++ (RFC 9406), as Linux, Windows and Apple default to.
+    #[default]
+    Cubic,
 }
 
 impl Algorithm {
     /// Every algorithm, for help texts.
-    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno];
+    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno, Algorithm::Cubic];
 
     /// A fresh instance for a sender whose SMSS is `mss` (the initial window follows RFC
     /// 6928 for it).
     pub fn build(self, mss: usize) -> Box<dyn CongestionControl> {
         match self {
             Algorithm::Reno => Box::new(Reno::new(mss)),
+            Algorithm::Cubic => Box::new(Cubic::new(mss)),
         }
     }
 
@@ -132,6 +173,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Reno => "reno",
+            Algorithm::Cubic => "cubic",
         }
     }
 }
@@ -165,7 +207,7 @@ impl std::error::Error for UnknownAlgorithm {}
 impl FromStr for Algorithm {
     type Err = UnknownAlgorithm;
 
-    /// Parses a name case-insensitively: "reno".
+    /// Parses a name case-insensitively: "reno", "cubic".
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Algorithm::ALL
             .iter()
@@ -189,20 +231,52 @@ mod tests {
         assert_eq!(initial_window(usize::MAX), 2 * MAX_MSS);
     }
 
+    /// A switch keeps cwnd and ssthresh (as Linux's `TCP_CONGESTION` on a live socket);
+    /// switching to the algorithm already running changes nothing.
+    #[test]
+    fn switch_keeps_the_window() {
+        let now = Instant::ZERO;
+        let mut cc = Algorithm::Reno.build(1000);
+        cc.on_congestion_event(now, 40_000);
+        cc.on_ack(now, 1000, 20_000, None);
+        let (cwnd, ssthresh) = (cc.cwnd(), cc.ssthresh());
+        assert_eq!((cwnd, ssthresh), (20_000, 20_000));
+        switch(&mut cc, Algorithm::Cubic, 1000);
+        assert_eq!(cc.name(), "cubic");
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (cwnd, ssthresh));
+        // CUBIC's own rules from there: a loss keeps 0.7 of the flight.
+        cc.on_congestion_event(now, 20_000);
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (14_000, 14_000));
+        switch(&mut cc, Algorithm::Cubic, 1000);
+        assert_eq!(cc.cwnd(), 14_000);
+        // Back to Reno, still in slow start when no threshold was ever set.
+        let mut cc = Algorithm::Cubic.build(1000);
+        switch(&mut cc, Algorithm::Reno, 1000);
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (10_000, usize::MAX));
+        // Out-of-range values are brought within the invariants.
+        cc.inherit(0, 1);
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (1000, 2000));
+    }
+
     #[test]
     fn algorithm_parses_and_builds() {
         assert_eq!("reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
         assert_eq!("Reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
-        let err = "cubic".parse::<Algorithm>().unwrap_err();
+        assert_eq!(" CUBIC".parse::<Algorithm>(), Ok(Algorithm::Cubic));
+        let err = "bbr".parse::<Algorithm>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown congestion control algorithm \"cubic\" (known: reno)"
+            "unknown congestion control algorithm \"bbr\" (known: reno cubic)"
         );
-        assert_eq!(Algorithm::default().to_string(), "reno");
-        let cc = Algorithm::Reno.build(1460);
-        assert_eq!(cc.name(), "reno");
-        assert_eq!(cc.cwnd(), 14_600);
-        assert_eq!(cc.ssthresh(), usize::MAX);
-        assert!(cc.in_slow_start());
+        assert_eq!(Algorithm::default(), Algorithm::Cubic);
+        assert_eq!(Algorithm::default().to_string(), "cubic");
+        for &a in Algorithm::ALL {
+            assert_eq!(a.name().parse::<Algorithm>(), Ok(a));
+            let cc = a.build(1460);
+            assert_eq!(cc.name(), a.name());
+            assert_eq!(cc.cwnd(), 14_600);
+            assert_eq!(cc.ssthresh(), usize::MAX);
+            assert!(cc.in_slow_start());
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Reno congestion control (RFC 5681), with Appropriate Byte Counting (RFC 3465).
+//! Reno congestion control (RFC 5681), with byte counting (RFC 3465; no per-ACK limit in
+//! slow start, see [`SLOW_START_LIMIT`]).
 
 use super::{clamp_mss, initial_window, CongestionControl, MAX_CWND};
 use crate::time::{Duration, Instant};
@@ -79,6 +80,35 @@ impl Reno {
     }
 }
 
+/// The per-ACK limit on slow-start growth, in SMSS: none.
+///
+/// RFC 3465 2.2 caps the growth one ACK may give at L = 2*SMSS, and RFC 9406 4.3 (whose
+/// section 4.2 applies the same `min(N, L*SMSS)` in slow start) recommends L = infinity
+/// for a paced sender and L = 8 otherwise. tunstack does not pace Reno or CUBIC yet and
+/// follows Linux (`tcp_slow_start` grows cwnd by every acknowledged segment, up to
+/// ssthresh), departing from the RFCs' unpaced L on purpose:
+///
+/// * The limit exists to bound the burst an ACK releases (RFC 3465 3.2). Without it an
+///   ACK for N bytes releases at most 2N bytes (the N it frees plus N of growth), the same
+///   doubling a per-segment ACK clock gives; the burst only becomes large when the ACK
+///   covers a large run, and that run was itself sent as one burst.
+/// * Receivers that coalesce (Linux's GRO receiver, tunstack's own TSO receiver) ACK up
+///   to 44 full segments at once. With L = 2 (or 8), such stretch ACKs would grow cwnd by
+///   2 (or 8) SMSS per 44 segments delivered, and slow start would need ten times as many
+///   round trips: the starvation issue #10 measured.
+/// * HyStart++ (RFC 9406, used by CUBIC) and ssthresh still end slow start; the limit is
+///   about burst size, not about how far slow start goes.
+pub(crate) const SLOW_START_LIMIT: Option<usize> = None;
+
+/// The growth slow start gives an ACK of `acked` new bytes: `min(acked, L*SMSS)` (RFC 3465
+/// 2.2, RFC 9406 4.2) with L = [`SLOW_START_LIMIT`], i.e. `acked` itself.
+pub(crate) fn slow_start_growth(acked: usize, smss: usize) -> usize {
+    match SLOW_START_LIMIT {
+        Some(l) => acked.min(l.saturating_mul(smss)),
+        None => acked,
+    }
+}
+
 impl CongestionControl for Reno {
     fn name(&self) -> &'static str {
         "reno"
@@ -109,9 +139,9 @@ impl CongestionControl for Reno {
         }
     }
 
-    /// * RFC 5681 3.1, slow start (`cwnd < ssthresh`): RFC 3465 2.2 Appropriate Byte
-    ///   Counting with L = 2*SMSS, `cwnd += min(acked, 2*SMSS)`. Growth stops at ssthresh
-    ///   and the rest of the ACK counts towards congestion avoidance (as Linux does).
+    /// * RFC 5681 3.1, slow start (`cwnd < ssthresh`): byte counting without a per-ACK
+    ///   limit, `cwnd += acked` (see [`slow_start_growth`]). Growth stops at ssthresh and
+    ///   the rest of the ACK counts towards congestion avoidance (as Linux does).
     /// * RFC 5681 3.1, congestion avoidance (`cwnd >= ssthresh`), byte counting as the RFC
     ///   recommends (RFC 3465 2.1): acknowledged bytes accumulate in `bytes_acked`; when it
     ///   reaches cwnd, it is decremented by cwnd and cwnd grows by one SMSS, at most once
@@ -129,7 +159,7 @@ impl CongestionControl for Reno {
         if self.cwnd < self.ssthresh {
             let grown = self
                 .cwnd
-                .saturating_add(acked.min(2 * self.smss))
+                .saturating_add(slow_start_growth(acked, self.smss))
                 .min(self.ssthresh);
             acked -= acked.min(grown - self.cwnd);
             self.set_cwnd(grown);
@@ -195,6 +225,15 @@ impl CongestionControl for Reno {
             self.bytes_acked = 0;
             self.set_cwnd(self.start_window());
         }
+    }
+
+    fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
+        self.started = true;
+        self.bytes_acked = 0;
+        if ssthresh != usize::MAX {
+            self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);
+        }
+        self.set_cwnd(cwnd);
     }
 }
 

@@ -524,3 +524,33 @@ proptest! {
         run_reassembly(seed, len, cap, max_ranges);
     }
 }
+
+/// Memory grows with use: nothing allocated while idle, storage as data (in order or
+/// out of order) arrives, given back once everything is read; the window is the
+/// capacity's throughout.
+#[test]
+fn storage_comes_with_data_and_goes_when_read() {
+    let mut b = RecvBuffer::new(256 * 1024);
+    assert_eq!(b.allocated(), 0);
+    assert_eq!(b.window(), 256 * 1024);
+    // Out of order first: storage to cover it, and the range list.
+    assert_eq!(b.write(10_000, &stream(10_000..11_000)), 0);
+    assert!(b.allocated() >= 11_000 && b.allocated() < 256 * 1024);
+    assert_eq!(b.window(), 256 * 1024);
+    // The hole filled: all 11,000 readable, the bytes where they belong.
+    assert_eq!(b.write(0, &stream(0..10_000)), 11_000);
+    let mut out = vec![0; 11_000];
+    assert_eq!(b.peek(&mut out), 11_000);
+    assert_eq!(out, stream(0..11_000));
+    // Grown past the first allocation, with data wrapped in the old ring, kept intact.
+    b.consume(6_000);
+    assert_eq!(b.write(0, &stream(11_000..100_000)), 89_000);
+    let mut out = vec![0; 94_000];
+    assert_eq!(b.read(&mut out), 94_000);
+    assert_eq!(out, stream(6_000..100_000));
+    assert_eq!(b.allocated(), 0, "read to the end: storage given back");
+    assert_eq!(b.window(), 256 * 1024);
+    // And it comes back for more data.
+    assert_eq!(b.write(0, &stream(100_000..100_010)), 10);
+    assert!(b.allocated() > 0);
+}

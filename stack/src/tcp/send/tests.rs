@@ -179,3 +179,27 @@ proptest! {
         }
     }
 }
+
+/// Memory grows with use: nothing allocated while idle, storage doubling (within the
+/// capacity) as data is held, given back when all of it is acknowledged.
+#[test]
+fn storage_comes_with_data_and_goes_when_acked() {
+    let mut b = SendBuffer::new(256 * 1024);
+    assert_eq!(b.allocated(), 0);
+    assert_eq!(b.free(), 256 * 1024);
+    assert_eq!(b.write(&stream(0..100)), 100);
+    let small = b.allocated();
+    assert!((100..=8192).contains(&small), "{small}");
+    b.ack(60);
+    // Wraps in the small ring, then grows past it with the bytes kept in order.
+    assert_eq!(b.write(&stream(100..50_000)), 49_900);
+    assert!(b.allocated() >= 49_940 && b.allocated() <= 256 * 1024);
+    let mut out = vec![0; 49_940];
+    assert_eq!(b.copy_out(0, &mut out), 49_940);
+    assert_eq!(out, stream(60..50_000));
+    // Never beyond the capacity.
+    assert_eq!(b.write(&stream(0..400_000)), 256 * 1024 - 49_940);
+    assert_eq!(b.allocated(), 256 * 1024);
+    b.ack(256 * 1024);
+    assert_eq!(b.allocated(), 0, "all acknowledged: storage given back");
+}

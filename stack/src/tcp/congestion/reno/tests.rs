@@ -84,34 +84,38 @@ fn syn_loss_gives_one_segment_initial_window() {
 }
 
 /// RFC 5681 3.1 slow start: one SMSS per ACK of a full segment doubles cwnd every round
-/// trip; with delayed ACKs (one per two segments) ABC (RFC 3465 2.2, L = 2*SMSS) still
-/// doubles it.
+/// trip; with delayed ACKs (one per two segments) byte counting (RFC 3465 2.1) still
+/// doubles it, and so it does with stretch ACKs of 44 segments (a GRO or TSO receiver).
 #[test]
 fn slow_start_doubles_per_round_trip() {
-    let mut cc = Reno::new(MSS);
-    for round in 1..=4 {
-        ack_round(&mut cc, MSS);
-        assert_eq!(cc.cwnd(), segs(10 << round), "round {round}");
-    }
-    let mut cc = Reno::new(MSS);
-    for round in 1..=4 {
-        ack_round(&mut cc, 2 * MSS);
-        assert_eq!(cc.cwnd(), segs(10 << round), "round {round}");
+    for per_ack in [1, 2, 44] {
+        let mut cc = Reno::new(MSS);
+        for round in 1..=4 {
+            ack_round(&mut cc, per_ack * MSS);
+            assert_eq!(
+                cc.cwnd(),
+                segs(10 << round),
+                "round {round}, {per_ack} per ACK"
+            );
+        }
     }
 }
 
-/// RFC 3465 2.2: a single ACK grows cwnd in slow start by at most L = 2*SMSS, whatever
-/// it covers; a small ACK grows it by the bytes it covers (RFC 5681 3.1 `min(N, SMSS)`
-/// per ACK is the L = 1 special case).
+/// Slow start counts every acknowledged byte, with no per-ACK limit L (the departure from
+/// RFC 3465 2.2's L = 2 and RFC 9406 4.3's unpaced L = 8 argued at
+/// `SLOW_START_LIMIT`): a stretch ACK covering 44 segments grows cwnd by 44 segments, a
+/// small ACK by the bytes it covers, an empty one not at all.
 #[test]
-fn abc_limits_growth_per_ack() {
+fn slow_start_counts_every_acknowledged_byte() {
+    assert_eq!(super::SLOW_START_LIMIT, None);
     let mut cc = Reno::new(MSS);
-    cc.on_ack(T0, segs(5), segs(10), None);
-    assert_eq!(cc.cwnd(), segs(12));
-    cc.on_ack(T0, 100, segs(12), None);
-    assert_eq!(cc.cwnd(), segs(12) + 100);
-    cc.on_ack(T0, 0, segs(12), None);
-    assert_eq!(cc.cwnd(), segs(12) + 100);
+    cc.set_cwnd(segs(44));
+    cc.on_ack(T0, segs(44), segs(44), None);
+    assert_eq!(cc.cwnd(), segs(88));
+    cc.on_ack(T0, 100, segs(88), None);
+    assert_eq!(cc.cwnd(), segs(88) + 100);
+    cc.on_ack(T0, 0, segs(88), None);
+    assert_eq!(cc.cwnd(), segs(88) + 100);
 }
 
 /// RFC 5681 3.1: slow start ends at ssthresh; RFC 3465 2.1 byte counting then takes

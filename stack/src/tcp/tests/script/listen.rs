@@ -301,3 +301,29 @@ fn cookie_connection_starts_with_the_initial_rto() {
         .collect();
     assert_eq!(times, [0, 1000, 3000, 7000]);
 }
+
+/// Each connection has a number of its own (`ConnInfo::id`, what `/_stack/connections`
+/// lists): the same for its whole life, and never handed to a later connection even
+/// when that one takes over the freed slot.
+#[test]
+fn connection_ids_are_stable_and_never_reused() {
+    let mut h = Harness::new();
+    let l = h.listen(16);
+    let a = h.passive_on(l, 2001, PeerOpts::default());
+    let b = h.passive_on(l, 2002, PeerOpts::default());
+    let id = |h: &Harness, c: &Conn| h.s.tcp_conn(c.h).unwrap().info().id;
+    let (ia, ib) = (id(&h, &a), id(&h, &b));
+    assert!(ia != 0 && ib != 0 && ia != ib, "{ia} {ib}");
+    let listed: HashSet<u64> = h.s.tcp_connections().iter().map(|c| c.id).collect();
+    assert_eq!(listed, HashSet::from([ia, ib]));
+    // a is aborted and forgotten; c reuses its slot but not its number.
+    h.s.tcp_abort(h.now, a.h);
+    h.s.tcp_close(h.now, a.h);
+    let _ = h.out();
+    assert_eq!(h.state(&a), None);
+    let c = h.passive_on(l, 2003, PeerOpts::default());
+    assert_eq!(c.h.idx, a.h.idx, "the freed slot is reused");
+    let ic = id(&h, &c);
+    assert!(ic != ia && ic != ib, "{ic}");
+    assert_eq!(id(&h, &b), ib);
+}

@@ -11,6 +11,7 @@
 
 mod ack;
 mod close;
+mod congestion;
 mod handshake;
 mod listen;
 mod options;
@@ -20,6 +21,7 @@ mod rst;
 mod rto;
 mod timers;
 mod tlp;
+mod trace;
 mod ts;
 mod window;
 
@@ -29,6 +31,7 @@ use super::{A, B};
 use crate::iface::{IfaceId, InterfaceConfig, Ipv4Cidr};
 use crate::rand::Rng;
 use crate::stack::{Stack, StackConfig};
+use crate::tcp::congestion::Algorithm;
 use crate::tcp::{ListenHandle, TcpConfig, TcpHandle};
 use crate::time::{Duration, Instant};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
@@ -406,6 +409,15 @@ impl Harness {
     pub fn new() -> Harness {
         Harness::with(TcpConfig {
             tail_loss_probe: false,
+            ..TcpConfig::default()
+        })
+    }
+
+    /// As [`Harness::new`] with this congestion control algorithm.
+    pub fn with_cc(congestion: Algorithm) -> Harness {
+        Harness::with(TcpConfig {
+            tail_loss_probe: false,
+            congestion,
             ..TcpConfig::default()
         })
     }

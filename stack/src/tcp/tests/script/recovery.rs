@@ -74,7 +74,7 @@ fn ack_with_data_is_not_a_dup_ack() {
 /// 2*SMSS) and cwnd = ssthresh (the sender adds the 3*SMSS inflation on top).
 #[test]
 fn fast_retransmit_halves_the_window() {
-    let mut h = Harness::new();
+    let mut h = Harness::with_cc(Algorithm::Reno);
     let (c, out) = ten_in_flight(&mut h, 0);
     for _ in 0..3 {
         h.inject(&dup(&c, out[0].seq));
@@ -89,7 +89,7 @@ fn fast_retransmit_halves_the_window() {
 /// segments in flight, ssthresh 7300 and 3*SMSS inflation, after the sixth duplicate.
 #[test]
 fn further_dup_acks_inflate_the_window() {
-    let mut h = Harness::new();
+    let mut h = Harness::with_cc(Algorithm::Reno);
     let (c, out) = ten_in_flight(&mut h, 5000);
     let una = out[0].seq;
     for _ in 0..3 {

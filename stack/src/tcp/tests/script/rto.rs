@@ -165,7 +165,7 @@ fn rto_stops_when_all_acked() {
 /// when it is acknowledged.
 #[test]
 fn timeout_sends_one_segment_then_slow_starts() {
-    let mut h = Harness::new();
+    let mut h = Harness::with_cc(Algorithm::Reno);
     let mut c = open_with_rtt(&mut h, ms(100));
     h.send(&c, &[1u8; 4380]);
     let out = h.out();

@@ -1,0 +1,331 @@
+//! The loss race: goodput under random loss, tunstack with each of its congestion control
+//! algorithms beside smoltcp and beside Linux, in one run.
+//!
+//! 1. **smoltcp's netsim setting, in virtual time** (no root): 10 MiB one way, 32 KiB
+//!    socket buffers, 100 ms RTT, loss {0, 1, 2, 5}% each way, smoltcp to smoltcp through
+//!    tunstack's seeded `Impairment` (its published table beside it), and tunstack to
+//!    tunstack with the same buffers through `tunstack::sim::Sim`. The window bound is
+//!    32 KiB per 100 ms, 327,680 B/s.
+//! 2. **The grid in virtual time** (no root): loss {0, 1, 2, 5}% x one-way delay {10, 50} ms,
+//!    16 MiB one way capped at 20 virtual seconds, 256 KiB buffers (tunstack's default)
+//!    on both stacks, tunstack with each algorithm and smoltcp.
+//! 3. **Fairness in virtual time** (no root): two tunstack flows through a 50 Mbit/s
+//!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 30 s (the first
+//!    5 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
+//!    RTT is 20 ms; the rest is queueing).
+//! 4. **The grid over a real TUN device** (root): the same points, each transfer in a fresh
+//!    namespace with a fresh runtime over `Impaired` (seed 11, as `tunstack up --loss L
+//!    --delay D --seed 11`); tunstack sends to a kernel listener with each of its
+//!    algorithms; the kernel sends to a tunstack listener with reno, cubic and bbr set per
+//!    socket by `TCP_CONGESTION` (the algorithm the socket reports using is printed).
+//!    16 MiB capped at 20 s (`TUNSTACK_LOSS_RACE_CAP_S`), Mbit/s.
+//!
+//! smoltcp 0.14 with its default features has no congestion control
+//! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
+//! every loss-based algorithm under random loss (its published table was made so too).
+//!
+//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "support/mod.rs"]
+mod support;
+#[path = "loss_race/tun.rs"]
+mod tun;
+#[path = "loss_race/virt.rs"]
+mod virt;
+
+use std::time::Instant;
+
+use tunstack::tcp::congestion::Algorithm;
+use tunstack::time::Duration;
+
+const MIB: u64 = 1 << 20;
+const LOSSES: [f64; 4] = [0.0, 0.01, 0.02, 0.05];
+const DELAYS_MS: [u64; 2] = [10, 50];
+/// smoltcp 0.14's `tests/snapshots/netsim__netsim.snap`, 32 KiB row, B/s at 0, 1, 2, 5%.
+const SMOL_PUBLISHED: [f64; 4] = [322_944.88, 219_670.76, 166_587.86, 76_626.48];
+
+fn main() {
+    println!("loss_race: goodput under random loss, tunstack beside smoltcp and Linux");
+    let started = Instant::now();
+    let only = std::env::var("TUNSTACK_BENCH_ONLY").unwrap_or_default();
+    if only != "tun" {
+        netsim_reference();
+        virtual_grid();
+        fairness();
+    }
+    if only != "sim" {
+        if support::root_or_skip("the real-TUN grid") {
+            tun_grid();
+        } else {
+            println!("(the real-TUN grid: skipped, needs root)");
+        }
+    }
+    println!("loss_race took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+fn pct(loss: f64) -> String {
+    format!("{}%", loss * 100.0)
+}
+
+/// Prints a Markdown table.
+fn table(head: &[&str], rows: &[Vec<String>]) {
+    let mut w: Vec<usize> = head.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let cells: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    format!(" {:<w$} ", c, w = w[i])
+                } else {
+                    format!(" {:>w$} ", c, w = w[i])
+                }
+            })
+            .collect();
+        println!("|{}|", cells.join("|"));
+    };
+    line(head.to_vec());
+    let sep: Vec<String> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            if i == 0 {
+                "-".repeat(n + 2)
+            } else {
+                format!("{}:", "-".repeat(n + 1))
+            }
+        })
+        .collect();
+    println!("|{}|", sep.join("|"));
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    println!();
+}
+
+/// A goodput, marked `*` when the transfer hit its cap.
+fn cell(g: &virt::Goodput, mbit: bool) -> String {
+    let star = if g.finished { "" } else { "*" };
+    if mbit {
+        format!("{:.2}{star}", g.mbit())
+    } else {
+        format!("{:.0}{star}", g.bytes_per_sec())
+    }
+}
+
+fn netsim_reference() {
+    let t = Instant::now();
+    println!();
+    println!(
+        "## smoltcp's netsim setting in virtual time: 10 MiB, 32 KiB buffers, 100 ms RTT, \
+         B/s (window bound 327,680)"
+    );
+    println!();
+    let buffer = 32 * 1024;
+    let cap = Duration::from_secs(600);
+    let mut rows = Vec::new();
+    for (i, &loss) in LOSSES.iter().enumerate() {
+        let link = virt::link(loss, 50);
+        let smol = virt::smoltcp(&link, 11, buffer, 10 * MIB, cap);
+        let mut row = vec![
+            pct(loss),
+            format!("{:.0}", SMOL_PUBLISHED[i]),
+            cell(&smol, false),
+        ];
+        for &cc in Algorithm::ALL {
+            let ours = virt::tunstack(cc, &link, 11, buffer, 10 * MIB, cap);
+            row.push(cell(&ours, false));
+            row.push(format!(
+                "{:.2}",
+                ours.bytes_per_sec() / smol.bytes_per_sec()
+            ));
+        }
+        rows.push(row);
+    }
+    let mut head = vec!["loss", "smoltcp published", "smoltcp, our link"];
+    let names: Vec<String> = Algorithm::ALL
+        .iter()
+        .flat_map(|a| [format!("tunstack {a}"), format!("{a} / smoltcp")])
+        .collect();
+    head.extend(names.iter().map(String::as_str));
+    table(&head, &rows);
+    println!(
+        "(* = stopped at the cap; smoltcp runs without congestion control, its default; \
+         took {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn virtual_grid() {
+    let t = Instant::now();
+    println!();
+    println!(
+        "## The grid in virtual time: 16 MiB one way capped at 20 s, 256 KiB buffers, \
+         Mbit/s (window bound at 10 ms: 104.9, at 50 ms: 21.0)"
+    );
+    println!();
+    let buffer = 256 * 1024;
+    let cap = Duration::from_secs(20);
+    let mut rows = Vec::new();
+    for &delay in &DELAYS_MS {
+        for &loss in &LOSSES {
+            let link = virt::link(loss, delay);
+            let smol = virt::smoltcp(&link, 11, buffer, 16 * MIB, cap);
+            let mut row = vec![format!("{}, {delay} ms", pct(loss)), cell(&smol, true)];
+            for &cc in Algorithm::ALL {
+                let ours = virt::tunstack(cc, &link, 11, buffer, 16 * MIB, cap);
+                row.push(cell(&ours, true));
+                row.push(format!("{:.2}", ours.mbit() / smol.mbit()));
+            }
+            rows.push(row);
+        }
+    }
+    let mut head = vec!["loss, one-way delay", "smoltcp"];
+    let names: Vec<String> = Algorithm::ALL
+        .iter()
+        .flat_map(|a| [format!("tunstack {a}"), format!("{a} / smoltcp")])
+        .collect();
+    head.extend(names.iter().map(String::as_str));
+    table(&head, &rows);
+    println!(
+        "(* = stopped at the cap; took {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn fairness() {
+    let t = Instant::now();
+    println!();
+    println!(
+        "## Fairness in virtual time: two flows, 50 Mbit/s bottleneck, 100-frame queue, \
+         10 ms one way, 30 s (first 5 s not counted)"
+    );
+    println!();
+    let pairs = [
+        [Algorithm::Cubic, Algorithm::Cubic],
+        [Algorithm::Reno, Algorithm::Reno],
+        [Algorithm::Cubic, Algorithm::Reno],
+    ];
+    let mut rows = Vec::new();
+    for ccs in pairs {
+        let s = virt::fairness(ccs, 50, 100, 10, 30, 5);
+        let total = s.goodput[0] + s.goodput[1];
+        rows.push(vec![
+            format!("{} + {}", ccs[0], ccs[1]),
+            format!("{:.2} / {:.2}", s.goodput[0], s.goodput[1]),
+            format!(
+                "{:.0}% / {:.0}%",
+                100.0 * s.goodput[0] / total,
+                100.0 * s.goodput[1] / total
+            ),
+            format!("{:.4}", s.jain),
+            format!("{:.1} / {:.1}", s.srtt_ms[0], s.srtt_ms[1]),
+            s.dropped.to_string(),
+        ]);
+    }
+    table(
+        &[
+            "flows",
+            "Mbit/s",
+            "shares",
+            "Jain",
+            "mean SRTT ms (base 20)",
+            "queue drops",
+        ],
+        &rows,
+    );
+    println!("(took {:.1} s)", t.elapsed().as_secs_f64());
+}
+
+fn tun_grid() {
+    let t = Instant::now();
+    let cap_s = support::env_usize("TUNSTACK_LOSS_RACE_CAP_S", 20) as u64;
+    let cap = std::time::Duration::from_secs(cap_s);
+    let total = 16 * MIB;
+    println!();
+    println!(
+        "## The grid over a real TUN device: 16 MiB one way capped at {cap_s} s, Mbit/s; \
+         tunstack sends to the kernel, the kernel (per-socket TCP_CONGESTION) to tunstack"
+    );
+    println!();
+    let default =
+        std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
+    let mut linux = Vec::new();
+    for name in ["reno", "cubic", "bbr"] {
+        if tun::linux_ensure(name) {
+            linux.push(name.to_string());
+        } else {
+            println!("Linux {name}: not available (modprobe tcp_{name} failed), left out");
+        }
+    }
+    println!(
+        "kernel default {}; available: {}",
+        default.trim(),
+        tun::linux_available().join(" ")
+    );
+    let mut senders: Vec<tun::Sender> = Algorithm::ALL
+        .iter()
+        .map(|&a| tun::Sender::Tunstack(a))
+        .collect();
+    senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
+    let mut rows = Vec::new();
+    let mut used_notes = Vec::new();
+    for &delay in &DELAYS_MS {
+        for &loss in &LOSSES {
+            let mut mbit = Vec::new();
+            for who in &senders {
+                let r = tun::transfer(who, loss, delay, total, cap);
+                if let tun::Sender::Linux(name) = who {
+                    if &r.used != name {
+                        used_notes.push(format!(
+                            "{}, {delay} ms: asked Linux for {name}, it used {}",
+                            pct(loss),
+                            r.used
+                        ));
+                    }
+                }
+                let star = if r.bytes < total { "*" } else { "" };
+                mbit.push((r.mbit, star));
+            }
+            let mut row = vec![format!("{}, {delay} ms", pct(loss))];
+            row.extend(mbit.iter().map(|(m, s)| format!("{m:.2}{s}")));
+            // Ratios: each tunstack algorithm against Linux's algorithm of the same name,
+            // and against Linux's best.
+            let n = Algorithm::ALL.len();
+            let best = mbit[n..].iter().map(|m| m.0).fold(0.0, f64::max);
+            for (i, a) in Algorithm::ALL.iter().enumerate() {
+                let same = linux.iter().position(|l| l == a.name());
+                row.push(match same {
+                    Some(j) => format!("{:.2}", mbit[i].0 / mbit[n + j].0),
+                    None => "-".into(),
+                });
+                row.push(format!("{:.2}", mbit[i].0 / best));
+            }
+            rows.push(row);
+        }
+    }
+    let mut head: Vec<String> = vec!["loss, one-way delay".into()];
+    head.extend(Algorithm::ALL.iter().map(|a| format!("tunstack {a}")));
+    head.extend(linux.iter().map(|l| format!("Linux {l}")));
+    for a in Algorithm::ALL {
+        head.push(format!("{a} / Linux {a}"));
+        head.push(format!("{a} / Linux best"));
+    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    table(&head, &rows);
+    for n in used_notes {
+        println!("{n}");
+    }
+    println!(
+        "(* = stopped at the cap; each kernel socket reported the algorithm asked for \
+         unless noted; took {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,226 @@
+//! The real-TUN half of the loss race (root): per grid point, a fresh namespace with a
+//! TUN device and a tunstack runtime over `Impaired` (the point's loss and one-way delay
+//! each way, impairment seed 11, as `tunstack up --loss L --delay D --seed 11`), then one
+//! bulk transfer: tunstack sending to a kernel listener with one of its algorithms, or
+//! the kernel sending to a tunstack listener with its algorithm chosen per socket by
+//! `TCP_CONGESTION`. Every transfer gets its own namespace and runtime, so each starts
+//! from the same impairment seed.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use tunstack::iface::{InterfaceConfig, Ipv4Cidr};
+use tunstack::link::{netdev, Device, ImpairConfig, Impaired, TunDevice};
+use tunstack::rand::Rng;
+use tunstack::socket::Runtime;
+use tunstack::stack::{Stack, StackConfig};
+use tunstack::tcp::congestion::Algorithm;
+
+use crate::common::NetNs;
+
+const HOST: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
+const STACK: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 2);
+const PORT: u16 = 5001;
+/// The impairment seed of every transfer.
+const SEED: u64 = 11;
+
+/// Who sends.
+#[derive(Clone, Debug)]
+pub enum Sender {
+    Tunstack(Algorithm),
+    /// The kernel with this `TCP_CONGESTION` name.
+    Linux(String),
+}
+
+/// One transfer's result: goodput and, for the kernel, the algorithm it reported using.
+pub struct Run {
+    pub mbit: f64,
+    pub bytes: u64,
+    pub used: String,
+}
+
+fn sa(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(ip, port))
+}
+
+/// The kernel's available algorithms (`/proc/sys/net/ipv4/tcp_available_congestion_control`).
+pub fn linux_available() -> Vec<String> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Loads `tcp_<name>` if the kernel does not list `name` yet; returns whether it is
+/// available afterwards.
+pub fn linux_ensure(name: &str) -> bool {
+    if linux_available().iter().any(|a| a == name) {
+        return true;
+    }
+    let _ = std::process::Command::new("modprobe")
+        .arg(format!("tcp_{name}"))
+        .status();
+    linux_available().iter().any(|a| a == name)
+}
+
+/// Sets `TCP_CONGESTION` on a kernel socket and reads back what it uses.
+fn set_linux_cc(s: &std::net::TcpStream, name: &str) -> std::io::Result<String> {
+    let fd = s.as_raw_fd();
+    // SAFETY: fd is an open TCP socket; the pointer and length describe `name`'s bytes.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut buf = [0u8; 32];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: fd is an open TCP socket; buf is writable for `len` bytes and len is valid.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let used = &buf[..(len as usize).min(buf.len())];
+    let end = used.iter().position(|&b| b == 0).unwrap_or(used.len());
+    Ok(String::from_utf8_lossy(&used[..end]).into_owned())
+}
+
+/// A tunstack runtime on TUN `ts-lr0` in `ns` with the point's impairment each way.
+fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
+    ns.run(move || {
+        let name = "ts-lr0";
+        let dev = TunDevice::open(name).expect("open TUN");
+        netdev::set_ipv4(name, HOST, 24).expect("address TUN");
+        netdev::set_up(name).expect("up TUN");
+        let mut s = Stack::new(StackConfig::default(), Rng::new(SEED));
+        let i = s.add_interface(InterfaceConfig::ip(
+            name,
+            Ipv4Cidr::new(STACK, 24).expect("cidr"),
+        ));
+        let cfg = ImpairConfig {
+            loss,
+            delay: tunstack::time::Duration::from_millis(delay_ms),
+            ..ImpairConfig::default()
+        };
+        let dev: Box<dyn Device + Send> = Box::new(Impaired::new(dev, cfg.clone(), cfg, SEED));
+        Runtime::spawn(s, vec![(i, dev)]).expect("runtime")
+    })
+}
+
+/// Writes until `total` bytes are written or `deadline` passes (writes time out so the
+/// deadline is kept); stops quietly at an error (the reader hung up).
+fn pump(w: &mut impl Write, total: u64, deadline: Instant) {
+    let data = vec![0x5a; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < total && Instant::now() < deadline {
+        let want = (total - sent).min(data.len() as u64) as usize;
+        match w.write(&data[..want]) {
+            Ok(n) => sent += n as u64,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Reads until `total` bytes or `deadline` (reads time out so the deadline is kept);
+/// returns the bytes read and when the last one came (or the deadline).
+fn drain(r: &mut impl Read, total: u64, deadline: Instant) -> (u64, Instant) {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    while got < total {
+        if Instant::now() >= deadline {
+            return (got, deadline);
+        }
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n as u64,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    (got, Instant::now().min(deadline))
+}
+
+/// One transfer of `total` bytes (at most `cap`) at loss `loss`, one-way delay
+/// `delay_ms`, sent by `who`.
+pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duration) -> Run {
+    let ns = NetNs::new();
+    let rt = runtime(&ns, loss, delay_ms);
+    let h = rt.handle();
+    let tick = Some(Duration::from_millis(100));
+    let run = match who {
+        Sender::Tunstack(alg) => {
+            let l = ns.run(move || std::net::TcpListener::bind(sa(HOST, PORT)).expect("bind"));
+            let mut c = tunstack::TcpStream::connect_on(&h, sa(HOST, PORT), Some(cap))
+                .expect("tunstack connect");
+            c.set_congestion_control(*alg).expect("set cc");
+            c.set_write_timeout(tick).expect("write timeout");
+            let t0 = Instant::now();
+            let deadline = t0 + cap;
+            let rx = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().expect("kernel accept");
+                s.set_read_timeout(tick).expect("read timeout");
+                drain(&mut s, total, deadline)
+            });
+            pump(&mut c, total, deadline);
+            let (got, t1) = rx.join().expect("kernel reader");
+            let _ = c.shutdown(Shutdown::Both);
+            Run {
+                mbit: got as f64 * 8.0 / (t1 - t0).as_secs_f64() / 1e6,
+                bytes: got,
+                used: alg.to_string(),
+            }
+        }
+        Sender::Linux(name) => {
+            let l = tunstack::TcpListener::bind_on(&h, sa(STACK, PORT)).expect("tunstack bind");
+            let name = name.clone();
+            let (mut c, used) = ns.run(move || {
+                let c = std::net::TcpStream::connect_timeout(&sa(STACK, PORT), cap)
+                    .expect("kernel connect");
+                let used = set_linux_cc(&c, &name).unwrap_or_else(|e| format!("{name}: {e}"));
+                (c, used)
+            });
+            c.set_write_timeout(tick).expect("write timeout");
+            let t0 = Instant::now();
+            let deadline = t0 + cap;
+            let rx = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().expect("tunstack accept");
+                s.set_read_timeout(tick).expect("read timeout");
+                drain(&mut s, total, deadline)
+            });
+            pump(&mut c, total, deadline);
+            let (got, t1) = rx.join().expect("tunstack reader");
+            let _ = c.shutdown(Shutdown::Both);
+            Run {
+                mbit: got as f64 * 8.0 / (t1 - t0).as_secs_f64() / 1e6,
+                bytes: got,
+                used,
+            }
+        }
+    };
+    drop(rt);
+    drop(ns);
+    run
+}

@@ -1,0 +1,264 @@
+//! Packet tests of the offload path: TCP super-segments and partial checksums in from a
+//! device that offloads (the virtio-net header of a Linux TUN device opened with
+//! `IFF_VNET_HDR`), super-segments out.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::*;
+use crate::iface::{InterfaceConfig, Ipv4Cidr};
+use crate::tcp::layer::TcpHandle;
+use crate::time::Duration;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::udp::{UdpPacket, UdpRepr};
+use crate::wire::virtio::{self, GsoType};
+
+const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+const HOST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const T0: Instant = Instant::from_secs(10);
+const MSS: usize = 1460;
+const PEER_ISN: u32 = 1_000;
+
+fn stack(offload: bool) -> (Stack, IfaceId) {
+    let mut s = Stack::new(StackConfig::default(), Rng::new(1));
+    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
+    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
+    s.set_offload(i, offload);
+    (s, i)
+}
+
+/// A segment from the host's port 40000 to our port 9, complete checksum.
+fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], syn_opts: bool) -> Vec<u8> {
+    let r = TcpRepr {
+        src_port: 40_000,
+        dst_port: 9,
+        flags,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 65_535,
+        urgent_pointer: 0,
+        max_seg_size: syn_opts.then_some(MSS as u16),
+        window_scale: syn_opts.then_some(7),
+        sack_permitted: false,
+        sack_ranges: [None; 4],
+        timestamp: None,
+        payload,
+    };
+    let ip = Ipv4Repr {
+        src_addr: HOST,
+        dst_addr: US,
+        protocol: IpProtocol::Tcp,
+        payload_len: r.buffer_len(),
+        ttl: 64,
+        ident: 7,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+        tos: 0,
+    };
+    let mut buf = vec![0u8; 20 + r.buffer_len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    r.emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), HOST, US);
+    buf
+}
+
+/// `packet` as the kernel hands a super-segment over: checksum field holding only the
+/// pseudo-header sum, and the header that says so.
+fn as_super_segment(mut packet: Vec<u8>, mss: u16) -> (Vec<u8>, VirtioNetHdr) {
+    let partial = virtio::partial_checksum(HOST, US, 6, packet.len() - 20);
+    packet[36..38].copy_from_slice(&partial.to_be_bytes());
+    let hdr = VirtioNetHdr::tcp4_tso(0, 20, 20, mss);
+    (packet, hdr)
+}
+
+fn drain(s: &mut Stack) -> Vec<Transmit> {
+    std::iter::from_fn(|| s.poll_transmit()).collect()
+}
+
+/// The TCP header of an output frame (its checksum completed first when it is partial).
+fn tcp_of(t: &Transmit) -> (TcpRepr<'static>, usize) {
+    let mut frame = t.frame.clone();
+    if t.offload.needs_csum() {
+        virtio::complete_checksum(&mut frame, 20, 16).unwrap();
+    }
+    let frame: &'static [u8] = Box::leak(frame.into_boxed_slice());
+    let tcp = TcpRepr::parse(&TcpPacket::new_checked(&frame[20..]).unwrap(), US, HOST)
+        .expect("a valid segment once its checksum is completed");
+    let len = tcp.payload.len();
+    (tcp, len)
+}
+
+/// A connection accepted on port 9 after a handshake; returns it and our ISN.
+fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
+    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
+    s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, &[], true));
+    let out = drain(s);
+    assert_eq!(out.len(), 1, "a SYN-ACK");
+    let (synack, _) = tcp_of(&out[0]);
+    let iss = synack.seq_number;
+    s.receive(
+        T0,
+        i,
+        &segment(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[], false),
+    );
+    let h = s.tcp_accept(l).unwrap().expect("accepted");
+    drain(s);
+    (h, iss)
+}
+
+/// A super-segment standing for ten wire segments is taken in one pass: all its data
+/// reaches the reader although its checksum is only the pseudo-header sum (virtio 1.2
+/// 5.1.6.2: the kernel's promise), TcpInSegs counts the ten segments (as Linux counts
+/// `gso_segs`), and one ACK answers the run (RFC 5681 4.2: at least every second
+/// full-sized segment; a stretch ACK, as Linux's GRO receiver sends).
+#[test]
+fn super_segment_in_is_taken_whole_and_answered_once() {
+    let (mut s, i) = stack(true);
+    let (h, iss) = established(&mut s, i);
+    let data: Vec<u8> = (0..10 * MSS).map(|n| (n % 251) as u8).collect();
+    let pkt = segment(
+        TcpFlags::ACK | TcpFlags::PSH,
+        PEER_ISN + 1,
+        iss + 1,
+        &data,
+        false,
+    );
+    let (sup, hdr) = as_super_segment(pkt, MSS as u16);
+    let segs_before = s.stats().tcp_in_segs;
+    s.receive_offload(T0, i, &sup, &hdr);
+    assert_eq!(s.stats().tcp_in_segs - segs_before, 10);
+    assert_eq!(s.stats().tun_gso_in, 1);
+    let out = drain(&mut s);
+    assert_eq!(out.len(), 1, "one ACK for the run: {out:?}");
+    let (ack, _) = tcp_of(&out[0]);
+    assert_eq!(ack.ack_number, PEER_ISN + 1 + data.len() as u32);
+    let mut got = vec![0u8; data.len() + 10];
+    let n = s.tcp_recv(T0, h, &mut got).unwrap();
+    assert_eq!(&got[..n], &data[..]);
+}
+
+/// A header that does not fit its packet (here a checksum start inside the IP header)
+/// drops the frame and is counted, never trusted.
+#[test]
+fn super_segment_with_a_bad_header_is_dropped_and_counted() {
+    let (mut s, i) = stack(true);
+    let (h, iss) = established(&mut s, i);
+    let pkt = segment(TcpFlags::ACK, PEER_ISN + 1, iss + 1, &[5u8; 4 * MSS], false);
+    let (sup, mut hdr) = as_super_segment(pkt, MSS as u16);
+    hdr.csum_start = 12;
+    s.receive_offload(T0, i, &sup, &hdr);
+    assert_eq!(s.stats().tun_vnet_hdr_errors, 1);
+    assert_eq!(s.stats().tun_gso_in, 0);
+    assert_eq!(s.tcp_conn(h).unwrap().recv_queue(), 0);
+    assert!(drain(&mut s).is_empty());
+    // Without the header the partial checksum is what it is: a bad checksum.
+    s.receive(T0, i, &sup);
+    assert_eq!(s.stats().tcp_in_errs, 1);
+}
+
+/// A UDP datagram with a partial checksum (any packet may carry one once `TUN_F_CSUM` is
+/// on) has it completed in software and is delivered.
+#[test]
+fn udp_with_partial_checksum_is_completed_and_delivered() {
+    let (mut s, i) = stack(true);
+    let u = s.udp_bind(SocketAddrV4::new(US, 53)).unwrap();
+    let r = UdpRepr {
+        src_port: 5353,
+        dst_port: 53,
+        payload: b"query",
+    };
+    let mut dgram = vec![0u8; 20 + r.buffer_len()];
+    let ip = Ipv4Repr {
+        src_addr: HOST,
+        dst_addr: US,
+        protocol: IpProtocol::Udp,
+        payload_len: r.buffer_len(),
+        ttl: 64,
+        ident: 1,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+        tos: 0,
+    };
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut dgram[..]));
+    r.emit(&mut UdpPacket::new_unchecked(&mut dgram[20..]), HOST, US);
+    let partial = virtio::partial_checksum(HOST, US, 17, r.buffer_len());
+    dgram[26..28].copy_from_slice(&partial.to_be_bytes());
+    let hdr = VirtioNetHdr {
+        flags: virtio::F_NEEDS_CSUM,
+        csum_start: 20,
+        csum_offset: 6,
+        ..VirtioNetHdr::NONE
+    };
+    s.receive_offload(T0, i, &dgram, &hdr);
+    let d = s.udp_recv(u).unwrap().expect("delivered");
+    assert_eq!(d.data, b"query");
+}
+
+/// With offload, a bulk send leaves in super-segments of whole MSS-sized segments for
+/// the device to cut (RFC 9293 3.7.1: no piece larger than the MSS), counted as their
+/// wire segments in TcpOutSegs (as Linux counts `gso_segs`) and once in TunGsoOut; cut
+/// in software they are the byte stream, in order, with valid checksums.
+#[test]
+fn bulk_data_leaves_in_super_segments() {
+    let (mut s, i) = stack(true);
+    let (h, iss) = established(&mut s, i);
+    let data: Vec<u8> = (0..40 * MSS).map(|n| (n % 239) as u8).collect();
+    let out_before = s.stats().tcp_out_segs;
+    assert_eq!(s.tcp_send(T0, h, &data), Ok(data.len()));
+    let out = drain(&mut s);
+    // The initial window is 10 segments: one super-segment of all ten.
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].offload.gso_type, GsoType::TcpV4);
+    assert_eq!(usize::from(out[0].offload.gso_size), MSS);
+    assert_eq!(s.stats().tun_gso_out, 1);
+    assert_eq!(s.stats().tcp_out_segs - out_before, 10);
+    let mut wire = Vec::new();
+    crate::link::wire_frames(0, &out[0].frame, &out[0].offload, &mut |f| {
+        wire.push(f.to_vec())
+    })
+    .unwrap();
+    assert_eq!(wire.len(), 10);
+    let mut stream = Vec::new();
+    for (k, f) in wire.iter().enumerate() {
+        let tcp = TcpRepr::parse(&TcpPacket::new_checked(&f[20..]).unwrap(), US, HOST)
+            .expect("each wire segment verifies");
+        assert_eq!(tcp.seq_number, iss + 1 + (k * MSS) as u32);
+        assert_eq!(tcp.payload.len(), MSS);
+        stream.extend_from_slice(tcp.payload);
+    }
+    assert_eq!(stream, data[..10 * MSS]);
+    // A stretch ACK for all ten lets the next, larger flight go, still in whole
+    // segments, each super-segment at most 64 KiB.
+    let acked = iss + 1 + (10 * MSS) as u32;
+    s.receive(
+        T0 + Duration::from_millis(1),
+        i,
+        &segment(TcpFlags::ACK, PEER_ISN + 1, acked, &[], false),
+    );
+    let out = drain(&mut s);
+    assert!(!out.is_empty());
+    for t in &out {
+        let (_, len) = tcp_of(t);
+        assert!(t.frame.len() <= 65_535);
+        assert_eq!(len % MSS, 0, "whole segments only");
+    }
+}
+
+/// Without offload on the interface, every data segment is one MSS with a complete
+/// checksum, as before.
+#[test]
+fn without_offload_segments_are_wire_sized() {
+    let (mut s, i) = stack(false);
+    let (h, _) = established(&mut s, i);
+    s.tcp_send(T0, h, &vec![1u8; 20 * MSS]).unwrap();
+    let out = drain(&mut s);
+    assert_eq!(out.len(), 10);
+    for t in &out {
+        assert!(t.offload.is_none());
+        let tcp =
+            TcpRepr::parse(&TcpPacket::new_checked(&t.frame[20..]).unwrap(), US, HOST).unwrap();
+        assert_eq!(tcp.payload.len(), MSS);
+    }
+    assert_eq!(s.stats().tun_gso_out, 0);
+}

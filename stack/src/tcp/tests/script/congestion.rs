@@ -1,0 +1,132 @@
+//! Congestion control seen from the wire: CUBIC's window after a loss and after a
+//! timeout (RFC 9438 4.6, 4.8), and HyStart++ leaving slow start when the RTT rises
+//! (RFC 9406 4.2), against Reno on the same script.
+
+use super::*;
+
+const MSS: usize = 1460;
+/// The payload per segment with timestamps (RFC 7323 options take 12 bytes).
+const TS_MSS: usize = 1448;
+
+/// A sender with a large send buffer, no tail loss probes, and `cc`.
+fn harness(cc: Algorithm) -> Harness {
+    Harness::with(TcpConfig {
+        tail_loss_probe: false,
+        send_buffer: 8 << 20,
+        congestion: cc,
+        ..TcpConfig::default()
+    })
+}
+
+/// The default algorithm is CUBIC (RFC 9438), and a connection says so.
+#[test]
+fn cubic_is_the_default() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().congestion, "cubic");
+}
+
+/// RFC 9438 4.6: on the third duplicate ACK with ten segments in flight, CUBIC sets
+/// ssthresh = cwnd = 0.7 * FlightSize (Reno would halve it: 7300).
+#[test]
+fn cubic_fast_retransmit_keeps_seven_tenths() {
+    let mut h = harness(Algorithm::Cubic);
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, &[0x11; 14_600]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    for _ in 0..3 {
+        h.inject(&c.seg(ACK).ack(out[0].seq));
+    }
+    h.expect(&[seq(out[0].seq), len(MSS)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.ssthresh, info.cwnd), (10_220, 10_220));
+}
+
+/// RFC 9438 4.8: after a timeout CUBIC's cwnd is one segment, as Reno's, but ssthresh is
+/// 0.7 * FlightSize (three segments: 3066; Reno: 2920), and only the first segment goes
+/// again.
+#[test]
+fn cubic_timeout_one_segment_and_seven_tenths() {
+    let mut h = harness(Algorithm::Cubic);
+    let c = h.passive(PeerOpts::default());
+    h.send(&c, &[1u8; 3 * MSS]);
+    let out = h.out();
+    assert_eq!(out.len(), 3);
+    let (_, re) = h.next_out(secs(2)).unwrap();
+    assert_eq!(re.len(), 1);
+    check(&re[0], &[seq(out[0].seq), len(MSS)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.cwnd, info.ssthresh), (MSS, 3066));
+}
+
+/// The window and ssthresh at the end of each round trip of a bulk transfer to a peer that
+/// ACKs every segment (timestamps on, so each ACK carries an RTT sample), with the RTT of
+/// round `i` given by `rtt(i)`.
+fn rounds(cc: Algorithm, n: usize, rtt: impl Fn(usize) -> u64) -> Vec<(usize, usize)> {
+    let mut h = harness(cc);
+    let mut c = h.passive(PeerOpts::linux());
+    h.send(&c, &vec![7u8; 8 << 20]);
+    let mut seen = Vec::new();
+    let mut out = h.out();
+    for i in 0..n {
+        assert!(!out.is_empty(), "round {i}: nothing sent");
+        h.advance_by(ms(rtt(i)));
+        // Each ACK releases the next segments at once (the pipe stays full).
+        let mut next = Vec::new();
+        for s in &out {
+            c.saw(s);
+            h.inject(&c.seg(ACK));
+            next.extend(h.out());
+        }
+        out = next;
+        let info = h.s.tcp_conn(c.h).unwrap().info();
+        seen.push((info.cwnd, info.ssthresh));
+    }
+    seen
+}
+
+/// RFC 9406 4.2 through the whole stack: slow start doubles the window per round trip
+/// while the RTT stays at 20 ms; when it rises by more than RttThresh (4 ms here), CUBIC
+/// leaves slow start for CSS, which grows the window by a quarter as much per round
+/// (x1.25), and after CSS_ROUNDS rounds sets ssthresh to cwnd without any loss. Reno, on
+/// the same script, keeps doubling.
+#[test]
+fn hystart_leaves_slow_start_when_rtt_rises() {
+    let rtt = |i: usize| if i < 3 { 20 } else { 20 + 10 * (i as u64 - 2) };
+    let cubic = rounds(Algorithm::Cubic, 10, rtt);
+    let reno = rounds(Algorithm::Reno, 6, rtt);
+    // Slow start: 10 -> 20 -> 40 -> 80 segments.
+    for (i, &(cwnd, ssthresh)) in cubic.iter().take(3).enumerate() {
+        assert_eq!(
+            (cwnd, ssthresh),
+            (TS_MSS * (20 << i), usize::MAX),
+            "round {i}"
+        );
+    }
+    for (i, &(cwnd, _)) in reno.iter().enumerate() {
+        assert_eq!(cwnd, TS_MSS * (20 << i), "Reno round {i}");
+    }
+    // Round 3 (30 ms) leaves slow start after its eighth sample: from then on CSS.
+    let growth: Vec<f64> = cubic
+        .windows(2)
+        .map(|w| w[1].0 as f64 / w[0].0 as f64)
+        .collect();
+    assert!(
+        growth[2] < 2.0 && growth[2] > 1.25,
+        "round 3 grew x{}",
+        growth[2]
+    );
+    for (i, g) in growth.iter().enumerate().skip(3).take(4) {
+        assert!((g - 1.25).abs() < 0.01, "CSS round {}: x{g}", i + 1);
+    }
+    // CSS ends after five rounds (the partial round 3 counts, then 4 to 7): the first ACK
+    // of round 8 sets ssthresh = cwnd.
+    let exit = cubic
+        .iter()
+        .position(|&(_, s)| s != usize::MAX)
+        .expect("never left");
+    assert_eq!(exit, 8, "{cubic:?}");
+    assert!(cubic[exit].1 >= cubic[exit - 1].0 && cubic[exit].1 <= cubic[exit].0);
+    assert!(cubic.last().unwrap().0 < reno.last().unwrap().0);
+}

@@ -1,0 +1,47 @@
+//! Two real runtimes joined by an in-memory link (real threads, real time, no root), for
+//! the readiness and async socket tests (include with `mod mem_pair;`).
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use tunstack::iface::{InterfaceConfig, Ipv4Cidr};
+use tunstack::link::{Medium, MemoryLink};
+use tunstack::rand::Rng;
+use tunstack::socket::{Runtime, StackHandle};
+use tunstack::stack::{Stack, StackConfig};
+
+pub const A: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+pub const B: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+
+/// Stack A (the client side) and stack B (the server side).
+pub struct Pair {
+    pub a: Runtime,
+    pub b: Runtime,
+}
+
+impl Pair {
+    pub fn new() -> Pair {
+        let (ea, eb) = MemoryLink::pair(Medium::Ip, 1500);
+        let mk = |addr: Ipv4Addr, seed: u64, dev: tunstack::link::MemoryEnd| {
+            let mut s = Stack::new(StackConfig::default(), Rng::new(seed));
+            let i = s.add_interface(InterfaceConfig::ip("mem", Ipv4Cidr::new(addr, 24).unwrap()));
+            Runtime::spawn(s, vec![(i, Box::new(dev))]).unwrap()
+        };
+        Pair {
+            a: mk(A, 1, ea),
+            b: mk(B, 2, eb),
+        }
+    }
+
+    pub fn ha(&self) -> StackHandle {
+        self.a.handle()
+    }
+
+    pub fn hb(&self) -> StackHandle {
+        self.b.handle()
+    }
+}
+
+pub fn sa(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(ip, port))
+}
