@@ -61,7 +61,7 @@ use tunstack::sim::Sim;
 use tunstack::stack::{Stack, StackConfig};
 use tunstack::tcp::TcpConfig;
 use tunstack_apps::config::{IfaceSpec, Setup};
-use tunstack_apps::services::{self, Service};
+use tunstack_apps::services::{self, Service, ServiceConfig};
 use tunstack_apps::up::{bring_up, LinkOptions, Running};
 
 const MIB: u64 = 1 << 20;
@@ -438,7 +438,8 @@ fn tunstack_up(ns: &NetNs, tun: &str, n: u8, offload: bool, loss: f64) -> Runnin
     let running = bring_up(&setup, &link).unwrap_or_else(|e| panic!("tunstack up: {e}"));
     let h = running.runtime.handle();
     for svc in [Service::Discard, Service::Chargen] {
-        services::spawn(&h, Ipv4Addr::UNSPECIFIED, svc).expect("tunstack service");
+        services::spawn(&h, Ipv4Addr::UNSPECIFIED, svc, &ServiceConfig::default())
+            .expect("tunstack service");
     }
     running
 }
