@@ -397,10 +397,10 @@ impl Subject<'_> {
                         p.seen
                     ),
                 };
-                let note = self
-                    .note
-                    .get_or_insert_with(|| "raw TUN pump, first repetition:".into());
-                if note.matches(';').count() < 2 {
+                if self.runs[dir as usize].is_empty() {
+                    let note = self
+                        .note
+                        .get_or_insert_with(|| "raw TUN pump, first repetition:".into());
                     note.push_str(&format!(" {what};"));
                 }
                 m
