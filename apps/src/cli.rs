@@ -91,7 +91,16 @@ pub struct LinkArgs {
     /// The stack's address [default: 10.77.0.2].
     #[arg(long, value_name = "IP", value_parser = ipv4)]
     pub addr: Option<Ipv4Addr>,
-    /// Link MTU, 68..=65535 [default: 1500].
+    /// Kernel side's IPv6 address and prefix [default: fd00:77::1/64].
+    #[arg(long, value_name = "CIDR", conflicts_with = "no_ipv6")]
+    pub host_addr6: Option<tunstack::iface::Ipv6Cidr>,
+    /// The stack's IPv6 address [default: fd00:77::2].
+    #[arg(long, value_name = "IP", conflicts_with = "no_ipv6")]
+    pub addr6: Option<std::net::Ipv6Addr>,
+    /// No IPv6 on the link (a link under IPv6's 1280-byte minimum MTU needs it).
+    #[arg(long)]
+    pub no_ipv6: bool,
+    /// Link MTU, 68..=65535, at least 1280 with IPv6 [default: 1500].
     #[arg(long, value_name = "N", value_parser = mtu)]
     pub mtu: Option<usize>,
     /// The stack's default route: via IP (the kernel side, usually).
@@ -370,6 +379,15 @@ impl LinkArgs {
         if let Some(m) = self.mtu {
             single.mtu = m;
         }
+        if let Some(a) = self.host_addr6 {
+            single.host_addr6 = Some(a);
+        }
+        if let Some(a) = self.addr6 {
+            single.addr6 = Some(a);
+        }
+        if self.no_ipv6 {
+            (single.host_addr6, single.addr6) = (None, None);
+        }
         single.netns = self.netns;
         let mut impair = ImpairConfig::default();
         let set = |field: &mut f64, v: Option<f64>| {
@@ -409,6 +427,14 @@ impl LinkArgs {
                 s
             }
             None => {
+                // RFC 8200 5: every IPv6 link carries 1280-octet packets.
+                if single.addr6.is_some() && single.mtu < 1280 {
+                    return Err(usage_error(format!(
+                        "--mtu {} is below IPv6's minimum of 1280 (add --no-ipv6)",
+                        single.mtu
+                    )));
+                }
+                single.check_ipv6().map_err(usage_error)?;
                 if !single.host_addr.contains(single.addr)
                     || single.host_addr.address() == single.addr
                 {

@@ -11,6 +11,9 @@
 //!   host-addr 10.1.0.1/24 # the kernel side of the link
 //!   addr 10.1.0.2         # the stack's address (same prefix)
 //!   mtu 1500
+//!   host-addr6 fd00:1::1/64 # optional: the kernel side's IPv6 address and prefix
+//!   addr6 fd00:1::2         # optional: the stack's IPv6 address (same prefix)
+//!   host-route6 fd00:2::/64 # optional: the kernel side routes this IPv6 prefix via it
 //!   host-route 10.2.0.0/24  # the kernel side routes this prefix via the stack
 //!
 //! interface tunB
@@ -22,9 +25,9 @@
 //! route 192.168.0.0/16 via 10.2.0.1   # a route of the stack's own
 //! ```
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use tunstack::iface::Ipv4Cidr;
+use tunstack::iface::{Ipv4Cidr, Ipv6Cidr};
 
 /// One interface to bring up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +44,24 @@ pub struct IfaceSpec {
     pub mtu: usize,
     /// Prefixes the kernel side routes through the stack.
     pub host_routes: Vec<Ipv4Cidr>,
+    /// The kernel side's IPv6 address and prefix (`None`: no IPv6 on this link).
+    pub host_addr6: Option<Ipv6Cidr>,
+    /// The stack's IPv6 address on the link (`None`: no IPv6 on this link).
+    pub addr6: Option<Ipv6Addr>,
+    /// IPv6 prefixes the kernel side routes through the stack.
+    pub host_routes6: Vec<Ipv6Cidr>,
 }
+
+/// The default IPv6 addresses of the single interface: the kernel side `fd00:77::1/64`
+/// (a unique local prefix, RFC 4193) and the stack `fd00:77::2`.
+pub const DEFAULT_HOST_ADDR6: Ipv6Cidr =
+    match Ipv6Cidr::new(Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1), 64) {
+        Some(c) => c,
+        None => panic!("valid prefix"),
+    };
+
+/// See [`DEFAULT_HOST_ADDR6`].
+pub const DEFAULT_ADDR6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2);
 
 impl IfaceSpec {
     /// The default single interface: `tunstack0`, host 10.77.0.1/24, stack 10.77.0.2.
@@ -53,6 +73,46 @@ impl IfaceSpec {
             addr: Ipv4Addr::new(10, 77, 0, 2),
             mtu: 1500,
             host_routes: Vec::new(),
+            host_addr6: Some(DEFAULT_HOST_ADDR6),
+            addr6: Some(DEFAULT_ADDR6),
+            host_routes6: Vec::new(),
+        }
+    }
+
+    /// The stack's IPv6 address with the link's prefix, if the link has IPv6.
+    pub fn stack_cidr6(&self) -> Option<Ipv6Cidr> {
+        let host = self.host_addr6?;
+        Ipv6Cidr::new(self.addr6?, host.prefix_len())
+    }
+
+    /// Checks the IPv6 addresses: both or neither, the stack's in the kernel side's
+    /// prefix and different from it, and a link MTU of at least 1280 (RFC 8200 section
+    /// 5: "IPv6 requires that every link in the Internet have an MTU of 1280 octets or
+    /// greater").
+    pub fn check_ipv6(&self) -> Result<(), String> {
+        match (self.host_addr6, self.addr6) {
+            (None, None) if self.host_routes6.is_empty() => Ok(()),
+            (None, None) => Err(format!("{}: host-route6 needs addr6", self.tun)),
+            (Some(h), Some(a)) => {
+                if !h.contains(a) || h.address() == a {
+                    return Err(format!(
+                        "{}: addr6 {a} must be another address in {}",
+                        self.tun,
+                        h.network()
+                    ));
+                }
+                if self.mtu < 1280 {
+                    return Err(format!(
+                        "{}: MTU {} is below IPv6's minimum of 1280 (use --no-ipv6)",
+                        self.tun, self.mtu
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(format!(
+                "{}: IPv6 needs both host-addr6 and addr6",
+                self.tun
+            )),
         }
     }
 
@@ -113,6 +173,7 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                     spec.host_addr.network()
                 ));
             }
+            spec.check_ipv6()?;
             setup.ifaces.push(spec);
         }
         Ok(())
@@ -136,6 +197,9 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                 finish(current.take(), &mut setup)?;
                 let mut spec = IfaceSpec::default_single();
                 spec.tun = (*name).to_string();
+                // IPv6 only where the file asks for it (host-addr6, addr6).
+                spec.host_addr6 = None;
+                spec.addr6 = None;
                 current = Some((spec, false, false));
             }
             ["route", dest, "via", gw] => {
@@ -159,6 +223,14 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                         spec.addr = value.parse().map_err(|_| err("bad address"))?;
                         *has_addr = true;
                     }
+                    "host-addr6" => {
+                        spec.host_addr6 = Some(value.parse().map_err(
+                            |e: tunstack::iface::route6::ParseCidr6Error| err(&e.to_string()),
+                        )?);
+                    }
+                    "addr6" => {
+                        spec.addr6 = Some(value.parse().map_err(|_| err("bad IPv6 address"))?);
+                    }
                     "mtu" => {
                         spec.mtu = value.parse().map_err(|_| err("bad MTU"))?;
                         if !(68..=65_535).contains(&spec.mtu) {
@@ -168,6 +240,12 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                     "host-route" => spec
                         .host_routes
                         .push(parse_prefix(value).map_err(|e| err(&e))?),
+                    "host-route6" => {
+                        let v = if *value == "default" { "::/0" } else { value };
+                        spec.host_routes6.push(v.parse().map_err(
+                            |e: tunstack::iface::route6::ParseCidr6Error| err(&e.to_string()),
+                        )?)
+                    }
                     _ => return Err(err("unknown setting")),
                 }
             }
@@ -184,6 +262,58 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The single interface has IPv6 by default (fd00:77::1/64 and fd00:77::2); a
+    /// router config has it only where asked; RFC 8200 section 5's 1280-octet minimum
+    /// MTU is enforced when a link has IPv6.
+    #[test]
+    fn ipv6_addresses() {
+        let single = IfaceSpec::default_single();
+        assert_eq!(single.stack_cidr6().unwrap().to_string(), "fd00:77::2/64");
+        assert_eq!(single.check_ipv6(), Ok(()));
+        let small = IfaceSpec {
+            mtu: 1279,
+            ..single.clone()
+        };
+        assert!(small.check_ipv6().unwrap_err().contains("1280"));
+        let off = IfaceSpec {
+            mtu: 576,
+            host_addr6: None,
+            addr6: None,
+            ..single.clone()
+        };
+        assert_eq!((off.check_ipv6(), off.stack_cidr6()), (Ok(()), None));
+        let outside = IfaceSpec {
+            addr6: Some("fd00:78::2".parse().unwrap()),
+            ..single
+        };
+        assert!(outside.check_ipv6().is_err());
+
+        let s = parse_config(
+            "interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n host-addr6 fd00:1::1/64\n addr6 fd00:1::2\n\
+             interface b\n host-addr 10.2.0.1/24\n addr 10.2.0.2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.ifaces[0].stack_cidr6().unwrap().to_string(),
+            "fd00:1::2/64"
+        );
+        assert_eq!(s.ifaces[1].stack_cidr6(), None);
+        let e =
+            parse_config("interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n addr6 fd00:1::2\n");
+        assert!(e.unwrap_err().contains("both"));
+        assert!(parse_config("interface a\n host-addr6 fd00::1/200\n").is_err());
+        let s = parse_config(
+            "interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n host-addr6 fd00:1::1/64\n addr6 fd00:1::2\n host-route6 fd00:2::/64\n host-route6 default\n",
+        )
+        .unwrap();
+        assert_eq!(s.ifaces[0].host_routes6.len(), 2);
+        assert_eq!(s.ifaces[0].host_routes6[1].prefix_len(), 0);
+        let e = parse_config(
+            "interface a\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n host-route6 fd00:2::/64\n",
+        );
+        assert!(e.unwrap_err().contains("host-route6 needs addr6"));
+    }
 
     #[test]
     fn parses_the_documented_example() {

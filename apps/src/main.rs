@@ -294,7 +294,12 @@ fn announce(r: &Running) {
                 .as_ref()
                 .map(|n| format!(" in netns {n}"))
                 .unwrap_or_default();
-            format!("{} {}{ns} (host {})", i.tun, i.addr, i.host_addr)
+            match (i.addr6, i.host_addr6) {
+                (Some(a6), Some(h6)) => {
+                    format!("{} {} {a6}{ns} (host {} {h6})", i.tun, i.addr, i.host_addr)
+                }
+                _ => format!("{} {}{ns} (host {})", i.tun, i.addr, i.host_addr),
+            }
         })
         .collect();
     let offload = if r.offload { "tso" } else { "off" };

@@ -5,12 +5,12 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tunstack::iface::Ipv4Cidr;
+use tunstack::iface::{Ipv4Cidr, Ipv6Cidr};
 
 /// Where `ip netns` keeps named namespaces.
 pub const NETNS_DIR: &str = "/run/netns";
@@ -114,6 +114,96 @@ pub fn in_netns<T: Send + 'static>(
     })
     .join()
     .map_err(|_| io::Error::other("namespace thread panicked"))?
+}
+
+/// Gives interface `dev` the IPv6 address `cidr` (address and prefix), as `ip -6 addr
+/// add` does: `SIOCSIFADDR` with a `struct in6_ifreq` on an `AF_INET6` socket.
+pub fn set_ipv6(dev: &str, cidr: Ipv6Cidr) -> io::Result<()> {
+    let dev_c = CString::new(dev).map_err(io::Error::other)?;
+    // SAFETY: if_nametoindex reads the NUL-terminated name, which outlives the call.
+    let index = unsafe { libc::if_nametoindex(dev_c.as_ptr()) };
+    if index == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let req = libc::in6_ifreq {
+        ifr6_addr: libc::in6_addr {
+            s6_addr: cidr.address().octets(),
+        },
+        ifr6_prefixlen: u32::from(cidr.prefix_len()),
+        ifr6_ifindex: index as libc::c_int,
+    };
+    // SAFETY: a plain datagram socket, owned (and closed) by `sock` below.
+    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket this function just opened and nothing else owns.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: SIOCSIFADDR on an AF_INET6 socket reads one struct in6_ifreq, which `req`
+    // is, alive for the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFADDR, &req) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Linux's `struct in6_rtmsg` (`include/uapi/linux/ipv6_route.h`); the libc crate's
+/// has private fields.
+#[repr(C)]
+struct In6Rtmsg {
+    dst: libc::in6_addr,
+    src: libc::in6_addr,
+    gateway: libc::in6_addr,
+    rtmsg_type: u32,
+    dst_len: u16,
+    src_len: u16,
+    metric: u32,
+    info: libc::c_ulong,
+    flags: u32,
+    ifindex: libc::c_int,
+}
+
+/// Adds a kernel IPv6 route `dest` via `gateway` through device `dev` (SIOCADDRT with a
+/// `struct in6_rtmsg` on an `AF_INET6` socket, as `route -A inet6 add` does), in the
+/// calling thread's namespace.
+pub fn add_route6(dest: Ipv6Cidr, gateway: Ipv6Addr, dev: &str) -> io::Result<()> {
+    let dev_c = CString::new(dev).map_err(io::Error::other)?;
+    // SAFETY: if_nametoindex reads the NUL-terminated name, which outlives the call.
+    let index = unsafe { libc::if_nametoindex(dev_c.as_ptr()) };
+    if index == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let rt = In6Rtmsg {
+        dst: libc::in6_addr {
+            s6_addr: dest.network().address().octets(),
+        },
+        src: libc::in6_addr { s6_addr: [0; 16] },
+        gateway: libc::in6_addr {
+            s6_addr: gateway.octets(),
+        },
+        rtmsg_type: 0,
+        dst_len: u16::from(dest.prefix_len()),
+        src_len: 0,
+        metric: 1,
+        info: 0,
+        flags: (libc::RTF_UP | libc::RTF_GATEWAY) as u32,
+        ifindex: index as libc::c_int,
+    };
+    // SAFETY: a plain datagram socket, owned (and closed) by `sock` below.
+    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket this function just opened and nothing else owns.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: SIOCADDRT on an AF_INET6 socket reads one struct in6_rtmsg, which `rt` is
+    // (same layout), alive for the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT, &rt) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Adds a kernel route `dest` via `gateway` through device `dev` (ioctl SIOCADDRT, as

@@ -108,26 +108,45 @@ fn open_device(spec: &IfaceSpec, tap: bool, offload: bool) -> io::Result<Box<dyn
     let (dev, name): (Box<dyn Device + Send>, String) = if tap {
         let mut dev = TapDevice::open(&spec.tun)?;
         let name = dev.name().to_string();
-        disable_ipv6(&name);
+        if spec.host_addr6.is_none() {
+            disable_ipv6(&name);
+        } else {
+            // The kernel side's address is usable at once (the stack, on the other end,
+            // runs its own DAD before it uses its address).
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_dad"), "0");
+        }
         dev.set_mtu(spec.mtu)?;
         (Box::new(dev), name)
     } else {
         let mut dev = TunDevice::open_with(&spec.tun, offload)?;
         let name = dev.name().to_string();
-        disable_ipv6(&name);
+        if spec.host_addr6.is_none() {
+            disable_ipv6(&name);
+        }
         dev.set_mtu(spec.mtu)?;
         (Box::new(dev), name)
     };
     netdev::set_ipv4(&name, spec.host_addr.address(), spec.host_addr.prefix_len())?;
     netdev::set_up(&name)?;
+    if let Some(host6) = spec.host_addr6 {
+        // A TUN device is IFF_NOARP, so the kernel skips duplicate address detection and
+        // the address (with its on-link prefix route) is usable at once; on TAP,
+        // accept_dad is off for the same effect.
+        sys::set_ipv6(&name, host6)?;
+    }
     for r in &spec.host_routes {
         sys::add_route(*r, Some(spec.addr), &name)?;
+    }
+    if let Some(via) = spec.addr6 {
+        for r in &spec.host_routes6 {
+            sys::add_route6(*r, via, &name)?;
+        }
     }
     Ok(dev)
 }
 
-/// The stack speaks IPv4 only: keep the kernel's IPv6 chatter off the link (and out of
-/// captures). Best effort: a kernel without IPv6 has no such file.
+/// On a link without IPv6 (`--no-ipv6`): keep the kernel's IPv6 chatter off the link
+/// (and out of captures). Best effort: a kernel without IPv6 has no such file.
 fn disable_ipv6(name: &str) {
     let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
 }
@@ -152,6 +171,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     let mut impairments = Vec::new();
 
     for (n, spec) in setup.ifaces.iter().enumerate() {
+        spec.check_ipv6().map_err(UpError)?;
         let what = format!("bringing up {}", spec.tun);
         let dev = match &spec.netns {
             Some(ns) => {
@@ -175,6 +195,7 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
                 Medium::Ip
             },
             mac: link.mac,
+            addr6: spec.stack_cidr6(),
         });
         let mut boxed = dev;
         if !link.impair.is_noop() {

@@ -16,13 +16,24 @@
 
 mod ethernet;
 mod icmp;
+mod icmp6;
+mod ip6_fwd;
+mod ip6_in;
+mod ip6_out;
 mod ip_in;
 mod ip_out;
+mod ndisc6;
 mod tcp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fwd6;
+#[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_ip6;
+#[cfg(test)]
+mod tests_nd6;
 #[cfg(test)]
 mod tests_offload;
 #[cfg(test)]
@@ -148,6 +159,8 @@ pub struct Stack {
     last_now: Instant,
     /// Ethernet and ARP state (see `ethernet`).
     l2: ethernet::Link,
+    /// IPv6 state (see `ip6_in`).
+    ip6: ip6_in::Ip6,
     /// Frame buffers handed back with [`Stack::recycle`], reused for outgoing frames so
     /// the data path does not allocate per segment.
     frame_pool: Vec<Vec<u8>>,
@@ -184,6 +197,7 @@ impl Stack {
             loopback: VecDeque::new(),
             echo: EchoSockets::new(),
             l2: ethernet::Link::new(config.arp.clone()),
+            ip6: ip6_in::Ip6::new(&config),
             config,
             rng,
         }
@@ -205,6 +219,7 @@ impl Stack {
             offload: false,
         });
         self.eth_attach(id);
+        self.ip6_attach(id);
         id
     }
 
@@ -278,10 +293,14 @@ impl Stack {
         };
         let link_hl = medium.header_len();
         let packet = frame.get(link_hl..).unwrap_or(&[]);
-        if packet.first().is_some_and(|b| b >> 4 == 6) {
-            return self.receive(now, iface, frame);
-        }
-        if let Err(e) = hdr.check_ipv4(link_hl, packet) {
+        let ipv6 = packet.first().is_some_and(|b| b >> 4 == 6);
+        // IPv6's header is checked where it is split and completed (below).
+        let checked = if ipv6 {
+            Ok(())
+        } else {
+            hdr.check_ipv4(link_hl, packet)
+        };
+        if let Err(e) = checked {
             self.stats.tun_vnet_hdr_errors += 1;
             log::debug!(target: "tunstack::ip", "dropped a frame with a bad virtio-net header ({e}): {hdr:?}");
             return;
@@ -289,7 +308,7 @@ impl Stack {
         if hdr.is_gso() {
             self.stats.tun_gso_in += 1;
         }
-        if medium == Medium::Ip && self.takes_offloaded(packet) {
+        if medium == Medium::Ip && !ipv6 && self.takes_offloaded(packet) {
             let ip_hl = usize::from(packet[0] & 0x0f) * 4;
             let tcp_hl = packet
                 .get(ip_hl + 12)
@@ -333,13 +352,11 @@ impl Stack {
             self.eth_receive(now, iface, frame);
             return;
         }
-        // A TUN device also carries the kernel's IPv6 chatter (router solicitations, MLD);
-        // this is an IPv4 stack, so that is not traffic for it and not an IPv4 error.
+        self.last_now = now;
         if frame.first().is_some_and(|b| b >> 4 == 6) {
-            log::trace!(target: "tunstack::ip", "ignored an IPv6 packet");
+            self.ip6_receive(now, Some(iface), frame);
             return;
         }
-        self.last_now = now;
         self.ip_receive(now, Some(iface), frame);
     }
 
@@ -398,10 +415,15 @@ impl Stack {
         if !self.loopback.is_empty() {
             return Some(Instant::ZERO);
         }
-        [self.reasm.poll_at(), self.tcp.poll_at(), self.eth_poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.reasm.poll_at(),
+            self.tcp.poll_at(),
+            self.eth_poll_at(),
+            self.ip6_poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs every timer that has expired by `now`.
@@ -417,6 +439,7 @@ impl Stack {
         }
         self.tcp_timeout(now);
         self.eth_timeout(now);
+        self.ip6_timeout(now);
         self.drain_loopback(now);
     }
 
@@ -482,6 +505,10 @@ impl Stack {
             let Some(packet) = self.loopback.pop_front() else {
                 return;
             };
+            if packet.first().is_some_and(|b| b >> 4 == 6) {
+                self.ip6_receive(now, None, &packet);
+                continue;
+            }
             self.ip_receive(now, None, &packet);
         }
     }

@@ -92,6 +92,93 @@ counters! {
     icmp_out_time_excds => "IcmpOutTimeExcds",
     /// Parameter problem messages sent.
     icmp_out_parm_probs => "IcmpOutParmProbs",
+    /// IPv6 packets received from interfaces, including those in error (RFC 4293
+    /// ipSystemStatsInReceives for IPv6; Linux `/proc/net/snmp6`).
+    ip6_in_receives => "Ip6InReceives",
+    /// IPv6 packets discarded for header errors: a bad version, a refused extension
+    /// header chain (RFC 8200 section 4).
+    ip6_in_hdr_errors => "Ip6InHdrErrors",
+    /// IPv6 packets shorter than their Payload Length says.
+    ip6_in_truncated_pkts => "Ip6InTruncatedPkts",
+    /// IPv6 packets discarded for their addresses: not ours (no forwarding), or a
+    /// multicast source (RFC 4291 section 2.7).
+    ip6_in_addr_errors => "Ip6InAddrErrors",
+    /// IPv6 packets forwarded.
+    ip6_out_forw_datagrams => "Ip6OutForwDatagrams",
+    /// IPv6 packets not forwarded for want of a route.
+    ip6_in_no_routes => "Ip6InNoRoutes",
+    /// IPv6 packets not forwarded because they exceed the next link's MTU.
+    ip6_in_too_big_errors => "Ip6InTooBigErrors",
+    /// Locally addressed IPv6 packets with an unknown upper layer.
+    ip6_in_unknown_protos => "Ip6InUnknownProtos",
+    /// IPv6 packets delivered to upper layers.
+    ip6_in_delivers => "Ip6InDelivers",
+    /// IPv6 multicast packets received.
+    ip6_in_mcast_pkts => "Ip6InMcastPkts",
+    /// IPv6 packets that local protocols handed to IPv6 for sending.
+    ip6_out_requests => "Ip6OutRequests",
+    /// IPv6 packets discarded because no route could be found.
+    ip6_out_no_routes => "Ip6OutNoRoutes",
+    /// IPv6 fragments received that needed reassembly.
+    ip6_reasm_reqds => "Ip6ReasmReqds",
+    /// IPv6 packets reassembled.
+    ip6_reasm_oks => "Ip6ReasmOKs",
+    /// IPv6 reassembly failures (timeout, overlap, too big, out of room).
+    ip6_reasm_fails => "Ip6ReasmFails",
+    /// IPv6 reassembly timeouts (Linux counts them in `Ip6ReasmTimeout`).
+    ip6_reasm_timeout => "Ip6ReasmTimeout",
+    /// IPv6 packets fragmented by this source.
+    ip6_frag_oks => "Ip6FragOKs",
+    /// IPv6 packets that could not be fragmented.
+    ip6_frag_fails => "Ip6FragFails",
+    /// IPv6 fragments created.
+    ip6_frag_creates => "Ip6FragCreates",
+    /// ICMPv6 messages received.
+    icmp6_in_msgs => "Icmp6InMsgs",
+    /// ICMPv6 messages received in error (checksum, length, a malformed ND message).
+    icmp6_in_errors => "Icmp6InErrors",
+    /// ICMPv6 messages with a bad checksum.
+    icmp6_in_csum_errors => "Icmp6InCsumErrors",
+    /// ICMPv6 echo requests received.
+    icmp6_in_echos => "Icmp6InEchos",
+    /// ICMPv6 echo replies received.
+    icmp6_in_echo_replies => "Icmp6InEchoReplies",
+    /// ICMPv6 destination unreachable messages received.
+    icmp6_in_dest_unreachs => "Icmp6InDestUnreachs",
+    /// ICMPv6 packet too big messages received.
+    icmp6_in_pkt_too_bigs => "Icmp6InPktTooBigs",
+    /// ICMPv6 time exceeded messages received.
+    icmp6_in_time_excds => "Icmp6InTimeExcds",
+    /// ICMPv6 parameter problem messages received.
+    icmp6_in_parm_problems => "Icmp6InParmProblems",
+    /// Router solicitations received (the kernel sends them on a TUN link).
+    icmp6_in_router_solicits => "Icmp6InRouterSolicits",
+    /// Neighbor solicitations received.
+    icmp6_in_neighbor_solicits => "Icmp6InNeighborSolicits",
+    /// Neighbor advertisements received.
+    icmp6_in_neighbor_advertisements => "Icmp6InNeighborAdvertisements",
+    /// MLDv2 reports received (RFC 3810; not acted on).
+    icmp6_in_mldv2_reports => "Icmp6InMLDv2Reports",
+    /// ICMPv6 messages sent.
+    icmp6_out_msgs => "Icmp6OutMsgs",
+    /// ICMPv6 errors not sent because of the rate limit (RFC 4443 section 2.4 (f)).
+    icmp6_out_rate_limit => "Icmp6OutRateLimitHost",
+    /// ICMPv6 echo requests sent.
+    icmp6_out_echos => "Icmp6OutEchos",
+    /// ICMPv6 echo replies sent.
+    icmp6_out_echo_replies => "Icmp6OutEchoReplies",
+    /// ICMPv6 destination unreachable messages sent.
+    icmp6_out_dest_unreachs => "Icmp6OutDestUnreachs",
+    /// ICMPv6 packet too big messages sent.
+    icmp6_out_pkt_too_bigs => "Icmp6OutPktTooBigs",
+    /// Neighbor solicitations sent (address resolution, probes, DAD).
+    icmp6_out_neighbor_solicits => "Icmp6OutNeighborSolicits",
+    /// Neighbor advertisements sent.
+    icmp6_out_neighbor_advertisements => "Icmp6OutNeighborAdvertisements",
+    /// ICMPv6 time exceeded messages sent.
+    icmp6_out_time_excds => "Icmp6OutTimeExcds",
+    /// ICMPv6 parameter problem messages sent.
+    icmp6_out_parm_problems => "Icmp6OutParmProblems",
     /// UDP datagrams delivered to sockets.
     udp_in_datagrams => "UdpInDatagrams",
     /// UDP datagrams for a port with no socket.

@@ -1,15 +1,23 @@
 //! Interfaces, routing, IPv4 identification, fragmentation and reassembly, and the ARP
-//! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from.
+//! neighbour cache: the pieces the IPv4 layer in [`crate::stack`] is built from. For
+//! IPv6: [`fragment6`], [`reassembly6`], the Neighbor Discovery cache [`ndisc`], and
+//! address formation with Duplicate Address Detection [`addr6`].
 
+pub mod addr6;
 pub mod fragment;
+pub mod fragment6;
 pub mod ident;
+pub mod ndisc;
 pub mod neighbor;
 pub mod reassembly;
+pub mod reassembly6;
 pub mod route;
+pub mod route6;
 
 pub use neighbor::{NeighborCache, NeighborConfig, NeighborState};
 pub use reassembly::{Reassembler, ReassemblyConfig};
 pub use route::{Ipv4Cidr, Route, RoutingTable};
+pub use route6::{Ipv6Cidr, Route6, RoutingTable6};
 
 use std::net::Ipv4Addr;
 
@@ -35,6 +43,10 @@ pub struct InterfaceConfig {
     /// locally administered unicast address when the interface is added (and stores it
     /// here). Unused on IP links.
     pub mac: Option<EthernetAddress>,
+    /// The stack's IPv6 address on this interface and the on-link prefix, if it speaks
+    /// IPv6 there. On Ethernet the address goes through Duplicate Address Detection
+    /// before use, and neighbours are resolved by Neighbor Discovery.
+    pub addr6: Option<Ipv6Cidr>,
 }
 
 impl InterfaceConfig {
@@ -46,6 +58,7 @@ impl InterfaceConfig {
             mtu: 1500,
             medium: Medium::Ip,
             mac: None,
+            addr6: None,
         }
     }
 
@@ -58,7 +71,14 @@ impl InterfaceConfig {
             mtu: 1500,
             medium: Medium::Ethernet,
             mac,
+            addr6: None,
         }
+    }
+
+    /// The same interface with an IPv6 address and on-link prefix.
+    pub fn with_ipv6(mut self, addr6: Ipv6Cidr) -> InterfaceConfig {
+        self.addr6 = Some(addr6);
+        self
     }
 }
 
@@ -99,6 +119,11 @@ impl Interface {
     /// The stack's Ethernet address on this interface (Ethernet links only).
     pub fn mac(&self) -> Option<EthernetAddress> {
         self.config.mac
+    }
+
+    /// The stack's IPv6 address on this interface, if any.
+    pub fn addr6(&self) -> Option<std::net::Ipv6Addr> {
+        self.config.addr6.map(|c| c.address())
     }
 
     /// The IP MTU, never below the IPv4 minimum of 68.

@@ -80,7 +80,7 @@ pub fn multicast_mac(addr: Ipv4Addr) -> EthernetAddress {
     EthernetAddress([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
 }
 
-fn frame(
+pub(super) fn frame(
     src: EthernetAddress,
     dst: EthernetAddress,
     ethertype: EtherType,
@@ -137,7 +137,7 @@ impl Stack {
         }
         let dst = f.dst_addr();
         let broadcast = dst.is_broadcast();
-        if dst != mac && !broadcast {
+        if dst != mac && !broadcast && !self.nd6_wants_mac(iface, dst) {
             // Another host's unicast, or a multicast group we did not join.
             self.stats.eth_in_dropped += 1;
             log::trace!(target: "tunstack::eth", "not for us: {dst}");
@@ -161,6 +161,9 @@ impl Stack {
                 self.ip_receive(now, Some(iface), payload);
             }
             EtherType::Arp => self.arp_input(now, iface, payload),
+            EtherType::Ipv6 if self.ifaces[iface.0].addr6().is_some() => {
+                self.ip6_receive(now, Some(iface), payload)
+            }
             other => {
                 self.stats.eth_in_unknown_protos += 1;
                 log::trace!(target: "tunstack::eth", "dropped a frame of type {other}");
@@ -295,7 +298,7 @@ impl Stack {
         );
     }
 
-    fn eth_queue(&mut self, iface: IfaceId, next_hop: Ipv4Addr, frame: Vec<u8>) {
+    pub(super) fn eth_queue(&mut self, iface: IfaceId, next_hop: Ipv4Addr, frame: Vec<u8>) {
         if self.l2.tx.len() >= self.config.tx_queue_len {
             self.stats.ip_out_discards += 1;
             return;

@@ -368,8 +368,20 @@ pub fn to_wire(
         return Ok(1);
     }
     if packet.first().is_some_and(|b| b >> 4 == 6) {
-        // IPv6 is not this stack's; its offloads are passed on unexamined.
-        out(packet);
+        // IPv6: segmentation is never asked for (`TUN_F_TSO6` is off); a partial
+        // checksum is completed where the header puts it.
+        if hdr.is_gso() {
+            return Err(Error::Unsupported);
+        }
+        let start = usize::from(hdr.csum_start)
+            .checked_sub(link_hl)
+            .ok_or(Error::Malformed)?;
+        if start < 40 {
+            return Err(Error::Malformed);
+        }
+        let mut copy = packet.to_vec();
+        complete_checksum(&mut copy, start, usize::from(hdr.csum_offset))?;
+        out(&copy);
         return Ok(1);
     }
     hdr.check_ipv4(link_hl, packet)?;

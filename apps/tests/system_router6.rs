@@ -1,0 +1,153 @@
+//! System test for IPv6 router mode: two namespaces, a TUN in each, tunstack forwarding
+//! IPv6 between them; the kernel's ping -6, traceroute -6 and TCP see it as the middle
+//! hop, and its Packet Too Big messages (RFC 4443 section 3.2) make the kernel's TCP
+//! adapt to the smaller link.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use std::time::Duration;
+
+use support::{counter, ping_counts, text, Tunstack};
+
+#[test]
+fn stack_routes_ipv6_between_two_namespaces() {
+    if !common::require_root()
+        || !common::require_tool("ping")
+        || !common::require_tool("traceroute")
+        || !common::require_tool("nc")
+        || !common::require_tool("sha256sum")
+    {
+        return;
+    }
+    let a = common::NetNs::new();
+    let b = common::NetNs::new();
+    let conf = common::temp_path("router6.conf");
+    std::fs::write(
+        &conf.0,
+        format!(
+            "forwarding on\n\
+             interface tsr6a0\n netns {}\n host-addr 10.1.0.1/24\n addr 10.1.0.2\n\
+             \x20host-addr6 fd00:1::1/64\n addr6 fd00:1::2\n host-route6 fd00:2::/64\n\
+             interface tsr6b0\n netns {}\n host-addr 10.2.0.1/24\n addr 10.2.0.2\n mtu 1280\n\
+             \x20host-addr6 fd00:2::1/64\n addr6 fd00:2::2\n host-route6 fd00:1::/64\n",
+            a.name(),
+            b.name()
+        ),
+    )
+    .unwrap();
+    let t = Tunstack::up(&["up", "--config", conf.0.to_str().unwrap(), "--seed", "3"]);
+    // The stack's side of B's link stays at 1280; the kernel in B is told 1500, so that
+    // its TCP advertises a large MSS and only the stack knows of the bottleneck.
+    b.exec_ok("ip", &["link", "set", "tsr6b0", "mtu", "1500"]);
+
+    // Across: the kernel in B answers the kernel in A, one hop less.
+    let out = a.exec(
+        "ping",
+        &["-6", "-c", "5", "-i", "0.1", "-W", "2", "fd00:2::1"],
+    );
+    let s = text(&out);
+    assert_eq!(ping_counts(&s), (5, 5), "{s}");
+    assert!(
+        s.contains("ttl=63"),
+        "one hop decremented the hop limit: {s}"
+    );
+
+    // Hop limit 1: Time Exceeded from the stack's address on A's link (RFC 4443 3.3).
+    let out = a.exec(
+        "ping",
+        &["-6", "-c", "1", "-t", "1", "-W", "2", "fd00:2::1"],
+    );
+    let s = text(&out);
+    assert!(
+        s.contains("From fd00:1::2 icmp_seq=1 Time exceeded: Hop limit"),
+        "{s}"
+    );
+
+    // traceroute -6: hop 1 is the stack, hop 2 the destination.
+    let out = a.exec(
+        "traceroute",
+        &["-6", "-n", "-q", "1", "-w", "2", "-m", "5", "fd00:2::1"],
+    );
+    let s = text(&out);
+    let hops: Vec<&str> = s.lines().skip(1).collect();
+    assert!(hops.len() >= 2, "{s}");
+    assert!(hops[0].trim_start().starts_with("1  fd00:1::2 "), "{s}");
+    assert!(hops[1].trim_start().starts_with("2  fd00:2::1 "), "{s}");
+
+    // 1448-octet pings do not fit the 1280 link: the stack answers Packet Too Big with
+    // MTU 1280 (RFC 8200 section 5: routers do not fragment), the kernel in A then
+    // fragments at the source and the later pings get through.
+    let out = a.exec(
+        "ping",
+        &[
+            "-6",
+            "-c",
+            "4",
+            "-i",
+            "0.3",
+            "-s",
+            "1400",
+            "-W",
+            "2",
+            "fd00:2::1",
+        ],
+    );
+    let s = text(&out);
+    assert!(s.contains("Packet too big: mtu=1280"), "{s}");
+    assert!(ping_counts(&s).1 >= 3, "{s}");
+
+    // The kernel's TCP from A to B learns the path MTU from the stack's Packet Too Big
+    // (RFC 8201) and the transfer completes byte for byte. The path MTU the pings taught
+    // is forgotten first, so that TCP's own full-sized segments meet the bottleneck.
+    a.exec_ok("ip", &["-6", "route", "flush", "cache"]);
+    let before = a.exec_ok("ip", &["-6", "route", "get", "fd00:2::1"]);
+    assert!(!before.contains("mtu 1280"), "{before}");
+    let (src_t, dst_t) = (common::temp_path("sent"), common::temp_path("received"));
+    let (src, dst) = (src_t.0.clone(), dst_t.0.clone());
+    let listener = b.spawn_cmd(
+        "sh",
+        &["-c", &format!("nc -6 -l -w 10 5001 > {}", dst.display())],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out = a.exec(
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "head -c 2000000 /dev/urandom > {0} && nc -6 -N -w 10 fd00:2::1 5001 < {0}",
+                src.display()
+            ),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = listener.wait_with_output();
+    let sum = |p: &std::path::Path| {
+        let o = std::process::Command::new("sha256sum")
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(std::fs::metadata(&dst).unwrap().len(), 2_000_000);
+    assert_eq!(sum(&src), sum(&dst));
+    let route = a.exec_ok("ip", &["-6", "route", "get", "fd00:2::1"]);
+    assert!(route.contains("mtu 1280"), "the kernel's path MTU: {route}");
+
+    let (ok, lines) = t.stop();
+    assert!(ok, "{lines:?}");
+    let c = |n| counter(&lines, n).unwrap_or(0);
+    assert!(c("Ip6OutForwDatagrams") >= 10, "{lines:#?}");
+    assert!(c("Icmp6OutTimeExcds") >= 2, "{lines:#?}");
+    assert!(c("Icmp6OutPktTooBigs") >= 2, "{lines:#?}");
+    assert_eq!(
+        c("Ip6InTooBigErrors"),
+        c("Icmp6OutPktTooBigs"),
+        "{lines:#?}"
+    );
+}
