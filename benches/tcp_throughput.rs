@@ -419,7 +419,10 @@ fn tunstack_up(ns: &NetNs, tun: &str, n: u8, offload: bool, loss: f64) -> Runnin
         host_addr: Ipv4Cidr::new(net(n, 1), 24).expect("cidr"),
         addr: net(n, 2),
         mtu: 1500,
-        host_routes: Vec::new(),
+        // IPv4 only: the devices share a namespace, and the transfers are IPv4.
+        host_addr6: None,
+        addr6: None,
+        ..IfaceSpec::default_single()
     };
     let setup = Setup {
         ifaces: vec![spec],
