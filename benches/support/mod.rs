@@ -160,3 +160,41 @@ pub fn root_or_skip(what: &str) -> bool {
         false
     }
 }
+
+/// Prints `rows` as a Markdown table under `headings`: the first column left-aligned,
+/// the others right-aligned (rows shorter than the headings are padded with blanks).
+pub fn print_grid(headings: &[&str], rows: &[Vec<String>]) {
+    let n = headings.len();
+    let cell = |r: &[String], i: usize| r.get(i).map_or("", |s| s.as_str()).to_string();
+    let mut w: Vec<usize> = headings.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, wi) in w.iter_mut().enumerate() {
+            *wi = (*wi).max(cell(r, i).chars().count());
+        }
+    }
+    let line = |c: Vec<String>| {
+        let mut out = String::from("|");
+        for (i, s) in c.iter().enumerate() {
+            let pad = w[i].saturating_sub(s.chars().count());
+            if i == 0 {
+                out.push_str(&format!(" {s}{} |", " ".repeat(pad)));
+            } else {
+                out.push_str(&format!(" {}{s} |", " ".repeat(pad)));
+            }
+        }
+        println!("{out}");
+    };
+    line(headings.iter().map(|h| h.to_string()).collect());
+    let mut sep = String::from("|");
+    for (i, wi) in w.iter().enumerate() {
+        if i == 0 {
+            sep.push_str(&format!("{}|", "-".repeat(wi + 2)));
+        } else {
+            sep.push_str(&format!("{}:|", "-".repeat(wi + 1)));
+        }
+    }
+    println!("{sep}");
+    for r in rows {
+        line((0..n).map(|i| cell(r, i)).collect());
+    }
+}

@@ -113,10 +113,14 @@ pub fn transfer(total: u64, buffer: usize, chunk: usize, per_frame: bool) -> Smo
     iface_b.update_ip_addrs(|a| a.push(IpCidr::new(ip_b, 24)).expect("address"));
 
     let socket = || {
-        tcp::Socket::new(
+        let mut s = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; buffer]),
             tcp::SocketBuffer::new(vec![0; buffer]),
-        )
+        );
+        // Without congestion control, as before the `socket-tcp-cubic` feature (which
+        // makes CUBIC the default) was enabled for the TUN comparison.
+        s.set_congestion_control(tcp::CongestionControl::None);
+        s
     };
     let mut set_a = SocketSet::new(Vec::new());
     let mut set_b = SocketSet::new(Vec::new());
