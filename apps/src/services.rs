@@ -19,7 +19,7 @@ const LOG: &str = "tunstack::apps";
 pub const ACCEPT_BACKLOG: usize = 4096;
 
 /// How much one read takes; allocated when data arrives, not while a connection idles.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 128 * 1024;
 
 /// Which service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -616,13 +616,22 @@ impl Connection {
     /// due. Receiver-side silly window avoidance (RFC 1122 4.2.3.3): the right edge we
     /// would advertise now must move by at least min(half the buffer, one MSS); an ACK
     /// that could not show a larger window (the field is at its maximum) is not sent.
+    ///
+    /// And the update goes at once only when the peer may be held up without it: the
+    /// window it sees is at most half the buffer and the new one at least twice that
+    /// (Linux's `tcp_cleanup_rbuf`, "lots" meaning "at least twice"). Otherwise the larger
+    /// window rides on the next ACK, which the data still in flight brings about; a
+    /// reader taking a bulk stream in small chunks would else cost an ACK per read.
     pub(crate) fn note_window_opened(&mut self) {
         if !self.state.can_receive() {
             return;
         }
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
         let (_, edge) = self.window_to_advertise(false);
-        if edge.diff(self.rcv_adv) >= threshold as i32 {
+        let seen = usize::try_from(self.rcv_adv.diff(self.rcv_nxt)).unwrap_or(0);
+        let offered = usize::try_from(edge.diff(self.rcv_nxt)).unwrap_or(0);
+        let starved = seen <= self.recv_buf.capacity() / 2 && offered >= 2 * seen;
+        if edge.diff(self.rcv_adv) >= threshold as i32 && starved {
             self.ack_now = true;
         }
     }

@@ -312,3 +312,32 @@ fn drained_receive_storage_is_released_after_the_linger() {
     let _ = h.advance_by(crate::tcp::conn::BUFFER_LINGER);
     assert_eq!(held(&h), 0, "given back after it");
 }
+
+/// RFC 1122 4.2.3.3 with Linux's `tcp_cleanup_rbuf` rule: a read that opens the window
+/// sends an update at once only when the peer sees at most half the buffer and would
+/// see at least twice as much; otherwise the larger window rides on the next ACK.
+#[test]
+fn window_update_after_a_read_only_when_the_peer_is_held_up() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    // 1000 bytes of 4096: the peer still sees 3096 (more than half): a read sends no
+    // update of its own.
+    h.inject(&c.data(&[1u8; 1000]));
+    c.nxt = c.nxt.wrapping_add(1000);
+    let _ = h.advance_by(TcpConfig::default().delayed_ack);
+    let mut buf = [0u8; 4096];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(1000));
+    h.expect_none();
+    // Filled to the brim: the peer sees a zero window; the read that empties it is
+    // announced at once.
+    h.inject(&c.data(&[2u8; 1460]));
+    c.nxt = c.nxt.wrapping_add(1460);
+    h.inject(&c.data(&[3u8; 1460]));
+    c.nxt = c.nxt.wrapping_add(1460);
+    h.inject(&c.data(&[4u8; 1176]));
+    c.nxt = c.nxt.wrapping_add(1176);
+    let _ = h.out();
+    let _ = h.advance_by(TcpConfig::default().delayed_ack);
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(4096));
+    h.expect(&[ack(c.nxt), wnd(4096)]);
+}
