@@ -15,6 +15,7 @@ use core::str::FromStr;
 
 use crate::time::{Duration, Instant};
 
+pub mod bbr;
 mod cubic;
 pub mod hystart;
 mod reno;
