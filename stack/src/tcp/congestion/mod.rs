@@ -15,6 +15,7 @@ use core::str::FromStr;
 
 use crate::time::{Duration, Instant};
 
+pub mod bbr;
 mod cubic;
 pub mod hystart;
 mod reno;
@@ -74,8 +75,11 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// exact rule.
     fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>);
 
-    /// Loss detected by fast retransmit (three duplicate ACKs, or SACK): RFC 5681 3.2
-    /// step 2, `ssthresh = max(flight/2, 2*SMSS)` (equation 4) and `cwnd = ssthresh`.
+    /// Loss detected by fast retransmit (three duplicate ACKs, or SACK): the algorithm's
+    /// multiplicative decrease, for Reno RFC 5681 3.2 step 2,
+    /// `ssthresh = max(flight/2, 2*SMSS)` (equation 4) and `cwnd = ssthresh`; for CUBIC
+    /// RFC 9438 4.6 with β = 0.7. Both take the flight at most cwnd: the sender's
+    /// SND.MAX - SND.UNA counts SACKed data and outgrows cwnd during SACK recovery.
     /// `flight` is the amount in flight when the loss was detected. The sender adds the
     /// `3*SMSS` inflation of step 3 and later inflation itself.
     fn on_congestion_event(&mut self, now: Instant, flight: usize);
@@ -85,8 +89,8 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// ACK. This deflates the window the sender inflated during recovery.
     fn on_recovery_exit(&mut self, now: Instant, flight: usize);
 
-    /// The retransmission timer fired (RFC 5681 3.1): `ssthresh = max(flight/2, 2*SMSS)`
-    /// (equation 4) only when `first` is true (the first timeout of a series: "the value of
+    /// The retransmission timer fired (RFC 5681 3.1): ssthresh as after a loss (Reno:
+    /// `max(flight/2, 2*SMSS)`, equation 4; CUBIC: RFC 9438 4.8) only when `first` is true (the first timeout of a series: "the value of
     /// ssthresh is held constant" when the segment was already retransmitted by the
     /// timer), and cwnd falls to the loss window, one SMSS.
     ///
@@ -237,18 +241,18 @@ mod tests {
     fn switch_keeps_the_window() {
         let now = Instant::ZERO;
         let mut cc = Algorithm::Reno.build(1000);
-        cc.on_congestion_event(now, 40_000);
-        cc.on_ack(now, 1000, 20_000, None);
+        cc.on_ack(now, 10_000, 10_000, None); // slow start: 20 segments
+        cc.on_congestion_event(now, 20_000);
         let (cwnd, ssthresh) = (cc.cwnd(), cc.ssthresh());
-        assert_eq!((cwnd, ssthresh), (20_000, 20_000));
+        assert_eq!((cwnd, ssthresh), (10_000, 10_000));
         switch(&mut cc, Algorithm::Cubic, 1000);
         assert_eq!(cc.name(), "cubic");
         assert_eq!((cc.cwnd(), cc.ssthresh()), (cwnd, ssthresh));
         // CUBIC's own rules from there: a loss keeps 0.7 of the flight.
-        cc.on_congestion_event(now, 20_000);
-        assert_eq!((cc.cwnd(), cc.ssthresh()), (14_000, 14_000));
+        cc.on_congestion_event(now, 10_000);
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (7_000, 7_000));
         switch(&mut cc, Algorithm::Cubic, 1000);
-        assert_eq!(cc.cwnd(), 14_000);
+        assert_eq!(cc.cwnd(), 7_000);
         // Back to Reno, still in slow start when no threshold was ever set.
         let mut cc = Algorithm::Cubic.build(1000);
         switch(&mut cc, Algorithm::Reno, 1000);

@@ -25,6 +25,7 @@ fn ack_round(cc: &mut Reno, per_ack: usize) {
 /// A Reno in congestion avoidance with cwnd = ssthresh = `n` segments.
 fn in_avoidance(n: usize) -> Reno {
     let mut cc = Reno::new(MSS);
+    cc.set_cwnd(segs(2 * n));
     cc.on_congestion_event(T0, segs(2 * n));
     assert_eq!(cc.cwnd(), segs(n));
     assert_eq!(cc.ssthresh(), segs(n));
@@ -123,6 +124,7 @@ fn slow_start_counts_every_acknowledged_byte() {
 #[test]
 fn slow_start_stops_at_ssthresh() {
     let mut cc = Reno::new(MSS);
+    cc.set_cwnd(segs(20));
     cc.on_rto(T0, segs(20), true); // ssthresh 10 segments, cwnd 1
     cc.set_cwnd(segs(9));
     cc.on_ack(T0, segs(2), segs(9), None);
@@ -193,6 +195,14 @@ fn fast_retransmit_halves() {
     cc.on_congestion_event(T0, MSS);
     assert_eq!(cc.ssthresh(), segs(2));
     assert_eq!(cc.cwnd(), segs(2));
+    // Nor above half of cwnd: a flight beyond cwnd (the span SND.MAX - SND.UNA during
+    // SACK recovery, SACKed data included) counts as cwnd ("no more than" equation 4).
+    cc.set_cwnd(segs(20));
+    cc.on_congestion_event(T0, segs(60));
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), segs(10)));
+    cc.set_cwnd(segs(20));
+    cc.on_rto(T0, segs(60), true);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), MSS));
 }
 
 /// RFC 6582 3.2 step 3 (option 1): on a full ACK, cwnd = min(ssthresh, max(FlightSize,
@@ -200,6 +210,7 @@ fn fast_retransmit_halves() {
 #[test]
 fn recovery_exit_deflates() {
     let mut cc = Reno::new(MSS);
+    cc.set_cwnd(segs(20));
     cc.on_congestion_event(T0, segs(20)); // ssthresh 10 segments
     cc.on_recovery_exit(T0, segs(3));
     assert_eq!(cc.cwnd(), segs(4));
@@ -293,9 +304,9 @@ fn growth_is_bounded() {
     cc.on_ack(T0, usize::MAX, usize::MAX, None);
     assert_eq!(cc.cwnd(), MAX_CWND);
     cc.on_congestion_event(T0, usize::MAX);
-    assert_eq!(cc.ssthresh(), MAX_CWND);
+    assert_eq!(cc.ssthresh(), MAX_CWND / 2);
     cc.on_recovery_exit(T0, usize::MAX);
-    assert_eq!(cc.cwnd(), MAX_CWND);
+    assert_eq!(cc.cwnd(), MAX_CWND / 2);
 }
 
 #[derive(Clone, Debug)]

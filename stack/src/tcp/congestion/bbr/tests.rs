@@ -1,0 +1,258 @@
+//! BBR's model pieces against draft-ietf-ccwg-bbr-06.
+
+use super::filter::{MAX_BW_FILTER_LEN, MIN_RTT_FILTER_LEN, PROBE_RTT_INTERVAL};
+use super::model::*;
+use super::*;
+use crate::time::{Duration, Instant};
+
+const MSS: u64 = 1448;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn at(n_ms: u64) -> Instant {
+    Instant::from_millis(n_ms)
+}
+
+/// Draft 5.5.3 / 5.5.6: BBR.max_bw is the largest sample of the current and the previous
+/// ProbeBW cycle (MaxBwFilterLen = 2); advancing the cycle forgets the older one.
+#[test]
+fn max_bw_filter_spans_two_cycles() {
+    assert_eq!(MAX_BW_FILTER_LEN, 2);
+    let mut f = MaxBwFilter::new();
+    assert_eq!(f.get(), 0);
+    f.update(100);
+    f.update(80);
+    assert_eq!(f.get(), 100);
+    f.advance(); // cycle 1: 100 is from the previous cycle, still in the window
+    assert_eq!((f.get(), f.cycle()), (100, 1));
+    f.update(60);
+    assert_eq!(f.get(), 100);
+    f.advance(); // cycle 2: the 100 of cycle 0 leaves
+    assert_eq!(f.get(), 60);
+    f.advance();
+    assert_eq!(f.get(), 0);
+}
+
+/// Draft 5.3.4.3 `UpdateMinRTT()`: a lower sample replaces BBR.min_rtt at once; higher
+/// ones do not until the ProbeRTT-interval minimum has expired (5 s) and BBR.min_rtt
+/// itself is older than MinRTTFilterLen (10 s).
+#[test]
+fn min_rtt_filter_window() {
+    assert_eq!(
+        (PROBE_RTT_INTERVAL, MIN_RTT_FILTER_LEN),
+        (ms(5000), ms(10_000))
+    );
+    let mut f = MinRttFilter::new();
+    assert_eq!(f.min_rtt(), None);
+    f.update(at(0), None);
+    assert_eq!(f.min_rtt(), None);
+    f.update(at(0), Some(ms(50)));
+    f.update(at(100), Some(ms(60)));
+    assert_eq!(f.min_rtt(), Some(ms(50)));
+    f.update(at(200), Some(ms(40)));
+    assert_eq!(f.min_rtt(), Some(ms(40)));
+    // 5 s later the ProbeRTT minimum expires: the next sample (70 ms) takes its place,
+    // but min_rtt (stamped at 0.2 s) holds until 10.2 s.
+    f.update(at(5200), Some(ms(70)));
+    assert!(!f.probe_rtt_expired());
+    f.update(at(5201), Some(ms(70)));
+    assert!(f.probe_rtt_expired());
+    assert_eq!(f.min_rtt(), Some(ms(40)));
+    f.update(at(10_201), Some(ms(75)));
+    assert_eq!(f.min_rtt(), Some(ms(70)));
+}
+
+/// A path with a bottleneck of `bw` bytes/s and the model of its sender: one ACK per
+/// segment, every ACK of a round carrying the delivered count at the round's start as
+/// P.delivered (so the first ACK of each round starts a BBR round, draft 5.5.1).
+struct Path {
+    m: BbrModel,
+    now: Instant,
+    delivered: u64,
+    bw: u64,
+}
+
+impl Path {
+    fn new(bw: u64) -> Path {
+        Path {
+            m: BbrModel::new(MSS, 10 * MSS, 7),
+            now: at(1000),
+            delivered: 0,
+            bw,
+        }
+    }
+
+    /// One round of `acks` ACKs over `rtt`, each with that RTT and `inflight` after it;
+    /// the delivery rate is what the bottleneck lets through of the pacing rate.
+    fn round(&mut self, acks: u64, rtt: Duration, inflight: u64) {
+        let d0 = self.delivered;
+        for _ in 0..acks {
+            self.delivered += MSS;
+            self.now += Duration::from_micros(rtt.total_micros() / acks);
+            let rs = RateSample {
+                delivered: self.delivered,
+                prior_delivered: d0,
+                delivery_rate: self.bw.min(self.m.pacing_rate()),
+                is_app_limited: false,
+                rtt: Some(rtt),
+                newly_acked: MSS,
+                inflight,
+                is_cwnd_limited: true,
+            };
+            self.m.on_ack(self.now, &rs);
+        }
+    }
+
+    fn bdp(&self) -> u64 {
+        self.m.bdp_multiple(1.0)
+    }
+}
+
+/// Pacing rate = gain * bw * (100 - PacingMarginPercent) / 100 (draft 5.6.2).
+#[track_caller]
+fn assert_pacing(m: &BbrModel, gain: f64) {
+    let want = (gain * m.max_bw() as f64 * 0.99) as u64;
+    assert!(
+        m.pacing_rate().abs_diff(want) <= 1,
+        "{:?}: pacing {} want {want} (gain {gain})",
+        m.state(),
+        m.pacing_rate()
+    );
+    assert_eq!(m.pacing_gain(), gain, "{:?}", m.state());
+}
+
+/// Draft 5.3.1 and 5.3.2: Startup paces at 2.77 x bw with cwnd gain 2 until three rounds
+/// in a row raise the delivery rate by less than 25%; Drain then paces at 0.5 x bw and
+/// ends when the flight is down to the BDP, entering ProbeBW_DOWN (0.9), which cruises
+/// (1.0) at once as the flight is already at the BDP.
+#[test]
+fn startup_drain_probe_bw() {
+    let mut p = Path::new(12_500_000); // 100 Mbit/s
+    let rtt = ms(20);
+    assert_eq!(p.m.state(), State::Startup);
+    // InitPacingRate(): 2.77 * IW / 1 ms before any RTT sample.
+    let initial = (2.77 * 14_480.0 / 0.001) as u64;
+    assert_eq!(p.m.pacing_rate(), initial);
+    let mut rounds = 0;
+    while p.m.state() == State::Startup {
+        // Startup has queued a BDP beyond the pipe (cwnd gain 2).
+        p.round(10, rtt, 500_000);
+        rounds += 1;
+        if p.m.state() == State::Startup {
+            // Until the pipe is full the pacing rate only rises (5.6.2): here it keeps
+            // the initial rate, above 2.77 x 0.99 x bw.
+            let rate = (2.77 * p.m.max_bw() as f64 * 0.99) as u64;
+            assert_eq!(p.m.pacing_rate(), rate.max(initial));
+            assert_eq!(p.m.pacing_gain(), STARTUP_PACING_GAIN);
+            assert_eq!(p.m.cwnd_gain(), 2.0);
+        }
+        assert!(rounds < 20, "Startup never ended");
+    }
+    assert!(p.m.full_bw_reached());
+    assert_eq!(p.m.max_bw(), 12_500_000);
+    assert_eq!(p.m.min_rtt(), Some(rtt));
+    assert_eq!(p.bdp(), 250_000);
+    // Drain: the queue of Startup is still there (twice the BDP in flight).
+    assert_eq!(p.m.state(), State::Drain);
+    assert_pacing(&p.m, DRAIN_PACING_GAIN);
+    p.round(10, rtt, 2 * p.bdp());
+    assert_eq!(p.m.state(), State::Drain);
+    // Drained to the BDP: ProbeBW_DOWN, and CRUISE since the flight is at the BDP.
+    let bdp = p.bdp();
+    p.round(1, rtt, bdp);
+    assert_eq!(p.m.state(), State::ProbeBwCruise);
+    assert_pacing(&p.m, 1.0);
+    // cwnd: 2 x BDP once the pipe is full (5.6.4.6), not more.
+    p.round(400, rtt, bdp);
+    assert_eq!(p.m.cwnd(), 2 * p.bdp());
+    // Send quantum (5.6.3): 1 ms at the pacing rate, at most 64 KiB.
+    assert_eq!(p.m.send_quantum(), p.m.pacing_rate() / 1000);
+}
+
+/// Draft 5.3.3: from CRUISE, BBR probes again after min(Reno's rounds, 63) rounds or
+/// 2-3 s: REFILL at 1.0 for one round, then UP at 1.25 with cwnd gain 2.25 until the
+/// bandwidth stops growing for three rounds, then DOWN at 0.9; one round after leaving UP
+/// the max_bw filter's cycle advances (5.5.6).
+#[test]
+fn probe_bw_cycle() {
+    let mut p = Path::new(12_500_000);
+    let rtt = ms(20);
+    while !p.m.full_bw_reached() {
+        p.round(10, rtt, 500_000);
+    }
+    let bdp = p.bdp();
+    p.round(1, rtt, bdp);
+    assert_eq!(p.m.state(), State::ProbeBwCruise);
+    let cycle = p.m.cycle_count();
+    let mut rounds = 0;
+    while p.m.state() == State::ProbeBwCruise {
+        p.round(10, rtt, bdp);
+        rounds += 1;
+        assert!(rounds <= 64, "never left CRUISE");
+    }
+    // The BDP is 172 segments: the Reno-coexistence bound, min(172, 63) rounds since
+    // the last probe, comes before the 2-3 s of wall clock (100 rounds of 20 ms).
+    assert_eq!(p.m.rounds_since_probe_up(), 63, "after {rounds} rounds");
+    assert_eq!(p.m.state(), State::ProbeBwRefill);
+    assert_pacing(&p.m, 1.0);
+    p.round(10, rtt, bdp);
+    assert_eq!(p.m.state(), State::ProbeBwUp);
+    assert_pacing(&p.m, PROBE_UP_PACING_GAIN);
+    assert_eq!(p.m.cwnd_gain(), PROBE_UP_CWND_GAIN);
+    let mut up = 0;
+    while p.m.state() == State::ProbeBwUp {
+        p.round(10, rtt, bdp * 5 / 4);
+        up += 1;
+        assert!(up <= 5, "never left UP");
+    }
+    assert_eq!(up, 3, "three rounds without growth end UP");
+    assert_eq!(p.m.state(), State::ProbeBwDown);
+    assert_pacing(&p.m, PROBE_DOWN_PACING_GAIN);
+    assert_eq!(p.m.cycle_count(), cycle);
+    // Still queued from UP: DOWN holds while the flight exceeds the BDP; the next round
+    // advances the filter's cycle.
+    p.round(10, rtt, bdp * 5 / 4);
+    assert_eq!(p.m.state(), State::ProbeBwDown);
+    assert_eq!(p.m.cycle_count(), cycle + 1);
+    p.round(1, rtt, bdp);
+    assert_eq!(p.m.state(), State::ProbeBwCruise);
+}
+
+/// Draft 5.3.4: without a new minimum RTT for ProbeRTTInterval (5 s), BBR enters ProbeRTT
+/// (pacing gain 1, cwnd at most max(BDP/2, 4 SMSS)); once the flight is that low it stays
+/// 200 ms and at least a round, then goes back to ProbeBW (CRUISE) with its cwnd back.
+#[test]
+fn probe_rtt() {
+    let mut p = Path::new(12_500_000);
+    let rtt = ms(20);
+    while !p.m.full_bw_reached() {
+        p.round(10, rtt, 500_000);
+    }
+    let bdp = p.bdp();
+    // Queueing keeps every later sample above the minimum, first taken by the first ACK
+    // (at 1.002 s): ProbeRTT comes with the first ACK more than 5 s after it.
+    let first = at(1002);
+    while p.m.state() != State::ProbeRtt {
+        let before = p.now;
+        p.round(10, ms(25), bdp);
+        assert!(p.now - first < ms(6000), "no ProbeRTT");
+        if p.m.state() == State::ProbeRtt {
+            assert!(before <= first + ms(5000) && p.now > first + ms(5000));
+        }
+    }
+    assert_pacing(&p.m, 1.0);
+    assert_eq!(p.m.cwnd_gain(), 0.5);
+    assert_eq!(p.m.probe_rtt_cwnd(), bdp / 2);
+    assert_eq!(p.m.cwnd(), bdp / 2);
+    // The flight falls to the ProbeRTT cwnd: 200 ms and one round from then.
+    let low = p.now;
+    while p.m.state() == State::ProbeRtt {
+        p.round(10, rtt, bdp / 2);
+        assert!(p.now - low < ms(400), "stuck in ProbeRTT");
+    }
+    assert!(p.now - low > ms(200));
+    assert_eq!(p.m.state(), State::ProbeBwCruise);
+    assert!(p.m.cwnd() >= 2 * bdp, "cwnd {} restored", p.m.cwnd());
+}
