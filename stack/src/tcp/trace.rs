@@ -379,15 +379,21 @@ impl Connection {
     }
 }
 
-/// The most chunks of gone connections kept until taken; older ones are dropped.
-const FINISHED_TRACES: usize = 1024;
+/// The most events of gone connections kept until taken (about 3.5 MiB); the oldest
+/// connections' go first.
+const FINISHED_EVENTS: usize = 1 << 16;
 
 impl super::layer::TcpLayer {
     /// Keeps the last events of a connection that is going (called on removal).
     pub(crate) fn keep_finished_trace(&mut self, conn: &mut Connection) {
         if let Some(t) = conn.trace_take(true) {
-            if self.finished_traces.len() == FINISHED_TRACES {
-                self.finished_traces.pop_front();
+            let mut kept: usize = self.finished_traces.iter().map(|c| c.events.len()).sum();
+            kept += t.events.len();
+            while kept > FINISHED_EVENTS {
+                match self.finished_traces.pop_front() {
+                    Some(old) => kept -= old.events.len(),
+                    None => break,
+                }
             }
             self.finished_traces.push_back(t);
         }
