@@ -83,7 +83,7 @@ pub enum TraceEvent {
         /// Bytes in flight after processing it.
         in_flight: u32,
     },
-    /// The congestion window or slow-start threshold changed.
+    /// The congestion window, slow-start threshold or phase changed.
     Cwnd {
         /// Congestion window, bytes.
         cwnd: u32,
@@ -91,6 +91,8 @@ pub enum TraceEvent {
         ssthresh: Option<u32>,
         /// Bytes in flight at the time.
         in_flight: u32,
+        /// In fast recovery (RFC 6582, RFC 6675) until the recovery point is ACKed.
+        recovery: bool,
     },
     /// An RTT sample, and the estimator after it (RFC 6298).
     Rtt {
@@ -166,7 +168,7 @@ pub(crate) struct Trace {
     taken: u64,
     /// Why the next retransmissions go out (set where the sender decides).
     cause: Cause,
-    last_cwnd: (u32, Option<u32>),
+    last_cwnd: (u32, Option<u32>, bool),
     last_state: State,
 }
 
@@ -187,7 +189,7 @@ impl Trace {
             total: 0,
             taken: 0,
             cause: Cause::Rto,
-            last_cwnd: (0, None),
+            last_cwnd: (0, None, false),
             last_state: state,
         }
     }
@@ -329,6 +331,7 @@ impl Connection {
         let cwnd = (
             clamp32(self.cc.cwnd()),
             (ssthresh != usize::MAX).then(|| clamp32(ssthresh)),
+            self.in_recovery,
         );
         if cwnd != self.trace.last_cwnd {
             self.trace.last_cwnd = cwnd;
@@ -336,6 +339,7 @@ impl Connection {
                 cwnd: cwnd.0,
                 ssthresh: cwnd.1,
                 in_flight: clamp32(self.bytes_in_flight()),
+                recovery: cwnd.2,
             };
             self.trace.push(now, event);
         }
