@@ -285,7 +285,18 @@ fn tunstack_resolve_and_get_from_the_kernel_side(link: Link) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Wait until python listens (it can take seconds to start on a loaded machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ns
+        .run(|| std::net::TcpStream::connect("127.0.0.1:8000"))
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "python3 -m http.server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     let bin = env!("CARGO_BIN_EXE_tunstack");
     let out = Command::new(bin)

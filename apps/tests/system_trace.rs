@@ -64,7 +64,8 @@ fn series(svg: &str) -> Vec<(String, bool)> {
         .map(|s| {
             let id = s.split('"').next().unwrap().to_string();
             let body = s.split("</g>").next().unwrap_or("");
-            let drawn = body.contains("<circle") || body.contains("d=\"M");
+            let drawn =
+                body.contains("<circle") || body.contains("<rect") || body.contains("d=\"M");
             (id, drawn)
         })
         .collect()
@@ -191,7 +192,7 @@ fn trace_under_loss_matches_the_counters_and_plots() {
     assert!(o.status.success(), "{}", text(&o));
     for (name, want) in [
         ("seq.svg", &["sent", "retransmitted", "acked", "rwnd"][..]),
-        ("cwnd.svg", &["cwnd", "ssthresh", "in_flight"]),
+        ("cwnd.svg", &["cwnd", "ssthresh", "in_flight", "recovery"]),
         ("rtt.svg", &["rtt_sample", "srtt", "rto"]),
     ] {
         let p = plots.0.join(name);

@@ -12,8 +12,8 @@ use crate::net::{NetDatagram, NetStream};
 /// `tunstack resolve`'s own arguments, as clap parses them.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ResolveCli {
-    /// The name to look up, then optionally @SERVER[:PORT] (or @IP#PORT) and a TYPE (A,
-    /// MX, TXT, ...), in any order after the name.
+    /// The name to look up, then optionally the server (@IP, @IP:PORT or @IP#PORT) and a
+    /// TYPE (A, MX, TXT, ...), in any order after the name.
     #[arg(value_name = "NAME [@SERVER[:PORT]] [TYPE]")]
     pub words: Vec<String>,
     /// The reverse (PTR) lookup of an IPv4 address.

@@ -2,8 +2,8 @@
 //! external references): a time-sequence graph in the style of Stevens and tcptrace
 //! (`seq.svg`), the congestion window (`cwnd.svg`) and the RTT (`rtt.svg`). Each series
 //! is a `<g>` with an `id` (`sent`, `retransmitted`, `acked`, `sacked`, `rwnd`; `cwnd`,
-//! `ssthresh`, `in_flight`; `rtt_sample`, `srtt`, `rto`), so a reader (or a test) can
-//! find it.
+//! `ssthresh`, `in_flight`, `recovery`; `rtt_sample`, `srtt`, `rto`), so a reader (or a
+//! test) can find it.
 
 use std::fmt::Write as _;
 
@@ -149,6 +149,28 @@ impl Chart {
             "<path d=\"{d}\" stroke=\"{color}\" stroke-width=\"1.5\" fill=\"none\"{dash}/>"
         );
         self.group(id, label, color, &path);
+    }
+
+    /// Shaded spans `[x_start, x_end)` across the plot's height.
+    fn bands(
+        &mut self,
+        id: &'static str,
+        label: &'static str,
+        color: &'static str,
+        spans: &[(f64, f64)],
+    ) {
+        let mut r = String::new();
+        for &(a, b) in spans {
+            let (xa, xb) = (self.x(a), self.x(b));
+            let _ = write!(
+                r,
+                "<rect x=\"{xa:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\" \
+                 fill-opacity=\"0.18\"/>",
+                (xb - xa).max(1.0),
+                H - TOP - BOTTOM
+            );
+        }
+        self.group(id, label, color, &r);
     }
 
     fn dots(
@@ -358,6 +380,8 @@ pub fn cwnd_svg(lines: &[TraceLine]) -> String {
     let mut cwnd = Vec::new();
     let mut ssthresh = Vec::new();
     let mut flight = Vec::new();
+    let mut recovery: Vec<(f64, f64)> = Vec::new();
+    let mut since: Option<f64> = None;
     for l in lines {
         match l {
             TraceLine::Cwnd {
@@ -365,7 +389,17 @@ pub fn cwnd_svg(lines: &[TraceLine]) -> String {
                 cwnd: w,
                 ssthresh: s,
                 in_flight,
+                phase,
             } => {
+                let t = secs(*t_us);
+                match (phase == "recovery", since) {
+                    (true, None) => since = Some(t),
+                    (false, Some(a)) => {
+                        recovery.push((a, t));
+                        since = None;
+                    }
+                    _ => {}
+                }
                 cwnd.push((secs(*t_us), *w as f64));
                 if let Some(s) = s {
                     ssthresh.push((secs(*t_us), *s as f64));
@@ -379,8 +413,12 @@ pub fn cwnd_svg(lines: &[TraceLine]) -> String {
         }
     }
     let xs = range(lines.iter().filter_map(time).map(secs));
+    if let Some(a) = since {
+        recovery.push((a, xs.1));
+    }
     let ys = range(cwnd.iter().chain(&ssthresh).chain(&flight).map(|p| p.1));
     let mut c = Chart::new(xs, (0.0, ys.1));
+    c.bands("recovery", "fast recovery", "#e03030", &recovery);
     c.line(
         "in_flight",
         "bytes in flight",

@@ -64,7 +64,7 @@ pub enum TraceLine {
         /// Bytes in flight after it.
         in_flight: u64,
     },
-    /// cwnd or ssthresh changed.
+    /// cwnd, ssthresh or the phase changed.
     Cwnd {
         /// The stack's time, microseconds.
         t_us: u64,
@@ -74,6 +74,10 @@ pub enum TraceLine {
         ssthresh: Option<u64>,
         /// Bytes in flight.
         in_flight: u64,
+        /// `slow_start` (cwnd below ssthresh), `congestion_avoidance`, or `recovery`
+        /// (fast recovery, RFC 6582/6675).
+        #[serde(default)]
+        phase: String,
     },
     /// An RTT sample.
     Rtt {
@@ -183,11 +187,20 @@ pub fn lines(chunk: &TraceChunk, u: &mut Unwrap) -> Vec<TraceLine> {
                 cwnd,
                 ssthresh,
                 in_flight,
+                recovery,
             } => TraceLine::Cwnd {
                 t_us,
                 cwnd: cwnd.into(),
                 ssthresh: ssthresh.map(u64::from),
                 in_flight: in_flight.into(),
+                phase: if recovery {
+                    "recovery"
+                } else if ssthresh.is_none_or(|s| cwnd < s) {
+                    "slow_start"
+                } else {
+                    "congestion_avoidance"
+                }
+                .into(),
             },
             TraceEvent::Rtt {
                 sample_us,

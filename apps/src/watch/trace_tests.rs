@@ -35,6 +35,7 @@ fn chunk(closed: bool) -> TraceChunk {
                     cwnd: 10_000,
                     ssthresh: None,
                     in_flight: 0,
+                    recovery: false,
                 },
             ),
             e(
@@ -82,6 +83,7 @@ fn chunk(closed: bool) -> TraceChunk {
                     cwnd: 1000,
                     ssthresh: Some(2000),
                     in_flight: 3000,
+                    recovery: false,
                 },
             ),
             e(
@@ -212,7 +214,9 @@ fn plots_are_svg_with_their_series() {
                 .find(|n| n.has_tag_name("g") && n.attribute("id") == Some(id))
                 .unwrap_or_else(|| panic!("{name}: no series {id}"));
             let drawn = g.descendants().any(|n| {
-                n.has_tag_name("circle") || n.attribute("d").is_some_and(|d| d.starts_with('M'))
+                n.has_tag_name("circle")
+                    || n.has_tag_name("rect")
+                    || n.attribute("d").is_some_and(|d| d.starts_with('M'))
             });
             assert!(drawn, "{name}: {id} draws nothing");
         }

@@ -83,7 +83,7 @@ pub enum TraceEvent {
         /// Bytes in flight after processing it.
         in_flight: u32,
     },
-    /// The congestion window or slow-start threshold changed.
+    /// The congestion window, slow-start threshold or phase changed.
     Cwnd {
         /// Congestion window, bytes.
         cwnd: u32,
@@ -91,6 +91,8 @@ pub enum TraceEvent {
         ssthresh: Option<u32>,
         /// Bytes in flight at the time.
         in_flight: u32,
+        /// In fast recovery (RFC 6582, RFC 6675) until the recovery point is ACKed.
+        recovery: bool,
     },
     /// An RTT sample, and the estimator after it (RFC 6298).
     Rtt {
@@ -166,7 +168,7 @@ pub(crate) struct Trace {
     taken: u64,
     /// Why the next retransmissions go out (set where the sender decides).
     cause: Cause,
-    last_cwnd: (u32, Option<u32>),
+    last_cwnd: (u32, Option<u32>, bool),
     last_state: State,
 }
 
@@ -187,7 +189,7 @@ impl Trace {
             total: 0,
             taken: 0,
             cause: Cause::Rto,
-            last_cwnd: (0, None),
+            last_cwnd: (0, None, false),
             last_state: state,
         }
     }
@@ -329,6 +331,7 @@ impl Connection {
         let cwnd = (
             clamp32(self.cc.cwnd()),
             (ssthresh != usize::MAX).then(|| clamp32(ssthresh)),
+            self.in_recovery,
         );
         if cwnd != self.trace.last_cwnd {
             self.trace.last_cwnd = cwnd;
@@ -336,6 +339,7 @@ impl Connection {
                 cwnd: cwnd.0,
                 ssthresh: cwnd.1,
                 in_flight: clamp32(self.bytes_in_flight()),
+                recovery: cwnd.2,
             };
             self.trace.push(now, event);
         }
@@ -379,15 +383,21 @@ impl Connection {
     }
 }
 
-/// The most chunks of gone connections kept until taken; older ones are dropped.
-const FINISHED_TRACES: usize = 1024;
+/// The most events of gone connections kept until taken (about 3.5 MiB); the oldest
+/// connections' go first.
+const FINISHED_EVENTS: usize = 1 << 16;
 
 impl super::layer::TcpLayer {
     /// Keeps the last events of a connection that is going (called on removal).
     pub(crate) fn keep_finished_trace(&mut self, conn: &mut Connection) {
         if let Some(t) = conn.trace_take(true) {
-            if self.finished_traces.len() == FINISHED_TRACES {
-                self.finished_traces.pop_front();
+            let mut kept: usize = self.finished_traces.iter().map(|c| c.events.len()).sum();
+            kept += t.events.len();
+            while kept > FINISHED_EVENTS {
+                match self.finished_traces.pop_front() {
+                    Some(old) => kept -= old.events.len(),
+                    None => break,
+                }
             }
             self.finished_traces.push_back(t);
         }

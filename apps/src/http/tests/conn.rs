@@ -68,6 +68,7 @@ impl StackInfo for FakeStack {
                     cwnd: 14_480,
                     ssthresh: None,
                     in_flight: 1448,
+                    phase: "slow_start".into(),
                 },
             ]
         })

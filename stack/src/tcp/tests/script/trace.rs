@@ -148,6 +148,15 @@ fn fast_retransmit_is_its_own_cause() {
     let t = h.s.tcp_take_traces().pop().unwrap();
     assert_eq!(retransmits(&t), [Cause::FastRetransmit]);
     assert_eq!(h.s.stats().tcp_retrans_segs, 1);
+    // RFC 6582: fast recovery begins, with ssthresh set (RFC 5681 eq. 4).
+    assert!(t.events.iter().any(|e| matches!(
+        e.event,
+        TraceEvent::Cwnd {
+            recovery: true,
+            ssthresh: Some(_),
+            ..
+        }
+    )));
 }
 
 /// RFC 6675: with SACK, the third duplicate ACK resends SND.UNA (a fast retransmit),
