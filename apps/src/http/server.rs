@@ -186,21 +186,26 @@ impl Server {
                 Err(HeadError::Idle) | Err(HeadError::Io(_)) => break,
                 Err(HeadError::Timeout) => {
                     let r = Response::text(408, "the request head took too long").closing();
-                    self.finish(&mut conn, &mut out, None, r, peer, started)
+                    self.finish(&mut conn, &mut out, None, r, (peer, started), true)
                         .await;
                     break;
                 }
                 Err(HeadError::Reject(Reject { status, why })) => {
                     let r = Response::text(status, why).closing();
-                    self.finish(&mut conn, &mut out, None, r, peer, started)
+                    self.finish(&mut conn, &mut out, None, r, (peer, started), true)
                         .await;
                     break;
                 }
             };
+            // Whether the client may still be sending when we close: then the close goes
+            // in stages (see `linger_close`); after a request read whole, with nothing
+            // more buffered, a plain close loses nothing.
+            let mut linger = true;
             let resp = match self.read_body(&mut conn, &req).await {
-                Ok(close) => {
+                Ok((close, complete)) => {
                     let mut r = self.handle(&req);
                     r.close |= close || !req.keep_alive() || self.busy();
+                    linger = !complete || !conn.buffered().is_empty();
                     r
                 }
                 Err(BodyError::Reject(Reject { status, why })) => {
@@ -209,7 +214,14 @@ impl Server {
                 Err(BodyError::Io) => break,
             };
             if !self
-                .finish(&mut conn, &mut out, Some(&req), resp, peer, started)
+                .finish(
+                    &mut conn,
+                    &mut out,
+                    Some(&req),
+                    resp,
+                    (peer, started),
+                    linger,
+                )
                 .await
             {
                 break;
@@ -276,22 +288,23 @@ impl Server {
     }
 
     /// Reads and discards the request body, so the next request on the connection starts
-    /// in the right place. `Ok(true)`: the connection must close after the response.
+    /// in the right place. `Ok((close, complete))`: whether the connection must close
+    /// after the response, and whether the body was read whole.
     async fn read_body<S: AsyncStream>(
         &self,
         conn: &mut AsyncConn<S>,
         req: &Request,
-    ) -> Result<bool, BodyError> {
+    ) -> Result<(bool, bool), BodyError> {
         let (framing, close) = request::framing(req).map_err(BodyError::Reject)?;
         if matches!(framing, Framing::None | Framing::Length(0)) {
-            return Ok(close);
+            return Ok((close, true));
         }
         // RFC 9110 10.1.1: a server that answers with a final status without reading the
         // body of a request that expects 100-continue then closes (or reads it all);
         // the client may never send it. Any other expectation gets 417.
         if let Some(e) = req.header("expect") {
             if e.eq_ignore_ascii_case("100-continue") {
-                return Ok(true);
+                return Ok((true, false));
             }
             return Err(BodyError::Reject(Reject {
                 status: 417,
@@ -358,18 +371,19 @@ impl Server {
                 }
             }
         }
-        Ok(close)
+        Ok((close, true))
     }
 
-    /// Writes `resp`, logs it, and returns whether the connection stays open.
+    /// Writes `resp`, logs it, and returns whether the connection stays open. A closing
+    /// response is followed by a shutdown, and with `linger` by a staged close.
     async fn finish<S: AsyncStream>(
         &self,
         conn: &mut AsyncConn<S>,
         out: &mut Vec<u8>,
         req: Option<&Request>,
         resp: Response,
-        peer: SocketAddr,
-        started: Instant,
+        (peer, started): (SocketAddr, Instant),
+        linger: bool,
     ) -> bool {
         let minor = req.map_or(1, |r| r.minor);
         let head_only = req.is_some_and(|r| r.method == "HEAD");
@@ -396,10 +410,11 @@ impl Server {
         access_log(peer, req, status, result.as_ref().ok().copied(), started);
         match result {
             Ok(_) if !close => true,
-            Ok(_) => {
+            Ok(_) if linger => {
                 linger_close(conn).await;
                 false
             }
+            Ok(_) => false,
             Err(_) => false,
         }
     }
