@@ -23,6 +23,7 @@ usage:
   tunstack resolve NAME [@SERVER[:PORT]] [TYPE] [-x ADDR] [-n COUNT] [LINK OPTIONS]
   tunstack get URL [-o FILE] [@SERVER] [LINK OPTIONS]
   tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
+                      (HOST an IPv4 or IPv6 address)
   tunstack traceroute HOST [-m HOPS] [-q N] [-w SECS] [LINK OPTIONS]
 
 link options:
@@ -55,6 +56,8 @@ pub enum Command {
     Up(Setup, LinkOptions, Serve),
     /// `tunstack ping`.
     Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
+    /// `tunstack ping` to an IPv6 address.
+    Ping6(std::net::Ipv6Addr, PingOptions, Setup, LinkOptions),
     /// `tunstack traceroute`.
     Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
     /// `tunstack resolve`: the arguments after `resolve` that are not link options.
@@ -108,13 +111,19 @@ fn num<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter().map(String::as_str);
     let cmd = it.next().unwrap_or("help");
+    let mut target6 = None;
     let target = match cmd {
         "ping" | "traceroute" => {
             let host = it.next().ok_or_else(|| format!("{cmd} needs a HOST"))?;
-            Some(
-                host.parse::<Ipv4Addr>()
-                    .map_err(|_| format!("{cmd}: not an IPv4 address: {host}"))?,
-            )
+            if let (Ok(a), "ping") = (host.parse::<std::net::Ipv6Addr>(), cmd) {
+                target6 = Some(a);
+                None
+            } else {
+                Some(
+                    host.parse::<Ipv4Addr>()
+                        .map_err(|_| format!("{cmd}: not an IPv4 address: {host}"))?,
+                )
+            }
         }
         "up" | "resolve" | "get" => None,
         "help" | "-h" | "--help" => return Ok(Command::Help),
@@ -284,6 +293,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     Ok(match (cmd, target) {
         ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
+        ("ping", None) if target6.is_some() => {
+            Command::Ping6(target6.expect("checked"), ping, setup, link)
+        }
         ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
         ("resolve", _) => {
             if rest.is_empty() {
@@ -343,6 +355,16 @@ mod tests {
             (None, None)
         );
         assert!(parse(&args("up --addr6 10.0.0.1")).is_err());
+    }
+
+    #[test]
+    fn ping6_host() {
+        let c = parse(&args("ping fd00:77::1 -c 2"));
+        let Ok(Command::Ping6(dst, p, _, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!((dst, p.count), ("fd00:77::1".parse().unwrap(), Some(2)));
+        assert!(parse(&args("traceroute fd00:77::1")).is_err());
     }
 
     #[test]
