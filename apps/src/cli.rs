@@ -25,6 +25,7 @@ usage:
   tunstack ping HOST [-c N] [-i SECS] [-s SIZE] [-t TTL] [-W SECS] [LINK OPTIONS]
                       (HOST an IPv4 or IPv6 address)
   tunstack traceroute HOST [-m HOPS] [-q N] [-w SECS] [LINK OPTIONS]
+                      (HOST an IPv4 or IPv6 address)
 
 link options:
   --tun NAME          TUN device name (default tunstack0)
@@ -38,6 +39,7 @@ link options:
   --no-ipv6           no IPv6 on the link
   --mtu N             link MTU (default 1500)
   --gateway IP        the stack's default route: via IP (the kernel side, usually)
+  --gateway6 IP       the stack's default IPv6 route: via IP
   --netns NS          create/use network namespace NS for the device
   --config FILE       router mode: interfaces, namespaces and routes from FILE
   --forward           forward between interfaces (on by default with --config)
@@ -58,6 +60,8 @@ pub enum Command {
     Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
     /// `tunstack ping` to an IPv6 address.
     Ping6(std::net::Ipv6Addr, PingOptions, Setup, LinkOptions),
+    /// `tunstack traceroute` to an IPv6 address.
+    Traceroute6(std::net::Ipv6Addr, TracerouteOptions, Setup, LinkOptions),
     /// `tunstack traceroute`.
     Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
     /// `tunstack resolve`: the arguments after `resolve` that are not link options.
@@ -115,7 +119,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let target = match cmd {
         "ping" | "traceroute" => {
             let host = it.next().ok_or_else(|| format!("{cmd} needs a HOST"))?;
-            if let (Ok(a), "ping") = (host.parse::<std::net::Ipv6Addr>(), cmd) {
+            if let Ok(a) = host.parse::<std::net::Ipv6Addr>() {
                 target6 = Some(a);
                 None
             } else {
@@ -134,6 +138,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut config: Option<Setup> = None;
     let mut forward = false;
     let mut gateway: Option<Ipv4Addr> = None;
+    let mut gateway6: Option<std::net::Ipv6Addr> = None;
     let mut link = LinkOptions::default();
     let mut ping = PingOptions::default();
     let mut trace = TracerouteOptions::default();
@@ -186,6 +191,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 gateway = Some(
                     v.parse()
                         .map_err(|_| format!("{flag}: not an IPv4 address: {v}"))?,
+                )
+            }
+            "--gateway6" => {
+                let v = value(&mut it, flag)?;
+                gateway6 = Some(
+                    v.parse()
+                        .map_err(|_| format!("{flag}: not an IPv6 address: {v}"))?,
                 )
             }
             "--netns" => single.netns = Some(value(&mut it, flag)?.to_string()),
@@ -283,6 +295,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Setup {
                 ifaces: vec![single],
                 routes: Vec::new(),
+                routes6: Vec::new(),
                 forwarding: forward,
             }
         }
@@ -291,12 +304,19 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         let dest = tunstack::iface::Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid");
         setup.routes.push(crate::config::RouteSpec { dest, via });
     }
+    if let Some(via) = gateway6 {
+        let dest = "::/0".parse().expect("valid");
+        setup.routes6.push(crate::config::Route6Spec { dest, via });
+    }
     Ok(match (cmd, target) {
         ("ping", Some(t)) => Command::Ping(t, ping, setup, link),
         ("ping", None) if target6.is_some() => {
             Command::Ping6(target6.expect("checked"), ping, setup, link)
         }
         ("traceroute", Some(t)) => Command::Traceroute(t, trace, setup, link),
+        ("traceroute", None) if target6.is_some() => {
+            Command::Traceroute6(target6.expect("checked"), trace, setup, link)
+        }
         ("resolve", _) => {
             if rest.is_empty() {
                 return Err("resolve needs a NAME".into());
@@ -364,7 +384,12 @@ mod tests {
             panic!("{c:?}")
         };
         assert_eq!((dst, p.count), ("fd00:77::1".parse().unwrap(), Some(2)));
-        assert!(parse(&args("traceroute fd00:77::1")).is_err());
+        let c = parse(&args("traceroute fd00:9::1 --gateway6 fd00:77::1"));
+        let Ok(Command::Traceroute6(dst, _, setup, _)) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(dst, "fd00:9::1".parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(setup.routes6[0].dest.prefix_len(), 0);
     }
 
     #[test]
