@@ -139,6 +139,10 @@ fn wait_for(
     }
 }
 
+/// One IPv6 hop: per probe, the answering address and the round-trip time (None: no
+/// answer).
+pub type Hop6 = Vec<Option<(Ipv6Addr, Duration)>>;
+
 /// Traces the path to the IPv6 address `dst` with ICMPv6 echo probes of rising hop limit
 /// (as `traceroute -6 -I`): each router answers Time Exceeded (RFC 4443 section 3.3), the
 /// destination an echo reply. Returns the hops, each probe's answerer and time.
@@ -148,7 +152,7 @@ pub fn traceroute6(
     opts: &TracerouteOptions,
     out: &mut impl Write,
     stop: impl Fn() -> bool,
-) -> io::Result<Vec<Vec<Option<(Ipv6Addr, Duration)>>>> {
+) -> io::Result<Vec<Hop6>> {
     let ident = handle
         .with(|s, _| s.echo_open())
         .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "too many echo sockets"))?;
@@ -167,7 +171,7 @@ fn trace6(
     opts: &TracerouteOptions,
     out: &mut impl Write,
     stop: impl Fn() -> bool,
-) -> io::Result<Vec<Vec<Option<(Ipv6Addr, Duration)>>>> {
+) -> io::Result<Vec<Hop6>> {
     writeln!(
         out,
         "traceroute to {dst} ({dst}), {} hops max, 56 byte packets",
