@@ -427,6 +427,7 @@ fn tunstack_up(ns: &NetNs, tun: &str, n: u8, offload: bool, loss: f64) -> Runnin
     let setup = Setup {
         ifaces: vec![spec],
         routes: Vec::new(),
+        routes6: Vec::new(),
         forwarding: false,
     };
     let link = LinkOptions {

@@ -106,6 +106,9 @@ pub struct LinkArgs {
     /// The stack's default route: via IP (the kernel side, usually).
     #[arg(long, value_name = "IP", value_parser = ipv4)]
     pub gateway: Option<Ipv4Addr>,
+    /// The stack's default IPv6 route: via IP.
+    #[arg(long, value_name = "IP")]
+    pub gateway6: Option<std::net::Ipv6Addr>,
     /// Create/use network namespace NS for the device.
     #[arg(long, value_name = "NS")]
     pub netns: Option<String>,
@@ -205,9 +208,9 @@ pub struct GetCli {
 /// `tunstack ping`.
 #[derive(Clone, Debug, Args)]
 pub struct PingCli {
-    /// The IPv4 address to ping.
-    #[arg(value_name = "HOST", value_parser = ipv4)]
-    host: Ipv4Addr,
+    /// The IPv4 or IPv6 address to ping.
+    #[arg(value_name = "HOST", value_parser = ip)]
+    host: std::net::IpAddr,
     /// Stop after N requests [default: until Ctrl-C].
     #[arg(short = 'c', value_name = "N")]
     count: Option<u32>,
@@ -230,9 +233,9 @@ pub struct PingCli {
 /// `tunstack traceroute`.
 #[derive(Clone, Debug, Args)]
 pub struct TracerouteCli {
-    /// The IPv4 address to trace the route to.
-    #[arg(value_name = "HOST", value_parser = ipv4)]
-    host: Ipv4Addr,
+    /// The IPv4 or IPv6 address to trace the route to.
+    #[arg(value_name = "HOST", value_parser = ip)]
+    host: std::net::IpAddr,
     /// The largest TTL tried [default: 30].
     #[arg(short = 'm', value_name = "HOPS")]
     max_hops: Option<u8>,
@@ -303,6 +306,10 @@ pub enum Command {
     Up(Setup, LinkOptions, Serve),
     /// `tunstack ping`.
     Ping(Ipv4Addr, PingOptions, Setup, LinkOptions),
+    /// `tunstack ping` to an IPv6 address.
+    Ping6(std::net::Ipv6Addr, PingOptions, Setup, LinkOptions),
+    /// `tunstack traceroute` to an IPv6 address.
+    Traceroute6(std::net::Ipv6Addr, TracerouteOptions, Setup, LinkOptions),
     /// `tunstack traceroute`.
     Traceroute(Ipv4Addr, TracerouteOptions, Setup, LinkOptions),
     /// `tunstack resolve`.
@@ -447,6 +454,7 @@ impl LinkArgs {
                 Setup {
                     ifaces: vec![single],
                     routes: Vec::new(),
+                    routes6: Vec::new(),
                     forwarding: self.forward,
                 }
             }
@@ -454,6 +462,10 @@ impl LinkArgs {
         if let Some(via) = self.gateway {
             let dest = Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("valid");
             setup.routes.push(RouteSpec { dest, via });
+        }
+        if let Some(via) = self.gateway6 {
+            let dest = "::/0".parse().expect("valid");
+            setup.routes6.push(crate::config::Route6Spec { dest, via });
         }
         Ok((setup, link))
     }
@@ -514,7 +526,10 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
                 timeout: p.timeout.unwrap_or(d.timeout),
             };
             let (setup, link) = p.link.into_parts()?;
-            Command::Ping(p.host, opts, setup, link)
+            match p.host {
+                std::net::IpAddr::V4(a) => Command::Ping(a, opts, setup, link),
+                std::net::IpAddr::V6(a) => Command::Ping6(a, opts, setup, link),
+            }
         }
         Cmd::Traceroute(t) => {
             let d = TracerouteOptions::default();
@@ -524,7 +539,10 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
                 wait: t.wait.unwrap_or(d.wait),
             };
             let (setup, link) = t.link.into_parts()?;
-            Command::Traceroute(t.host, opts, setup, link)
+            match t.host {
+                std::net::IpAddr::V4(a) => Command::Traceroute(a, opts, setup, link),
+                std::net::IpAddr::V6(a) => Command::Traceroute6(a, opts, setup, link),
+            }
         }
         Cmd::Ss(w) => Command::Ss(w.target()),
         Cmd::Stats(s) => Command::Stats(
@@ -561,6 +579,11 @@ fn get_server(word: &str) -> Result<std::net::SocketAddr, clap::Error> {
 }
 
 // Value parsers: each error says what a valid value looks like; clap adds the flag.
+
+fn ip(s: &str) -> Result<std::net::IpAddr, String> {
+    s.parse()
+        .map_err(|_| "expected an IPv4 or IPv6 address like 10.77.0.2 or fd00:77::2".to_string())
+}
 
 fn ipv4(s: &str) -> Result<Ipv4Addr, String> {
     s.parse()

@@ -23,6 +23,7 @@
 //!   host-route default
 //!
 //! route 192.168.0.0/16 via 10.2.0.1   # a route of the stack's own
+//! route6 fd00:9::/64 via fd00:2::1     # an IPv6 route of the stack's own
 //! ```
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -131,6 +132,15 @@ pub struct RouteSpec {
     pub via: Ipv4Addr,
 }
 
+/// An IPv6 route of the stack's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route6Spec {
+    /// Destination prefix.
+    pub dest: Ipv6Cidr,
+    /// Gateway, which must be on one of the interfaces' IPv6 links.
+    pub via: Ipv6Addr,
+}
+
 /// A whole setup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setup {
@@ -138,6 +148,8 @@ pub struct Setup {
     pub ifaces: Vec<IfaceSpec>,
     /// Extra routes.
     pub routes: Vec<RouteSpec>,
+    /// Extra IPv6 routes.
+    pub routes6: Vec<Route6Spec>,
     /// Whether the stack forwards between interfaces.
     pub forwarding: bool,
 }
@@ -154,6 +166,7 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
     let mut setup = Setup {
         ifaces: Vec::new(),
         routes: Vec::new(),
+        routes6: Vec::new(),
         forwarding: true,
     };
     let mut current: Option<(IfaceSpec, bool, bool)> = None; // spec, has host-addr, has addr
@@ -206,6 +219,12 @@ pub fn parse_config(text: &str) -> Result<Setup, String> {
                 let dest = parse_prefix(dest).map_err(|e| err(&e))?;
                 let via = gw.parse().map_err(|_| err("bad gateway address"))?;
                 setup.routes.push(RouteSpec { dest, via });
+            }
+            ["route6", dest, "via", gw] => {
+                let d = if *dest == "default" { "::/0" } else { dest };
+                let dest = d.parse().map_err(|_| err("bad IPv6 prefix"))?;
+                let via = gw.parse().map_err(|_| err("bad IPv6 gateway address"))?;
+                setup.routes6.push(Route6Spec { dest, via });
             }
             [key, value] => {
                 let Some((spec, has_host, has_addr)) = current.as_mut() else {

@@ -130,6 +130,22 @@ fn run(cmd: Command) -> Result<i32, String> {
             drop(running);
             Ok(if report.received > 0 { 0 } else { 1 })
         }
+        Command::Ping6(dst, opts, setup, link) => {
+            let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
+            let handle = running.runtime.handle();
+            let report = ping::ping6(&handle, dst, &opts, &mut io::stdout(), sys::stop_requested)
+                .map_err(|e| format!("ping: {e}"))?;
+            drop(running);
+            Ok(if report.received > 0 { 0 } else { 1 })
+        }
+        Command::Traceroute6(dst, opts, setup, link) => {
+            let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
+            let handle = running.runtime.handle();
+            traceroute::traceroute6(&handle, dst, &opts, &mut io::stdout(), sys::stop_requested)
+                .map_err(|e| format!("traceroute: {e}"))?;
+            drop(running);
+            Ok(0)
+        }
         Command::Traceroute(dst, opts, setup, link) => {
             let running = bring_up(&setup, &link).map_err(|e| e.to_string())?;
             let handle = running.runtime.handle();

@@ -232,6 +232,23 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
             iface,
         });
     }
+    for r in &setup.routes6 {
+        let on_link = setup
+            .ifaces
+            .iter()
+            .position(|i| i.stack_cidr6().is_some_and(|c| c.contains(r.via)));
+        let Some(n) = on_link else {
+            return Err(UpError(format!(
+                "route6 {} via {}: gateway is on no interface",
+                r.dest, r.via
+            )));
+        };
+        stack.routes6_mut().add(tunstack::iface::Route6 {
+            dest: r.dest,
+            gateway: Some(r.via),
+            iface: tunstack::iface::IfaceId(n),
+        });
+    }
     let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
     Ok(Running {
         runtime,

@@ -228,3 +228,50 @@ fn no_ipv6_flag() {
     let (ok, _) = t.stop();
     assert!(ok);
 }
+
+/// `tunstack ping fd00:77::1` pings the kernel over IPv6 from inside the stack, on TUN and
+/// on TAP (there after DAD, resolving the kernel's address by Neighbor Discovery); with
+/// `-s 3000` the request leaves in fragments and the reply comes back in them.
+#[test]
+fn tunstack_pings_the_kernel_over_ipv6() {
+    if !common::require_root() {
+        return;
+    }
+    for tap in [false, true] {
+        let ns = common::NetNs::new();
+        let mut args = vec![
+            "ping",
+            "fd00:77::1",
+            "-c",
+            "3",
+            "-i",
+            "0.1",
+            "--netns",
+            ns.name(),
+        ];
+        args.extend(if tap {
+            ["--tap", "tsp6t0"]
+        } else {
+            ["--tun", "tsp6u0"]
+        });
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))
+            .args(&args)
+            .output()
+            .expect("run tunstack ping");
+        let s = text(&out);
+        assert!(out.status.success(), "{s}");
+        assert_eq!(ping_counts(&s), (3, 3), "{s}");
+        assert!(
+            s.contains("64 bytes from fd00:77::1: icmp_seq=1 ttl=64"),
+            "{s}"
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))
+            .args(&args)
+            .args(["-s", "3000"])
+            .output()
+            .expect("run tunstack ping");
+        let s = text(&out);
+        assert_eq!(ping_counts(&s), (3, 3), "{s}");
+        assert!(s.contains("3008 bytes from fd00:77::1"), "{s}");
+    }
+}

@@ -151,3 +151,108 @@ fn stack_routes_ipv6_between_two_namespaces() {
         "{lines:#?}"
     );
 }
+
+/// `tunstack traceroute fd00:88::2` from inside the stack (ICMPv6 echo probes of rising
+/// hop limit): the kernel of the test's namespace routes to a second namespace over a
+/// veth pair; hop 1 is the kernel (Time Exceeded), hop 2 the destination (echo reply).
+#[test]
+fn tunstack_traceroute6_through_a_kernel_router() {
+    if !common::require_root() {
+        return;
+    }
+    let r = common::NetNs::new(); // the kernel router, holding the TUN device
+    let far = common::NetNs::new();
+    let ip = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (va, vb) = (
+        format!("v6r{}", std::process::id() % 100_000),
+        format!("v6f{}", std::process::id() % 100_000),
+    );
+    ip(&[
+        "link",
+        "add",
+        &va,
+        "netns",
+        r.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &vb,
+        "netns",
+        far.name(),
+    ]);
+    ip(&[
+        "-n",
+        r.name(),
+        "-6",
+        "addr",
+        "add",
+        "fd00:88::1/64",
+        "dev",
+        &va,
+        "nodad",
+    ]);
+    ip(&[
+        "-n",
+        far.name(),
+        "-6",
+        "addr",
+        "add",
+        "fd00:88::2/64",
+        "dev",
+        &vb,
+        "nodad",
+    ]);
+    // No DAD on the veth link-local addresses either: the kernel waits for it (a second
+    // or more) before its first Neighbor Solicitation, delaying the first forwarded probe.
+    r.exec_ok(
+        "sysctl",
+        &["-qw", &format!("net.ipv6.conf.{va}.accept_dad=0")],
+    );
+    far.exec_ok(
+        "sysctl",
+        &["-qw", &format!("net.ipv6.conf.{vb}.accept_dad=0")],
+    );
+    ip(&["-n", r.name(), "link", "set", &va, "up"]);
+    ip(&["-n", far.name(), "link", "set", &vb, "up"]);
+    ip(&[
+        "-n",
+        far.name(),
+        "-6",
+        "route",
+        "add",
+        "fd00:77::/64",
+        "via",
+        "fd00:88::1",
+    ]);
+    r.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.forwarding=1"]);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))
+        .args(["traceroute", "fd00:88::2", "-q", "1", "-w", "2", "-m", "5"])
+        .args([
+            "--netns",
+            r.name(),
+            "--tun",
+            "tstr6",
+            "--gateway6",
+            "fd00:77::1",
+        ])
+        .output()
+        .expect("run tunstack traceroute");
+    let s = text(&out);
+    assert!(out.status.success(), "{s}");
+    let hops: Vec<&str> = s.lines().skip(1).collect();
+    assert_eq!(hops.len(), 2, "{s}");
+    assert!(hops[0].trim_start().starts_with("1  fd00:77::1 "), "{s}");
+    assert!(hops[1].trim_start().starts_with("2  fd00:88::2 "), "{s}");
+}

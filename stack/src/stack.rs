@@ -14,6 +14,7 @@
 //! fragmentation); ICMP handling is in `icmp`. On Ethernet interfaces (TAP), `ethernet`
 //! adds the link layer around it: framing, ARP and the neighbour cache.
 
+mod echo6;
 mod ethernet;
 mod icmp;
 mod icmp6;
@@ -55,6 +56,7 @@ use crate::stats::Stats;
 use crate::time::Instant;
 use crate::wire::virtio::VirtioNetHdr;
 
+pub use echo6::Echo6Event;
 pub use ethernet::{multicast_mac, random_mac, ANNOUNCE_INTERVAL, ANNOUNCE_NUM};
 pub use ip_out::SendError;
 pub use tcp::TcpError;

@@ -1,11 +1,12 @@
 //! `ping`: ICMP echo from inside the stack, printing what iputils' ping prints.
 
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use tunstack::icmp::{EchoEvent, IcmpError};
 use tunstack::socket::{EchoSocket, StackHandle};
+use tunstack::stack::{Echo6Event, WaitKey};
 
 /// What to send.
 #[derive(Clone, Debug)]
@@ -164,7 +165,143 @@ pub fn describe(e: IcmpError) -> String {
     }
 }
 
-fn summary(dst: Ipv4Addr, r: &PingReport, out: &mut impl Write) -> io::Result<()> {
+/// How iputils' `ping -6` words an ICMPv6 error (RFC 4443 types 1-4).
+pub fn describe6(msg_type: u8, code: u8, param: u32) -> String {
+    match (msg_type, code) {
+        (1, 0) => "Destination unreachable: No route".into(),
+        (1, 1) => "Destination unreachable: Administratively prohibited".into(),
+        (1, 2) => "Destination unreachable: Beyond scope of source address".into(),
+        (1, 3) => "Destination unreachable: Address unreachable".into(),
+        (1, 4) => "Destination unreachable: Port unreachable".into(),
+        (1, c) => format!("Destination unreachable: Unknown code {c}"),
+        (2, _) => format!("Packet too big: mtu={param}"),
+        (3, 0) => "Time exceeded: Hop limit".into(),
+        (3, _) => "Time exceeded: Defragmentation failure".into(),
+        (4, c) => format!("Parameter problem: code {c}, pointer {param}"),
+        (t, c) => format!("ICMPv6 type {t} code {c}"),
+    }
+}
+
+/// Pings the IPv6 address `dst` (ICMPv6 echo, RFC 4443 section 4), as [`ping`] does for
+/// IPv4, printing what iputils' `ping -6` prints.
+pub fn ping6(
+    handle: &StackHandle,
+    dst: Ipv6Addr,
+    opts: &PingOptions,
+    out: &mut impl Write,
+    stop: impl Fn() -> bool,
+) -> io::Result<PingReport> {
+    // An identifier no IPv4 echo socket uses either.
+    let ident = handle
+        .with(|s, _| s.echo_open())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "too many echo sockets"))?;
+    let r = ping6_with(handle, ident, dst, opts, out, stop);
+    handle.with(|s, _| {
+        s.echo6_close(ident);
+        s.echo_close(ident);
+    });
+    r
+}
+
+fn ping6_with(
+    handle: &StackHandle,
+    ident: u16,
+    dst: Ipv6Addr,
+    opts: &PingOptions,
+    out: &mut impl Write,
+    stop: impl Fn() -> bool,
+) -> io::Result<PingReport> {
+    let mut report = PingReport::default();
+    writeln!(out, "PING {dst}({dst}) {} data bytes", opts.size)?;
+    let mut seq: u16 = 0;
+    while opts.count.is_none_or(|c| report.transmitted < c) && !stop() {
+        seq = seq.wrapping_add(1);
+        let data = pattern(opts.size, seq);
+        // On Ethernet the stack's address is unusable until Duplicate Address Detection
+        // has passed (RFC 4862 5.4, about a second after start): wait for it up to 3 s.
+        let mut tries = 0;
+        let sent = loop {
+            let sent = Instant::now();
+            match handle.with(|s, now| s.echo6_send(now, ident, dst, seq, opts.ttl, &data)) {
+                Ok(()) => break sent,
+                Err(tunstack::stack::SendError::NoRoute)
+                    if report.transmitted == 0 && tries < 30 =>
+                {
+                    tries += 1;
+                    sleep_unless(Duration::from_millis(100), &stop);
+                }
+                Err(e) => return Err(io::Error::new(io::ErrorKind::HostUnreachable, e)),
+            }
+        };
+        report.transmitted += 1;
+        let wait_until = sent + opts.timeout.max(opts.interval);
+        loop {
+            let now = Instant::now();
+            if now >= wait_until || stop() {
+                break;
+            }
+            let event = handle.wait(WaitKey::Echo(ident), Some(wait_until - now), |s, _| {
+                s.echo6_recv(ident)
+            });
+            match event {
+                Some(Echo6Event::Reply {
+                    from,
+                    seq: s,
+                    hop_limit,
+                    data: d,
+                    ..
+                }) if s == seq => {
+                    let rtt = sent.elapsed();
+                    if d != data {
+                        writeln!(
+                            out,
+                            "{} bytes from {from}: icmp_seq={s} ttl={hop_limit} (wrong data)",
+                            d.len() + 8
+                        )?;
+                        break;
+                    }
+                    report.received += 1;
+                    report.rtts.push(rtt);
+                    writeln!(
+                        out,
+                        "{} bytes from {from}: icmp_seq={s} ttl={hop_limit} time={:.3} ms",
+                        d.len() + 8,
+                        rtt.as_secs_f64() * 1e3
+                    )?;
+                    break;
+                }
+                Some(Echo6Event::Error {
+                    from,
+                    seq: s,
+                    msg_type,
+                    code,
+                    param,
+                    ..
+                }) if s == seq => {
+                    report.errors += 1;
+                    writeln!(
+                        out,
+                        "From {from} icmp_seq={s} {}",
+                        describe6(msg_type, code, param)
+                    )?;
+                    break;
+                }
+                Some(_) => continue, // a late reply to an earlier request
+                None => break,
+            }
+        }
+        out.flush()?;
+        let next = sent + opts.interval;
+        let now = Instant::now();
+        if next > now && opts.count.is_none_or(|c| report.transmitted < c) {
+            sleep_unless(next - now, &stop);
+        }
+    }
+    summary(dst, &report, out)?;
+    Ok(report)
+}
+
+fn summary(dst: impl std::fmt::Display, r: &PingReport, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "\n--- {dst} ping statistics ---")?;
     let loss = if r.transmitted == 0 {
         0.0

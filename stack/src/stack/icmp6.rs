@@ -61,11 +61,26 @@ impl Stack {
                     log::debug!(target: LOG, "could not answer a ping from {}: {e}", ip.src_addr);
                 }
             }
-            Icmpv6Repr::EchoReply { .. } => self.stats.icmp6_in_echo_replies += 1,
-            Icmpv6Repr::DstUnreachable { .. } => self.stats.icmp6_in_dest_unreachs += 1,
-            Icmpv6Repr::PacketTooBig { .. } => self.stats.icmp6_in_pkt_too_bigs += 1,
-            Icmpv6Repr::TimeExceeded { .. } => self.stats.icmp6_in_time_excds += 1,
-            Icmpv6Repr::ParamProblem { .. } => self.stats.icmp6_in_parm_problems += 1,
+            Icmpv6Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            } => {
+                self.stats.icmp6_in_echo_replies += 1;
+                self.echo6_reply(now, ip, ident, seq_no, data);
+            }
+            Icmpv6Repr::DstUnreachable { .. }
+            | Icmpv6Repr::PacketTooBig { .. }
+            | Icmpv6Repr::TimeExceeded { .. }
+            | Icmpv6Repr::ParamProblem { .. } => {
+                match repr {
+                    Icmpv6Repr::DstUnreachable { .. } => self.stats.icmp6_in_dest_unreachs += 1,
+                    Icmpv6Repr::PacketTooBig { .. } => self.stats.icmp6_in_pkt_too_bigs += 1,
+                    Icmpv6Repr::TimeExceeded { .. } => self.stats.icmp6_in_time_excds += 1,
+                    _ => self.stats.icmp6_in_parm_problems += 1,
+                }
+                self.echo6_error(now, ip, &repr);
+            }
             Icmpv6Repr::Ndp(n) => {
                 match n {
                     NdpRepr::RouterSolicit { .. } => self.stats.icmp6_in_router_solicits += 1,

@@ -23,6 +23,8 @@ pub(crate) struct Ip6 {
     pub(super) routes: RoutingTable6,
     /// Neighbor Discovery and DAD per Ethernet interface (see `ndisc6`).
     pub(super) nd: super::ndisc6::NdState,
+    /// The stack's own echo requests' replies and errors (see `echo6`).
+    pub(super) echo: super::echo6::Echo6Table,
 }
 
 impl Ip6 {
@@ -33,6 +35,7 @@ impl Ip6 {
             icmp_limit: TokenBucket::new(config.icmp_error_rate, config.icmp_error_burst),
             routes: RoutingTable6::new(),
             nd: Default::default(),
+            echo: Default::default(),
         }
     }
 }
