@@ -177,6 +177,13 @@ pub struct Stack {
 /// The most buffers [`Stack::recycle`] keeps.
 const FRAME_POOL: usize = 256;
 
+/// The capacity of a fresh frame buffer: any wire-sized frame (an Ethernet MTU's with
+/// its header) fits, so [`Stack::recycle`] takes it back.
+pub(crate) const FRAME_CAPACITY: usize = 2048;
+
+/// The least capacity [`Stack::recycle`] keeps.
+const FRAME_MIN_RECYCLE: usize = 1600;
+
 impl Stack {
     /// A stack with no interfaces. All randomness comes from `rng`.
     pub fn new(config: StackConfig, mut rng: Rng) -> Stack {
@@ -395,7 +402,7 @@ impl Stack {
     /// Hands back the buffer of a frame that was sent (or received and processed), so
     /// the next outgoing frame can reuse it instead of allocating.
     pub fn recycle(&mut self, frame: Vec<u8>) {
-        if self.frame_pool.len() < FRAME_POOL && frame.capacity() >= 1600 {
+        if self.frame_pool.len() < FRAME_POOL && frame.capacity() >= FRAME_MIN_RECYCLE {
             self.frame_pool.push(frame);
         }
     }

@@ -77,7 +77,11 @@ fn build_frame(
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
     let total = IP_HL + hl + plen;
-    let mut buf = pool.pop().unwrap_or_default();
+    // A fresh buffer gets room for any wire-sized frame, so that it can be recycled
+    // (`Stack::recycle` keeps buffers of at least an Ethernet MTU's frame).
+    let mut buf = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(total.max(super::FRAME_CAPACITY)));
     buf.clear();
     buf.reserve(total);
     // Headers zeroed, then the payload appended: no pass that zeroes the payload's room
