@@ -138,6 +138,8 @@ pub struct Connection {
     pub(crate) inflation: usize,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
+    /// RFC 9937 PRR: the window during SACK loss recovery.
+    pub(crate) prr: super::prr::Prr,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
     pub(crate) high_rxt: SeqNum,
     /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
@@ -311,6 +313,7 @@ impl Connection {
             recover: iss,
             inflation: 0,
             scoreboard: super::sack::Scoreboard::default(),
+            prr: super::prr::Prr::default(),
             high_rxt: iss,
             tlp_enabled: cfg.tail_loss_probe,
             rexmit_high: iss,

@@ -321,14 +321,23 @@ impl Connection {
         }
 
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
+        let sacked_before = self.scoreboard.sacked_bytes();
+        let una_before = self.snd_una;
+        let lost_before = self
+            .scoreboard
+            .lost_frontier(self.snd_una, self.payload_mss());
         let sacks_new = self.opts.sack
             && self
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
+        let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
+        }
+        if self.in_recovery && self.opts.sack {
+            self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
         }
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
@@ -481,7 +490,14 @@ impl Connection {
                 // Full acknowledgement: leave fast recovery.
                 self.in_recovery = false;
                 self.inflation = 0;
-                let flight = self.snd_max.since(self.snd_una);
+                let flight = if self.prr.active() {
+                    // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
+                    // with FlightSize = ssthresh gives exactly that).
+                    self.prr.exit();
+                    self.cc.ssthresh()
+                } else {
+                    self.snd_max.since(self.snd_una)
+                };
                 self.cc.on_recovery_exit(now, flight);
             } else if self.opts.sack {
                 // RFC 6675: a partial ACK just updates the scoreboard; the send loop
@@ -519,6 +535,50 @@ impl Connection {
             self.arm_rto(now);
             self.arm_tlp(now);
         }
+    }
+
+    /// RFC 9937 for an ACK that starts or continues SACK recovery (not the one that ends
+    /// it): the episode begins with the ACK that started recovery (initialization steps),
+    /// then every ACK feeds its DeliveredData (`change_in(snd.una) + change_in(SACKd)`),
+    /// the RFC 6675 pipe and whether it is a safe ACK to PRR, which sets the window the
+    /// send loop works to.
+    fn prr_on_ack(
+        &mut self,
+        una_before: SeqNum,
+        sacked_before: usize,
+        newly_sacked: usize,
+        lost_before: Option<SeqNum>,
+    ) {
+        let acked = self.snd_una.since(una_before);
+        let sacked = self.scoreboard.sacked_bytes();
+        if !self.prr.active() {
+            self.prr.enter(
+                self.snd_max.since(self.snd_una),
+                sacked,
+                newly_sacked,
+                acked,
+            );
+        }
+        let mss = self.payload_mss();
+        let delivered = (acked + sacked).saturating_sub(sacked_before);
+        let pipe = self
+            .scoreboard
+            .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
+        // safeACK: "SND.UNA advances and no further loss indicated": this ACK's SACK
+        // blocks made no data lost (RFC 6675 IsLost) that was not deemed lost before.
+        let lost_after = self.scoreboard.lost_frontier(self.snd_una, mss);
+        let further_loss = match (lost_before, lost_after) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(b), Some(a)) => a.diff(b) > 0,
+        };
+        let safe = acked > 0 && !further_loss;
+        let sample = super::prr::AckSample {
+            delivered,
+            pipe,
+            safe,
+        };
+        self.prr.on_ack(sample, self.cc.ssthresh(), mss);
     }
 
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data

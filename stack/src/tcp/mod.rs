@@ -25,6 +25,7 @@ pub(crate) mod input;
 pub mod isn;
 pub(crate) mod layer;
 pub(crate) mod output;
+pub mod prr;
 pub mod recv;
 pub mod rtt;
 pub mod sack;

@@ -128,6 +128,8 @@ impl Connection {
             self.cc.on_syn_loss();
         }
         self.in_recovery = false;
+        // RFC 9937 completion steps: the PRR episode ends before RTO recovery.
+        self.prr.exit();
         self.inflation = 0;
         self.dup_acks = 0;
         // RFC 2018 section 8: after a timeout the SACK information is dropped (the
@@ -522,7 +524,13 @@ impl Connection {
             let pipe = self
                 .scoreboard
                 .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
-            if pipe + mss > self.cc.cwnd() {
+            // RFC 9937: the window is PRR's `pipe + sndcnt` of the last ACK.
+            let cwnd = if self.prr.active() {
+                self.prr.cwnd()
+            } else {
+                self.cc.cwnd()
+            };
+            if pipe + mss > cwnd {
                 break;
             }
             let from = self.high_rxt.max(self.snd_una);
@@ -579,7 +587,12 @@ impl Connection {
             return false;
         }
         let flight = self.snd_nxt.since(self.snd_una);
-        let cwnd = self.cc.cwnd().saturating_add(self.inflation);
+        let cwnd = if self.prr.active() {
+            // RFC 9937: PRR's window bounds new data during SACK recovery too.
+            self.prr.cwnd()
+        } else {
+            self.cc.cwnd().saturating_add(self.inflation)
+        };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
         let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
@@ -647,6 +660,8 @@ impl Connection {
             r.flags.insert(TcpFlags::PSH);
         }
         self.stamp(&mut r, now);
+        // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
+        self.prr.on_sent(len);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);

@@ -15,6 +15,7 @@ mod congestion;
 mod handshake;
 mod listen;
 mod options;
+mod prr;
 mod recovery;
 mod rfc5961;
 mod rst;
