@@ -222,6 +222,9 @@ counters! {
     tcp_timeouts => "TcpExtTCPTimeouts",
     /// Fast retransmits.
     tcp_fast_retrans => "TcpExtTCPFastRetrans",
+    /// D-SACKs received: ACKs whose first SACK block reports a duplicate (RFC 2883
+    /// section 4).
+    tcp_dsack_recv => "TcpExtTCPDSACKRecv",
     /// Tail loss probes sent (RFC 8985 section 7).
     tcp_loss_probes => "TcpExtTCPLossProbes",
     /// Connections aborted because retransmissions or keep-alives went unanswered.

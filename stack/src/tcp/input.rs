@@ -164,6 +164,9 @@ impl Connection {
             }
         }
         let seq = SeqNum(seg.seq_number);
+        // RFC 2883 section 4 (1): a D-SACK reports a duplicate in the most recent segment
+        // only.
+        self.dsack = None;
         // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
         // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
         if self.state == State::SynReceived
@@ -225,6 +228,15 @@ impl Connection {
             if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
                 self.timers
                     .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+            }
+            if !rst
+                && self.opts.sack
+                && !seg.payload.is_empty()
+                && (seq + seg.payload.len()).diff(self.rcv_nxt) <= 0
+            {
+                // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
+                // reports it in a D-SACK block.
+                self.dsack = Some((seq, seq + seg.payload.len()));
             }
             if !rst {
                 // Answer, but a segment without data gets at most one answer per 500 ms:
@@ -320,6 +332,11 @@ impl Connection {
             return;
         }
 
+        // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
+        // the cumulative ACK, or within the second block.
+        if self.opts.sack && is_dsack(&seg.sack_ranges, ack) {
+            ctx.stats.tcp_dsack_recv += 1;
+        }
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
         let sacked_before = self.scoreboard.sacked_bytes();
         let una_before = self.snd_una;
@@ -685,6 +702,10 @@ impl Connection {
         // Trim what lies before RCV.NXT.
         let (offset, data) = if seq.diff(self.rcv_nxt) < 0 {
             let skip = self.rcv_nxt.since(seq);
+            if self.opts.sack {
+                // RFC 2883 section 4: the part below RCV.NXT is a duplicate.
+                self.dsack = Some((seq, seq + skip.min(payload.len())));
+            }
             if skip >= payload.len() {
                 self.ack_now = true; // a pure duplicate: tell the peer where we are
                 return;
@@ -694,6 +715,12 @@ impl Connection {
             (seq.since(self.rcv_nxt), payload)
         };
         let had_ooo = self.recv_buf.ooo_bytes() > 0;
+        if self.opts.sack && offset > 0 {
+            // RFC 2883 section 4.1.3: a duplicate of out-of-order data held.
+            if let Some((a, b)) = self.recv_buf.held_overlap(offset, data.len()) {
+                self.dsack = Some((self.rcv_nxt + a, self.rcv_nxt + b));
+            }
+        }
         let advanced = self.recv_buf.write(offset, data);
         self.rcv_nxt += advanced;
         self.stats.bytes_received += advanced as u64;
@@ -754,5 +781,24 @@ impl Connection {
         self.timers.stop_all();
         self.timers
             .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+    }
+}
+
+/// RFC 2883 section 5: whether the first SACK block of an ACK reports a duplicate: it
+/// covers data at or below the cumulative ACK, or lies within the second block.
+pub(crate) fn is_dsack(blocks: &[Option<(u32, u32)>], ack: SeqNum) -> bool {
+    let Some(Some((l, r))) = blocks.first().copied() else {
+        return false;
+    };
+    let (l, r) = (SeqNum(l), SeqNum(r));
+    if r.diff(l) <= 0 {
+        return false;
+    }
+    if r.diff(ack) <= 0 {
+        return true;
+    }
+    match blocks.get(1).copied().flatten() {
+        Some((l2, r2)) => SeqNum(l2).diff(l) <= 0 && r.diff(SeqNum(r2)) <= 0,
+        None => false,
     }
 }

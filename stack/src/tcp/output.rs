@@ -222,14 +222,20 @@ impl Connection {
                 tsecr: self.ts_recent,
             });
         }
-        // RFC 2018 section 4: SACK blocks in ACKs while out-of-order data is held.
+        // RFC 2018 section 4: SACK blocks in ACKs while out-of-order data is held. RFC
+        // 2883 section 4: a duplicate just received goes first, as a D-SACK block, once;
+        // the usual blocks follow (the one holding a duplicated out-of-order segment is
+        // the most recent, so second, as rule 4 asks).
         if self.opts.sack && self.state.is_synchronized() && !syn {
-            let n = if self.opts.timestamps { 3 } else { 4 };
-            for (slot, (s, e)) in repr
-                .sack_ranges
-                .iter_mut()
-                .zip(self.recv_buf.sack_ranges(n))
-            {
+            let mut n = if self.opts.timestamps { 3 } else { 4 };
+            let mut slots = repr.sack_ranges.iter_mut();
+            if let Some((l, r)) = self.dsack.take() {
+                if let Some(slot) = slots.next() {
+                    *slot = Some((l.0, r.0));
+                    n -= 1;
+                }
+            }
+            for (slot, (s, e)) in slots.zip(self.recv_buf.sack_ranges(n)) {
                 *slot = Some(((self.rcv_nxt + s).0, (self.rcv_nxt + e).0));
             }
         }

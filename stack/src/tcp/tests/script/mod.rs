@@ -12,6 +12,7 @@
 mod ack;
 mod close;
 mod congestion;
+mod dsack;
 mod handshake;
 mod listen;
 mod options;

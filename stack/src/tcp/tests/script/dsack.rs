@@ -1,0 +1,118 @@
+//! D-SACK (RFC 2883): our receiver reports duplicate segments in the first SACK block;
+//! our sender recognizes such blocks.
+
+use super::*;
+
+fn sack_conn(h: &mut Harness) -> Conn {
+    h.passive(PeerOpts {
+        sack: true,
+        ..PeerOpts::default()
+    })
+}
+
+/// RFC 2883 section 4.1.1: a segment wholly below RCV.NXT (its ACK was lost, say) is
+/// answered with an ACK whose first SACK block is the duplicate; the next ACK no longer
+/// carries it (rule 2: each duplicate is reported once).
+#[test]
+fn duplicate_below_rcv_nxt_is_reported_once() {
+    let mut h = Harness::new();
+    let mut c = sack_conn(&mut h);
+    let at = c.nxt;
+    h.inject(&c.data(&[1u8; 1000]));
+    c.nxt = c.nxt.wrapping_add(1000);
+    h.expect_by(h.now + secs(1), &[ack(c.nxt), C::Sack(vec![])]);
+    // The same segment again.
+    h.inject(&c.data(&[1u8; 1000]).seq(at));
+    h.expect(&[
+        C::FlagsExact(ACK),
+        ack(c.nxt),
+        C::Sack(vec![(at, at.wrapping_add(1000))]),
+    ]);
+    // New data: its ACK carries no D-SACK.
+    h.inject(&c.data(&[2u8; 100]).seq(c.nxt));
+    let (_, next) = h.expect_by(h.now + secs(1), &[ack(c.nxt.wrapping_add(100))]);
+    assert!(next.sack.is_empty(), "{next:?}");
+}
+
+/// RFC 2883 section 4 rule 3: for a segment partly below RCV.NXT, the D-SACK block is the
+/// duplicate part only; the new part is taken.
+#[test]
+fn partial_duplicate_reports_the_part_below_rcv_nxt() {
+    let mut h = Harness::new();
+    let mut c = sack_conn(&mut h);
+    let at = c.nxt;
+    h.inject(&c.data(&[1u8; 1000]));
+    c.nxt = c.nxt.wrapping_add(1000);
+    h.expect_by(h.now + secs(1), &[ack(c.nxt)]);
+    // 500 old bytes and 500 new ones.
+    h.inject(&c.data(&[1u8; 1000]).seq(at.wrapping_add(500)));
+    let (_, a) = h.expect_by(h.now + secs(1), &[ack(c.nxt.wrapping_add(500))]);
+    assert_eq!(a.sack, vec![(at.wrapping_add(500), c.nxt)]);
+    assert_eq!(h.read(&c).len(), 1500);
+}
+
+/// RFC 2883 section 4.1.3 and rule 4: a duplicate of out-of-order data held is reported
+/// first, followed by the block that holds it, then the other blocks.
+#[test]
+fn duplicate_of_out_of_order_data_comes_first_then_its_block() {
+    let mut h = Harness::new();
+    let c = sack_conn(&mut h);
+    let a = c.nxt.wrapping_add(1000);
+    let b = c.nxt.wrapping_add(3000);
+    h.inject(&c.data(&[1u8; 200]).seq(a));
+    h.out();
+    h.inject(&c.data(&[1u8; 100]).seq(b));
+    h.out();
+    // The second 100 bytes of the first block again.
+    h.inject(&c.data(&[1u8; 100]).seq(a.wrapping_add(100)));
+    h.expect(&[
+        ack(c.nxt),
+        C::Sack(vec![
+            (a.wrapping_add(100), a.wrapping_add(200)),
+            (a, a.wrapping_add(200)),
+            (b, b.wrapping_add(100)),
+        ]),
+    ]);
+}
+
+/// RFC 2883: without SACK permitted there is no D-SACK either.
+#[test]
+fn no_dsack_without_sack() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    let at = c.nxt;
+    h.inject(&c.data(&[1u8; 1000]));
+    c.nxt = c.nxt.wrapping_add(1000);
+    h.expect_by(h.now + secs(1), &[ack(c.nxt)]);
+    h.inject(&c.data(&[1u8; 1000]).seq(at));
+    h.expect(&[ack(c.nxt), C::Sack(vec![])]);
+}
+
+/// RFC 2883 section 5: the sender counts an ACK whose first block lies below the
+/// cumulative ACK, or within the second block, as a D-SACK (TcpExtTCPDSACKRecv); plain
+/// SACK blocks are not.
+#[test]
+fn sender_counts_dsacks() {
+    let mut h = Harness::new();
+    let mut c = sack_conn(&mut h);
+    h.send(&c, &[7u8; 3 * 1460]);
+    let out = h.out();
+    assert_eq!(out.len(), 3);
+    // A plain SACK of the third segment: not a D-SACK.
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[2].seq, out[2].seq.wrapping_add(out[2].len()))];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 0);
+    // The first segment acknowledged, and reported again below the ACK.
+    c.saw(&out[0]);
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[0].seq, out[0].seq.wrapping_add(1460))];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 1);
+    // A duplicate within a block above the ACK.
+    let third = (out[2].seq, out[2].seq.wrapping_add(out[2].len()));
+    let mut s = c.seg(ACK);
+    s.sack = vec![(third.0, third.0.wrapping_add(100)), third];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 2);
+}
