@@ -334,7 +334,10 @@ impl Connection {
 
         // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
         // the cumulative ACK, or within the second block.
-        if self.opts.sack && is_dsack(&seg.sack_ranges, ack) {
+        let dsack = (self.opts.sack && is_dsack(&seg.sack_ranges, ack))
+            .then(|| seg.sack_ranges[0])
+            .flatten();
+        if dsack.is_some() {
             ctx.stats.tcp_dsack_recv += 1;
         }
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
@@ -355,6 +358,9 @@ impl Connection {
         }
         if self.in_recovery && self.opts.sack {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
+        }
+        if let Some((l, r)) = dsack {
+            self.maybe_undo(now, SeqNum(l), SeqNum(r), ctx);
         }
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
@@ -598,6 +604,30 @@ impl Connection {
         self.prr.on_ack(sample, self.cc.ssthresh(), mss);
     }
 
+    /// RFC 3708 section 3: a D-SACK reports `[l, r)` duplicate; once every retransmission
+    /// of the fast-retransmit episode has been so reported, the reduction was spurious:
+    /// cwnd and ssthresh go back to their values before it (and recovery, if still under
+    /// way, ends: nothing was lost).
+    fn maybe_undo(&mut self, now: Instant, l: SeqNum, r: SeqNum, ctx: &mut InputCtx<'_>) {
+        let Some(undo) = self.undo.as_mut() else {
+            return;
+        };
+        if !undo.on_dsack(l, r) {
+            return;
+        }
+        let undo = *undo;
+        self.undo = None;
+        if self.in_recovery {
+            self.in_recovery = false;
+            self.inflation = 0;
+            self.prr.exit();
+        }
+        self.cc.undo(undo.prior_cwnd, undo.prior_ssthresh);
+        ctx.stats.tcp_dsack_undo += 1;
+        log::debug!(target: LOG, "{} -> {}: spurious fast retransmit (D-SACK), window restored to {} at {:?}",
+            self.local, self.remote, self.cc.cwnd(), now);
+    }
+
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
     /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
     /// inflate the window (3.2 step 4).
@@ -673,6 +703,16 @@ impl Connection {
                 return;
             }
             let flight = self.snd_max.since(self.snd_una);
+            if self.opts.sack {
+                // RFC 3708: remember the window, to undo the reduction if D-SACKs show
+                // the retransmissions spurious.
+                self.undo = Some(super::undo::Undo::new(
+                    self.cc.cwnd(),
+                    self.cc.ssthresh(),
+                    self.snd_una,
+                    self.snd_max,
+                ));
+            }
             self.in_recovery = true;
             self.recover = self.snd_max;
             self.cc.on_congestion_event(now, flight);

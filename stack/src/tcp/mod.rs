@@ -36,6 +36,7 @@ pub mod state;
 pub mod syncookie;
 pub mod timer;
 pub mod trace;
+pub mod undo;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};

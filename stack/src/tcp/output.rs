@@ -130,6 +130,8 @@ impl Connection {
         self.in_recovery = false;
         // RFC 9937 completion steps: the PRR episode ends before RTO recovery.
         self.prr.exit();
+        // RFC 3708 tracks fast retransmit episodes only.
+        self.undo = None;
         self.inflation = 0;
         self.dup_acks = 0;
         // RFC 2018 section 8: after a timeout the SACK information is dropped (the
@@ -673,6 +675,11 @@ impl Connection {
         self.count_out_segs(ctx, segs);
         self.trace_send(now, seq, len, r.flags, retransmission);
         if retransmission {
+            if self.in_recovery {
+                if let Some(u) = self.undo.as_mut() {
+                    u.on_retransmit(len);
+                }
+            }
             self.stats.retransmits += segs;
             ctx.stats.tcp_retrans_segs += segs;
             self.sampler.on_retransmit();

@@ -2,6 +2,7 @@
 //! our sender recognizes such blocks.
 
 use super::*;
+use crate::tcp::congestion::Algorithm;
 
 fn sack_conn(h: &mut Harness) -> Conn {
     h.passive(PeerOpts {
@@ -115,4 +116,75 @@ fn sender_counts_dsacks() {
     s.sack = vec![(third.0, third.0.wrapping_add(100)), third];
     h.inject(&s);
     assert_eq!(h.s.stats().tcp_dsack_recv, 2);
+}
+
+/// A SACK connection running Reno with ten full segments in flight; the peer's first
+/// three duplicate ACKs SACK segments 1-3, so segment 0 is fast retransmitted.
+fn fast_retransmit_of_first(h: &mut Harness) -> (Conn, Vec<Seg>) {
+    let c = sack_conn(h);
+    h.send(&c, &[9u8; 10 * 1460]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    let una = out[0].seq;
+    for k in 1..=3 {
+        let mut s = c.seg(ACK).ack(una);
+        s.sack = vec![(out[1].seq, out[k].seq.wrapping_add(1460))];
+        h.inject(&s);
+    }
+    let rexmit = h.out();
+    check(&rexmit[0], &[seq(una), len(1460)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.cwnd, info.ssthresh), (5 * 1460, 5 * 1460));
+    (c, out)
+}
+
+/// RFC 3708 section 3: the original of the retransmitted segment was only late (the
+/// peer's cumulative ACK covers everything, then the retransmission arrives as a
+/// duplicate and is D-SACKed): every retransmission of the episode is reported
+/// duplicate, so the reduction is undone: cwnd and ssthresh as before it (ten segments,
+/// ssthresh still infinite in the first slow start).
+#[test]
+fn dsack_of_every_retransmission_undoes_the_reduction() {
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let (mut c, out) = fast_retransmit_of_first(&mut h);
+    c.saw(&out[9]);
+    h.inject(&c.seg(ACK));
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(info.cwnd, 5 * 1460, "recovery ends at ssthresh");
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[0].seq, out[0].seq.wrapping_add(1460))];
+    h.inject(&s);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.cwnd, info.ssthresh), (10 * 1460, usize::MAX));
+    assert_eq!(h.s.stats().tcp_dsack_recv, 1);
+    assert_eq!(h.s.stats().tcp_dsack_undo, 1);
+}
+
+/// RFC 3708 section 3: a D-SACK for only part of what was retransmitted proves nothing;
+/// neither does one after a retransmission timeout (the episode's undo state is gone).
+#[test]
+fn partial_dsack_or_timeout_keeps_the_reduction() {
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let (mut c, out) = fast_retransmit_of_first(&mut h);
+    c.saw(&out[9]);
+    h.inject(&c.seg(ACK));
+    // Half of the retransmitted segment reported duplicate.
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[0].seq, out[0].seq.wrapping_add(700))];
+    h.inject(&s);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.cwnd, info.ssthresh), (5 * 1460, 5 * 1460));
+    assert_eq!(h.s.stats().tcp_dsack_undo, 0);
+
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let (mut c, out) = fast_retransmit_of_first(&mut h);
+    // The retransmission timer fires before anything more arrives.
+    h.advance_by(secs(2));
+    c.saw(&out[9]);
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[0].seq, out[0].seq.wrapping_add(1460))];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 1);
+    assert_eq!(h.s.stats().tcp_dsack_undo, 0);
+    assert!(h.s.tcp_conn(c.h).unwrap().info().stats.timeouts >= 1);
 }
