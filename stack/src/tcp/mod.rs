@@ -26,6 +26,7 @@ pub mod isn;
 pub(crate) mod layer;
 pub(crate) mod output;
 pub mod prr;
+pub(crate) mod recovery;
 pub mod recv;
 pub mod rtt;
 pub mod sack;

@@ -677,7 +677,7 @@ impl Connection {
         if retransmission {
             if self.in_recovery {
                 if let Some(u) = self.undo.as_mut() {
-                    u.on_retransmit(len);
+                    u.on_retransmit(seq, len);
                 }
             }
             self.stats.retransmits += segs;
