@@ -124,3 +124,57 @@ fn cubic_sends_seven_segments_per_ten_acks() {
     // new = 14 = ssthresh when the last duplicate ACK is in.
     assert_eq!(per_ack.iter().sum::<usize>(), 12);
 }
+
+/// RFC 9937 reduction bounds after a burst of losses (14 of 20 segments lost, pipe far
+/// below ssthresh): duplicate ACKs (SND.UNA does not move) get the conservative bound,
+/// PRR-CRB, one segment out per segment delivered; a partial ACK that advances SND.UNA
+/// and shows no new loss is a safe ACK and gets the slow-start reduction bound,
+/// PRR-SSRB: one SMSS more than was delivered.
+#[test]
+fn burst_loss_crb_on_dup_acks_ssrb_on_safe_ack() {
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let mut c = h.passive(PeerOpts {
+        sack: true,
+        ..PeerOpts::default()
+    });
+    // Exactly twenty segments in flight and nothing more to send.
+    h.send(&c, &vec![0x5a; 30 * MSS as usize]);
+    let first = h.out();
+    let mut flight = Vec::new();
+    for s in &first {
+        c.saw(s);
+        h.inject(&c.seg(ACK));
+        flight.extend(h.out());
+    }
+    assert_eq!(flight.len(), 20);
+    let una = flight[0].seq;
+    // Segments 0-13 lost; the peer SACKs 14.. one by one.
+    let mut per_ack = Vec::new();
+    for k in 14..20 {
+        let mut s = c.seg(ACK).ack(una);
+        s.sack = vec![(flight[14].seq, flight[k].seq.wrapping_add(MSS))];
+        h.inject(&s);
+        per_ack.push(h.out().iter().map(|s| s.seq).collect::<Vec<_>>());
+    }
+    let seqs = |r: core::ops::Range<usize>| r.map(|k| flight[k].seq).collect::<Vec<_>>();
+    // Recovery starts on the third (ssthresh 10, pipe 3): from then on, CRB: one
+    // retransmission per ACK, each delivering one segment.
+    assert_eq!(
+        per_ack,
+        [
+            vec![],
+            vec![],
+            seqs(0..1),
+            seqs(1..2),
+            seqs(2..3),
+            seqs(3..4)
+        ]
+    );
+    // The retransmission of segment 0 arrives: SND.UNA advances one segment, the same
+    // holes stay lost. SSRB: MAX(prr_delivered - prr_out, DeliveredData) + SMSS = two.
+    let mut s = c.seg(ACK).ack(flight[1].seq);
+    s.sack = vec![(flight[14].seq, flight[19].seq.wrapping_add(MSS))];
+    h.inject(&s);
+    let out: Vec<u32> = h.out().iter().map(|s| s.seq).collect();
+    assert_eq!(out, seqs(4..6));
+}
