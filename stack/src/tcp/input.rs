@@ -359,9 +359,8 @@ impl Connection {
         if self.in_recovery && self.opts.sack {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
         }
-        if let Some((l, r)) = dsack {
-            self.maybe_undo(now, SeqNum(l), SeqNum(r), ctx);
-        }
+        let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
+        self.on_dsack_undo(now, dsack, ctx);
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
         if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {

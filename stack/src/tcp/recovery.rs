@@ -56,30 +56,27 @@ impl Connection {
     }
 
     /// RFC 3708 section 3: a D-SACK reports `[l, r)` duplicate; once every retransmission
-    /// of the fast-retransmit episode has been so reported, the reduction was spurious:
-    /// cwnd and ssthresh go back to their values before it (and recovery, if still under
-    /// way, ends: nothing was lost).
-    pub(crate) fn maybe_undo(
+    /// of the fast-retransmit episode has been so reported and recovery is over (a
+    /// retransmission still to come would need its own report), the reduction was
+    /// spurious: cwnd and ssthresh go back to their values before it.
+    pub(crate) fn on_dsack_undo(
         &mut self,
         now: Instant,
-        l: SeqNum,
-        r: SeqNum,
+        dsack: Option<(SeqNum, SeqNum)>,
         ctx: &mut InputCtx<'_>,
     ) {
         let Some(undo) = self.undo.as_mut() else {
             return;
         };
-        if !undo.on_dsack(l, r) {
+        if let Some((l, r)) = dsack {
+            undo.on_dsack(l, r);
+        }
+        if self.in_recovery || !undo.spurious() {
             return;
         }
         let Some(undo) = self.undo.take() else {
             return;
         };
-        if self.in_recovery {
-            self.in_recovery = false;
-            self.inflation = 0;
-            self.prr.exit();
-        }
         self.cc.undo(undo.prior_cwnd, undo.prior_ssthresh);
         ctx.stats.tcp_dsack_undo += 1;
         log::debug!(target: LOG, "{} -> {}: spurious fast retransmit (D-SACK), window restored to {} at {:?}",

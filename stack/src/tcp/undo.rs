@@ -71,6 +71,11 @@ impl Undo {
         }
         rest.retain(|&(a, b)| b.diff(a) > 0);
         self.ranges = rest;
+        self.spurious()
+    }
+
+    /// Whether every retransmission so far has been reported duplicate.
+    pub fn spurious(&self) -> bool {
         self.retransmitted && !self.overflow && self.ranges.is_empty()
     }
 }

@@ -188,3 +188,26 @@ fn partial_dsack_or_timeout_keeps_the_reduction() {
     assert_eq!(h.s.stats().tcp_dsack_undo, 0);
     assert!(h.s.tcp_conn(c.h).unwrap().info().stats.timeouts >= 1);
 }
+
+/// RFC 3708: a D-SACK that arrives while recovery is still under way (a partial ACK)
+/// waits: the window is restored when recovery ends with no retransmission left
+/// unreported, not before (a hole still to be retransmitted would need its own report).
+#[test]
+fn undo_waits_for_the_end_of_recovery() {
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let (mut c, out) = fast_retransmit_of_first(&mut h);
+    // Segments 0-4 arrived, 0 twice: a partial ACK (recovery goes on to segment 9).
+    let mut s = c.seg(ACK).ack(out[5].seq);
+    s.sack = vec![(out[0].seq, out[0].seq.wrapping_add(1460))];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 1);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(info.ssthresh, 5 * 1460, "not yet undone");
+    assert_eq!(h.s.stats().tcp_dsack_undo, 0);
+    // The rest arrives: recovery ends, and with it the reduction.
+    c.saw(&out[9]);
+    h.inject(&c.seg(ACK));
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.cwnd, info.ssthresh), (10 * 1460, usize::MAX));
+    assert_eq!(h.s.stats().tcp_dsack_undo, 1);
+}
