@@ -222,6 +222,12 @@ counters! {
     tcp_timeouts => "TcpExtTCPTimeouts",
     /// Fast retransmits.
     tcp_fast_retrans => "TcpExtTCPFastRetrans",
+    /// D-SACKs received: ACKs whose first SACK block reports a duplicate (RFC 2883
+    /// section 4).
+    tcp_dsack_recv => "TcpExtTCPDSACKRecv",
+    /// Window reductions undone because D-SACKs showed every retransmission of the
+    /// episode spurious (RFC 3708).
+    tcp_dsack_undo => "TcpExtTCPDSACKUndo",
     /// Tail loss probes sent (RFC 8985 section 7).
     tcp_loss_probes => "TcpExtTCPLossProbes",
     /// Connections aborted because retransmissions or keep-alives went unanswered.

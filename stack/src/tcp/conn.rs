@@ -138,6 +138,14 @@ pub struct Connection {
     pub(crate) inflation: usize,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
+    /// RFC 2883 section 4: the duplicate data the segment just taken carried, for the
+    /// first SACK block of the ACK that answers it (and no other).
+    pub(crate) dsack: Option<(SeqNum, SeqNum)>,
+    /// RFC 3708: the window before the last fast retransmit, until D-SACKs prove its
+    /// retransmissions spurious (or a timeout or the next episode ends it).
+    pub(crate) undo: Option<super::undo::Undo>,
+    /// RFC 9937 PRR: the window during SACK loss recovery.
+    pub(crate) prr: super::prr::Prr,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
     pub(crate) high_rxt: SeqNum,
     /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
@@ -311,6 +319,9 @@ impl Connection {
             recover: iss,
             inflation: 0,
             scoreboard: super::sack::Scoreboard::default(),
+            prr: super::prr::Prr::default(),
+            dsack: None,
+            undo: None,
             high_rxt: iss,
             tlp_enabled: cfg.tail_loss_probe,
             rexmit_high: iss,

@@ -164,6 +164,9 @@ impl Connection {
             }
         }
         let seq = SeqNum(seg.seq_number);
+        // RFC 2883 section 4 (1): a D-SACK reports a duplicate in the most recent segment
+        // only.
+        self.dsack = None;
         // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
         // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
         if self.state == State::SynReceived
@@ -225,6 +228,15 @@ impl Connection {
             if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
                 self.timers
                     .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+            }
+            if !rst
+                && self.opts.sack
+                && !seg.payload.is_empty()
+                && (seq + seg.payload.len()).diff(self.rcv_nxt) <= 0
+            {
+                // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
+                // reports it in a D-SACK block.
+                self.dsack = Some((seq, seq + seg.payload.len()));
             }
             if !rst {
                 // Answer, but a segment without data gets at most one answer per 500 ms:
@@ -320,16 +332,35 @@ impl Connection {
             return;
         }
 
+        // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
+        // the cumulative ACK, or within the second block.
+        let dsack = (self.opts.sack && super::recovery::is_dsack(&seg.sack_ranges, ack))
+            .then(|| seg.sack_ranges[0])
+            .flatten();
+        if dsack.is_some() {
+            ctx.stats.tcp_dsack_recv += 1;
+        }
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
+        let sacked_before = self.scoreboard.sacked_bytes();
+        let una_before = self.snd_una;
+        let lost_before = self
+            .scoreboard
+            .lost_frontier(self.snd_una, self.payload_mss());
         let sacks_new = self.opts.sack
             && self
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
+        let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
         if ack.diff(self.snd_una) > 0 {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
         }
+        if self.in_recovery && self.opts.sack {
+            self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
+        }
+        let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
+        self.on_dsack_undo(now, dsack, ctx);
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
         // newer ACK.
         if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {
@@ -481,7 +512,14 @@ impl Connection {
                 // Full acknowledgement: leave fast recovery.
                 self.in_recovery = false;
                 self.inflation = 0;
-                let flight = self.snd_max.since(self.snd_una);
+                let flight = if self.prr.active() {
+                    // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
+                    // with FlightSize = ssthresh gives exactly that).
+                    self.prr.exit();
+                    self.cc.ssthresh()
+                } else {
+                    self.snd_max.since(self.snd_una)
+                };
                 self.cc.on_recovery_exit(now, flight);
             } else if self.opts.sack {
                 // RFC 6675: a partial ACK just updates the scoreboard; the send loop
@@ -596,6 +634,11 @@ impl Connection {
                 return;
             }
             let flight = self.snd_max.since(self.snd_una);
+            if self.opts.sack {
+                // RFC 3708: remember the window, to undo the reduction if D-SACKs show
+                // the retransmissions spurious.
+                self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
+            }
             self.in_recovery = true;
             self.recover = self.snd_max;
             self.cc.on_congestion_event(now, flight);
@@ -625,6 +668,10 @@ impl Connection {
         // Trim what lies before RCV.NXT.
         let (offset, data) = if seq.diff(self.rcv_nxt) < 0 {
             let skip = self.rcv_nxt.since(seq);
+            if self.opts.sack {
+                // RFC 2883 section 4: the part below RCV.NXT is a duplicate.
+                self.dsack = Some((seq, seq + skip.min(payload.len())));
+            }
             if skip >= payload.len() {
                 self.ack_now = true; // a pure duplicate: tell the peer where we are
                 return;
@@ -634,6 +681,12 @@ impl Connection {
             (seq.since(self.rcv_nxt), payload)
         };
         let had_ooo = self.recv_buf.ooo_bytes() > 0;
+        if self.opts.sack && offset > 0 {
+            // RFC 2883 section 4.1.3: a duplicate of out-of-order data held.
+            if let Some((a, b)) = self.recv_buf.held_overlap(offset, data.len()) {
+                self.dsack = Some((self.rcv_nxt + a, self.rcv_nxt + b));
+            }
+        }
         let advanced = self.recv_buf.write(offset, data);
         self.rcv_nxt += advanced;
         self.stats.bytes_received += advanced as u64;

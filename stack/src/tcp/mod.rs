@@ -25,6 +25,8 @@ pub(crate) mod input;
 pub mod isn;
 pub(crate) mod layer;
 pub(crate) mod output;
+pub mod prr;
+pub(crate) mod recovery;
 pub mod recv;
 pub mod rtt;
 pub mod sack;
@@ -35,6 +37,7 @@ pub mod state;
 pub mod syncookie;
 pub mod timer;
 pub mod trace;
+pub mod undo;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};

@@ -128,6 +128,10 @@ impl Connection {
             self.cc.on_syn_loss();
         }
         self.in_recovery = false;
+        // RFC 9937 completion steps: the PRR episode ends before RTO recovery.
+        self.prr.exit();
+        // RFC 3708 tracks fast retransmit episodes only.
+        self.undo = None;
         self.inflation = 0;
         self.dup_acks = 0;
         // RFC 2018 section 8: after a timeout the SACK information is dropped (the
@@ -220,14 +224,20 @@ impl Connection {
                 tsecr: self.ts_recent,
             });
         }
-        // RFC 2018 section 4: SACK blocks in ACKs while out-of-order data is held.
+        // RFC 2018 section 4: SACK blocks in ACKs while out-of-order data is held. RFC
+        // 2883 section 4: a duplicate just received goes first, as a D-SACK block, once;
+        // the usual blocks follow (the one holding a duplicated out-of-order segment is
+        // the most recent, so second, as rule 4 asks).
         if self.opts.sack && self.state.is_synchronized() && !syn {
-            let n = if self.opts.timestamps { 3 } else { 4 };
-            for (slot, (s, e)) in repr
-                .sack_ranges
-                .iter_mut()
-                .zip(self.recv_buf.sack_ranges(n))
-            {
+            let mut n = if self.opts.timestamps { 3 } else { 4 };
+            let mut slots = repr.sack_ranges.iter_mut();
+            if let Some((l, r)) = self.dsack.take() {
+                if let Some(slot) = slots.next() {
+                    *slot = Some((l.0, r.0));
+                    n -= 1;
+                }
+            }
+            for (slot, (s, e)) in slots.zip(self.recv_buf.sack_ranges(n)) {
                 *slot = Some(((self.rcv_nxt + s).0, (self.rcv_nxt + e).0));
             }
         }
@@ -522,7 +532,13 @@ impl Connection {
             let pipe = self
                 .scoreboard
                 .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
-            if pipe + mss > self.cc.cwnd() {
+            // RFC 9937: the window is PRR's `pipe + sndcnt` of the last ACK.
+            let cwnd = if self.prr.active() {
+                self.prr.cwnd()
+            } else {
+                self.cc.cwnd()
+            };
+            if pipe + mss > cwnd {
                 break;
             }
             let from = self.high_rxt.max(self.snd_una);
@@ -579,7 +595,12 @@ impl Connection {
             return false;
         }
         let flight = self.snd_nxt.since(self.snd_una);
-        let cwnd = self.cc.cwnd().saturating_add(self.inflation);
+        let cwnd = if self.prr.active() {
+            // RFC 9937: PRR's window bounds new data during SACK recovery too.
+            self.prr.cwnd()
+        } else {
+            self.cc.cwnd().saturating_add(self.inflation)
+        };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
         let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
@@ -647,11 +668,18 @@ impl Connection {
             r.flags.insert(TcpFlags::PSH);
         }
         self.stamp(&mut r, now);
+        // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
+        self.prr.on_sent(len);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);
         self.trace_send(now, seq, len, r.flags, retransmission);
         if retransmission {
+            if self.in_recovery {
+                if let Some(u) = self.undo.as_mut() {
+                    u.on_retransmit(seq, len);
+                }
+            }
             self.stats.retransmits += segs;
             ctx.stats.tcp_retrans_segs += segs;
             self.sampler.on_retransmit();

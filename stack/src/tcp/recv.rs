@@ -358,6 +358,22 @@ impl RecvBuffer {
         k
     }
 
+    /// The first part of `[offset, offset + len)` (relative to the next expected byte)
+    /// already held out of order, relative likewise: what a segment there duplicates (RFC
+    /// 2883 section 4: the D-SACK block reports "a duplicate contiguous sequence").
+    pub fn held_overlap(&self, offset: usize, len: usize) -> Option<(usize, usize)> {
+        let s = self.nxt + offset as u64;
+        let e = s + len as u64;
+        self.ranges
+            .iter()
+            .find(|r| r.start < e && s < r.end)
+            .map(|r| {
+                let a = r.start.max(s) - self.nxt;
+                let b = r.end.min(e) - self.nxt;
+                (a as usize, b as usize)
+            })
+    }
+
     /// Bytes held out of order.
     pub fn ooo_bytes(&self) -> usize {
         self.ooo

@@ -33,6 +33,11 @@ impl Scoreboard {
         &self.ranges
     }
 
+    /// The bytes SACKed in all ranges (RFC 9937's "bytes SACKed in scoreboard").
+    pub fn sacked_bytes(&self) -> usize {
+        self.ranges.iter().map(|&(a, b)| b.since(a)).sum()
+    }
+
     /// The highest SACKed sequence number (the end of the last range).
     pub fn high(&self) -> Option<SeqNum> {
         self.ranges.last().map(|r| r.1)
@@ -147,6 +152,16 @@ impl Scoreboard {
     /// (normally HighRxt + 1); returns its start and end.
     pub fn next_lost(&self, from: SeqNum, smss: usize) -> Option<(SeqNum, SeqNum)> {
         self.holes(from).find(|&(s, _)| self.is_lost(s, smss))
+    }
+
+    /// The end of the highest hole at or after `from` that IsLost() deems lost (IsLost is
+    /// true for everything below a lost byte): how far loss has been indicated. An ACK
+    /// that moves it up indicates further loss (RFC 9937's safeACK test).
+    pub fn lost_frontier(&self, from: SeqNum, smss: usize) -> Option<SeqNum> {
+        self.holes(from)
+            .filter(|&(s, _)| self.is_lost(s, smss))
+            .last()
+            .map(|h| h.1)
     }
 
     /// RFC 6675 SetPipe(): octets in [SND.UNA, SND.MAX) that are not SACKed and either not

@@ -390,6 +390,16 @@ impl CongestionControl for Cubic {
     /// Continues from another algorithm's window: with an ssthresh already set, HyStart++
     /// is over (RFC 9406 4.3: only the initial slow start) and the next congestion
     /// avoidance stage starts with K = 0 from its own cwnd (no W_max is known).
+    /// RFC 3708's undo: cwnd and ssthresh as before the reduction; the congestion
+    /// avoidance epoch restarts from the restored window (W_max keeps the value the
+    /// reduction recorded, which is the window it undoes).
+    fn undo(&mut self, cwnd: usize, ssthresh: usize) {
+        self.epoch = None;
+        self.ssthresh = ssthresh.max(2 * self.smss);
+        self.set_cwnd(cwnd as f64);
+        self.cwnd_prior = self.cwnd;
+    }
+
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.epoch = None;

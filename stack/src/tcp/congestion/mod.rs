@@ -107,6 +107,12 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// one SMSS and stays so across [`CongestionControl::set_mss`]; ssthresh is unchanged.
     fn on_syn_loss(&mut self);
 
+    /// The last window reduction proved spurious (RFC 3708: D-SACKs reported every
+    /// retransmission of the loss episode as a duplicate): cwnd and ssthresh go back to
+    /// the values they had before it (`ssthresh` may be `usize::MAX`, still in the first
+    /// slow start). The algorithm's own history otherwise stays as it is.
+    fn undo(&mut self, cwnd: usize, ssthresh: usize);
+
     /// The connection changes algorithm mid-way (see [`switch`]): this fresh instance
     /// takes over the window and threshold the previous one reached, cwnd within
     /// `[SMSS, MAX_CWND]` and ssthresh infinite (`usize::MAX`) or at least 2*SMSS. Its

@@ -236,6 +236,12 @@ impl CongestionControl for Reno {
         }
     }
 
+    fn undo(&mut self, cwnd: usize, ssthresh: usize) {
+        self.bytes_acked = 0;
+        self.ssthresh = ssthresh.max(2 * self.smss);
+        self.set_cwnd(cwnd);
+    }
+
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.bytes_acked = 0;

@@ -12,9 +12,11 @@
 mod ack;
 mod close;
 mod congestion;
+mod dsack;
 mod handshake;
 mod listen;
 mod options;
+mod prr;
 mod recovery;
 mod rfc5961;
 mod rst;

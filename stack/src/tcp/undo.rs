@@ -1,0 +1,128 @@
+//! Spurious fast retransmissions detected with D-SACK (RFC 3708) and the window
+//! reduction they caused undone.
+//!
+//! RFC 3708 section 3: the sender counts what it retransmits in a loss episode; each
+//! D-SACK (RFC 2883) reporting a retransmitted segment as a duplicate means both copies
+//! arrived. When every retransmission of the episode has been so reported, none was
+//! needed: the loss was spurious (reordering, a delayed ACK path), and the congestion
+//! window reduction is undone, cwnd and ssthresh going back to their values before it
+//! (the response RFC 3708 section 5 leaves to the implementation; Linux does the same).
+//! Only fast retransmit episodes are tracked: a retransmission timeout ends the
+//! episode's undo state.
+
+use super::seq::SeqNum;
+
+/// The most separate retransmitted ranges tracked; an episode with more is not undone.
+const MAX_RANGES: usize = 32;
+
+/// The undo state of one fast-retransmit episode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undo {
+    /// cwnd and ssthresh before the reduction.
+    pub prior_cwnd: usize,
+    pub prior_ssthresh: usize,
+    /// What was retransmitted in the episode and not yet reported duplicate: only a
+    /// D-SACK of retransmitted data counts (a duplicate the network made of other data
+    /// proves nothing about the retransmissions).
+    ranges: Vec<(SeqNum, SeqNum)>,
+    retransmitted: bool,
+    overflow: bool,
+}
+
+impl Undo {
+    /// A fast retransmit begins an episode, with the window as it is before the
+    /// congestion controller reduces it.
+    pub fn new(prior_cwnd: usize, prior_ssthresh: usize) -> Undo {
+        Undo {
+            prior_cwnd,
+            prior_ssthresh,
+            ranges: Vec::new(),
+            retransmitted: false,
+            overflow: false,
+        }
+    }
+
+    /// `[seq, seq + len)` was retransmitted in the episode.
+    pub fn on_retransmit(&mut self, seq: SeqNum, len: usize) {
+        if len == 0 {
+            return;
+        }
+        self.retransmitted = true;
+        if self.ranges.len() >= MAX_RANGES {
+            self.overflow = true;
+            return;
+        }
+        self.ranges.push((seq, seq + len));
+    }
+
+    /// A D-SACK block `[l, r)` arrived: the retransmitted data it covers was received
+    /// twice. Returns whether every retransmission has now been reported duplicate (the
+    /// reduction was spurious).
+    pub fn on_dsack(&mut self, l: SeqNum, r: SeqNum) -> bool {
+        let mut rest = Vec::with_capacity(self.ranges.len() + 1);
+        for &(a, b) in &self.ranges {
+            // Keep the parts of [a, b) outside [l, r).
+            if l.diff(a) > 0 {
+                rest.push((a, if l.diff(b) < 0 { l } else { b }));
+            }
+            if b.diff(r) > 0 {
+                rest.push((if r.diff(a) > 0 { r } else { a }, b));
+            }
+        }
+        rest.retain(|&(a, b)| b.diff(a) > 0);
+        self.ranges = rest;
+        self.spurious()
+    }
+
+    /// Whether every retransmission so far has been reported duplicate.
+    pub fn spurious(&self) -> bool {
+        self.retransmitted && !self.overflow && self.ranges.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 3708 section 3: spurious only once D-SACKs covered every retransmitted byte;
+    /// a duplicate of data not retransmitted counts nothing.
+    #[test]
+    fn spurious_when_every_retransmission_is_reported() {
+        let mut u = Undo::new(20_000, usize::MAX);
+        assert!(
+            !u.on_dsack(SeqNum(1000), SeqNum(2000)),
+            "nothing retransmitted yet"
+        );
+        u.on_retransmit(SeqNum(1000), 1000);
+        u.on_retransmit(SeqNum(5000), 1000);
+        assert!(!u.on_dsack(SeqNum(1000), SeqNum(2000)));
+        assert!(
+            !u.on_dsack(SeqNum(1000), SeqNum(2000)),
+            "the same report twice"
+        );
+        assert!(!u.on_dsack(SeqNum(7000), SeqNum(8000)), "not retransmitted");
+        assert!(u.on_dsack(SeqNum(5000), SeqNum(6000)));
+    }
+
+    /// Parts of a retransmission reported separately add up; a block wider than the
+    /// retransmission covers it.
+    #[test]
+    fn partial_reports_add_up() {
+        let mut u = Undo::new(20_000, 10_000);
+        u.on_retransmit(SeqNum(1000), 1000);
+        assert!(!u.on_dsack(SeqNum(500), SeqNum(1500)));
+        assert!(!u.on_dsack(SeqNum(1700), SeqNum(1800)));
+        assert!(!u.on_dsack(SeqNum(1500), SeqNum(1700)));
+        assert!(u.on_dsack(SeqNum(1800), SeqNum(3000)));
+    }
+
+    /// An episode with more separate retransmissions than are tracked is never undone.
+    #[test]
+    fn too_many_ranges_are_not_undone() {
+        let mut u = Undo::new(20_000, 10_000);
+        for k in 0..=MAX_RANGES as u32 {
+            u.on_retransmit(SeqNum(k * 2000), 1000);
+        }
+        assert!(!u.on_dsack(SeqNum(0), SeqNum(MAX_RANGES as u32 * 2000 + 1000)));
+    }
+}
