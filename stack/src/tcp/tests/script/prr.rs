@@ -56,11 +56,13 @@ fn sends(answers: &[Vec<Seg>]) -> Vec<(usize, usize)> {
 }
 
 /// RFC 9937 with Reno: ACKs 1 and 2 send new data by limited transmit (RFC 3042), so
-/// FlightSize is 22 segments at the third, ssthresh 11 and RecoverFS 20 (22 less the two
-/// segments SACKed before). The third retransmits the lost segment; from then on the
-/// proportional part sends `CEIL(prr_delivered * 11 / 20) - prr_out`: one segment on
-/// about every other ACK (RFC 6675 alone would send nothing until pipe fell to 11, then
-/// one per ACK), and pipe reaches ssthresh exactly as the last duplicate ACK arrives.
+/// 22 segments are out at the third; the controllers take ssthresh from min(FlightSize,
+/// cwnd) (RFC 5681 equation 4 allows no more), so the two limited-transmit segments do
+/// not count: ssthresh 10, RecoverFS 20 (22 less the two segments SACKed before). The
+/// third retransmits the lost segment; from then on the proportional part sends
+/// `CEIL(prr_delivered * 10 / 20) - prr_out`: one segment on every other ACK (RFC 6675
+/// alone would send nothing until pipe fell to 10, then one per ACK), and pipe reaches
+/// ssthresh exactly as the last duplicate ACK arrives.
 #[test]
 fn reno_sends_one_segment_per_two_acks() {
     let mut h = Harness::with_cc(Algorithm::Reno);
@@ -72,11 +74,10 @@ fn reno_sends_one_segment_per_two_acks() {
     check(&answers[1][0], &[seq(next.wrapping_add(MSS)), len(1460)]);
     check(&answers[2][0], &[seq(flight[0].seq), len(1460)]);
     let conn = h.s.tcp_conn(c.h).unwrap();
-    assert_eq!(conn.info().ssthresh, 11 * MSS as usize);
-    // prr_delivered after ACK k is k - 2 segments: CEIL((k-2) * 11/20) segments' worth
-    // allowed, a whole segment sent each time the allowance passes one more. At ACK 17
-    // pipe has come down to ssthresh: from then on PRR-CRB (no safe ACK: SND.UNA does not
-    // move) sends no more than ssthresh - pipe, one segment as each ACK takes one out.
+    assert_eq!(conn.info().ssthresh, 10 * MSS as usize);
+    // prr_delivered after ACK k is k - 2 segments: CEIL((k-2) * 10/20) segments' worth
+    // allowed, a whole segment sent each time the allowance passes one more: one for every
+    // two ACKs. At ACK 19 pipe has come down to ssthresh.
     assert_eq!(
         sends(&answers),
         [
@@ -87,21 +88,20 @@ fn reno_sends_one_segment_per_two_acks() {
             (8, 1),
             (10, 1),
             (12, 1),
-            (13, 1),
-            (15, 1),
-            (18, 1),
+            (14, 1),
+            (16, 1),
             (19, 1)
         ]
     );
-    // 9 segments sent in recovery for 17 delivered: pipe = 22 - 19 SACKed - 1 lost + 1
-    // retransmitted + 8 new = 11 = ssthresh.
+    // 8 segments sent in recovery for 17 delivered: pipe = 22 - 19 SACKed - 1 lost + 1
+    // retransmitted + 7 new = 10 = ssthresh.
     let sent: usize = answers[2..].iter().map(Vec::len).sum();
-    assert_eq!(sent, 9);
+    assert_eq!(sent, 8);
     // The full ACK ends recovery with cwnd = ssthresh (RFC 9937 completion steps).
     let all = next.wrapping_add(10 * MSS);
     h.inject(&c.seg(ACK).ack(all));
     let conn = h.s.tcp_conn(c.h).unwrap();
-    assert_eq!(conn.info().cwnd, 11 * MSS as usize);
+    assert_eq!(conn.info().cwnd, 10 * MSS as usize);
 }
 
 /// RFC 9937 with CUBIC (RFC 9438's β = 0.7): ssthresh is 0.7 of the flight, so the
