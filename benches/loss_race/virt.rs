@@ -196,10 +196,13 @@ impl Smol {
             a.push(IpCidr::new(IpAddress::Ipv4(ip), 24))
                 .expect("room for one address");
         });
-        let socket = tcp::Socket::new(
+        let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; buffer]),
             tcp::SocketBuffer::new(vec![0; buffer]),
         );
+        // smoltcp's published netsim table runs without congestion control, its default
+        // without the `socket-tcp-cubic` feature (which the TUN bench turns on): pin it.
+        socket.set_congestion_control(tcp::CongestionControl::None);
         let mut sockets = SocketSet::new(Vec::new());
         let sock = sockets.add(socket);
         Smol {
