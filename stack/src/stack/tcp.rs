@@ -181,11 +181,16 @@ impl Stack {
             // sequence number is beyond RCV.NXT. The old TCB goes, and the listener takes
             // the SYN. Linux does the same; without it, clients that reuse ports (any
             // busy HTTP/1.0-style load) get challenge ACKs and resets.
+            let we_use_ts = self.tcp.cfg.timestamps;
             let reopen = self.tcp.slots[idx as usize].conn.as_ref().is_some_and(|c| {
                 c.state() == State::TimeWait
                     && seg.flags.contains(TcpFlags::SYN)
                     && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
-                    && c.syn_may_reopen(SeqNum(seg.seq_number), seg.timestamp.map(|t| t.tsval))
+                    && c.syn_may_reopen(
+                        SeqNum(seg.seq_number),
+                        seg.timestamp.map(|t| t.tsval),
+                        we_use_ts,
+                    )
             });
             if reopen && self.tcp.find_listener(local).is_some() {
                 let detached = self.tcp.slots[idx as usize]

@@ -80,7 +80,7 @@ fn simultaneous_close() {
 }
 
 /// Closes actively and lets the peer's FIN arrive: returns when TIME-WAIT began.
-fn to_time_wait(h: &mut Harness, c: &mut Conn) -> Instant {
+pub(super) fn to_time_wait(h: &mut Harness, c: &mut Conn) -> Instant {
     h.s.tcp_close(h.now, c.h);
     let fin = h.expect(&[flags(FIN | ACK)]);
     c.saw(&fin);
