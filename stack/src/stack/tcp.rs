@@ -757,6 +757,29 @@ impl Stack {
             .map_err(TcpError::Conn)
     }
 
+    /// Queues data and, once all of it is taken, the FIN behind it (RFC 9293 3.10.4:
+    /// CLOSE after SEND; the FIN follows the queued data) in one step, so that the last
+    /// data and the FIN go out together, in one segment when the window allows, as the
+    /// kernel's `close()` piggybacks its FIN on data still queued. Sent apart, a peer
+    /// that reads the data before the FIN arrives may close first and hold the port in
+    /// TIME-WAIT itself. Returns how much was taken; the FIN is queued only when that is
+    /// all of `data`.
+    pub fn tcp_send_last(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        data: &[u8],
+    ) -> Result<usize, TcpError> {
+        self.tcp_with(now, h, |c| {
+            let n = c.send(data)?;
+            if n == data.len() {
+                c.shutdown_write(now);
+            }
+            Ok(n)
+        })?
+        .map_err(TcpError::Conn)
+    }
+
     /// Reads in-order data: `Ok(0)` is end of stream (for a non-empty `buf`).
     pub fn tcp_recv(
         &mut self,
