@@ -262,6 +262,7 @@ impl Stack {
             }
         }
         tcp.mark_dirty(idx);
+        tcp.sync_time_wait(idx, stats);
     }
 
     /// LISTEN (RFC 9293 3.10.7.2): SYNs open connections (or get SYN cookies when the SYN
@@ -337,7 +338,7 @@ impl Stack {
             self.stats.listen_drops += 1;
             return;
         }
-        if syn_queue >= self.tcp.cfg.syn_backlog || self.tcp.live >= self.tcp.cfg.max_connections {
+        if syn_queue >= self.tcp.cfg.syn_backlog || !self.tcp.has_room(&mut self.stats) {
             if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
                 lis.last_cookie = Some(now);
             }
@@ -424,6 +425,7 @@ impl Stack {
         c.snd_nxt = iss + 1;
         c.snd_max = iss + 1;
         c.user_attached = false;
+        self.tcp.has_room(&mut self.stats);
         let Some(h) = self.tcp.insert(c, path, Some(l)) else {
             return;
         };
@@ -605,6 +607,7 @@ impl Stack {
                 c.on_timers(now, &mut ctx);
                 count_transition(ctx.stats, before, c.state());
             }
+            tcp.sync_time_wait(idx, stats);
             tcp.mark_dirty(idx);
         }
         self.tcp_flush(now);
@@ -721,6 +724,7 @@ impl Stack {
         let local = SocketAddrV4::new(src, port);
         let iss = self.tcp.isn.isn(local, remote, now);
         let c = self.tcp_new_conn(path, local, remote, State::SynSent, iss, now);
+        self.tcp.has_room(&mut self.stats);
         let h = self.tcp.insert(c, path, None).ok_or(TcpError::Exhausted)?;
         self.stats.tcp_active_opens += 1;
         self.tcp_flush(now);
@@ -745,6 +749,7 @@ impl Stack {
         let r = f(c);
         let after = c.state();
         count_transition(&mut self.stats, before, after);
+        self.tcp.sync_time_wait(h.idx, &mut self.stats);
         self.tcp.mark_dirty(h.idx);
         self.tcp_flush(now);
         self.drain_loopback(now);

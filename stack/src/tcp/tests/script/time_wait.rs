@@ -97,3 +97,64 @@ fn syn_with_timestamps_after_one_without_them_opens_a_new_connection() {
     h.expect(&[flags(SYN | ACK), ack(c.nxt.wrapping_sub(9))]);
     assert_eq!(h.state(&c), None);
 }
+
+/// TIME-WAIT is bounded in memory (Linux's `tcp_max_tw_buckets`): past `max_time_wait`
+/// connections in TIME-WAIT the oldest goes before its 2 MSL (RFC 9293 3.6.1's wait
+/// yields to the bound, as in Linux), counted in `TcpExtTCPTimeWaitOverflow`; the newer
+/// ones stay and still answer as TIME-WAIT does.
+#[test]
+fn time_wait_beyond_its_bound_lets_the_oldest_go() {
+    let mut h = Harness::with(TcpConfig {
+        tail_loss_probe: false,
+        max_time_wait: 2,
+        ..TcpConfig::default()
+    });
+    let l = h.listen(8);
+    let mut conns: Vec<Conn> = (0..3)
+        .map(|i| h.passive_on(l, PPORT + i, PeerOpts::default()))
+        .collect();
+    for (i, c) in conns.iter_mut().enumerate() {
+        to_time_wait(&mut h, c);
+        h.advance_by(Duration::from_millis(10));
+        let overflow = u64::from(i == 2);
+        assert_eq!(h.s.stats().tcp_time_wait_overflow, overflow, "after {i}");
+    }
+    assert_eq!(h.state(&conns[0]), None);
+    assert_eq!(h.state(&conns[1]), Some(State::TimeWait));
+    assert_eq!(h.state(&conns[2]), Some(State::TimeWait));
+    // The oldest's 4-tuple is free: an old-looking SYN there opens a connection at once
+    // (no challenge ACK), while the one still in TIME-WAIT challenges it.
+    let old = conns[0].nxt.wrapping_sub(10);
+    h.inject(&Harness::syn(PPORT, PeerOpts::default()).seq(old));
+    h.expect(&[flags(SYN | ACK), ack(old.wrapping_add(1))]);
+    let old = conns[1].nxt.wrapping_sub(10);
+    h.inject(&Harness::syn(PPORT + 1, PeerOpts::default()).seq(old));
+    h.expect(&[C::FlagsExact(ACK), ack(conns[1].nxt)]);
+}
+
+/// When the connection table is full, a new connection takes the place of the oldest in
+/// TIME-WAIT (counted in `TcpExtTCPTimeWaitOverflow`) rather than being refused or
+/// answered with a SYN cookie.
+#[test]
+fn full_table_recycles_time_wait_for_a_new_connection() {
+    let mut h = Harness::with(TcpConfig {
+        tail_loss_probe: false,
+        max_connections: 2,
+        ..TcpConfig::default()
+    });
+    let l = h.listen(8);
+    let mut a = h.passive_on(l, PPORT, PeerOpts::default());
+    let b = h.passive_on(l, PPORT + 1, PeerOpts::default());
+    to_time_wait(&mut h, &mut a);
+    h.inject(&Harness::syn(PPORT + 2, PeerOpts::default()));
+    h.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(1))]);
+    assert_eq!(h.s.stats().tcp_time_wait_overflow, 1);
+    assert_eq!(h.s.stats().syncookies_sent, 0);
+    assert_eq!(h.state(&a), None);
+    assert_eq!(h.state(&b), Some(State::Established));
+    // Full again with no connection in TIME-WAIT: the next SYN gets a cookie.
+    h.inject(&Harness::syn(PPORT + 3, PeerOpts::default()));
+    h.expect(&[flags(SYN | ACK)]);
+    assert_eq!(h.s.stats().syncookies_sent, 1);
+    assert_eq!(h.s.stats().tcp_time_wait_overflow, 1);
+}
