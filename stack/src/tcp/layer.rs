@@ -354,10 +354,9 @@ impl TcpLayer {
     /// the oldest connection in TIME-WAIT go (counted in `TcpExtTCPTimeWaitOverflow`): a
     /// new connection is worth more than the tail of an old one's 2 MSL.
     pub fn has_room(&mut self, stats: &mut crate::stats::Stats) -> bool {
-        if self.live < self.cfg.max_connections {
-            return true;
-        }
-        if self.recycle_time_wait() {
+        // One the application still holds only leaves the lookup table (its place is
+        // the application's to give back), so go on to the next.
+        while self.live >= self.cfg.max_connections && self.recycle_time_wait() {
             stats.tcp_time_wait_overflow += 1;
         }
         self.live < self.cfg.max_connections
