@@ -42,6 +42,11 @@ pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
     /// Closes with a reset (RFC 9293 3.10.5 ABORT; the kernel's SO_LINGER of 0).
     fn abort(self);
+    /// Writes all of `buf`, then shuts down the sending side: the last response on a
+    /// connection that closes. tunstack queues the FIN with the last bytes so that they
+    /// leave in one segment (a client that saw the response before the FIN could close
+    /// first and keep the port in TIME-WAIT); the kernel's sockets write, then shut down.
+    fn write_all_shutdown(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// A listener the servers can drive.
@@ -70,6 +75,9 @@ impl AsyncStream for tunstack::tokio::TcpStream {
     }
     fn abort(self) {
         self.get_ref().abort();
+    }
+    fn write_all_shutdown(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> + Send {
+        tunstack::tokio::TcpStream::write_all_shutdown(self, buf)
     }
 }
 
@@ -117,6 +125,11 @@ impl AsyncStream for tokio::net::TcpStream {
                 std::mem::size_of::<libc::linger>() as libc::socklen_t,
             );
         }
+    }
+    async fn write_all_shutdown(&mut self, buf: &[u8]) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.write_all(buf).await?;
+        self.shutdown().await
     }
 }
 

@@ -214,6 +214,10 @@ counters! {
     tcp_challenge_acks => "TcpExtTCPChallengeACK",
     /// Challenge ACKs suppressed by the rate limit (tunstack's own counter).
     tcp_challenge_ack_limited => "TcpExtTCPChallengeACKLimited",
+    /// Connections taken out of TIME-WAIT before their 2 MSL were over because TIME-WAIT
+    /// held its most ([`TcpConfig::max_time_wait`](crate::tcp::TcpConfig)) or the
+    /// connection table was full (Linux's counter of the same name).
+    tcp_time_wait_overflow => "TcpExtTCPTimeWaitOverflow",
     /// Segments dropped by PAWS (RFC 7323 5.3).
     tcp_paws_estab => "TcpExtPAWSEstab",
     /// Delayed ACKs sent when their timer fired.

@@ -148,6 +148,20 @@ impl TcpStream {
         &self.inner
     }
 
+    /// Writes all of `buf`, then shuts down the sending side (RFC 9293 3.10.4), the FIN
+    /// queued in the same call as the last bytes so that both leave together (one
+    /// segment, one wake-up of the stack), as the kernel's `close()` does with data still
+    /// queued; what `write_all` then `shutdown` gives, without the FIN trailing the data.
+    pub async fn write_all_shutdown(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        loop {
+            let n = poll_fn(|cx| self.inner.poll_write_last(cx, buf)).await?;
+            if n == buf.len() {
+                return Ok(());
+            }
+            buf = &buf[n..];
+        }
+    }
+
     /// Waits until a read would return at once (data, end of stream or an error).
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| self.inner.poll_ready(cx, Interest::READABLE))

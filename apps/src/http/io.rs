@@ -234,4 +234,14 @@ impl<S: crate::aio::AsyncStream> AsyncConn<S> {
         use tokio::io::AsyncWriteExt;
         crate::aio::within(limit, self.stream.write_all(data)).await
     }
+
+    /// Writes all of `data`, then shuts down the sending side (the FIN with the last
+    /// bytes on tunstack, see [`AsyncStream::write_all_shutdown`]), within `limit`.
+    pub async fn write_all_shutdown(
+        &mut self,
+        data: &[u8],
+        limit: std::time::Duration,
+    ) -> io::Result<()> {
+        crate::aio::within(limit, self.stream.write_all_shutdown(data)).await
+    }
 }

@@ -401,6 +401,8 @@ impl Server {
         let more = !close && out.len() < CHUNK && next_head_buffered(conn.buffered());
         let result = match sent {
             Ok(n) if more => Ok(n),
+            // The last response: its FIN goes with its last bytes.
+            Ok(n) if close => conn.write_all_shutdown(out, limit).await.map(|()| n),
             Ok(n) => conn.write_all(out, limit).await.map(|()| n),
             Err(e) => Err(e),
         };

@@ -33,6 +33,33 @@ impl TcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        self.poll_write_then(cx, buf, false)
+    }
+
+    /// As [`poll_write`](Self::poll_write), and when all of `buf` fit, the sending side
+    /// is shut down in the same call (RFC 9293 3.10.4: the FIN queued behind the data):
+    /// the last data and the FIN leave together, in one segment when the window allows,
+    /// with one wake-up of the runtime, as the kernel's `close()` piggybacks its FIN on
+    /// data still queued. A peer that gets the response and the FIN apart may close in
+    /// between and end up in TIME-WAIT itself (a client's connect() then has to search
+    /// past its TIME-WAIT ports). Returns the bytes written; an empty `buf` only shuts
+    /// down.
+    pub fn poll_write_last(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(match self.shutdown(std::net::Shutdown::Write) {
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(0),
+                r => r.map(|()| 0),
+            });
+        }
+        self.poll_write_then(cx, buf, true)
+    }
+
+    fn poll_write_then(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        shut: bool,
+    ) -> Poll<io::Result<usize>> {
         let (h, c) = self.parts();
         h.poll_io(&[WaitKey::TcpWrite(c.idx)], cx.waker(), |s, now| {
             let k = s.tcp_conn(c)?;
@@ -42,7 +69,12 @@ impl TcpStream {
             if !k.can_send() {
                 return None;
             }
-            match s.tcp_send(now, c, buf) {
+            let sent = if shut {
+                s.tcp_send_last(now, c, buf)
+            } else {
+                s.tcp_send(now, c, buf)
+            };
+            match sent {
                 Ok(0) => None,
                 Ok(n) => Some(Ok(n)),
                 Err(TcpError::Conn(ConnError::Aborted)) => {

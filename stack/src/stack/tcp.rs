@@ -185,11 +185,16 @@ impl Stack {
             // sequence number is beyond RCV.NXT. The old TCB goes, and the listener takes
             // the SYN. Linux does the same; without it, clients that reuse ports (any
             // busy HTTP/1.0-style load) get challenge ACKs and resets.
+            let we_use_ts = self.tcp.cfg.timestamps;
             let reopen = self.tcp.slots[idx as usize].conn.as_ref().is_some_and(|c| {
                 c.state() == State::TimeWait
                     && seg.flags.contains(TcpFlags::SYN)
                     && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
-                    && c.syn_may_reopen(SeqNum(seg.seq_number), seg.timestamp.map(|t| t.tsval))
+                    && c.syn_may_reopen(
+                        SeqNum(seg.seq_number),
+                        seg.timestamp.map(|t| t.tsval),
+                        we_use_ts,
+                    )
             });
             if reopen && self.tcp.find_listener(local).is_some() {
                 let detached = self.tcp.slots[idx as usize]
@@ -261,6 +266,7 @@ impl Stack {
             }
         }
         tcp.mark_dirty(idx);
+        tcp.sync_time_wait(idx, stats);
     }
 
     /// LISTEN (RFC 9293 3.10.7.2): SYNs open connections (or get SYN cookies when the SYN
@@ -336,7 +342,7 @@ impl Stack {
             self.stats.listen_drops += 1;
             return;
         }
-        if syn_queue >= self.tcp.cfg.syn_backlog || self.tcp.live >= self.tcp.cfg.max_connections {
+        if syn_queue >= self.tcp.cfg.syn_backlog || !self.tcp.has_room(&mut self.stats) {
             if let Some(Some(lis)) = self.tcp.listeners.get_mut(l as usize) {
                 lis.last_cookie = Some(now);
             }
@@ -423,6 +429,7 @@ impl Stack {
         c.snd_nxt = iss + 1;
         c.snd_max = iss + 1;
         c.user_attached = false;
+        self.tcp.has_room(&mut self.stats);
         let Some(h) = self.tcp.insert(c, path, Some(l)) else {
             return;
         };
@@ -604,6 +611,7 @@ impl Stack {
                 c.on_timers(now, &mut ctx);
                 count_transition(ctx.stats, before, c.state());
             }
+            tcp.sync_time_wait(idx, stats);
             tcp.mark_dirty(idx);
         }
         self.tcp_flush(now);
@@ -720,6 +728,7 @@ impl Stack {
         let local = SocketAddrV4::new(src, port);
         let iss = self.tcp.isn.isn(local, remote, now);
         let c = self.tcp_new_conn(path, local, remote, State::SynSent, iss, now);
+        self.tcp.has_room(&mut self.stats);
         let h = self.tcp.insert(c, path, None).ok_or(TcpError::Exhausted)?;
         self.stats.tcp_active_opens += 1;
         self.tcp_flush(now);
@@ -744,6 +753,7 @@ impl Stack {
         let r = f(c);
         let after = c.state();
         count_transition(&mut self.stats, before, after);
+        self.tcp.sync_time_wait(h.idx, &mut self.stats);
         self.tcp.mark_dirty(h.idx);
         self.tcp_flush(now);
         self.drain_loopback(now);
@@ -754,6 +764,29 @@ impl Stack {
     pub fn tcp_send(&mut self, now: Instant, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
         self.tcp_with(now, h, |c| c.send(data))?
             .map_err(TcpError::Conn)
+    }
+
+    /// Queues data and, once all of it is taken, the FIN behind it (RFC 9293 3.10.4:
+    /// CLOSE after SEND; the FIN follows the queued data) in one step, so that the last
+    /// data and the FIN go out together, in one segment when the window allows, as the
+    /// kernel's `close()` piggybacks its FIN on data still queued. Sent apart, a peer
+    /// that reads the data before the FIN arrives may close first and hold the port in
+    /// TIME-WAIT itself. Returns how much was taken; the FIN is queued only when that is
+    /// all of `data`.
+    pub fn tcp_send_last(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        data: &[u8],
+    ) -> Result<usize, TcpError> {
+        self.tcp_with(now, h, |c| {
+            let n = c.send(data)?;
+            if n == data.len() {
+                c.shutdown_write(now);
+            }
+            Ok(n)
+        })?
+        .map_err(TcpError::Conn)
     }
 
     /// Reads in-order data: `Ok(0)` is end of stream (for a non-empty `buf`).

@@ -171,5 +171,9 @@ proptest! {
         }
         prop_assert!(s.reasm.bytes_held() <= s.config.reassembly.max_bytes);
         prop_assert!(s.tcp.live <= s.tcp.cfg.max_connections);
+        // The TIME-WAIT count is exact and within its bound.
+        let in_tw = s.tcp.slots.iter().filter(|x| x.in_time_wait).count();
+        prop_assert_eq!(s.tcp.time_wait, in_tw);
+        prop_assert!(s.tcp.time_wait <= s.tcp.cfg.max_time_wait.max(1));
     }
 }

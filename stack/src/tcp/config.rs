@@ -55,6 +55,12 @@ pub struct TcpConfig {
     pub syn_backlog: usize,
     /// The most connections (of all kinds) the stack holds.
     pub max_connections: usize,
+    /// The most connections held in TIME-WAIT (Linux's `tcp_max_tw_buckets`). Past it,
+    /// or when the table is full and a new connection needs a place, the oldest in
+    /// TIME-WAIT is let go early (counted in `TcpExtTCPTimeWaitOverflow`): RFC 9293 3.6.1
+    /// asks TIME-WAIT to last 2 MSL, but memory is bounded first, as in Linux, and a
+    /// reused 4-tuple is still judged by RFC 6191 while its TIME-WAIT lasts.
+    pub max_time_wait: usize,
     /// Events kept per connection in its trace ring (`tcp::trace`); 0 (the default) turns
     /// tracing off.
     pub trace_events: usize,
@@ -84,6 +90,7 @@ impl Default for TcpConfig {
             challenge_ack_rate: 1000,
             syn_backlog: 128,
             max_connections: 65_536,
+            max_time_wait: 32_768,
             trace_events: 0,
         }
     }

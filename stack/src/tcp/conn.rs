@@ -442,14 +442,28 @@ impl Connection {
         }
     }
 
-    /// RFC 6191 section 2: whether a SYN arriving in TIME-WAIT is certainly new: with
-    /// timestamps, its TSval is newer than TS.Recent; without, its sequence number lies
-    /// beyond RCV.NXT (RFC 9293 3.6.1).
-    pub fn syn_may_reopen(&self, seq: SeqNum, tsval: Option<u32>) -> bool {
-        match (self.opts.timestamps, tsval) {
-            (true, Some(ts)) => (ts.wrapping_sub(self.ts_recent) as i32) > 0,
-            (true, None) => false,
-            (false, _) => seq.diff(self.rcv_nxt) > 0,
+    /// RFC 6191 section 2: whether a SYN arriving in TIME-WAIT is certainly new, so that
+    /// it may open a new incarnation of the connection. `we_use_ts`: whether we would
+    /// agree to timestamps on the new connection (we offer them).
+    ///
+    /// When the old incarnation used timestamps, a SYN with a timestamp (one the new
+    /// incarnation would use) is new when its TSval is greater than TS.Recent, or equal
+    /// to it with a sequence number beyond RCV.NXT (a client reusing its port within the
+    /// same timestamp clock tick, as Linux's does on a busy loopback or TUN link); a SYN
+    /// without timestamps is new when its sequence number is beyond RCV.NXT. When the old
+    /// incarnation did not use them, a SYN with a timestamp the new one will use is new
+    /// (no old duplicate carries one); otherwise its sequence number must lie beyond
+    /// RCV.NXT (RFC 9293 3.6.1). Linux's `tcp_timewait_state_process` gives the same
+    /// answers for the cases with timestamps on both incarnations or neither.
+    pub fn syn_may_reopen(&self, seq: SeqNum, tsval: Option<u32>, we_use_ts: bool) -> bool {
+        let seq_beyond = seq.diff(self.rcv_nxt) > 0;
+        match (self.opts.timestamps, tsval.filter(|_| we_use_ts)) {
+            (true, Some(ts)) => {
+                let newer = ts.wrapping_sub(self.ts_recent) as i32;
+                newer > 0 || (newer == 0 && seq_beyond)
+            }
+            (false, Some(_)) => true,
+            (_, None) => seq_beyond,
         }
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Slot {
     pub listener: Option<u32>,
     /// Counted in its listener's SYN queue (SYN-RECEIVED, not yet established).
     pub in_syn_queue: bool,
+    /// Counted in [`TcpLayer::time_wait`] (in TIME-WAIT and holding its 4-tuple).
+    pub in_time_wait: bool,
 }
 
 /// A listening socket (RFC 9293 LISTEN) with its queues.
@@ -79,6 +81,11 @@ pub(crate) struct TcpLayer {
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     pub by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), u32>,
+    /// Connections in TIME-WAIT that hold their 4-tuple (slots with `in_time_wait`).
+    pub time_wait: usize,
+    /// Slots (index, generation) in the order they entered TIME-WAIT, oldest first; an
+    /// entry whose slot has left TIME-WAIT since is skipped (and compacted away).
+    time_wait_order: VecDeque<(u32, u32)>,
     /// The last successful lookup (cleared whenever an entry leaves the table).
     last_hit: std::cell::Cell<Option<((SocketAddrV4, SocketAddrV4), u32)>>,
     pub listeners: Vec<Option<Listener>>,
@@ -109,6 +116,8 @@ impl TcpLayer {
             slots: Vec::new(),
             free: Vec::new(),
             by_tuple: HashMap::new(),
+            time_wait: 0,
+            time_wait_order: VecDeque::new(),
             last_hit: std::cell::Cell::new(None),
             listeners: Vec::new(),
             listener_gen: 0,
@@ -165,6 +174,7 @@ impl TcpLayer {
                     dirty: false,
                     listener: None,
                     in_syn_queue: false,
+                    in_time_wait: false,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -177,6 +187,7 @@ impl TcpLayer {
         slot.dirty = false;
         slot.listener = listener;
         slot.in_syn_queue = listener.is_some();
+        slot.in_time_wait = false;
         self.by_tuple.insert(key, idx);
         self.last_hit.set(None);
         self.live += 1;
@@ -270,6 +281,9 @@ impl TcpLayer {
             }
         }
         s.in_syn_queue = false;
+        if std::mem::take(&mut s.in_time_wait) {
+            self.time_wait -= 1;
+        }
         let key = (conn.local, conn.remote);
         if self.by_tuple.get(&key) == Some(&idx) {
             self.by_tuple.remove(&key);
@@ -284,14 +298,90 @@ impl TcpLayer {
     /// Takes a connection out of the lookup table (it is CLOSED but its slot is kept for
     /// the application's handle), so its 4-tuple is free for a new connection.
     pub fn unhash(&mut self, idx: u32) {
-        let Some(c) = self.slots.get(idx as usize).and_then(|s| s.conn.as_ref()) else {
+        let Some(s) = self.slots.get_mut(idx as usize) else {
             return;
         };
+        let Some(c) = s.conn.as_ref() else {
+            return;
+        };
+        if std::mem::take(&mut s.in_time_wait) {
+            self.time_wait -= 1;
+        }
         let key = (c.local, c.remote);
         if self.by_tuple.get(&key) == Some(&idx) {
             self.by_tuple.remove(&key);
         }
         self.last_hit.set(None);
+    }
+
+    /// Brings the TIME-WAIT count up to date after a connection's state may have changed
+    /// (call after every input, timer or user call on it). A connection that has just
+    /// entered TIME-WAIT joins the order, and the oldest goes when there are more than
+    /// `max_time_wait`.
+    pub fn sync_time_wait(&mut self, idx: u32, stats: &mut crate::stats::Stats) {
+        let Some(s) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        let tw = s
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.state() == super::State::TimeWait);
+        if tw == s.in_time_wait {
+            return;
+        }
+        s.in_time_wait = tw;
+        if !tw {
+            self.time_wait -= 1;
+            return;
+        }
+        self.time_wait += 1;
+        self.time_wait_order.push_back((idx, s.gen));
+        // The one that just entered is never the one to go (its ACK of the FIN is yet to be
+        // sent): at least one is kept.
+        if self.time_wait > self.cfg.max_time_wait.max(1) && self.recycle_time_wait() {
+            stats.tcp_time_wait_overflow += 1;
+        }
+        // Entries of connections that left TIME-WAIT early (reset, reused) are dropped
+        // once they are most of the queue: amortized O(1) per entry.
+        if self.time_wait_order.len() > 2 * self.time_wait + 64 {
+            let slots = &self.slots;
+            self.time_wait_order
+                .retain(|&(i, g)| slots[i as usize].gen == g && slots[i as usize].in_time_wait);
+        }
+    }
+
+    /// Whether the table has a place for a new connection, made if need be by letting
+    /// the oldest connection in TIME-WAIT go (counted in `TcpExtTCPTimeWaitOverflow`): a
+    /// new connection is worth more than the tail of an old one's 2 MSL.
+    pub fn has_room(&mut self, stats: &mut crate::stats::Stats) -> bool {
+        // One the application still holds only leaves the lookup table (its place is
+        // the application's to give back), so go on to the next.
+        while self.live >= self.cfg.max_connections && self.recycle_time_wait() {
+            stats.tcp_time_wait_overflow += 1;
+        }
+        self.live < self.cfg.max_connections
+    }
+
+    /// Lets the connection longest in TIME-WAIT go (removed, or if the application still
+    /// holds it, out of the lookup table): Linux's `tcp_max_tw_buckets` rule. Returns
+    /// whether there was one. The caller counts it in `TcpExtTCPTimeWaitOverflow`.
+    fn recycle_time_wait(&mut self) -> bool {
+        while let Some((idx, gen)) = self.time_wait_order.pop_front() {
+            let Some(s) = self.slots.get(idx as usize) else {
+                continue;
+            };
+            if s.gen != gen || !s.in_time_wait {
+                continue;
+            }
+            let attached = s.conn.as_ref().is_some_and(|c| c.user_attached);
+            if attached {
+                self.unhash(idx);
+            } else {
+                self.remove(idx);
+            }
+            return true;
+        }
+        false
     }
 
     /// The listener for a local address (exact address first, then the wildcard).

@@ -116,6 +116,10 @@ impl crate::aio::AsyncStream for MemStream {
         Ok(())
     }
     fn abort(self) {}
+    async fn write_all_shutdown(&mut self, buf: &[u8]) -> io::Result<()> {
+        tokio::io::AsyncWriteExt::write_all(self, buf).await?;
+        tokio::io::AsyncWriteExt::shutdown(self).await
+    }
 }
 
 /// A response as a test sees it.

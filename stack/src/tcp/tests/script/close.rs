@@ -80,7 +80,7 @@ fn simultaneous_close() {
 }
 
 /// Closes actively and lets the peer's FIN arrive: returns when TIME-WAIT began.
-fn to_time_wait(h: &mut Harness, c: &mut Conn) -> Instant {
+pub(super) fn to_time_wait(h: &mut Harness, c: &mut Conn) -> Instant {
     h.s.tcp_close(h.now, c.h);
     let fin = h.expect(&[flags(FIN | ACK)]);
     c.saw(&fin);
@@ -350,4 +350,38 @@ fn syn_in_time_wait_with_timestamps_is_judged_by_tsval() {
     h.advance_by(secs(1));
     h.inject(&fresh);
     h.expect(&[flags(SYN | ACK), ack(c.nxt.wrapping_sub(9))]);
+}
+
+/// RFC 9293 3.10.4 (CLOSE: the FIN follows the queued data): `tcp_send_last` queues the
+/// last data and the FIN in one step, so they leave in one segment, as the kernel's
+/// `close()` piggybacks its FIN on unsent data. (Sent apart, a client that reads the
+/// response first closes first and keeps its port in TIME-WAIT.)
+#[test]
+fn last_data_and_fin_leave_in_one_segment() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::default());
+    let n =
+        h.s.tcp_send_last(h.now, c.h, b"HTTP/1.1 200 OK\r\n\r\n")
+            .unwrap();
+    assert_eq!(n, 19);
+    let seg = h.expect(&[flags(FIN | ACK), seq(c.iss.wrapping_add(1)), len(19)]);
+    h.expect_none();
+    assert_eq!(h.state(&c), Some(State::FinWait1));
+    c.saw(&seg);
+    h.inject(&c.seg(ACK));
+    assert_eq!(h.state(&c), Some(State::FinWait2));
+}
+
+/// `tcp_send_last` with more than the send buffer takes: no FIN yet (the rest of the
+/// data still has to come), the connection stays ESTABLISHED.
+#[test]
+fn send_last_that_does_not_fit_queues_no_fin() {
+    let mut h = Harness::new();
+    let c = h.passive(PeerOpts::default());
+    let big = vec![7u8; 4 << 20];
+    let n = h.s.tcp_send_last(h.now, c.h, &big).unwrap();
+    assert!(n < big.len(), "{n}");
+    assert_eq!(h.state(&c), Some(State::Established));
+    let out = h.out();
+    assert!(out.iter().all(|s| !s.flags.contains(FIN)), "{out:?}");
 }

@@ -21,6 +21,7 @@ mod recovery;
 mod rfc5961;
 mod rst;
 mod rto;
+mod time_wait;
 mod timers;
 mod tlp;
 mod trace;
