@@ -25,6 +25,7 @@ mod ip_in;
 mod ip_out;
 mod ndisc6;
 mod tcp;
+mod tcp_listen;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
