@@ -3,11 +3,13 @@
 //! with its own parser (checksum included). smoltcp 0.14's default features have no
 //! IPv6 fragmentation, so the largest echo fills the 1280-octet minimum MTU exactly.
 
-use std::collections::VecDeque;
+mod smol_queue;
+
+use smol_queue::{smol_time, QueueDevice};
 use std::net::Ipv6Addr;
 
 use smoltcp::iface::{Config, Interface, SocketSet};
-use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::icmp;
 use smoltcp::wire::{HardwareAddress, Icmpv6Packet, Icmpv6Repr, IpAddress, IpCidr};
 use tunstack::iface::{InterfaceConfig, Ipv6Cidr};
@@ -19,55 +21,6 @@ use tunstack::time::{Duration, Instant};
 const OURS: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2);
 const SMOL: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1);
 const IDENT: u16 = 0x5eed;
-
-#[derive(Default)]
-struct QueueDevice {
-    rx: VecDeque<Vec<u8>>,
-    tx: VecDeque<Vec<u8>>,
-}
-
-struct RxToken(Vec<u8>);
-struct TxToken<'a>(&'a mut VecDeque<Vec<u8>>);
-
-impl phy::RxToken for RxToken {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
-    }
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        self.0.push_back(buf);
-        r
-    }
-}
-
-impl Device for QueueDevice {
-    type RxToken<'a> = RxToken;
-    type TxToken<'a> = TxToken<'a>;
-
-    fn receive(&mut self, _: smoltcp::time::Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let frame = self.rx.pop_front()?;
-        Some((RxToken(frame), TxToken(&mut self.tx)))
-    }
-
-    fn transmit(&mut self, _: smoltcp::time::Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&mut self.tx))
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ip;
-        caps.max_transmission_unit = 1500;
-        caps
-    }
-}
-
-fn smol_time(t: Instant) -> smoltcp::time::Instant {
-    smoltcp::time::Instant::from_micros(t.total_micros() as i64)
-}
 
 /// Pings our stack `count` times, `size` octets of data each, 50 ms apart, over a link
 /// impaired as given; returns (replies that matched a request, our echo requests seen).

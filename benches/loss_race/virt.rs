@@ -3,11 +3,13 @@
 //! tunstack flows sharing a rate-limited bottleneck. No root, no clock: every figure is
 //! bytes over virtual time, identical from run to run.
 
-use std::collections::VecDeque;
+#[path = "../../tests/smol_queue/mod.rs"]
+mod smol_queue;
+
+use smol_queue::{smol_time, QueueDevice};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use smoltcp::iface::{Config, Interface, SocketSet};
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use tunstack::iface::{IfaceId, InterfaceConfig, Ipv4Cidr};
@@ -123,56 +125,6 @@ pub fn tunstack(
 }
 
 // ------------------------------------------------------------------ smoltcp
-
-/// A smoltcp device over two frame queues that the stepper fills and drains.
-#[derive(Default)]
-struct QueueDevice {
-    rx: VecDeque<Vec<u8>>,
-    tx: VecDeque<Vec<u8>>,
-}
-
-struct RxToken(Vec<u8>);
-struct TxToken<'a>(&'a mut VecDeque<Vec<u8>>);
-
-impl phy::RxToken for RxToken {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
-    }
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        self.0.push_back(buf);
-        r
-    }
-}
-
-impl Device for QueueDevice {
-    type RxToken<'a> = RxToken;
-    type TxToken<'a> = TxToken<'a>;
-
-    fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let frame = self.rx.pop_front()?;
-        Some((RxToken(frame), TxToken(&mut self.tx)))
-    }
-
-    fn transmit(&mut self, _t: smoltcp::time::Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&mut self.tx))
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ip;
-        caps.max_transmission_unit = 1500;
-        caps
-    }
-}
-
-fn smol_time(t: Instant) -> smoltcp::time::Instant {
-    smoltcp::time::Instant::from_micros(t.total_micros() as i64)
-}
 
 fn our_time(t: smoltcp::time::Instant) -> Instant {
     Instant::from_micros(t.total_micros().max(0) as u64)
