@@ -367,33 +367,26 @@ pub fn to_wire(
         out(packet);
         return Ok(1);
     }
+    let start = usize::from(hdr.csum_start)
+        .checked_sub(link_hl)
+        .ok_or(Error::Malformed)?;
     if packet.first().is_some_and(|b| b >> 4 == 6) {
         // IPv6: segmentation is never asked for (`TUN_F_TSO6` is off); a partial
-        // checksum is completed where the header puts it.
+        // checksum is completed where the header puts it, past the fixed header.
         if hdr.is_gso() {
             return Err(Error::Unsupported);
         }
-        let start = usize::from(hdr.csum_start)
-            .checked_sub(link_hl)
-            .ok_or(Error::Malformed)?;
         if start < 40 {
             return Err(Error::Malformed);
         }
-        let mut copy = packet.to_vec();
-        complete_checksum(&mut copy, start, usize::from(hdr.csum_offset))?;
-        out(&copy);
-        return Ok(1);
-    }
-    hdr.check_ipv4(link_hl, packet)?;
-    if hdr.gso_type == GsoType::TcpV4 {
-        return segment_tcp4(packet, usize::from(hdr.gso_size), out);
+    } else {
+        hdr.check_ipv4(link_hl, packet)?;
+        if hdr.gso_type == GsoType::TcpV4 {
+            return segment_tcp4(packet, usize::from(hdr.gso_size), out);
+        }
     }
     let mut copy = packet.to_vec();
-    complete_checksum(
-        &mut copy,
-        usize::from(hdr.csum_start) - link_hl,
-        usize::from(hdr.csum_offset),
-    )?;
+    complete_checksum(&mut copy, start, usize::from(hdr.csum_offset))?;
     out(&copy);
     Ok(1)
 }
