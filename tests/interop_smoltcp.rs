@@ -542,7 +542,7 @@ fn handshake_smoltcp_client() {
     }));
     let c = p.ours.tcp_conn(h.unwrap()).unwrap();
     assert_eq!(c.state(), State::Established);
-    assert_eq!(c.remote(), addr(SMOL, SMOL_CLIENT_PORT));
+    assert_eq!(c.remote(), addr(SMOL, SMOL_CLIENT_PORT).into());
     assert_eq!(c.info().mss, 1460);
 }
 
