@@ -39,6 +39,8 @@ mod tests_nd6;
 #[cfg(test)]
 mod tests_offload;
 #[cfg(test)]
+mod tests_tcp6;
+#[cfg(test)]
 mod tests_udp;
 mod udp;
 
