@@ -342,14 +342,14 @@ pub fn recv_matching<D: Device + ?Sized>(
     }
 }
 
-/// A scratch file path unique to this process and `tag`, in the temp directory; the file
-/// is removed when the returned guard drops.
+/// A scratch path unique to this process and `tag`, in the temp directory; the file or
+/// directory made there is removed when the returned guard drops.
 pub fn temp_path(tag: &str) -> TempPath {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     TempPath(std::env::temp_dir().join(format!("tunstack-{}-{n}-{tag}", std::process::id())))
 }
 
-/// A path whose file is deleted on drop.
+/// A path whose file (or directory, with its contents) is deleted on drop.
 #[derive(Debug)]
 pub struct TempPath(pub PathBuf);
 
@@ -362,6 +362,8 @@ impl std::ops::Deref for TempPath {
 
 impl Drop for TempPath {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if std::fs::remove_file(&self.0).is_err() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
