@@ -150,29 +150,30 @@ pub fn set_ipv6(dev: &str, cidr: Ipv6Cidr) -> io::Result<()> {
     Ok(())
 }
 
-/// Waits (up to `limit`) until the kernel no longer marks `addr` tentative.
+/// Waits (up to `limit`) until the kernel lists `addr` and no longer marks it tentative.
 ///
 /// Even with duplicate address detection skipped (a TUN device is `IFF_NOARP`; on TAP
 /// `accept_dad` is off) the kernel finishes an address's set-up from a work queue, and
 /// until then the address is tentative: source address selection (RFC 6724) passes it
 /// over, so an ICMPv6 error or a first connection sent at once would leave from another
-/// interface's address. `/proc/net/if_inet6` lists each address with its `IFA_F_*` flags.
+/// interface's address. `if_inet6` lists each address with its `IFA_F_*` flags; it is
+/// read through `/proc/thread-self`, since this thread may have entered another network
+/// namespace than the process's (`/proc/net` is `/proc/self/net`, the main thread's).
 fn wait_ipv6_usable(addr: Ipv6Addr, limit: Duration) {
     const IFA_F_TENTATIVE: u32 = 0x40;
     let hex: String = addr.octets().iter().map(|b| format!("{b:02x}")).collect();
     let deadline = std::time::Instant::now() + limit;
     loop {
-        let tentative = std::fs::read_to_string("/proc/net/if_inet6")
-            .map(|t| {
-                t.lines().any(|l| {
-                    let f: Vec<&str> = l.split_whitespace().collect();
-                    f.len() >= 5
-                        && f[0] == hex
-                        && u32::from_str_radix(f[4], 16).is_ok_and(|x| x & IFA_F_TENTATIVE != 0)
-                })
-            })
-            .unwrap_or(false);
-        if !tentative || std::time::Instant::now() >= deadline {
+        let Ok(table) = std::fs::read_to_string("/proc/thread-self/net/if_inet6") else {
+            return;
+        };
+        let usable = table.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() >= 5
+                && f[0] == hex
+                && u32::from_str_radix(f[4], 16).is_ok_and(|x| x & IFA_F_TENTATIVE == 0)
+        });
+        if usable || std::time::Instant::now() >= deadline {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
