@@ -258,11 +258,11 @@ impl<'a> TcpRepr<'a> {
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
         let header_len = self.header_len();
+        let needed = header_len + self.payload.len();
         let buf_len = packet.buffer.as_ref().len();
         assert!(
-            buf_len >= self.buffer_len(),
-            "{caller}: buffer of {buf_len} bytes, {} needed",
-            self.buffer_len()
+            buf_len >= needed,
+            "{caller}: buffer of {buf_len} bytes, {needed} needed",
         );
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
@@ -272,13 +272,30 @@ impl<'a> TcpRepr<'a> {
         packet.set_flags(self.flags);
         packet.set_window_len(self.window_len);
         packet.set_urgent_at(self.urgent_pointer);
-        self.emit_options(packet.options_mut());
-        packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
+        let buf = packet.buffer.as_mut();
+        self.emit_options(&mut buf[super::HEADER_LEN..header_len]);
+        buf[header_len..needed].copy_from_slice(self.payload);
     }
 
     /// Writes the options area (exactly `options_len()` bytes) in Linux's layout.
     fn emit_options(&self, buf: &mut [u8]) {
         const NOP: u8 = kind::NOP;
+        // What every data segment of a connection with timestamps carries: write it
+        // whole (the general path below writes the same 12 bytes).
+        if let (Some(ts), None, None, false, None) = (
+            self.timestamp,
+            self.max_seg_size,
+            self.window_scale,
+            self.sack_permitted,
+            self.sack_ranges[0],
+        ) {
+            if let Ok(b) = <&mut [u8; 12]>::try_from(&mut *buf) {
+                b[..4].copy_from_slice(&[NOP, NOP, kind::TIMESTAMPS, len::TIMESTAMPS as u8]);
+                b[4..8].copy_from_slice(&ts.tsval.to_be_bytes());
+                b[8..].copy_from_slice(&ts.tsecr.to_be_bytes());
+                return;
+            }
+        }
         let mut at = 0;
         if let Some(mss) = self.max_seg_size {
             at += TcpOption::MaxSegmentSize(mss).emit(&mut buf[at..]);
