@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use super::options::{kind, len, TcpOption, TcpOptions, MAX_SACK_BLOCKS};
 use super::{TcpFlags, TcpPacket};
-use crate::wire::{Error, Result};
+use crate::wire::{read_u32, Error, Result};
 
 /// The size of the options area: a data offset of 15 words less the fixed header (RFC
 /// 9293 section 3.1).
@@ -113,6 +113,19 @@ impl<'a> TcpRepr<'a> {
             payload,
             ..TcpRepr::default()
         };
+        // The layout nearly every data segment carries, `NOP NOP TS` (RFC 7323 Appendix
+        // A's recommended alignment, what Linux and this stack send): read the two values
+        // straight away, as Linux's `tcp_parse_aligned_timestamp` does. The result is
+        // what the general loop below gives for these 12 bytes.
+        if let [kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, ts @ ..] = options {
+            if ts.len() == 8 {
+                repr.timestamp = Some(TcpTimestamp {
+                    tsval: read_u32(ts, 0),
+                    tsecr: read_u32(ts, 4),
+                });
+                return Ok(repr);
+            }
+        }
         for option in TcpOptions::new(options) {
             match option? {
                 TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
@@ -263,11 +276,11 @@ impl<'a> TcpRepr<'a> {
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
         let header_len = self.header_len();
+        let needed = header_len + self.payload.len();
         let buf_len = packet.buffer.as_ref().len();
         assert!(
-            buf_len >= self.buffer_len(),
-            "{caller}: buffer of {buf_len} bytes, {} needed",
-            self.buffer_len()
+            buf_len >= needed,
+            "{caller}: buffer of {buf_len} bytes, {needed} needed",
         );
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
@@ -277,13 +290,30 @@ impl<'a> TcpRepr<'a> {
         packet.set_flags(self.flags);
         packet.set_window_len(self.window_len);
         packet.set_urgent_at(self.urgent_pointer);
-        self.emit_options(packet.options_mut());
-        packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
+        let buf = packet.buffer.as_mut();
+        self.emit_options(&mut buf[super::HEADER_LEN..header_len]);
+        buf[header_len..needed].copy_from_slice(self.payload);
     }
 
     /// Writes the options area (exactly `options_len()` bytes) in Linux's layout.
     fn emit_options(&self, buf: &mut [u8]) {
         const NOP: u8 = kind::NOP;
+        // What every data segment of a connection with timestamps carries: write it
+        // whole (the general path below writes the same 12 bytes).
+        if let (Some(ts), None, None, false, None) = (
+            self.timestamp,
+            self.max_seg_size,
+            self.window_scale,
+            self.sack_permitted,
+            self.sack_ranges[0],
+        ) {
+            if let Ok(b) = <&mut [u8; 12]>::try_from(&mut *buf) {
+                b[..4].copy_from_slice(&[NOP, NOP, kind::TIMESTAMPS, len::TIMESTAMPS as u8]);
+                b[4..8].copy_from_slice(&ts.tsval.to_be_bytes());
+                b[8..].copy_from_slice(&ts.tsecr.to_be_bytes());
+                return;
+            }
+        }
         let mut at = 0;
         if let Some(mss) = self.max_seg_size {
             at += TcpOption::MaxSegmentSize(mss).emit(&mut buf[at..]);

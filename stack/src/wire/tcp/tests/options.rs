@@ -404,3 +404,24 @@ fn iterator_stops_after_error() {
     );
     assert!(options_of(&[]).is_empty());
 }
+
+/// RFC 7323 Appendix A: the `NOP NOP TS` layout (read on a fast path) parses to the same
+/// repr as the same option in any other place, and a malformed option after an aligned
+/// timestamp is still refused.
+#[test]
+fn aligned_timestamps_parse_like_any_other_layout() {
+    let ts = [8, 10, 0, 0, 0, 7, 0, 0, 0, 9];
+    let aligned = [&[1u8, 1][..], &ts[..]].concat();
+    let trailing = [&ts[..], &[1u8, 1][..]].concat();
+    let want = Some(TcpTimestamp { tsval: 7, tsecr: 9 });
+    assert_eq!(parse(&aligned).map(|r| r.timestamp), Ok(want));
+    assert_eq!(parse(&trailing).map(|r| r.timestamp), Ok(want));
+    assert_eq!(parse(&aligned), parse(&trailing));
+    // Sixteen bytes: the aligned timestamp, then an option with a bad length.
+    let bad_after = [&aligned[..], &[3u8, 9, 0, 0][..]].concat();
+    assert_eq!(parse(&bad_after), Err(Error::BadOption));
+    // A timestamp with a wrong length in the aligned place is no timestamp.
+    let mut wrong = aligned.clone();
+    wrong[3] = 11;
+    assert_eq!(parse(&wrong), Err(Error::BadOption));
+}
