@@ -428,3 +428,27 @@ fn icmp6_port_unreachable_reaches_a_connected_socket() {
     s.receive(T0, i, &ip6(HOST, US, nh::ICMPV6, &m));
     assert_eq!(s.udp_recv(v), Ok(None));
 }
+
+/// RFC 1122 3.3.1 over IPv6: a connection to the stack's own IPv6 address loops back
+/// inside the stack (never reaching a device) and completes its handshake and data.
+#[test]
+fn connection_to_our_own_ipv6_address_loops_back() {
+    let (mut s, _) = host_stack();
+    let l = s.tcp_listen(sa6(US, 80), 8).unwrap();
+    let c = s.tcp_connect(T0, sa6(US, 80), None).unwrap();
+    for _ in 0..4 {
+        s.handle_timeout(T0);
+    }
+    assert!(drain(&mut s).is_empty(), "nothing leaves for a device");
+    let h = s.tcp_accept(l).unwrap().expect("accepted");
+    assert_eq!(s.tcp_conn(c).unwrap().state(), State::Established);
+    assert_eq!(
+        s.tcp_conn(h).unwrap().remote(),
+        s.tcp_conn(c).unwrap().local()
+    );
+    assert_eq!(s.tcp_send(T0, c, b"to myself").unwrap(), 9);
+    s.handle_timeout(T0);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.tcp_recv(T0, h, &mut buf).unwrap(), 9);
+    assert_eq!(&buf[..9], b"to myself");
+}
