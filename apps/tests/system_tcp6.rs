@@ -208,3 +208,62 @@ fn tunstack_get_from_a_kernel_server_over_ipv6() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(sha256(&got.0), sha256(&files.0.join("data.bin")));
 }
+
+/// `tunstack ss`, pointed at the stack's IPv6 address, lists a download over IPv6 as
+/// `ss -ti` would: IPv6 endpoints in brackets, and an MSS of 1440 (the 1500-byte MTU less
+/// 60, RFC 8200 section 8.3).
+#[test]
+fn ss_lists_an_ipv6_connection() {
+    if !common::require_root() || !common::require_tool("curl") {
+        return;
+    }
+    let ns = common::NetNs::new();
+    let www = common::temp_path("ss6www");
+    std::fs::create_dir_all(&www.0).unwrap();
+    let mut data = vec![0u8; 4 << 20];
+    tunstack::rand::Rng::new(46).fill(&mut data);
+    std::fs::write(www.0.join("slow.bin"), &data).unwrap();
+    let _t = Tunstack::up(&[
+        "up",
+        "--netns",
+        ns.name(),
+        "--tun",
+        "tsss6",
+        "--www",
+        www.0.to_str().unwrap(),
+    ]);
+    const PORT: &str = "45680";
+    let _download = ns.spawn_cmd(
+        "curl",
+        &[
+            "-gsS",
+            "--limit-rate",
+            "300K",
+            "--local-port",
+            PORT,
+            "-m",
+            "60",
+            "-o",
+            "/dev/null",
+            "http://[fd00:77::2]/slow.bin",
+        ],
+    );
+    let peer = format!("[fd00:77::1]:{PORT}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (row, info) = loop {
+        let out = ns.exec_ok(env!("CARGO_BIN_EXE_tunstack"), &["ss", "fd00:77::2"]);
+        let lines: Vec<&str> = out.lines().collect();
+        if let Some(i) = lines.iter().position(|l| l.contains(&peer)) {
+            break (lines[i].to_string(), lines[i + 1].to_string());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no row for {peer}:\n{out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let w: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(w[0], "ESTAB", "{row}");
+    assert_eq!(w[2..], ["[fd00:77::2]:80", peer.as_str()], "{row}");
+    assert!(info.contains("mss:1440"), "{info}");
+}
