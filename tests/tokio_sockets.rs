@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use mem_pair::{sa, Pair, A, B};
+use mem_pair::{sa, Pair, A, A6, B, B6};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tunstack::tokio::{TcpListener, TcpStream, UdpSocket};
 
@@ -92,6 +92,53 @@ async fn a_read_dropped_midway_leaves_the_socket_usable() {
     // End of stream reaches a reader.
     s.shutdown().await.unwrap();
     assert_eq!(c.read(&mut buf).await.unwrap(), 0);
+}
+
+/// The async sockets over IPv6: a listener on `[::]` (both families), a connection from
+/// A's IPv6 address with IPv6 `local_addr`/`peer_addr` on both ends, 1 MiB echoed back
+/// byte-exact; and a UDP exchange between the two IPv6 addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_and_udp_over_ipv6() {
+    let p = Pair::new();
+    let any6 = std::net::SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), 5006);
+    let l = TcpListener::bind_on(&p.hb(), any6).unwrap();
+    let server = tokio::spawn(async move {
+        let (mut conn, peer) = l.accept().await.unwrap();
+        assert_eq!(peer.ip(), std::net::IpAddr::V6(A6));
+        let (mut r, mut w) = tokio::io::split(&mut conn);
+        tokio::io::copy(&mut r, &mut w).await.unwrap()
+    });
+    let to = std::net::SocketAddr::new(B6.into(), 5006);
+    let mut c = TcpStream::connect_on(&p.ha(), to).await.unwrap();
+    assert_eq!(c.peer_addr().unwrap(), to);
+    assert_eq!(c.local_addr().unwrap().ip(), std::net::IpAddr::V6(A6));
+    let data = pattern(1 << 20);
+    let (mut r, mut w) = tokio::io::split(&mut c);
+    let send = {
+        let data = data.clone();
+        async move {
+            w.write_all(&data).await.unwrap();
+            w.shutdown().await.unwrap();
+        }
+    };
+    let mut got = Vec::new();
+    let ((), n) = tokio::join!(send, async { r.read_to_end(&mut got).await.unwrap() });
+    assert_eq!(n, data.len());
+    assert!(got == data, "the echo differs");
+    assert_eq!(server.await.unwrap(), data.len() as u64);
+
+    let ub = UdpSocket::bind_on(&p.hb(), (B6, 5353)).unwrap();
+    let ua = UdpSocket::bind_on(&p.ha(), (A6, 0)).unwrap();
+    ua.send_to(b"query", (B6, 5353)).await.unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from) = ub.recv_from(&mut buf).await.unwrap();
+    assert_eq!((&buf[..n], from), (&b"query"[..], ua.local_addr().unwrap()));
+    ub.send_to(b"answer", from).await.unwrap();
+    let (n, from) = ua.recv_from(&mut buf).await.unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"answer"[..], std::net::SocketAddr::new(B6.into(), 5353))
+    );
 }
 
 /// Counts how often it is woken.

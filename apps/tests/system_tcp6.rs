@@ -1,6 +1,7 @@
-//! System tests for TCP and UDP over IPv6: the `tunstack` binary on a real TUN device in
-//! a test-made namespace, with the kernel's `curl`, `dig`, `nc` and a kernel HTTP server
-//! as the peers, over `fd00:77::/64` (the stack at `fd00:77::2`, the kernel side at
+//! System tests for TCP and UDP over IPv6: the `tunstack` binary on a real TUN device
+//! (and on TAP, where Neighbor Discovery resolves the next hop) in a test-made
+//! namespace, with the kernel's `curl`, `dig`, `nc` and a kernel HTTP server as the
+//! peers, over `fd00:77::/64` (the stack at `fd00:77::2`, the kernel side at
 //! `fd00:77::1`).
 
 #[path = "../../tests/common/mod.rs"]
@@ -9,7 +10,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{counter, sha256, text, Tunstack};
+use support::{counter, sha256, text, Link, Tunstack};
 
 /// The kernel reaches the stack's servers over IPv6: `curl -g` gets the index page
 /// (and `/_stack/connections` lists that connection with IPv6 endpoints), `dig -6`
@@ -18,7 +19,16 @@ use support::{counter, sha256, text, Tunstack};
 /// chargen ports answer too. IPv4 still works beside it, on the same (dual-stack)
 /// listeners. The counters printed at exit show the traffic over IPv6.
 #[test]
-fn kernel_clients_reach_the_stack_over_ipv6() {
+fn kernel_clients_reach_the_stack_over_ipv6_tun() {
+    kernel_clients_reach_the_stack_over_ipv6(Link::Tun);
+}
+
+#[test]
+fn kernel_clients_reach_the_stack_over_ipv6_tap() {
+    kernel_clients_reach_the_stack_over_ipv6(Link::Tap);
+}
+
+fn kernel_clients_reach_the_stack_over_ipv6(link: Link) {
     if !common::require_root()
         || !common::require_tool("curl")
         || !common::require_tool("dig")
@@ -30,17 +40,19 @@ fn kernel_clients_reach_the_stack_over_ipv6() {
     let www = common::temp_path("www6");
     std::fs::create_dir_all(&www.0).unwrap();
     std::fs::write(www.0.join("index.html"), "<h1>hello over IPv6</h1>\n").unwrap();
-    let t = Tunstack::up(&[
-        "up",
-        "--netns",
-        ns.name(),
-        "--seed",
-        "6",
-        "--tun",
-        "tstcp6",
-        "--www",
-        www.0.to_str().unwrap(),
-    ]);
+    let t = Tunstack::up_on(
+        link,
+        &link.dev("tstcp6"),
+        &[
+            "up",
+            "--netns",
+            ns.name(),
+            "--seed",
+            "6",
+            "--www",
+            www.0.to_str().unwrap(),
+        ],
+    );
 
     let page = ns.exec_ok("curl", &["-gsS", "-m", "10", "http://[fd00:77::2]/"]);
     assert!(page.contains("hello over IPv6"), "{page}");
@@ -195,4 +207,63 @@ fn tunstack_get_from_a_kernel_server_over_ipv6() {
     let _ = http.wait();
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(sha256(&got.0), sha256(&files.0.join("data.bin")));
+}
+
+/// `tunstack ss`, pointed at the stack's IPv6 address, lists a download over IPv6 as
+/// `ss -ti` would: IPv6 endpoints in brackets, and an MSS of 1440 (the 1500-byte MTU less
+/// 60, RFC 8200 section 8.3).
+#[test]
+fn ss_lists_an_ipv6_connection() {
+    if !common::require_root() || !common::require_tool("curl") {
+        return;
+    }
+    let ns = common::NetNs::new();
+    let www = common::temp_path("ss6www");
+    std::fs::create_dir_all(&www.0).unwrap();
+    let mut data = vec![0u8; 4 << 20];
+    tunstack::rand::Rng::new(46).fill(&mut data);
+    std::fs::write(www.0.join("slow.bin"), &data).unwrap();
+    let _t = Tunstack::up(&[
+        "up",
+        "--netns",
+        ns.name(),
+        "--tun",
+        "tsss6",
+        "--www",
+        www.0.to_str().unwrap(),
+    ]);
+    const PORT: &str = "45680";
+    let _download = ns.spawn_cmd(
+        "curl",
+        &[
+            "-gsS",
+            "--limit-rate",
+            "300K",
+            "--local-port",
+            PORT,
+            "-m",
+            "60",
+            "-o",
+            "/dev/null",
+            "http://[fd00:77::2]/slow.bin",
+        ],
+    );
+    let peer = format!("[fd00:77::1]:{PORT}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (row, info) = loop {
+        let out = ns.exec_ok(env!("CARGO_BIN_EXE_tunstack"), &["ss", "fd00:77::2"]);
+        let lines: Vec<&str> = out.lines().collect();
+        if let Some(i) = lines.iter().position(|l| l.contains(&peer)) {
+            break (lines[i].to_string(), lines[i + 1].to_string());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no row for {peer}:\n{out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let w: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(w[0], "ESTAB", "{row}");
+    assert_eq!(w[2..], ["[fd00:77::2]:80", peer.as_str()], "{row}");
+    assert!(info.contains("mss:1440"), "{info}");
 }

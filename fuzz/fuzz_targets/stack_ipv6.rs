@@ -3,6 +3,11 @@
 //! link (inside an Ethernet frame to its address or the all-nodes group). Whatever comes
 //! in, nothing may panic, every frame sent out must parse as IPv6 (or ARP on TAP), and
 //! the timers run (reassembly, Neighbor Discovery, DAD) after a minute.
+//!
+//! The stack has a TCP listener on `[::]:80` and a UDP socket on `[::]:53`. With bit
+//! 0x40 of the selector set, a TCP or UDP payload right behind the fixed header gets
+//! its checksum completed first, so that the fuzzer reaches TCP's state machine and
+//! UDP delivery over IPv6 without finding checksums.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -37,7 +42,34 @@ fn stack(forwarding: bool, tap: bool) -> (Stack, tunstack::iface::IfaceId) {
         b.mtu = 1280;
         s.add_interface(b);
     }
+    s.tcp_listen((std::net::Ipv6Addr::UNSPECIFIED, 80), 4)
+        .expect("listen");
+    s.udp_bind((std::net::Ipv6Addr::UNSPECIFIED, 53))
+        .expect("bind");
     (s, id)
+}
+
+/// Completes the TCP or UDP checksum of a packet whose fixed header says it carries one.
+fn fix_checksum(pkt: &mut [u8]) {
+    let Ok(p) = Ipv6Packet::new_checked(&pkt[..]) else {
+        return;
+    };
+    let (src, dst, nh) = (p.src_addr(), p.dst_addr(), p.next_header());
+    let end = (40 + usize::from(p.payload_len())).min(pkt.len());
+    let upper = &mut pkt[40..end];
+    match nh {
+        6 => {
+            if let Ok(mut t) = tunstack::wire::tcp::TcpPacket::new_checked(&mut *upper) {
+                t.fill_checksum(src, dst);
+            }
+        }
+        17 => {
+            if let Ok(mut u) = tunstack::wire::udp::UdpPacket::new_checked(&mut *upper) {
+                u.fill_checksum(src, dst);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check_out(s: &mut Stack, tap: bool) {
@@ -57,6 +89,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, pkt)) = data.split_first() else {
         return;
     };
+    let mut pkt = pkt.to_vec();
+    if sel & 0x40 != 0 {
+        fix_checksum(&mut pkt);
+    }
+    let pkt = &pkt[..];
     let (forwarding, tap) = match sel % 3 {
         0 => (false, false),
         1 => (true, false),

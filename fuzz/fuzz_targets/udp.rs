@@ -2,7 +2,9 @@
 //! a fresh buffer and a re-parse that must give the same repr.
 //!
 //! Input: 4 bytes source address, 4 bytes destination address (for the pseudo-header
-//! checksum), then the UDP datagram.
+//! checksum), then the UDP datagram. The same datagram is also parsed over IPv6 (the
+//! addresses as IPv4-mapped IPv6 ones), where a zero checksum must fail (RFC 8200
+//! section 8.1) and an emitted datagram must verify.
 #![no_main]
 
 use std::net::Ipv4Addr;
@@ -42,4 +44,16 @@ fuzz_target!(|data: &[u8]| {
     let emitted = UdpPacket::new_checked(&out[..]).expect("emitted datagram checks");
     let again = UdpRepr::parse(&emitted, src, dst).expect("emitted datagram parses");
     assert_eq!(again, repr);
+
+    let (src6, dst6) = (src.to_ipv6_mapped(), dst.to_ipv6_mapped());
+    let over6 = UdpRepr::parse(&packet, src6, dst6);
+    if packet.checksum() == 0 {
+        assert!(over6.is_err(), "a zero checksum over IPv6 is refused");
+    }
+    let mut out6 = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut UdpPacket::new_unchecked(&mut out6[..]), src6, dst6);
+    let emitted6 = UdpPacket::new_checked(&out6[..]).expect("emitted datagram checks");
+    assert_ne!(emitted6.checksum(), 0, "never a zero checksum over IPv6");
+    let again6 = UdpRepr::parse(&emitted6, src6, dst6).expect("emitted over IPv6 parses");
+    assert_eq!(again6, repr);
 });

@@ -25,7 +25,7 @@ thread_local! {
         let mut s = Stack::new(StackConfig::default(), Rng::new(1));
         let i = s.add_interface(InterfaceConfig::ip("tun0", "10.77.0.2/24".parse().unwrap()));
         s.set_offload(i, true);
-        let _ = s.tcp_listen("10.77.0.2:80".parse().unwrap(), 4);
+        let _ = s.tcp_listen("10.77.0.2:80".parse::<std::net::SocketAddr>().unwrap(), 4);
         (s, i)
     });
 }
@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(hdr) = VirtioNetHdr::parse(head) else {
         return;
     };
-    assert_eq!(&hdr.to_bytes(), head, "a parsed header writes back the same");
+    assert_eq!(
+        &hdr.to_bytes(),
+        head,
+        "a parsed header writes back the same"
+    );
     let checked = hdr.check_ipv4(0, packet);
     let mut pieces: Vec<Vec<u8>> = Vec::new();
     let wire = virtio::to_wire(&hdr, 0, packet, &mut |p| pieces.push(p.to_vec()));

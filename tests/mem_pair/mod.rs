@@ -2,9 +2,9 @@
 //! the readiness and async socket tests (include with `mod mem_pair;`).
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
-use tunstack::iface::{InterfaceConfig, Ipv4Cidr};
+use tunstack::iface::{InterfaceConfig, Ipv4Cidr, Ipv6Cidr};
 use tunstack::link::{Medium, MemoryLink};
 use tunstack::rand::Rng;
 use tunstack::socket::{Runtime, StackHandle};
@@ -12,6 +12,10 @@ use tunstack::stack::{Stack, StackConfig};
 
 pub const A: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
 pub const B: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+/// A's IPv6 address (both stacks speak both families).
+pub const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 1);
+/// B's IPv6 address.
+pub const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 2);
 
 /// Stack A (the client side) and stack B (the server side).
 pub struct Pair {
@@ -22,14 +26,16 @@ pub struct Pair {
 impl Pair {
     pub fn new() -> Pair {
         let (ea, eb) = MemoryLink::pair(Medium::Ip, 1500);
-        let mk = |addr: Ipv4Addr, seed: u64, dev: tunstack::link::MemoryEnd| {
+        let mk = |addr: Ipv4Addr, addr6: Ipv6Addr, seed: u64, dev: tunstack::link::MemoryEnd| {
             let mut s = Stack::new(StackConfig::default(), Rng::new(seed));
-            let i = s.add_interface(InterfaceConfig::ip("mem", Ipv4Cidr::new(addr, 24).unwrap()));
+            let cfg = InterfaceConfig::ip("mem", Ipv4Cidr::new(addr, 24).unwrap())
+                .with_ipv6(Ipv6Cidr::new(addr6, 64).unwrap());
+            let i = s.add_interface(cfg);
             Runtime::spawn(s, vec![(i, Box::new(dev))]).unwrap()
         };
         Pair {
-            a: mk(A, 1, ea),
-            b: mk(B, 2, eb),
+            a: mk(A, A6, 1, ea),
+            b: mk(B, B6, 2, eb),
         }
     }
 

@@ -79,6 +79,18 @@ impl Stack {
                     Icmpv6Repr::TimeExceeded { .. } => self.stats.icmp6_in_time_excds += 1,
                     _ => self.stats.icmp6_in_parm_problems += 1,
                 }
+                // RFC 4443 section 3.1: port unreachable means refused; no route,
+                // prohibited and address unreachable are reported as unreachable.
+                if let Icmpv6Repr::DstUnreachable { reason, data } = repr {
+                    use crate::wire::icmpv6::DstUnreachable as D;
+                    match reason {
+                        D::PortUnreachable => self.udp_icmp_error(data, true),
+                        D::NoRoute | D::AdminProhibited | D::AddrUnreachable | D::RejectRoute => {
+                            self.udp_icmp_error(data, false)
+                        }
+                        _ => {}
+                    }
+                }
                 self.echo6_error(now, ip, &repr);
             }
             Icmpv6Repr::Ndp(n) => {

@@ -134,7 +134,10 @@ impl Stack {
     pub(super) fn is_own_addr(&self, ip: IpAddr) -> bool {
         match ip {
             IpAddr::V4(a) => self.ifaces.iter().any(|i| i.addr() == a),
-            IpAddr::V6(a) => self.ifaces.iter().any(|i| i.addr6() == Some(a)) || self.nd6_owns(&a),
+            IpAddr::V6(a) => {
+                self.ifaces.iter().any(|i| i.addr6() == Some(a))
+                    || (!a.is_multicast() && self.nd6_owns(&a))
+            }
         }
     }
 

@@ -1,9 +1,10 @@
 //! Hostile input to the whole core: random and mutated frames fed to a stack that has a
 //! listener, an established connection, fragments in reassembly and a UDP socket, with
 //! time moving on, through the offload path too (random and mutated virtio-net headers,
-//! TCP super-segments). Nothing may panic, and the bounds must hold.
+//! TCP super-segments), and TCP and UDP over IPv6 beside them. Nothing may panic, and
+//! the bounds must hold.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use proptest::prelude::*;
 
@@ -15,6 +16,40 @@ use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 
 const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const US6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2);
+const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1);
+
+/// A TCP segment or UDP datagram (`next` 6 or 17, checksummed) from PEER6 over IPv6.
+fn ip6(next: u8, upper: &[u8]) -> Vec<u8> {
+    let mut upper = upper.to_vec();
+    if next == 6 {
+        TcpPacket::new_unchecked(&mut upper[..]).fill_checksum(PEER6, US6);
+    } else {
+        crate::wire::udp::UdpPacket::new_unchecked(&mut upper[..]).fill_checksum(PEER6, US6);
+    }
+    let repr = crate::wire::ipv6::Ipv6Repr {
+        src_addr: PEER6,
+        dst_addr: US6,
+        next_header: next,
+        payload_len: upper.len(),
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut buf = vec![0u8; 40 + upper.len()];
+    repr.emit(&mut crate::wire::ipv6::Ipv6Packet::new_unchecked(
+        &mut buf[..],
+    ))
+    .unwrap();
+    buf[40..].copy_from_slice(&upper);
+    buf
+}
+
+/// [`tcp`] over IPv6.
+fn tcp6(flags: TcpFlags, seq: u32, data: &[u8]) -> Vec<u8> {
+    let v4 = tcp(flags, seq, 0, 80, data);
+    ip6(6, &v4[20..])
+}
 
 fn ip(proto: IpProtocol, payload: &[u8], mf: bool, off: u16) -> Vec<u8> {
     let repr = Ipv4Repr {
@@ -82,6 +117,18 @@ fn templates() -> Vec<Vec<u8>> {
         ip(IpProtocol::Unknown(99), &[0; 40], false, 1480),
         // A super-segment's worth of data (with a TSO header, below).
         tcp(TcpFlags::ACK, 1001, 0, 80, &[0x5a; 8 * 1460]),
+        // Over IPv6: a SYN, data, a FIN to the listener; a query to the UDP socket.
+        tcp6(TcpFlags::SYN, 5000, b""),
+        tcp6(
+            TcpFlags::ACK | TcpFlags::PSH,
+            5001,
+            b"GET / HTTP/1.1\r\n\r\n",
+        ),
+        tcp6(TcpFlags::FIN | TcpFlags::ACK, 5001, b""),
+        ip6(
+            17,
+            &[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'q', b'u', b'e', b'r'],
+        ),
     ]
 }
 
@@ -139,10 +186,14 @@ proptest! {
     #[test]
     fn the_core_survives_hostile_frames(frames in hostile()) {
         let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(3));
-        let i = s.add_interface(InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap()));
+        let cfg = InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap())
+            .with_ipv6(crate::iface::Ipv6Cidr::new(US6, 64).unwrap());
+        let i = s.add_interface(cfg);
         s.set_offload(i, true);
         let l = s.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
         let u = s.udp_bind(SocketAddrV4::new(US, 53)).unwrap();
+        let l6 = s.tcp_listen(SocketAddr::new(US6.into(), 80), 4).unwrap();
+        let u6 = s.udp_bind(SocketAddr::new(US6.into(), 53)).unwrap();
         let mut now = Instant::from_secs(1);
         for (f, hdr) in &frames {
             s.receive_offload(now, i, f, hdr);
@@ -157,6 +208,8 @@ proptest! {
             }
             let _ = s.tcp_accept(l);
             let _ = s.udp_recv(u);
+            let _ = s.tcp_accept(l6);
+            let _ = s.udp_recv(u6);
         }
         // Time runs out on everything: reassembly, handshakes, TIME-WAIT.
         for _ in 0..400 {

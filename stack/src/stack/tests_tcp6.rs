@@ -394,3 +394,61 @@ fn udp_to_closed_port_gets_port_unreachable() {
     assert_eq!(data, &pkt[..]);
     assert_eq!(s.stats().udp6_no_ports, 1);
 }
+
+/// RFC 4443 section 3.1 with RFC 1122 4.1.3.3: an ICMPv6 port unreachable quoting a
+/// datagram of a connected socket is reported on its next call as `ConnectionRefused`
+/// (once); an unconnected socket is not told.
+#[test]
+fn icmp6_port_unreachable_reaches_a_connected_socket() {
+    let (mut s, i) = host_stack();
+    let u = s.udp_bind(sa6(US, 5000)).unwrap();
+    s.udp_connect(u, sa6(HOST, 53)).unwrap();
+    s.udp_send_to(T0, u, b"query", None).unwrap();
+    let out = drain(&mut s);
+    let sent = out[0].frame.clone();
+    let err = Icmpv6Repr::DstUnreachable {
+        reason: DstUnreachable::PortUnreachable,
+        data: &sent,
+    };
+    let mut m = vec![0u8; err.buffer_len()];
+    err.emit(HOST, US, &mut m).unwrap();
+    s.receive(T0, i, &ip6(HOST, US, nh::ICMPV6, &m));
+    assert_eq!(s.udp_recv(u), Err(UdpError::ConnectionRefused));
+    assert_eq!(s.udp_recv(u), Ok(None));
+    // Not connected: nothing to report.
+    let v = s.udp_bind(sa6(US, 5001)).unwrap();
+    s.udp_send_to(T0, v, b"query", Some(sa6(HOST, 53))).unwrap();
+    let sent = drain(&mut s)[0].frame.clone();
+    let err = Icmpv6Repr::DstUnreachable {
+        reason: DstUnreachable::PortUnreachable,
+        data: &sent,
+    };
+    let mut m = vec![0u8; err.buffer_len()];
+    err.emit(HOST, US, &mut m).unwrap();
+    s.receive(T0, i, &ip6(HOST, US, nh::ICMPV6, &m));
+    assert_eq!(s.udp_recv(v), Ok(None));
+}
+
+/// RFC 1122 3.3.1 over IPv6: a connection to the stack's own IPv6 address loops back
+/// inside the stack (never reaching a device) and completes its handshake and data.
+#[test]
+fn connection_to_our_own_ipv6_address_loops_back() {
+    let (mut s, _) = host_stack();
+    let l = s.tcp_listen(sa6(US, 80), 8).unwrap();
+    let c = s.tcp_connect(T0, sa6(US, 80), None).unwrap();
+    for _ in 0..4 {
+        s.handle_timeout(T0);
+    }
+    assert!(drain(&mut s).is_empty(), "nothing leaves for a device");
+    let h = s.tcp_accept(l).unwrap().expect("accepted");
+    assert_eq!(s.tcp_conn(c).unwrap().state(), State::Established);
+    assert_eq!(
+        s.tcp_conn(h).unwrap().remote(),
+        s.tcp_conn(c).unwrap().local()
+    );
+    assert_eq!(s.tcp_send(T0, c, b"to myself").unwrap(), 9);
+    s.handle_timeout(T0);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.tcp_recv(T0, h, &mut buf).unwrap(), 9);
+    assert_eq!(&buf[..9], b"to myself");
+}

@@ -115,27 +115,37 @@ impl Stack {
         false
     }
 
-    /// An ICMP error quoting one of our UDP datagrams: a connected socket learns of it
-    /// (RFC 1122 4.1.3.3: UDP MUST pass ICMP errors up; like the kernel, only connected
-    /// sockets report them, once, on their next call).
+    /// An ICMP or ICMPv6 error quoting one of our UDP datagrams (an IPv4 or IPv6 header
+    /// and the UDP ports behind it): a connected socket learns of it (RFC 1122 4.1.3.3:
+    /// UDP MUST pass ICMP errors up; RFC 4443 section 3.1 for ICMPv6; like the kernel,
+    /// only connected sockets report them, once, on their next call).
     pub(super) fn udp_icmp_error(&mut self, quote: &[u8], refused: bool) {
-        let Ok(ip) = Ipv4Packet::new_checked_header(quote) else {
-            return;
-        };
-        let Some(ports) = ip.payload().get(..4) else {
-            return;
-        };
-        if ip.protocol() != IpProtocol::Udp {
-            return;
-        }
-        let src = SocketAddr::new(
-            ip.src_addr().into(),
-            u16::from_be_bytes([ports[0], ports[1]]),
-        );
-        let dst = SocketAddr::new(
-            ip.dst_addr().into(),
-            u16::from_be_bytes([ports[2], ports[3]]),
-        );
+        let (src_ip, dst_ip, ports): (IpAddr, IpAddr, &[u8]) =
+            if quote.first().is_some_and(|b| b >> 4 == 6) {
+                let Ok(ip) = crate::wire::ipv6::Ipv6Packet::new_checked_header(quote) else {
+                    return;
+                };
+                if ip.next_header() != crate::wire::ipv6::next_header::UDP {
+                    return;
+                }
+                let Some(ports) = quote.get(40..44) else {
+                    return;
+                };
+                (ip.src_addr().into(), ip.dst_addr().into(), ports)
+            } else {
+                let Ok(ip) = Ipv4Packet::new_checked_header(quote) else {
+                    return;
+                };
+                if ip.protocol() != IpProtocol::Udp {
+                    return;
+                }
+                let Some(ports) = quote.get(ip.header_len()..ip.header_len() + 4) else {
+                    return;
+                };
+                (ip.src_addr().into(), ip.dst_addr().into(), ports)
+            };
+        let src = SocketAddr::new(src_ip, u16::from_be_bytes([ports[0], ports[1]]));
+        let dst = SocketAddr::new(dst_ip, u16::from_be_bytes([ports[2], ports[3]]));
         let Some(idx) = self.udp.lookup(src, dst) else {
             return;
         };
