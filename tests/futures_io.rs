@@ -48,15 +48,10 @@ async fn read_to_end(mut r: impl AsyncRead + Unpin) -> io::Result<Vec<u8>> {
     }
 }
 
-fn within<T>(
-    limit: Duration,
-    f: impl std::future::Future<Output = T>,
-) -> impl std::future::Future<Output = T> {
-    async move {
-        tokio::time::timeout(limit, f)
-            .await
-            .expect("the transfer did not finish in time")
-    }
+async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, f)
+        .await
+        .expect("the transfer did not finish in time")
 }
 
 /// 4 MiB one way through the futures-io traits, byte-exact, ended by `poll_close` (a FIN:
