@@ -11,7 +11,18 @@ use std::time::Duration;
 /// The release `tunstack` binary beside this bench's executable
 /// (`target/release/deps/http_wrk-*` → `target/release/tunstack`), built (or brought up
 /// to date) first with cargo.
+///
+/// `TUNSTACK_BENCH_BIN=PATH` uses that binary instead (an older build, to compare in one
+/// session).
 pub fn release_binary() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("TUNSTACK_BENCH_BIN") {
+        let bin = PathBuf::from(bin);
+        println!(
+            "note: tunstack binary {} (TUNSTACK_BENCH_BIN)",
+            bin.display()
+        );
+        return Ok(bin);
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = exe
         .parent()

@@ -111,6 +111,11 @@ pub fn serve_file(req: &Request, path: &Path) -> Response {
     let Ok(meta) = file.metadata() else {
         return Response::text(404, "no such file");
     };
+    serve_opened(req, path, file, &meta)
+}
+
+/// As [`serve_file`], for a file already open (`meta` its metadata).
+pub fn serve_opened(req: &Request, path: &Path, file: File, meta: &std::fs::Metadata) -> Response {
     // Only regular files: a FIFO or a device inside the root would block or never end.
     if !meta.is_file() {
         return Response::text(404, "not a regular file");

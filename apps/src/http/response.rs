@@ -1,7 +1,8 @@
 //! Responses and how they are written (RFC 9112 4, 6; RFC 9110 6.6.1, 8.6).
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::time::SystemTime;
 
 use super::date;
@@ -165,12 +166,12 @@ pub fn body_piece(body: &mut Body, out: &mut Vec<u8>) -> io::Result<bool> {
             if *len == 0 {
                 return Ok(true);
             }
-            file.seek(SeekFrom::Start(*start))?;
             let old = out.len();
             let want = ((CHUNK.saturating_sub(old)).max(1) as u64).min(*len) as usize;
             out.resize(old + want, 0);
             let n = loop {
-                match file.read(&mut out[old..]) {
+                // pread(2): one call, and the file's offset is never relied on.
+                match file.read_at(&mut out[old..], *start) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {

@@ -73,6 +73,8 @@ const LINGER: Duration = Duration::from_secs(2);
 pub struct Server {
     cfg: Config,
     root: Option<PathBuf>,
+    /// The web root, open: paths are opened beneath it ([`path::open`]).
+    root_dir: Option<std::fs::File>,
     info: Option<Arc<dyn StackInfo>>,
     limit: Arc<ConnLimit>,
 }
@@ -93,10 +95,12 @@ impl Server {
             }
             None => None,
         };
+        let root_dir = root.as_ref().map(std::fs::File::open).transpose()?;
         let limit = ConnLimit::new(cfg.max_connections);
         Ok(Server {
             cfg,
             root,
+            root_dir,
             info: None,
             limit,
         })
@@ -438,18 +442,19 @@ impl Server {
         {
             return r;
         }
-        let Some(root) = &self.root else {
+        let (Some(root), Some(root_dir)) = (&self.root, &self.root_dir) else {
             if path == "/" || path == "/index.html" {
                 let page = pages::index_html(self.info.is_some());
                 return Response::bytes(200, "text/html; charset=utf-8", page.into_bytes());
             }
             return Response::text(404, "not found");
         };
-        match path::resolve(root, &req.target) {
+        match path::open(root, root_dir, &req.target) {
             Err(PathError::Bad) => Response::text(400, "bad path"),
             Err(PathError::NotFound) => Response::text(404, "not found"),
-            Ok((p, slash)) if p.is_dir() => {
-                if !slash {
+            Ok(o) if o.meta.is_dir() => {
+                let p = o.path;
+                if !o.slash {
                     // A directory is addressed with a trailing slash, so relative links work.
                     return Response::text(301, "moved").with("Location", format!("{path}/"));
                 }
@@ -459,7 +464,7 @@ impl Server {
                     _ => files::listing(path, &p),
                 }
             }
-            Ok((p, _)) => files::serve_file(req, &p),
+            Ok(o) => files::serve_opened(req, &o.path, o.file, &o.meta),
         }
     }
 }

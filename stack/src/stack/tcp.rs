@@ -480,7 +480,9 @@ impl Stack {
 
     /// Runs expired TCP timers.
     pub(super) fn tcp_timeout(&mut self, now: Instant) {
-        for idx in self.tcp.expired(now) {
+        let mut due = std::mem::take(&mut self.tcp.due);
+        self.tcp.expired(now, &mut due);
+        for &idx in &due {
             let Stack { tcp, stats, .. } = self;
             let mut ctx = OutputCtx {
                 stats,
@@ -495,6 +497,7 @@ impl Stack {
             tcp.sync_time_wait(idx, stats);
             tcp.mark_dirty(idx);
         }
+        self.tcp.due = due;
         self.tcp_flush(now);
     }
 

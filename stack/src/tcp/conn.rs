@@ -668,6 +668,13 @@ impl Connection {
     /// (Linux's `tcp_cleanup_rbuf`, "lots" meaning "at least twice"). Otherwise the larger
     /// window rides on the next ACK, which the data still in flight brings about; a
     /// reader taking a bulk stream in small chunks would else cost an ACK per read.
+    ///
+    /// "Half the buffer" is half of what the peer can have been offered: never more than
+    /// the right edge we advertised, counted from the start of its stream. Right after the
+    /// handshake that is the SYN-ACK's unscaled window (RFC 7323 2.2: at most 65,535), so
+    /// a short request read from a connection with a larger buffer is not followed by an
+    /// ACK of its own (the answer carries it, as Linux's slowly growing `rcv_ssthresh`
+    /// has it): on a connection per request that ACK was a quarter of what we sent.
     pub(crate) fn note_window_opened(&mut self) {
         if !self.state.can_receive() {
             return;
@@ -676,7 +683,11 @@ impl Connection {
         let (_, edge) = self.window_to_advertise(false);
         let seen = usize::try_from(self.rcv_adv.diff(self.rcv_nxt)).unwrap_or(0);
         let offered = usize::try_from(edge.diff(self.rcv_nxt)).unwrap_or(0);
-        let starved = seen <= self.recv_buf.capacity() / 2 && offered >= 2 * seen;
+        // The advertised right edge from the start of the stream (without wrapping).
+        let ever = usize::try_from(self.stats.bytes_received)
+            .unwrap_or(usize::MAX)
+            .saturating_add(seen);
+        let starved = seen <= self.recv_buf.capacity().min(ever) / 2 && offered >= 2 * seen;
         if edge.diff(self.rcv_adv) >= threshold as i32 && starved {
             self.ack_now = true;
         }

@@ -91,6 +91,9 @@ pub(crate) struct TcpLayer {
     pub listeners: Vec<Option<Listener>>,
     listener_gen: u32,
     heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    /// The connections [`TcpLayer::expired`] found due, kept between calls so that a
+    /// timer turn allocates nothing (take it, fill it, put it back).
+    pub due: Vec<u32>,
     pub dirty: VecDeque<u32>,
     pub isn: IsnGenerator,
     pub cookies: SynCookies,
@@ -102,6 +105,10 @@ pub(crate) struct TcpLayer {
     /// The last trace events of connections that have gone, not yet taken (bounded).
     pub finished_traces: VecDeque<super::trace::TraceChunk>,
 }
+
+/// Stale timer-heap entries tolerated beyond twice the live connections before the heap
+/// is compacted.
+const HEAP_SLACK: usize = 1024;
 
 /// The ephemeral port range (Linux's `ip_local_port_range` default).
 pub const EPHEMERAL: (u16, u16) = (32_768, 60_999);
@@ -122,6 +129,7 @@ impl TcpLayer {
             listeners: Vec::new(),
             listener_gen: 0,
             heap: BinaryHeap::new(),
+            due: Vec::new(),
             dirty: VecDeque::new(),
             isn,
             cookies,
@@ -236,7 +244,25 @@ impl TcpLayer {
         if s.scheduled.is_none_or(|t| at < t) {
             s.scheduled = Some(at);
             self.heap.push(Reverse((at, idx, s.gen)));
+            if self.heap.len() > 2 * self.live + HEAP_SLACK {
+                self.compact_heap();
+            }
         }
+    }
+
+    /// Drops the heap's stale entries: those of connections that have gone (a TIME-WAIT
+    /// connection replaced by a new incarnation leaves its 2 MSL entry behind, so under
+    /// churn stale entries outnumbered live ones by thirty to one, and every pop paid for
+    /// the depth) and those a connection's earlier deadline superseded. Called when the
+    /// heap holds more than twice the live connections (plus [`HEAP_SLACK`]), so its cost
+    /// is spread over at least as many pushes as it removes entries.
+    fn compact_heap(&mut self) {
+        let slots = &self.slots;
+        self.heap.retain(|&Reverse((t, idx, gen))| {
+            slots
+                .get(idx as usize)
+                .is_some_and(|s| s.gen == gen && s.scheduled == Some(t) && s.conn.is_some())
+        });
     }
 
     /// The earliest deadline (perhaps of a stale entry, which only means an early wake).
@@ -247,9 +273,9 @@ impl TcpLayer {
         self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
 
-    /// Connections whose deadline passed by `now` (each once).
-    pub fn expired(&mut self, now: Instant) -> Vec<u32> {
-        let mut out = Vec::new();
+    /// Connections whose deadline passed by `now` (each once), into `out` (cleared first).
+    pub fn expired(&mut self, now: Instant, out: &mut Vec<u32>) {
+        out.clear();
         while let Some(Reverse((t, idx, gen))) = self.heap.peek().copied() {
             if t > now {
                 break;
@@ -264,7 +290,6 @@ impl TcpLayer {
             s.scheduled = None;
             out.push(idx);
         }
-        out
     }
 
     /// Forgets a connection.

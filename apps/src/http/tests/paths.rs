@@ -4,7 +4,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::TempDir;
-use crate::http::path::{decode_segment, normalise, resolve, target_path, PathError};
+use crate::http::path::{decode_segment, normalise, open, resolve, target_path, PathError};
 
 /// A web root `www/` beside a secret file and a secret directory, with symlinks out of
 /// the root and within it.
@@ -154,4 +154,59 @@ fn lexical_pieces() {
     let (segs, dir) = normalise("/a/./b/../c/").unwrap();
     assert_eq!(segs, vec![b"a".to_vec(), b"c".to_vec()]);
     assert!(dir);
+}
+
+/// `open` (openat2 beneath the open root, refusing symlinks, with `resolve` behind it)
+/// names exactly what `resolve` names, for every target above and for symlinks within
+/// the root, and opens that very file: what is read through it is the file's content.
+#[test]
+fn open_agrees_with_resolve() {
+    let (_t, root) = layout();
+    let root_dir = std::fs::File::open(&root).unwrap();
+    let targets = [
+        "/",
+        "/index.html",
+        "/index.html?v=1#x",
+        "/sub/file.txt",
+        "/sub/./deeper/../file.txt",
+        "/a%20b.txt",
+        "/link_in",
+        "/link_in_dir/file.txt",
+        "http://host/sub/file.txt",
+        "/nope",
+        "/sub/",
+        "/sub",
+        "/sub/deeper",
+        "/../secret",
+        "/../index.html",
+        "/%2e%2e/index.html",
+        "/link_out",
+        "/rel_link_out",
+        "/link_out_dir/secret",
+        "/link_out_dir/",
+        "/etc/passwd",
+        "/..%2fsecret",
+        "/secret%00",
+        "*",
+        "/%zz",
+        "/sub/nope/deeper",
+        "/index.html/x",
+    ];
+    for t in targets {
+        let got = open(&root, &root_dir, t);
+        let want = resolve(&root, t);
+        match (&got, &want) {
+            (Ok(o), Ok((p, slash))) => {
+                assert_eq!((&o.path, o.slash), (p, *slash), "{t:?}");
+                assert_eq!(o.meta.is_dir(), p.is_dir(), "{t:?}");
+                if !p.is_dir() {
+                    let mut via = Vec::new();
+                    std::io::Read::read_to_end(&mut &o.file, &mut via).unwrap();
+                    assert_eq!(via, std::fs::read(p).unwrap(), "{t:?}");
+                }
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{t:?}"),
+            _ => panic!("{t:?}: open gave {got:?}, resolve {want:?}"),
+        }
+    }
 }

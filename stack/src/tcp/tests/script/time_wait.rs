@@ -158,3 +158,40 @@ fn full_table_recycles_time_wait_for_a_new_connection() {
     assert_eq!(h.s.stats().syncookies_sent, 1);
     assert_eq!(h.s.stats().tcp_time_wait_overflow, 1);
 }
+
+/// Connection churn leaves the timer heap entries of connections that went (a TIME-WAIT
+/// connection let go early keeps its 2 MSL entry); the heap is compacted when they
+/// outnumber the live connections, and compaction keeps every live deadline: a
+/// connection waiting for an ACK through thousands of connections opened, closed and let
+/// go from TIME-WAIT still retransmits exactly at its RTO, and the last of them still
+/// leaves TIME-WAIT at 2 MSL.
+#[test]
+fn timers_fire_on_time_through_heavy_churn() {
+    let mut h = Harness::with(TcpConfig {
+        tail_loss_probe: false,
+        max_time_wait: 4,
+        ..TcpConfig::default()
+    });
+    let l = h.listen(8);
+    let mut waiting = h.passive_on(l, PPORT, PeerOpts::default());
+    h.send(&waiting, b"waiting for its ACK");
+    h.expect(&[len(19)]);
+    let sent_at = h.now;
+    let rto = h.s.tcp_conn(waiting.h).unwrap().info().rto;
+    let mut last = None;
+    for i in 0..3000u16 {
+        let mut c = h.passive_on(l, 10_000 + i, PeerOpts::default());
+        let t = to_time_wait(&mut h, &mut c);
+        last = Some((c, t));
+    }
+    assert!(h.s.stats().tcp_time_wait_overflow >= 2990);
+    let (t, again) = h.expect_by(sent_at + rto, &[len(19)]);
+    assert_eq!(t, sent_at + rto, "retransmitted at its RTO");
+    waiting.saw(&again);
+    h.inject(&waiting.seg(ACK));
+    let (c, tw_at) = last.unwrap();
+    h.idle_until(tw_at + secs(60) - ms(1));
+    assert_eq!(h.state(&c), Some(State::TimeWait));
+    let _ = h.advance(tw_at + secs(60));
+    assert_eq!(h.state(&c), None);
+}

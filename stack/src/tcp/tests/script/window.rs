@@ -341,3 +341,26 @@ fn window_update_after_a_read_only_when_the_peer_is_held_up() {
     assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(4096));
     h.expect(&[ack(c.nxt), wnd(4096)]);
 }
+
+/// The same rule right after the handshake with a peer that scales windows (as every
+/// Linux client does): the SYN-ACK could offer only 65,535 bytes (RFC 7323 2.2: the window
+/// in a SYN is never scaled) although the buffer holds 256 KiB, and the peer has used a
+/// few bytes of it. Reading a short request sends no window update of its own; the
+/// answer carries the ACK (and the larger window), so a connection per request costs no
+/// extra segment.
+#[test]
+fn short_request_after_the_handshake_sends_no_window_update() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts::linux());
+    let req = b"GET /4k.html HTTP/1.1\r\nHost: x\r\n\r\n";
+    h.inject(&c.data(req));
+    c.nxt = c.nxt.wrapping_add(req.len() as u32);
+    assert_eq!(h.read(&c), req);
+    h.expect_none();
+    h.send(&c, b"HTTP/1.1 200 OK\r\n\r\n");
+    let r = h.expect(&[len(19), ack(c.nxt)]);
+    assert!(
+        (r.wnd as usize) << 3 > 65_535,
+        "the answer offers the larger window: {r:?}"
+    );
+}
