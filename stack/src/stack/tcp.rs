@@ -64,6 +64,10 @@ impl std::error::Error for TcpError {}
 /// the TCP checksum is left for the device (no pass over the payload here), and a segment
 /// longer than its `gso` size goes out as a super-segment for the device to cut (RFC 9293
 /// 3.7.1: each piece it makes is at most one MSS); the returned header says so.
+///
+/// `df`: the DF bit, set on every segment while the connection does path MTU discovery
+/// (RFC 1191 section 3, `tcp/pmtu.rs`).
+#[allow(clippy::too_many_arguments)]
 fn build_frame(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -72,6 +76,7 @@ fn build_frame(
     seg: &Outgoing<'_>,
     pool: &mut Vec<Vec<u8>>,
     offload: bool,
+    df: bool,
 ) -> (Vec<u8>, VirtioNetHdr) {
     const IP_HL: usize = crate::wire::ipv4::HEADER_LEN;
     let hl = seg.repr.header_len();
@@ -96,7 +101,7 @@ fn build_frame(
         payload_len: hl + plen,
         ttl,
         ident,
-        dont_frag: false,
+        dont_frag: df,
         more_frags: false,
         frag_offset: 0,
         tos: 0,
@@ -340,6 +345,7 @@ impl Stack {
             },
             &mut self.frame_pool,
             false,
+            true,
         );
         self.ip_output(path, frame, VirtioNetHdr::NONE);
     }
@@ -398,9 +404,12 @@ impl Stack {
             };
             let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
             let offload = conn.tso;
+            let df = conn.pmtu.dont_frag();
             conn.dispatch(now, &mut ctx, &mut |seg| {
                 let ident = ident.next(src, dst, 6);
-                tcp_out.push(build_frame(src, dst, ttl, ident, seg, frame_pool, offload));
+                tcp_out.push(build_frame(
+                    src, dst, ttl, ident, seg, frame_pool, offload, df,
+                ));
             });
             let mut out = std::mem::take(&mut self.tcp_out);
             for (frame, hdr) in out.drain(..) {

@@ -88,6 +88,7 @@ impl Connection {
                         self.tlp_due = true;
                     }
                 }
+                Timer::PathMtu => self.on_pmtu_raise_timer(now, ctx.stats),
                 Timer::TimeWait => {
                     // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
                     log::trace!(target: LOG, "{} -> {}: {} over", self.local, self.remote, self.state);
