@@ -192,7 +192,7 @@ impl Connection {
     ///
     /// RFC 5927 section 5.1 (and 4.1): the message is believed only if the quoted
     /// sequence number lies in SND.UNA =< SEG.SEQ < SND.NXT (data we sent and the peer has
-    /// not acknowledged); otherwise it is ignored and counted in TcpExtOutOfWindowIcmps,
+    /// not acknowledged; SND.NXT as the RFC means it, the highest sent, `snd_max`); otherwise it is ignored and counted in TcpExtOutOfWindowIcmps,
     /// as Linux counts it. A believed message lowers the estimate and the send MSS; data
     /// in flight is sent again at once in segments of the new size, since segments that
     /// size were dropped. That loss is not congestion (RFC 1191 section 6.4: "the TCP
@@ -255,7 +255,6 @@ impl Connection {
         self.timers.stop(Timer::LossProbe);
         self.sampler.on_retransmit();
         self.snd_nxt = self.snd_una;
-        self.ack_now = true;
     }
 
     /// RFC 1191 section 6.3 / RFC 8201 section 4: the path MTU timer fired: back to the
