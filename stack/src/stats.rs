@@ -248,6 +248,9 @@ counters! {
     /// Times a connection's path MTU estimate went back up when its timer ran out (RFC
     /// 1191 6.3; tunstack's own counter).
     tcp_pmtu_raised => "TcpPmtuRaised",
+    /// Times consecutive timeouts lowered a connection's path MTU estimate as a
+    /// suspected black hole (RFC 4821 7.7; tunstack's own counter).
+    tcp_pmtu_black_holes => "TcpPmtuBlackHoles",
     /// Connections aborted because retransmissions or keep-alives went unanswered.
     tcp_abort_on_timeout => "TcpExtTCPAbortOnTimeout",
     /// SYN cookies sent.

@@ -321,6 +321,8 @@ struct Line {
     r: Stack,
     b: Stack,
     now: Instant,
+    /// ICMP from the router to A is dropped (a path that filters it: a black hole).
+    drop_icmp: bool,
 }
 
 impl Line {
@@ -352,6 +354,7 @@ impl Line {
             r,
             b: host("10.2.0.1/24", Ipv4Addr::new(10, 2, 0, 2), 2),
             now: T0,
+            drop_icmp: false,
         }
     }
 
@@ -372,6 +375,9 @@ impl Line {
                     let iface = IfaceId(if from == 0 { 0 } else { 1 });
                     self.r.receive(at, iface, &t.frame);
                 } else if t.iface == IfaceId(0) {
+                    if self.drop_icmp && t.frame[9] == 1 {
+                        continue;
+                    }
                     self.a.receive(at, IfaceId(0), &t.frame);
                 } else {
                     self.b.receive(at, IfaceId(0), &t.frame);
@@ -387,7 +393,7 @@ impl Line {
             .flatten()
             .min();
         match next {
-            Some(at) if at < self.now + Duration::from_secs(30) => {
+            Some(at) if at < self.now + Duration::from_secs(100) => {
                 self.now = at.max(self.now);
                 self.a.handle_timeout(self.now);
                 self.r.handle_timeout(self.now);
@@ -399,23 +405,15 @@ impl Line {
     }
 }
 
-/// The whole mechanism across a real hop: A sends 512 KiB to B through a router whose
-/// far link has MTU 1000. A's full-sized DF segments are refused by the router with
-/// fragmentation needed (RFC 1812 5.2.7.1, MTU 1000), A lowers its MSS to 960 and the
-/// transfer completes byte for byte, with no fragment reaching B and no timeout at A.
-#[test]
-fn transfer_through_a_smaller_hop_adapts_and_completes() {
-    let mut n = Line::new(1000);
-    let l =
-        n.b.tcp_listen(SocketAddrV4::new(Ipv4Addr::new(10, 2, 0, 1), 7), 4)
-            .unwrap();
+/// Sends 512 KiB from A to B's port 7; returns A's connection once B has it all, checked
+/// byte for byte.
+#[track_caller]
+fn transfer(n: &mut Line) -> TcpHandle {
+    let b_addr = Ipv4Addr::new(10, 2, 0, 1);
+    let l = n.b.tcp_listen(SocketAddrV4::new(b_addr, 7), 4).unwrap();
     let ha =
-        n.a.tcp_connect(
-            n.now,
-            SocketAddrV4::new(Ipv4Addr::new(10, 2, 0, 1), 7),
-            None,
-        )
-        .unwrap();
+        n.a.tcp_connect(n.now, SocketAddrV4::new(b_addr, 7), None)
+            .unwrap();
     let data: Vec<u8> = (0..512 * 1024).map(|k| (k * 7 % 253) as u8).collect();
     let mut sent = 0;
     let mut got = Vec::new();
@@ -445,6 +443,17 @@ fn transfer_through_a_smaller_hop_adapts_and_completes() {
     }
     assert_eq!(got.len(), data.len(), "the whole transfer arrived");
     assert!(got == data, "byte for byte");
+    ha
+}
+
+/// The whole mechanism across a real hop: A sends 512 KiB to B through a router whose
+/// far link has MTU 1000. A's full-sized DF segments are refused by the router with
+/// fragmentation needed (RFC 1812 5.2.7.1, MTU 1000), A lowers its MSS to 960 and the
+/// transfer completes byte for byte, with no fragment reaching B and no timeout at A.
+#[test]
+fn transfer_through_a_smaller_hop_adapts_and_completes() {
+    let mut n = Line::new(1000);
+    let ha = transfer(&mut n);
     assert!(n.a.stats().icmp_in_frag_needed >= 1);
     assert!(
         n.r.stats().ip_frag_fails >= 1,
@@ -458,4 +467,89 @@ fn transfer_through_a_smaller_hop_adapts_and_completes() {
         info.stats.timeouts, 0,
         "adapted without waiting for a timeout"
     );
+    assert_eq!(n.a.stats().tcp_pmtu_black_holes, 0);
+}
+
+/// RFC 4821 7.7 with 7.2's base: the same hop, but the ICMP messages never reach A (a
+/// black hole). After three timeouts in a row A takes the path MTU to 1024, still too
+/// big; after three more to 576 without DF, which fits, and the transfer completes.
+/// With a far link of 1200, 1024 is enough: one step, no fragment at B.
+#[test]
+fn transfer_through_a_black_hole_falls_back_and_completes() {
+    let mut n = Line::new(1000);
+    n.drop_icmp = true;
+    let ha = transfer(&mut n);
+    assert_eq!(n.a.stats().icmp_in_frag_needed, 0, "no ICMP got through");
+    assert_eq!(n.a.stats().tcp_pmtu_black_holes, 2);
+    let info = n.a.tcp_conn(ha).unwrap().info();
+    assert_eq!((info.pmtu, info.mss), (576, 536));
+    assert!(info.stats.timeouts >= 6);
+
+    let mut n = Line::new(1200);
+    n.drop_icmp = true;
+    let ha = transfer(&mut n);
+    assert_eq!(n.a.stats().tcp_pmtu_black_holes, 1);
+    assert_eq!(n.a.tcp_conn(ha).unwrap().info().pmtu, 1024);
+    assert_eq!(n.b.stats().ip_reasm_reqds, 0, "DF kept, nothing fragmented");
+}
+
+/// Without black hole detection (`pmtu_black_hole_rtos` 0, as Linux's
+/// `tcp_mtu_probing` 0), timeouts leave the segment size alone.
+#[test]
+fn black_hole_detection_can_be_turned_off() {
+    let mut s = Stack::new(
+        StackConfig {
+            tcp: crate::tcp::TcpConfig {
+                pmtu_black_hole_rtos: 0,
+                ..crate::tcp::TcpConfig::default()
+            },
+            ..StackConfig::default()
+        },
+        Rng::new(7),
+    );
+    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
+    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
+    let (h, _, _, _) = in_flight(&mut s, i);
+    run_timeouts(&mut s, 4);
+    assert_eq!(s.tcp_conn(h).unwrap().info().mss, MSS);
+    assert_eq!(s.stats().tcp_pmtu_black_holes, 0);
+}
+
+/// Runs the stack's timers until `rtos` retransmission timeouts have happened; returns
+/// the payload length of each retransmission at SND.UNA, in order.
+fn run_timeouts(s: &mut Stack, rtos: u64) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let start = s.stats().tcp_timeouts;
+    while s.stats().tcp_timeouts - start < rtos {
+        let at = s.poll_at().expect("a timer");
+        let before = s.stats().tcp_timeouts;
+        s.handle_timeout(at);
+        let out = drain(s);
+        if s.stats().tcp_timeouts > before {
+            sizes.push(out.first().map_or(0, |t| parse_out(t).1.payload.len()));
+        }
+    }
+    sizes
+}
+
+/// RFC 4821 7.7: the third timeout in a row of a full-sized segment takes the path MTU
+/// to 1024 (7.2) and the retransmission it sends is cut to fit; the first two go at the
+/// full size. Counted in TcpPmtuBlackHoles.
+#[test]
+fn third_timeout_of_a_full_segment_lowers_the_path_mtu() {
+    let (mut s, i) = stack();
+    let (h, _, _, _) = in_flight(&mut s, i);
+    let sizes = run_timeouts(&mut s, 3);
+    assert_eq!(sizes, [MSS, MSS, 984]);
+    let info = s.tcp_conn(h).unwrap().info();
+    assert_eq!((info.pmtu, info.mss), (1024, 984));
+    assert_eq!(s.stats().tcp_pmtu_black_holes, 1);
+    // A small segment lost three times is no black hole.
+    let (mut s, i) = stack();
+    let (h, _, _) = established(&mut s, i);
+    s.tcp_send(T0, h, b"small").unwrap();
+    drain(&mut s);
+    run_timeouts(&mut s, 3);
+    assert_eq!(s.tcp_conn(h).unwrap().info().pmtu, 1500);
+    assert_eq!(s.stats().tcp_pmtu_black_holes, 0);
 }

@@ -291,7 +291,8 @@ impl Connection {
                 sack: cfg.sack,
             },
             link_mss,
-            pmtu: super::pmtu::PathMtu::new(link_mtu, false),
+            pmtu: super::pmtu::PathMtu::new(link_mtu, false)
+                .with_black_hole_rtos(cfg.pmtu_black_hole_rtos),
             user_attached: true,
             tso: false,
             iss,

@@ -140,6 +140,8 @@ impl Connection {
         self.scoreboard.clear();
         self.high_rxt = self.snd_una;
         self.recover = self.snd_max;
+        // RFC 4821 7.7: enough timeouts in a row may mean a path MTU black hole.
+        self.pmtu_on_rto(now, ctx.stats);
         // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
         self.rtt.back_off();
         self.sampler.on_retransmit();

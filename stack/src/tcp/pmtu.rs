@@ -3,6 +3,11 @@
 //! "fragmentation needed" / ICMPv6 "packet too big" messages that pass RFC 5927's checks,
 //! and raised back to the first hop's MTU after a while.
 //!
+//! Without ICMP (a path that filters it: a "black hole"), RFC 4821's full-stop timeout
+//! stands in: consecutive retransmission timeouts of segments larger than a base size
+//! lower the estimate as if a report had come ([`Connection::pmtu_on_rto`]). There is no
+//! probing upward (the rest of RFC 4821): the raise timer takes the estimate back up.
+//!
 //! The interface is small so that both IP versions call the same code:
 //! [`Connection::on_icmp_too_big`] with the quoted sequence number and the reported MTU,
 //! and [`PathMtu::mss_for_path`] for the segment size. The estimate is per connection
@@ -33,6 +38,11 @@ pub const MIN_PMTU_V4: usize = 576;
 /// The lowest path MTU estimate for IPv6: its minimum link MTU (RFC 8200 section 5).
 /// RFC 8201 section 4: a Packet Too Big reporting less is discarded.
 pub const MIN_PMTU_V6: usize = 1280;
+
+/// RFC 4821 7.2: the base estimate a suspected black hole falls back to first, for
+/// IPv4 ("a value of 1024 bytes is probably safe enough"; Linux's `tcp_base_mss` is the
+/// same less headers). IPv6 falls back to its minimum, 1280.
+pub const BLACK_HOLE_BASE_V4: usize = 1024;
 
 /// RFC 1191 section 7: the plateau table, for routers that report a next-hop MTU of
 /// zero (section 5, "host processing of old-style messages").
@@ -83,6 +93,9 @@ pub struct PathMtu {
     peer_mss: usize,
     /// When the estimate goes back to `link_mtu` (RFC 1191 6.3), while it is lower.
     raise_at: Option<Instant>,
+    /// Consecutive timeouts that count as a full-stop timeout (RFC 4821 7.7); 0: black
+    /// hole detection off.
+    black_hole_rtos: u32,
 }
 
 impl PathMtu {
@@ -97,7 +110,14 @@ impl PathMtu {
             df: true,
             peer_mss: 536,
             raise_at: None,
+            black_hole_rtos: 0,
         }
+    }
+
+    /// Turns black hole detection on: every `rtos` consecutive timeouts (0: off).
+    pub fn with_black_hole_rtos(mut self, rtos: u32) -> PathMtu {
+        self.black_hole_rtos = rtos;
+        self
     }
 
     /// The path MTU estimate.
@@ -160,6 +180,29 @@ impl PathMtu {
         self.mtu = mtu;
         self.raise_at = Some(now + PMTU_RAISE_AFTER);
         Ok(mtu)
+    }
+
+    /// RFC 4821 7.7: a full-stop timeout, with no ICMP message to explain it, is first
+    /// taken as a drop in the path MTU: the estimate falls to the base (7.2: 1024 for
+    /// IPv4, 1280 for IPv6); if it already is there, an IPv4 estimate falls to the floor
+    /// and DF is cleared (as a report below the floor does), so that fragmentation can
+    /// carry the segments where nothing else gets through. Returns the new estimate.
+    pub fn on_black_hole(&mut self, now: Instant) -> Option<usize> {
+        let base = if self.ipv6 {
+            MIN_PMTU_V6
+        } else {
+            BLACK_HOLE_BASE_V4
+        };
+        if self.mtu > base {
+            self.mtu = base;
+        } else if !self.ipv6 && (self.mtu > self.floor || self.df) {
+            self.mtu = self.mtu.min(self.floor);
+            self.df = false;
+        } else {
+            return None;
+        }
+        self.raise_at = Some(now + PMTU_RAISE_AFTER);
+        Some(self.mtu)
     }
 
     /// RFC 1191 section 6.3 / RFC 8201 section 4: the estimate goes back to the first
@@ -257,6 +300,39 @@ impl Connection {
         self.snd_nxt = self.snd_una;
     }
 
+    /// RFC 4821 7.7 (black hole detection), from the retransmission timeout: after every
+    /// `black_hole_rtos` consecutive timeouts (Linux's `tcp_mtu_probing` waits for
+    /// `tcp_retries1`, 3) of a segment larger than the base estimate allows, the estimate
+    /// is lowered as [`PathMtu::on_black_hole`] says, and the retransmission that follows
+    /// goes at the new size. Small segments lost are not a sign of a black hole.
+    pub(crate) fn pmtu_on_rto(&mut self, now: Instant, stats: &mut Stats) {
+        let every = self.pmtu.black_hole_rtos;
+        if every == 0 || !self.state.is_synchronized() || self.rto_count % every != 0 {
+            return;
+        }
+        let mut lowered = self.pmtu;
+        let Some(mtu) = lowered.on_black_hole(now) else {
+            return;
+        };
+        let opt = self.opts.smss - self.payload_mss();
+        let new_payload = lowered.mss_for_path().saturating_sub(opt).max(1);
+        let at_una = self.snd_max.since(self.snd_una).min(self.payload_mss());
+        // Worth it when the segment at SND.UNA shrinks, or is full-sized at the floor and
+        // loses DF; a small segment lost is no sign of a black hole.
+        let shrinks = at_una > new_payload;
+        let unblocks = self.pmtu.dont_frag() && !lowered.dont_frag() && at_una >= new_payload;
+        if !shrinks && !unblocks {
+            return;
+        }
+        self.pmtu = lowered;
+        stats.tcp_pmtu_black_holes += 1;
+        self.opts.smss = self.pmtu.mss_for_path();
+        self.cc.set_mss(self.payload_mss());
+        self.timers.set(Timer::PathMtu, now + PMTU_RAISE_AFTER);
+        log::debug!(target: LOG, "{} -> {}: {} timeouts, black hole suspected: path MTU {} (MSS {})",
+            self.local, self.remote, self.rto_count, mtu, self.payload_mss());
+    }
+
     /// RFC 1191 section 6.3 / RFC 8201 section 4: the path MTU timer fired: back to the
     /// first hop's MTU (a smaller path answers again, and the estimate goes down again).
     pub(crate) fn on_pmtu_raise_timer(&mut self, now: Instant, stats: &mut Stats) {
@@ -340,6 +416,21 @@ mod tests {
         assert_eq!(p.on_too_big(0, 1500, T0), Ok(1492));
         assert_eq!(p.on_too_big(0, 1492, T0), Ok(1006));
         assert!(p.dont_frag());
+    }
+
+    /// RFC 4821 7.7 and 7.2: a black hole takes the estimate to 1024, then (IPv4) to the
+    /// floor without DF; IPv6 to 1280 and no further.
+    #[test]
+    fn black_hole_steps() {
+        let mut p = PathMtu::new(1500, false);
+        assert_eq!(p.on_black_hole(T0), Some(1024));
+        assert!(p.dont_frag());
+        assert_eq!(p.on_black_hole(T0), Some(576));
+        assert!(!p.dont_frag());
+        assert_eq!(p.on_black_hole(T0), None);
+        let mut p6 = PathMtu::new(1500, true);
+        assert_eq!(p6.on_black_hole(T0), Some(1280));
+        assert_eq!(p6.on_black_hole(T0), None);
     }
 
     /// RFC 1191 section 6.3: ten minutes after the last decrease the estimate is the
