@@ -90,17 +90,10 @@ fn kernel_ip_counter(ns: &common::NetNs, name: &str) -> u64 {
     values.split_whitespace().nth(k).unwrap().parse().unwrap()
 }
 
-/// First a forged fragmentation needed (MTU 600) for an idle connection: its quoted
-/// sequence number cannot lie in the empty SND.UNA..SND.NXT, so it is ignored and
-/// counted (RFC 5927 5.1, TcpExtOutOfWindowIcmps). Then 8 MiB through the echo port from
-/// behind the 1000-byte hop come back byte for byte; the stack counts the fragmentation
-/// needed messages it took (IcmpInFragNeeded) and the lowered path MTU (TcpPmtuLowered),
-/// and the far namespace reassembled nothing: every segment carried DF and fitted.
-#[test]
-fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
-    if !common::require_root() || !common::require_tool("nc") {
-        return;
-    }
+/// Namespaces A (the stack on TUN `dev`, the kernel routing) and B (behind a veth link of
+/// MTU `mtu` from A, announcing MSS 1460 through its route's `advmss`), and the stack.
+fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tunstack) {
+    let mtu = mtu.to_string();
     let a = common::NetNs::new();
     let b = common::NetNs::new();
     let t = Tunstack::up(&[
@@ -108,7 +101,7 @@ fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
         "--netns",
         a.name(),
         "--tun",
-        "tspmtu0",
+        dev,
         "--gateway",
         "10.77.0.1",
         "--no-ipv6",
@@ -123,14 +116,14 @@ fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
             "add",
             "pmtu-a",
             "mtu",
-            "1000",
+            &mtu,
             "type",
             "veth",
             "peer",
             "name",
             "pmtu-b",
             "mtu",
-            "1000",
+            &mtu,
             "netns",
             b.name(),
         ],
@@ -153,6 +146,22 @@ fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
             "1460",
         ],
     );
+
+    (a, b, t)
+}
+
+/// First a forged fragmentation needed (MTU 600) for an idle connection: its quoted
+/// sequence number cannot lie in the empty SND.UNA..SND.NXT, so it is ignored and
+/// counted (RFC 5927 5.1, TcpExtOutOfWindowIcmps). Then 8 MiB through the echo port from
+/// behind the 1000-byte hop come back byte for byte; the stack counts the fragmentation
+/// needed messages it took (IcmpInFragNeeded) and the lowered path MTU (TcpPmtuLowered),
+/// and the far namespace reassembled nothing: every segment carried DF and fitted.
+#[test]
+fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
+    if !common::require_root() || !common::require_tool("nc") {
+        return;
+    }
+    let (a, b, t) = behind_a_small_hop("tspmtu0", 1000);
 
     // An idle connection from B's port 40123 to the echo port: "hello" goes and comes
     // back, then nothing is in flight.
@@ -214,6 +223,58 @@ fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
     );
     assert!(
         counter(&lines, "TcpPmtuLowered").unwrap_or(0) >= 1,
+        "{lines:#?}"
+    );
+}
+
+/// RFC 4821 7.7 on a real path: the kernel router in A still refuses the stack's DF
+/// segments, but a policy rule there drops every ICMP message to the stack (a black
+/// hole), so no fragmentation needed arrives. The far link is 1200 bytes: after three
+/// timeouts in a row the stack takes its path MTU to 1024 (7.2), which fits, and 1 MiB
+/// through the echo port comes back byte for byte, nothing fragmented on the way.
+#[test]
+fn sender_behind_an_icmp_black_hole_falls_back() {
+    if !common::require_root() || !common::require_tool("nc") {
+        return;
+    }
+    let (a, b, t) = behind_a_small_hop("tspmtu1", 1200);
+    a.exec_ok(
+        "ip",
+        &[
+            "rule",
+            "add",
+            "to",
+            "10.77.0.2",
+            "ipproto",
+            "icmp",
+            "blackhole",
+        ],
+    );
+    let input = common::temp_path("pmtubh.bin");
+    let output = common::temp_path("pmtubh.out");
+    let mut data = vec![0u8; 1 << 20];
+    tunstack::rand::Rng::new(4821).fill(&mut data);
+    std::fs::write(&input.0, &data).unwrap();
+    drop(data);
+    let cmd = format!(
+        "nc -N -w 30 10.77.0.2 7 < {} > {}",
+        input.0.display(),
+        output.0.display()
+    );
+    let out = b.exec("sh", &["-c", &cmd]);
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+    assert_eq!(kernel_ip_counter(&b, "ReasmReqds"), 0, "nothing fragmented");
+
+    let (ok, lines) = t.stop();
+    assert!(ok, "{lines:?}");
+    assert_eq!(counter(&lines, "IcmpInFragNeeded"), None, "{lines:#?}");
+    assert!(
+        counter(&lines, "TcpPmtuBlackHoles").unwrap_or(0) >= 1,
         "{lines:#?}"
     );
 }
