@@ -307,7 +307,7 @@ impl Connection {
     /// goes at the new size. Small segments lost are not a sign of a black hole.
     pub(crate) fn pmtu_on_rto(&mut self, now: Instant, stats: &mut Stats) {
         let every = self.pmtu.black_hole_rtos;
-        if every == 0 || !self.state.is_synchronized() || self.rto_count % every != 0 {
+        if every == 0 || !self.state.is_synchronized() || !self.rto_count.is_multiple_of(every) {
             return;
         }
         let mut lowered = self.pmtu;
