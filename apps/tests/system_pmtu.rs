@@ -152,7 +152,7 @@ fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tun
 
 /// First a forged fragmentation needed (MTU 600) for an idle connection: its quoted
 /// sequence number cannot lie in the empty SND.UNA..SND.NXT, so it is ignored and
-/// counted (RFC 5927 5.1, TcpExtOutOfWindowIcmps). Then 8 MiB through the echo port from
+/// counted (RFC 5927 4.1, TcpExtOutOfWindowIcmps). Then 8 MiB through the echo port from
 /// behind the 1000-byte hop come back byte for byte; the stack counts the fragmentation
 /// needed messages it took (IcmpInFragNeeded) and the lowered path MTU (TcpPmtuLowered),
 /// and the far namespace reassembled nothing: every segment carried DF and fitted.

@@ -239,7 +239,7 @@ counters! {
     /// Tail loss probes sent (RFC 8985 section 7).
     tcp_loss_probes => "TcpExtTCPLossProbes",
     /// ICMP "fragmentation needed" or ICMPv6 "packet too big" messages whose quoted
-    /// sequence number was outside SND.UNA..SND.NXT, ignored (RFC 5927 5.1; Linux's
+    /// sequence number was outside SND.UNA..SND.NXT, ignored (RFC 5927 4.1; Linux's
     /// counter of the same name).
     tcp_out_of_window_icmps => "TcpExtOutOfWindowIcmps",
     /// Times a connection lowered its path MTU estimate on a too-big message (RFC 1191;

@@ -39,9 +39,10 @@ impl Stack {
     }
 
     /// A too-big message about the segment `local` -> `remote` with sequence number
-    /// `seq`, reporting `mtu`, quoting a datagram of `quoted_len` bytes: RFC 5927 4.1's
-    /// first check (the quoted addresses and ports name a connection) here, the rest in
-    /// [`Connection::on_icmp_too_big`](crate::tcp::Connection::on_icmp_too_big). A
+    /// `seq`, reporting `mtu`, quoting a datagram of `quoted_len` bytes. The quoted
+    /// addresses and ports must name a connection (RFC 1122 3.2.2: an error goes to the
+    /// transport that sent the datagram); the checks of RFC 5927 4.1 and the rest are
+    /// [`Connection::on_icmp_too_big`](crate::tcp::Connection::on_icmp_too_big)'s. A
     /// lowered estimate resends what is in flight at once.
     pub(super) fn tcp_too_big(
         &mut self,

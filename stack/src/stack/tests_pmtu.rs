@@ -147,10 +147,10 @@ fn segments_leave_with_df_set() {
     }
 }
 
-/// RFC 1191 sections 4 and 6.4, RFC 5927 5.1: a fragmentation needed quoting a segment in
-/// flight (SND.UNA =< SEG.SEQ < SND.NXT) lowers the MSS to the next-hop MTU less 40; the
-/// flight goes again at once in segments of the new size, carrying the same bytes, and
-/// cwnd and ssthresh stay (not congestion; Linux's `tcp_simple_retransmit`).
+/// RFC 1191 section 4, RFC 5927 4.1: a fragmentation needed quoting a segment in flight
+/// (SND.UNA =< SEG.SEQ < SND.NXT) lowers the MSS to the next-hop MTU less 40; the flight
+/// goes again at once in segments of the new size, carrying the same bytes, and cwnd and
+/// ssthresh stay (RFC 8201 5.4: not a congestion signal; Linux's `tcp_simple_retransmit`).
 #[test]
 fn frag_needed_in_window_lowers_mss_and_resends_at_once_without_cwnd_cut() {
     let (mut s, i) = stack();
@@ -197,7 +197,7 @@ fn frag_needed_in_window_lowers_mss_and_resends_at_once_without_cwnd_cut() {
     assert_eq!(s.tcp_conn(h).unwrap().info().stats.timeouts, 0);
 }
 
-/// RFC 5927 5.1 (and 4.1): a fragmentation needed whose quoted sequence number is not in
+/// RFC 5927 4.1: a fragmentation needed whose quoted sequence number is not in
 /// SND.UNA..SND.NXT (below SND.UNA: already acknowledged; at or past SND.NXT: never
 /// sent) is ignored and counted in TcpExtOutOfWindowIcmps, as Linux counts it; the MSS
 /// stays and nothing is sent.

@@ -22,9 +22,9 @@ use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
 
-/// RFC 1191 section 6.3 / RFC 8201 section 4: an estimate lowered by a too-big message is
-/// raised to the first hop's MTU again after this long ("the recommended setting of this
-/// timer is twice its minimum value (10 minutes)").
+/// RFC 1191 sections 3 and 6.3, RFC 8201 section 4: an estimate lowered by a too-big
+/// message is raised to the first hop's MTU again after this long: not sooner than 5
+/// minutes after the message, and twice that is the recommended setting.
 pub const PMTU_RAISE_AFTER: Duration = Duration::from_secs(600);
 
 /// The lowest path MTU estimate for IPv4. RFC 1191 section 3 forbids going below 68;
@@ -63,7 +63,7 @@ pub fn plateau_below(total_len: usize) -> usize {
 /// Why a too-big message did not lower the estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TooBigIgnored {
-    /// RFC 5927 section 5.1: the quoted sequence number is not in SND.UNA..SND.NXT.
+    /// RFC 5927 section 4.1: the quoted sequence number is not in SND.UNA..SND.NXT.
     OutOfWindow,
     /// RFC 1191 section 3: the reported MTU is not below the current estimate.
     NotSmaller,
@@ -233,14 +233,20 @@ impl Connection {
     /// (RFC 8201 section 4) quoting one of our segments with sequence number
     /// `quoted_seq`, reporting next-hop MTU `mtu` about a datagram of `quoted_len` bytes.
     ///
-    /// RFC 5927 section 5.1 (and 4.1): the message is believed only if the quoted
-    /// sequence number lies in SND.UNA =< SEG.SEQ < SND.NXT (data we sent and the peer has
-    /// not acknowledged; SND.NXT as the RFC means it, the highest sent, `snd_max`); otherwise it is ignored and counted in TcpExtOutOfWindowIcmps,
-    /// as Linux counts it. A believed message lowers the estimate and the send MSS; data
-    /// in flight is sent again at once in segments of the new size, since segments that
-    /// size were dropped. That loss is not congestion (RFC 1191 section 6.4: "the TCP
-    /// should not ... reduce its congestion window"), so cwnd and ssthresh stay (as in
-    /// Linux's `tcp_simple_retransmit`); Karn's rule still applies to the resent data.
+    /// RFC 5927 section 4.1 (against section 7's attack on PMTUD): the message is
+    /// believed only if the quoted sequence number lies in SND.UNA =< SEG.SEQ < SND.NXT
+    /// (data we sent and the peer has not acknowledged; SND.NXT as the RFC means it, the
+    /// highest sent, `snd_max`); otherwise it is ignored and counted in
+    /// TcpExtOutOfWindowIcmps, as Linux counts it.
+    ///
+    /// A believed message lowers the estimate and the send MSS (RFC 1191 6.4, RFC 8201
+    /// 5.4: TCP's actions), and the flight is sent again at once in segments of the new
+    /// size, since segments the old size were dropped. RFC 8201 5.4: such a
+    /// retransmission "should not change the congestion window"; cwnd and ssthresh stay.
+    /// (It goes on to ask for one segment at a time until acknowledgements return;
+    /// tunstack does as Linux's `tcp_simple_retransmit`: the whole flight within the
+    /// unchanged window, in bytes, so no more bytes are sent than were lost.) Karn's rule
+    /// applies to the resent data.
     pub fn on_icmp_too_big(
         &mut self,
         quoted_seq: SeqNum,
@@ -277,10 +283,10 @@ impl Connection {
         Ok(new_mtu)
     }
 
-    /// RFC 1191 section 6.4: everything in flight goes again from SND.UNA, at the new
-    /// segment size, without the congestion response of a timeout: no cwnd or ssthresh
-    /// change, no RTO back-off. Recovery state (fast recovery, SACK, PRR) ends as after a
-    /// timeout, since the go-back resends what it would have repaired.
+    /// Everything in flight goes again from SND.UNA, at the new segment size, without
+    /// the congestion response of a timeout: no cwnd or ssthresh change, no RTO back-off.
+    /// Recovery state (fast recovery, SACK, PRR) ends as after a timeout, since the
+    /// go-back resends what it would have repaired.
     fn resend_flight_smaller(&mut self) {
         self.in_recovery = false;
         self.prr.exit();
