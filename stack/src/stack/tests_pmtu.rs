@@ -110,7 +110,10 @@ fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32, Transmit) {
     s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, true));
     let mut out = drain(s);
     assert_eq!(out.len(), 1, "a SYN-ACK");
-    let synack = out.remove(0);
+    let mut synack = out.remove(0);
+    if synack.offload.needs_csum() {
+        crate::wire::virtio::complete_checksum(&mut synack.frame, 20, 16).unwrap();
+    }
     let iss = parse_out(&synack).1.seq_number;
     s.receive(
         T0,
@@ -195,6 +198,35 @@ fn frag_needed_in_window_lowers_mss_and_resends_at_once_without_cwnd_cut() {
     assert_eq!(tail.len(), 1);
     assert_eq!(parse_out(&tail[0]).1.payload, &data[15 * 960..]);
     assert_eq!(s.tcp_conn(h).unwrap().info().stats.timeouts, 0);
+}
+
+/// With TSO (a device that segments), the flight leaves as one super-segment; a
+/// fragmentation needed quoting it (a router quotes the super-segment's header as the
+/// kernel forwards it) lowers the MSS, and the flight goes again as a super-segment the
+/// device cuts into 960-byte segments (`gso_size`), DF set.
+#[test]
+fn frag_needed_with_tso_resends_with_the_smaller_gso_size() {
+    let (mut s, i) = stack();
+    s.set_offload(i, true);
+    let (h, iss, _) = established(&mut s, i);
+    s.tcp_send(T0, h, &vec![3u8; 10 * MSS]).unwrap();
+    let out = drain(&mut s);
+    assert_eq!(out.len(), 1, "one super-segment");
+    assert_eq!(usize::from(out[0].offload.gso_size), MSS);
+    s.receive(T0, i, &frag_needed(&out[0].frame, 1000));
+    assert_eq!(s.tcp_conn(h).unwrap().info().mss, 960);
+    let resent = drain(&mut s);
+    assert_eq!(resent.len(), 1, "{resent:?}");
+    assert_eq!(resent[0].offload.gso_size, 960);
+    let ip = Ipv4Repr::parse(&Ipv4Packet::new_checked(&resent[0].frame[..]).unwrap()).unwrap();
+    assert!(ip.dont_frag);
+    let seq = u32::from_be_bytes(resent[0].frame[24..28].try_into().unwrap());
+    assert_eq!(seq, iss + 1, "from SND.UNA");
+    assert_eq!(
+        (resent[0].frame.len() - 40) % 960,
+        0,
+        "whole 960-byte segments"
+    );
 }
 
 /// RFC 5927 4.1: a fragmentation needed whose quoted sequence number is not in
