@@ -12,7 +12,9 @@
 //! byte for byte and by hash, closes from the side named, and checks both end states:
 //! the closer passes through TIME-WAIT, the other through LAST-ACK to CLOSED. Each prints
 //! one markdown table row (`--nocapture`). smoltcp's minimum RTO is 1 s, so lossy runs
-//! take long in virtual time.
+//! take long in virtual time. The `ipv6_` tests run the same scenarios over IPv6
+//! (fd00:0:0:a::1 and ::2): our IPv6 pseudo-header checksums against smoltcp's parser
+//! and the MSS from the IPv6 MTU.
 
 mod sim_support;
 mod smol_queue;
@@ -38,6 +40,22 @@ const SMOL_CLIENT_PORT: u16 = 49_152;
 /// smoltcp's socket buffers: enough for the window to cover the path (its window scale
 /// follows the receive buffer).
 const SMOL_BUFFER: usize = 1 << 20;
+
+/// Our address and smoltcp's, over IPv4 or IPv6.
+fn ips(v6: bool) -> (std::net::IpAddr, std::net::IpAddr) {
+    if v6 {
+        (A6.into(), B6.into())
+    } else {
+        (OURS.into(), SMOL.into())
+    }
+}
+
+fn smol_ip(ip: std::net::IpAddr) -> IpAddress {
+    match ip {
+        std::net::IpAddr::V4(a) => IpAddress::Ipv4(a),
+        std::net::IpAddr::V6(a) => IpAddress::Ipv6(a),
+    }
+}
 
 thread_local! {
     /// The virtual time in microseconds, for smoltcp's timestamp generator (a plain `fn`).
@@ -76,16 +94,24 @@ struct Pair {
 
 impl Pair {
     fn new(link: &ImpairConfig, seed: u64) -> Pair {
+        Pair::new_on(link, seed, false)
+    }
+
+    /// The pair over IPv6 (`v6`) or IPv4.
+    fn new_on(link: &ImpairConfig, seed: u64, v6: bool) -> Pair {
         let now = Instant::from_secs(1);
         NOW_US.with(|n| n.set(now.total_micros()));
-        let (ours, ours_if) = stack(OURS, seed, TcpConfig::default());
+        let (ours, ours_if) = stack_dual(OURS, v6.then_some(A6), seed, TcpConfig::default());
         let mut dev = QueueDevice::default();
         let mut config = Config::new(HardwareAddress::Ip);
         config.random_seed = seed;
         let mut iface = Interface::new(config, &mut dev, smol_time(now));
         iface.update_ip_addrs(|a| {
-            a.push(IpCidr::new(IpAddress::Ipv4(SMOL), 24))
-                .expect("room for one address");
+            let cidr = match v6 {
+                true => IpCidr::new(IpAddress::Ipv6(B6), 64),
+                false => IpCidr::new(IpAddress::Ipv4(SMOL), 24),
+            };
+            a.push(cidr).expect("room for one address");
         });
         let mut s = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; SMOL_BUFFER]),
@@ -209,6 +235,8 @@ struct Scenario {
     bytes: usize,
     /// The most virtual time the transfer and close may take.
     limit: Duration,
+    /// Over IPv6 rather than IPv4.
+    v6: bool,
 }
 
 /// What a run measured.
@@ -246,7 +274,8 @@ struct Closing {
 
 fn run(sc: &Scenario) -> Outcome {
     let wall = Stopwatch::start();
-    let mut p = Pair::new(&sc.link, sc.seed);
+    let mut p = Pair::new_on(&sc.link, sc.seed, sc.v6);
+    let (ours_ip, smol_peer) = ips(sc.v6);
     let start = p.now;
     let mut ours = match sc.client {
         Who::Ours => {
@@ -254,14 +283,14 @@ fn run(sc: &Scenario) -> Outcome {
             p.sock().listen(SERVER_PORT).expect("smoltcp listen");
             let h = p
                 .ours
-                .tcp_connect(start, addr(SMOL, SERVER_PORT), None)
+                .tcp_connect(start, (smol_peer, SERVER_PORT), None)
                 .expect("connect");
             OurEnd::Client(h)
         }
         Who::Smol => {
             let l = p
                 .ours
-                .tcp_listen(addr(OURS, SERVER_PORT), 4)
+                .tcp_listen((ours_ip, SERVER_PORT), 4)
                 .expect("listen");
             let Pair {
                 iface,
@@ -273,7 +302,7 @@ fn run(sc: &Scenario) -> Outcome {
                 .get_mut::<tcp::Socket>(*sock)
                 .connect(
                     iface.context(),
-                    (IpAddress::Ipv4(OURS), SERVER_PORT),
+                    (smol_ip(ours_ip), SERVER_PORT),
                     SMOL_CLIENT_PORT,
                 )
                 .expect("smoltcp connect");
@@ -475,6 +504,7 @@ fn scenario(name: &'static str, client: Who, closer: Who, link_: &str) -> Scenar
             .unwrap_or(1),
         bytes: 2 << 20,
         limit: Duration::from_secs(600),
+        v6: false,
     }
 }
 
@@ -542,7 +572,7 @@ fn handshake_smoltcp_client() {
     }));
     let c = p.ours.tcp_conn(h.unwrap()).unwrap();
     assert_eq!(c.state(), State::Established);
-    assert_eq!(c.remote(), addr(SMOL, SMOL_CLIENT_PORT));
+    assert_eq!(c.remote(), addr(SMOL, SMOL_CLIENT_PORT).into());
     assert_eq!(c.info().mss, 1460);
 }
 
@@ -683,4 +713,66 @@ fn rewound_snd_nxt_deadlock_with_smoltcp() {
             "loss 5% delay 5ms",
         )
     });
+}
+
+// ------------------------------------------------------------------ over IPv6
+
+/// RFC 9293 3.7.1 with RFC 8200 section 8.3 against smoltcp over IPv6: smoltcp offers
+/// MSS 1440 on its 1500-byte link (the MTU less 60), and so do we; the handshake
+/// completes both ways and the connection's addresses are IPv6.
+#[test]
+fn ipv6_handshake_both_ways() {
+    let mut p = Pair::new_on(&link("delay 5ms"), 3, true);
+    p.sock().listen(SERVER_PORT).unwrap();
+    let now = p.now;
+    let h = p.ours.tcp_connect(now, (B6, SERVER_PORT), None).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.smol_state()
+        == tcp::State::Established));
+    let c = p.ours.tcp_conn(h).unwrap();
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.info().mss, 1440);
+    assert_eq!(c.local().ip(), std::net::IpAddr::V6(A6));
+    let remote = p.sock().remote_endpoint().unwrap();
+    assert_eq!(remote.addr, IpAddress::Ipv6(A6));
+}
+
+#[test]
+fn ipv6_tunstack_client_closes() {
+    run(&Scenario {
+        v6: true,
+        ..scenario(
+            "IPv6, ours client, ours closes",
+            Who::Ours,
+            Who::Ours,
+            "delay 5ms",
+        )
+    });
+}
+
+#[test]
+fn ipv6_smoltcp_client_tunstack_server_closes() {
+    run(&Scenario {
+        v6: true,
+        ..scenario(
+            "IPv6, smoltcp client, ours closes",
+            Who::Smol,
+            Who::Ours,
+            "delay 5ms",
+        )
+    });
+}
+
+#[test]
+fn ipv6_loss_1_percent_smoltcp_client() {
+    let o = run(&Scenario {
+        v6: true,
+        bytes: 4 << 20,
+        ..scenario(
+            "IPv6, 1% loss, smoltcp client",
+            Who::Smol,
+            Who::Smol,
+            "loss 1% delay 5ms",
+        )
+    });
+    assert!(o.lost.0 + o.lost.1 > 0);
 }

@@ -338,11 +338,11 @@ fn loss_1_percent_16mib_both_ways() {
     assert!(retrans(&o) > 0);
 }
 
-/// Fails today: both sides end up retransmitting after an RTO, and each side's pure ACKs
-/// carry the rewound SND.NXT, which the other side (RCV.NXT already further on) finds
-/// unacceptable and drops, ACK and all: neither side ever learns its data arrived, the
-/// two exchange unacceptable ACKs forever, and the user timeout aborts after ~250 s.
-/// `rewound_snd_nxt_deadlock` is the small reproduction.
+/// A regression test: this once deadlocked. Both sides ended up retransmitting after an
+/// RTO, and each side's pure ACKs carried the rewound SND.NXT, which the other side
+/// (RCV.NXT already further on) found unacceptable and dropped, ACK and all; the two
+/// exchanged unacceptable ACKs until the user timeout aborted. `interop_smoltcp`'s
+/// `rewound_snd_nxt_deadlock_with_smoltcp` pins the same against smoltcp.
 #[test]
 fn loss_5_percent_16mib_both_ways() {
     let o = run(&both_ways("5% loss, 10 ms", "loss 5% delay 10ms", 1, 3600));

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tunstack::socket::StackHandle;
@@ -62,7 +62,8 @@ fn run(cmd: Command) -> Result<i32, String> {
                 ..services::ServiceConfig::default()
             };
             for svc in [Service::Echo, Service::Discard, Service::Chargen] {
-                services::spawn(&handle, Ipv4Addr::UNSPECIFIED, svc, &svc_cfg)
+                // `::` takes both families (dual-stack, as Linux's bindv6only=0).
+                services::spawn(&handle, Ipv6Addr::UNSPECIFIED, svc, &svc_cfg)
                     .map_err(|e| format!("starting {svc:?} on port {}: {e}", svc.port()))?;
             }
             let dns = start_dns(&handle, &running, &serve)?;
@@ -107,9 +108,11 @@ fn run(cmd: Command) -> Result<i32, String> {
             let resolver = std::sync::Mutex::new(resolver_on(&handle, &running, get.server)?);
             let h = handle.clone();
             let fetched = http::client::get_cmd(&get.url, get.output.as_deref(), |host, port| {
-                let ip = match host.parse::<Ipv4Addr>() {
+                // An address literal of either family (`http://[fd00:77::1]:8080/`), or
+                // a name: its A record, else its AAAA.
+                let ip = match host.parse::<IpAddr>() {
                     Ok(ip) => ip,
-                    Err(_) => resolve_a(
+                    Err(_) => resolve_addr(
                         &mut resolver.lock().unwrap_or_else(|e| e.into_inner()),
                         host,
                     )?,
@@ -201,7 +204,8 @@ fn start_dns(
     serve: &Serve,
 ) -> Result<Arc<dns::server::Server>, String> {
     let own: Vec<Ipv4Addr> = running.ifaces.iter().map(|i| i.addr).collect();
-    let mut zones = dns::zone::default_zones(own[0], &own);
+    let addr6 = running.ifaces.first().and_then(|i| i.addr6);
+    let mut zones = dns::zone::default_zones_with(own[0], addr6, &own);
     for path in &serve.zones {
         zones.push(dns::zone::Zone::load(path, None).map_err(|e| format!("--zone: {e}"))?);
     }
@@ -212,7 +216,7 @@ fn start_dns(
             ..dns::server::ServerConfig::default()
         },
     ));
-    let any53 = (Ipv4Addr::UNSPECIFIED, 53);
+    let any53 = (Ipv6Addr::UNSPECIFIED, 53);
     let udp =
         tunstack::UdpSocket::bind_on(handle, any53).map_err(|e| format!("DNS on UDP 53: {e}"))?;
     let tcp = tunstack::TcpListener::bind_with_backlog(handle, any53, services::ACCEPT_BACKLOG)
@@ -253,7 +257,7 @@ fn start_http(handle: &StackHandle, serve: &Serve) -> Result<(), String> {
     let server = http::Server::new(cfg)
         .map_err(|e| format!("--www: {e}"))?
         .with_stack_info(Arc::new(Info(handle.clone())));
-    let any80 = (Ipv4Addr::UNSPECIFIED, 80);
+    let any80 = (Ipv6Addr::UNSPECIFIED, 80);
     let l = tunstack::TcpListener::bind_with_backlog(handle, any80, services::ACCEPT_BACKLOG)
         .map_err(|e| format!("HTTP on 80: {e}"))?;
     Arc::new(server)
@@ -285,18 +289,25 @@ fn resolver_on(
     )
 }
 
-fn resolve_a(r: &mut StackResolver, host: &str) -> io::Result<Ipv4Addr> {
+/// The address of `host`: its A record, or if it has none its AAAA record (RFC 3596).
+fn resolve_addr(r: &mut StackResolver, host: &str) -> io::Result<IpAddr> {
     let name = dns::Name::parse(host)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    let answer = r.lookup(&name, dns::RType::A)?;
-    answer
-        .answers
-        .iter()
-        .find_map(|rec| match rec.data {
-            dns::rr::RData::A(ip) => Some(ip),
+    for rtype in [dns::RType::A, dns::RType::AAAA] {
+        let answer = r.lookup(&name, rtype)?;
+        let found = answer.answers.iter().find_map(|rec| match rec.data {
+            dns::rr::RData::A(ip) => Some(IpAddr::V4(ip)),
+            dns::rr::RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
             _ => None,
-        })
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host}: no address")))
+        });
+        if let Some(ip) = found {
+            return Ok(ip);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{host}: no address"),
+    ))
 }
 
 /// The one line that says the stack is ready.

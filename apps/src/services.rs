@@ -3,7 +3,7 @@
 //! Event-driven: one thread per service, a task per connection (see [`crate::aio`]).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,15 +124,16 @@ pub fn chargen_block(len: usize) -> Vec<u8> {
     out
 }
 
-/// Starts `service` on `addr` of `handle`'s stack, on a thread of its own (every
-/// connection a task on it, at most `cfg.max_conns` at once).
+/// Starts `service` on `addr` of `handle`'s stack (`::` for every address of both
+/// families), on a thread of its own (every connection a task on it, at most
+/// `cfg.max_conns` at once).
 pub fn spawn(
     handle: &StackHandle,
-    addr: Ipv4Addr,
+    addr: impl Into<IpAddr>,
     service: Service,
     cfg: &ServiceConfig,
 ) -> io::Result<Arc<ConnLimit>> {
-    let at = SocketAddrV4::new(addr, service.port());
+    let at = SocketAddr::new(addr.into(), service.port());
     let listener = tunstack::TcpListener::bind_with_backlog(handle, at, ACCEPT_BACKLOG)?;
     serve_on(listener, service, cfg.clone())
 }

@@ -212,7 +212,12 @@ fn dig_against_the_tunstack_dns_server(link: Link) {
         nx.contains("status: NXDOMAIN") && nx.contains("SOA"),
         "{nx}"
     );
-    let nodata = dig(&ns, &["tunstack.test", "AAAA"]);
+    // The stack's IPv6 address (RFC 3596), over the IPv4 transport.
+    let aaaa = dig(&ns, &["tunstack.test", "AAAA"]);
+    assert!(aaaa.contains("IN\tAAAA\tfd00:77::2"), "{aaaa}");
+    // A name with records, none of the type asked: NOERROR with no answer and the SOA
+    // (RFC 2308 section 2.2).
+    let nodata = dig(&ns, &["mail.tunstack.test", "TXT"]);
     assert!(
         nodata.contains("status: NOERROR")
             && nodata.contains("ANSWER: 0")

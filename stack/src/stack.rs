@@ -42,11 +42,13 @@ mod tests_offload;
 #[cfg(test)]
 mod tests_pmtu;
 #[cfg(test)]
+mod tests_tcp6;
+#[cfg(test)]
 mod tests_udp;
 mod udp;
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::icmp::{EchoEvent, EchoSockets};
 use crate::iface::ident::IdentGenerator;
@@ -130,8 +132,9 @@ pub struct Transmit {
     /// The interface it leaves through.
     pub iface: IfaceId,
     /// The next hop on that link (the gateway or the destination): what ARP resolves on
-    /// an Ethernet link. Point-to-point TUN links ignore it.
-    pub next_hop: Ipv4Addr,
+    /// an Ethernet link (IPv6 frames are resolved by Neighbor Discovery before they are
+    /// queued). Point-to-point TUN links ignore it.
+    pub next_hop: IpAddr,
     /// What the interface's device sends: the IP datagram on an IP interface, an Ethernet
     /// frame (IPv4 or ARP) on an Ethernet one.
     pub frame: Vec<u8>,

@@ -193,6 +193,18 @@ counters! {
     udp_out_datagrams => "UdpOutDatagrams",
     /// UDP datagrams dropped because a socket's receive queue was full.
     udp_rcvbuf_errors => "UdpRcvbufErrors",
+    /// UDP datagrams over IPv6 delivered to sockets (the IPv4 ones are in UdpInDatagrams,
+    /// as Linux keeps them apart).
+    udp6_in_datagrams => "Udp6InDatagrams",
+    /// UDP datagrams over IPv6 for a port with no socket.
+    udp6_no_ports => "Udp6NoPorts",
+    /// UDP datagrams over IPv6 received in error (checksum, length, a full queue).
+    udp6_in_errors => "Udp6InErrors",
+    /// UDP datagrams over IPv6 whose checksum failed, a zero one included (RFC 8200
+    /// section 8.1: IPv6 receivers discard UDP packets with a zero checksum).
+    udp6_in_csum_errors => "Udp6InCsumErrors",
+    /// UDP datagrams sent over IPv6.
+    udp6_out_datagrams => "Udp6OutDatagrams",
     /// Connections opened actively (SYN sent).
     tcp_active_opens => "TcpActiveOpens",
     /// Connections opened passively (SYN received on a listener).

@@ -86,7 +86,7 @@ impl TcpStream {
         handle: &StackHandle,
         addr: impl ToSocketAddrs,
     ) -> io::Result<TcpStream> {
-        let remote = socket::v4(addr)?;
+        let remote = socket::first_addr(addr)?;
         let c = handle
             .with(|s, now| s.tcp_connect(now, remote, None))
             .map_err(socket::tcp_error)?;

@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 
-use tunstack::iface::{IfaceId, InterfaceConfig, Ipv4Cidr};
+use tunstack::iface::{IfaceId, InterfaceConfig, Ipv4Cidr, Ipv6Cidr};
 use tunstack::rand::Rng;
 use tunstack::stack::{Stack, StackConfig};
 use tunstack::tcp::TcpConfig;
@@ -17,8 +17,23 @@ pub const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// Address of side B (the server in most tests).
 pub const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
+/// Side A's IPv6 address (`fd00:0:0:a::1`).
+pub const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0xa, 0, 0, 0, 1);
+/// Side B's IPv6 address.
+pub const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0xa, 0, 0, 0, 2);
+
 /// A stack with one point-to-point IP interface (MTU 1500) holding `addr`/24.
 pub fn stack(addr: Ipv4Addr, seed: u64, tcp: TcpConfig) -> (Stack, IfaceId) {
+    stack_dual(addr, None, seed, tcp)
+}
+
+/// [`stack`], with `addr6`/64 on the interface as well when given.
+pub fn stack_dual(
+    addr: Ipv4Addr,
+    addr6: Option<Ipv6Addr>,
+    seed: u64,
+    tcp: TcpConfig,
+) -> (Stack, IfaceId) {
     let mut s = Stack::new(
         StackConfig {
             tcp,
@@ -27,7 +42,11 @@ pub fn stack(addr: Ipv4Addr, seed: u64, tcp: TcpConfig) -> (Stack, IfaceId) {
         Rng::new(seed),
     );
     let cidr = Ipv4Cidr::new(addr, 24).expect("a /24 is a valid prefix");
-    let i = s.add_interface(InterfaceConfig::ip("sim", cidr));
+    let mut cfg = InterfaceConfig::ip("sim", cidr);
+    if let Some(a6) = addr6 {
+        cfg = cfg.with_ipv6(Ipv6Cidr::new(a6, 64).expect("a /64 is a valid prefix"));
+    }
+    let i = s.add_interface(cfg);
     (s, i)
 }
 

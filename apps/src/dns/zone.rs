@@ -4,7 +4,7 @@
 
 use core::fmt;
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{Name, RData, RType, Record, Soa};
 
@@ -263,6 +263,12 @@ pub const DEFAULT_ORIGIN: &str = "tunstack.test.";
 /// the MX; the apex has a TXT; `big` has TXT records of about 900 bytes in all, more than
 /// a 512-byte UDP answer holds, to show truncation (TC) and the retry over TCP.
 pub fn default_zone(stack_addr: Ipv4Addr) -> Zone {
+    default_zone_with(stack_addr, None)
+}
+
+/// [`default_zone`], with AAAA records (RFC 3596 section 2.1) for the stack's IPv6
+/// address beside the A records of the apex, `ns` and `mail` when it has one.
+pub fn default_zone_with(stack_addr: Ipv4Addr, stack_addr6: Option<Ipv6Addr>) -> Zone {
     let mut text = format!(
         "$ORIGIN {DEFAULT_ORIGIN}\n\
          $TTL 300\n\
@@ -275,6 +281,11 @@ pub fn default_zone(stack_addr: Ipv4Addr) -> Zone {
          mail  IN A     {stack_addr}\n\
          www   IN CNAME @\n"
     );
+    if let Some(a6) = stack_addr6 {
+        for owner in ["@", "ns", "mail"] {
+            text.push_str(&format!("{owner} IN AAAA {a6}\n"));
+        }
+    }
     for i in 0..8 {
         text.push_str(&format!("big IN TXT \"{i}: {}\"\n", "x".repeat(96)));
     }
@@ -299,7 +310,16 @@ pub fn reverse_zone(addr: Ipv4Addr, host: &Name) -> Zone {
 /// The zones `tunstack up` serves by default: [`default_zone`] for `stack_addr`, and a
 /// [`reverse_zone`] naming `tunstack.test` for each of `own_addrs`.
 pub fn default_zones(stack_addr: Ipv4Addr, own_addrs: &[Ipv4Addr]) -> Vec<Zone> {
-    let zone = default_zone(stack_addr);
+    default_zones_with(stack_addr, None, own_addrs)
+}
+
+/// [`default_zones`] with the AAAA records of [`default_zone_with`].
+pub fn default_zones_with(
+    stack_addr: Ipv4Addr,
+    stack_addr6: Option<Ipv6Addr>,
+    own_addrs: &[Ipv4Addr],
+) -> Vec<Zone> {
+    let zone = default_zone_with(stack_addr, stack_addr6);
     let host = zone.origin().clone();
     let mut zones = vec![zone];
     let mut seen = HashSet::new();

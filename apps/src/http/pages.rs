@@ -74,8 +74,8 @@ impl From<&tunstack::tcp::ConnInfo> for ConnRow {
         ConnRow {
             id: c.id,
             state: c.state.name().to_string(),
-            local: c.local.into(),
-            remote: c.remote.into(),
+            local: c.local,
+            remote: c.remote,
             congestion: c.congestion.to_string(),
             mss: c.mss as u64,
             pmtu: c.pmtu as u64,

@@ -74,6 +74,23 @@ fn ss_lines_like_ss_ti() {
     assert!(!text.contains("ssthresh"), "{text}");
 }
 
+/// IPv6 connections come through the JSON of `/_stack/connections` and show as `ss`
+/// shows them, with the address in brackets (RFC 5952 section 6).
+#[test]
+fn ss_shows_ipv6_endpoints() {
+    let mut r = row();
+    r.local = "[fd00:77::2]:80".parse().unwrap();
+    r.remote = "[fd00:77::1]:45678".parse().unwrap();
+    let json = serde_json::to_string(&[r.clone()]).unwrap();
+    let back: Vec<ConnRow> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, [r]);
+    let mut out = Vec::new();
+    print_ss(&back, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let w: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(w, ["ESTAB", "3", "[fd00:77::2]:80", "[fd00:77::1]:45678"]);
+}
+
 #[test]
 fn counters_and_deltas_like_nstat() {
     let before = vec![

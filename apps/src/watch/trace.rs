@@ -231,8 +231,8 @@ pub fn lines(chunk: &TraceChunk, u: &mut Unwrap) -> Vec<TraceLine> {
 pub fn header(chunk: &TraceChunk) -> TraceLine {
     TraceLine::Conn {
         id: chunk.id,
-        local: chunk.local.into(),
-        remote: chunk.remote.into(),
+        local: chunk.local,
+        remote: chunk.remote,
         mss: chunk.mss as u64,
         congestion: chunk.congestion.to_string(),
     }

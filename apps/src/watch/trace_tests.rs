@@ -1,4 +1,4 @@
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use tunstack::tcp::trace::{Cause, TraceChunk, TraceEntry, TraceEvent};
 use tunstack::tcp::State;
@@ -17,7 +17,7 @@ fn chunk(closed: bool) -> TraceChunk {
     let e = |ms, event| TraceEntry { at: at(ms), event };
     TraceChunk {
         id: 4,
-        local: "10.77.0.2:80".parse::<SocketAddrV4>().unwrap(),
+        local: "10.77.0.2:80".parse::<SocketAddr>().unwrap(),
         remote: "10.77.0.1:40000".parse().unwrap(),
         mss: 1000,
         congestion: "reno",

@@ -4,6 +4,7 @@
 //! address formation with Duplicate Address Detection [`addr6`].
 
 pub mod addr6;
+pub(crate) mod bind;
 pub mod fragment;
 pub mod fragment6;
 pub mod ident;
@@ -19,7 +20,7 @@ pub use reassembly::{Reassembler, ReassemblyConfig};
 pub use route::{Ipv4Cidr, Route, RoutingTable};
 pub use route6::{Ipv6Cidr, Route6, RoutingTable6};
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::link::Medium;
 use crate::wire::ethernet::EthernetAddress;
@@ -92,8 +93,10 @@ pub const MIN_MTU: usize = 68;
 pub struct Path {
     /// The interface.
     pub iface: IfaceId,
-    /// The gateway, or the destination itself on its link.
-    pub next_hop: Ipv4Addr,
+    /// The gateway, or the destination itself on its link; its family is the
+    /// destination's (ARP resolves an IPv4 one on Ethernet, Neighbor Discovery an IPv6
+    /// one).
+    pub next_hop: IpAddr,
     /// The destination is one of ours: datagrams loop back.
     pub local: bool,
 }

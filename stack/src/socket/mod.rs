@@ -32,21 +32,25 @@ pub(crate) fn ready_of(s: &Stack, c: crate::tcp::TcpHandle) -> Readiness {
 }
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::stack::{Stack, WaitKey};
 
-/// The first IPv4 address of `addr` (tunstack speaks IPv4 only).
-pub(crate) fn v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
-    for a in addr.to_socket_addrs()? {
-        if let SocketAddr::V4(v) = a {
-            return Ok(v);
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        "tunstack speaks IPv4 only: no IPv4 address given",
-    ))
+/// The first address of `addr`, of either family. An IPv4-mapped IPv6 address
+/// (`[::ffff:a.b.c.d]`, RFC 4291 2.5.5.2) is taken as the IPv4 address it names, as a
+/// dual-stack kernel socket reaches it over IPv4.
+pub(crate) fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+    let a = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address given"))?;
+    Ok(match a {
+        SocketAddr::V6(v) => match v.ip().to_ipv4_mapped() {
+            Some(ip) => SocketAddr::new(ip.into(), v.port()),
+            None => a,
+        },
+        v4 => v4,
+    })
 }
 
 /// A blocking socket call, as `std::net` behaves: in non-blocking mode `f` is tried once

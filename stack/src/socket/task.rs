@@ -142,7 +142,7 @@ impl UdpSocket {
                 Ok(Some(d)) => {
                     let n = d.data.len().min(buf.len());
                     buf[..n].copy_from_slice(&d.data[..n]);
-                    Some(Ok((n, SocketAddr::V4(d.from))))
+                    Some(Ok((n, d.from)))
                 }
                 Ok(None) => None,
                 Err(e) => Some(Err(udp_error(e))),

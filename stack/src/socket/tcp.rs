@@ -4,12 +4,12 @@
 //! `ConnectionReset`, `TimedOut`, `WouldBlock`, `AddrInUse`, `NotConnected`).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{IpAddr, Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{v4, StackHandle};
+use super::{first_addr, StackHandle};
 use crate::stack::{TcpError, WaitKey};
 use crate::tcp::{ConnError, ConnInfo, ListenHandle, State, TcpHandle};
 
@@ -40,6 +40,14 @@ pub(crate) fn tcp_error(e: TcpError) -> io::Error {
     }
 }
 
+/// The last byte of an address (spreads the ports that port-0 listeners try).
+fn last_octet(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(a) => a.octets()[3],
+        IpAddr::V6(a) => a.octets()[15],
+    }
+}
+
 fn would_block() -> io::Error {
     io::Error::from(io::ErrorKind::WouldBlock)
 }
@@ -49,7 +57,7 @@ fn would_block() -> io::Error {
 pub struct TcpListener {
     handle: StackHandle,
     listen: ListenHandle,
-    local: SocketAddrV4,
+    local: SocketAddr,
     nonblocking: AtomicBool,
 }
 
@@ -70,7 +78,7 @@ impl TcpListener {
         addr: impl ToSocketAddrs,
         backlog: usize,
     ) -> io::Result<TcpListener> {
-        let want = v4(addr)?;
+        let want = first_addr(addr)?;
         let (listen, local) = handle
             .with(|s, _| {
                 if want.port() != 0 {
@@ -80,11 +88,11 @@ impl TcpListener {
                 let mut last = TcpError::Exhausted;
                 for i in 0..64u32 {
                     let port = 32_768
-                        + ((u32::from(want.ip().octets()[3]) * 7919
+                        + ((u32::from(last_octet(want.ip())) * 7919
                             + i * 104_729
                             + std::process::id())
                             % 28_232) as u16;
-                    let a = SocketAddrV4::new(*want.ip(), port);
+                    let a = SocketAddr::new(want.ip(), port);
                     match s.tcp_listen(a, backlog) {
                         Ok(l) => return Ok((l, a)),
                         Err(e) => last = e,
@@ -103,7 +111,7 @@ impl TcpListener {
 
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.local))
+        Ok(self.local)
     }
 
     /// Waits for a connection (unless non-blocking) and returns it with its peer address.
@@ -176,8 +184,8 @@ impl Iterator for Incoming<'_> {
 struct StreamInner {
     handle: StackHandle,
     conn: TcpHandle,
-    local: SocketAddrV4,
-    peer: SocketAddrV4,
+    local: SocketAddr,
+    peer: SocketAddr,
     read_timeout: Mutex<Option<Duration>>,
     write_timeout: Mutex<Option<Duration>>,
     nonblocking: AtomicBool,
@@ -227,7 +235,7 @@ impl TcpStream {
         addr: impl ToSocketAddrs,
         timeout: Option<Duration>,
     ) -> io::Result<TcpStream> {
-        let remote = v4(addr)?;
+        let remote = first_addr(addr)?;
         let h = handle
             .with(|s, now| s.tcp_connect(now, remote, None))
             .map_err(tcp_error)?;
@@ -286,12 +294,12 @@ impl TcpStream {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.inner.peer))
+        Ok(self.inner.peer)
     }
 
     /// Our address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.inner.local))
+        Ok(self.inner.local)
     }
 
     /// Shuts down reading, writing or both. Writing sends a FIN after queued data

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{v4, StackHandle};
+use super::{first_addr, StackHandle};
 use crate::stack::WaitKey;
 use crate::udp::{UdpError, UdpHandle};
 
@@ -40,7 +40,7 @@ impl UdpSocket {
 
     /// Binds on the given stack.
     pub fn bind_on(handle: &StackHandle, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let local = v4(addr)?;
+        let local = first_addr(addr)?;
         let sock = handle.with(|s, _| s.udp_bind(local)).map_err(udp_error)?;
         Ok(UdpSocket {
             handle: handle.clone(),
@@ -52,7 +52,7 @@ impl UdpSocket {
 
     /// Sets the default destination; only datagrams from it are received afterwards.
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let peer = v4(addr)?;
+        let peer = first_addr(addr)?;
         let h = self.sock;
         self.handle
             .with(|s, _| s.udp_connect(h, peer))
@@ -64,7 +64,7 @@ impl UdpSocket {
         let h = self.sock;
         self.handle
             .with(|s, _| s.udp_addrs(h))
-            .map(|(l, _)| SocketAddr::V4(l))
+            .map(|(l, _)| l)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
     }
 
@@ -74,13 +74,12 @@ impl UdpSocket {
         self.handle
             .with(|s, _| s.udp_addrs(h))
             .and_then(|(_, p)| p)
-            .map(SocketAddr::V4)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
     }
 
     /// Sends to `addr`.
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let dst = v4(addr)?;
+        let dst = first_addr(addr)?;
         let h = self.sock;
         self.handle
             .with(|s, now| s.udp_send_to(now, h, buf, Some(dst)))
@@ -119,7 +118,7 @@ impl UdpSocket {
             let copy = |d: &crate::udp::Datagram, buf: &mut [u8]| {
                 let n = d.data.len().min(buf.len());
                 buf[..n].copy_from_slice(&d.data[..n]);
-                (n, SocketAddr::V4(d.from))
+                (n, d.from)
             };
             Some(if peek {
                 match s.udp_peek(h) {

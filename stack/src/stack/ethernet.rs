@@ -305,7 +305,7 @@ impl Stack {
         }
         self.l2.tx.push_back(Transmit {
             iface,
-            next_hop,
+            next_hop: next_hop.into(),
             frame,
             offload: VirtioNetHdr::NONE,
         });
@@ -321,7 +321,11 @@ impl Stack {
     pub(super) fn eth_output(&mut self, t: Transmit) -> Option<Transmit> {
         let i = self.ifaces.get(t.iface.0)?;
         let src = i.mac()?;
-        let hop = t.next_hop;
+        // IPv6 datagrams are resolved by Neighbor Discovery before they are queued
+        // (`Stack::ip_output`, `ndisc6`), so only IPv4 next hops come here.
+        let std::net::IpAddr::V4(hop) = t.next_hop else {
+            return None;
+        };
         let dst = if hop.is_broadcast() || i.is_broadcast(hop) {
             Some(EthernetAddress::BROADCAST)
         } else if hop.is_multicast() {

@@ -2,8 +2,6 @@
 //! on the way (RFC 8200 section 5: a router answers Packet Too Big instead, RFC 4443
 //! section 3.2), and the errors of RFC 4443 for the rest.
 
-use std::net::Ipv4Addr;
-
 use super::{Stack, Transmit};
 use crate::iface::IfaceId;
 use crate::link::Medium;
@@ -88,7 +86,7 @@ impl Stack {
         } else {
             self.queue_tx(Transmit {
                 iface: route.iface,
-                next_hop: Ipv4Addr::UNSPECIFIED,
+                next_hop: route.next_hop(ip.dst_addr).into(),
                 frame,
                 offload: crate::wire::virtio::VirtioNetHdr::NONE,
             });

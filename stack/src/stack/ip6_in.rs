@@ -8,7 +8,7 @@ use super::{Stack, StackConfig};
 use crate::iface::reassembly6::{Fragment6, Outcome, Reassembler6, Reassembly6Config};
 use crate::iface::{IfaceId, Route6, RoutingTable6, TokenBucket};
 use crate::time::Instant;
-use crate::wire::icmpv6::{DstUnreachable, Icmpv6Repr, TimeExceeded};
+use crate::wire::icmpv6::{Icmpv6Repr, TimeExceeded};
 use crate::wire::ipv6::ext::param_problem_code;
 use crate::wire::ipv6::{addr, next_header as nh, ExtChain, Ipv6Packet, Ipv6Repr};
 use crate::wire::Error;
@@ -203,15 +203,15 @@ impl Stack {
             }
             // RFC 8200 section 4.7: nothing follows.
             nh::NO_NEXT_HEADER => self.stats.ip6_in_delivers += 1,
-            nh::TCP | nh::UDP => {
-                // TCP and UDP over IPv6 are not wired in yet: answered as a closed port
-                // (RFC 4443 section 3.1, code 4), as the kernel does for UDP.
-                self.icmp6_error(now, iface, packet, repr, false, |data| {
-                    Icmpv6Repr::DstUnreachable {
-                        reason: DstUnreachable::PortUnreachable,
-                        data,
-                    }
-                });
+            nh::TCP => {
+                self.stats.ip6_in_delivers += 1;
+                let (src, dst) = (repr.src_addr.into(), repr.dst_addr.into());
+                // Multicast destinations are dropped by TCP (RFC 1122 4.2.3.10).
+                self.tcp_input(now, src, dst, upper, multicast);
+            }
+            nh::UDP => {
+                self.stats.ip6_in_delivers += 1;
+                self.udp6_input(now, iface, packet, repr, upper);
             }
             other => {
                 // RFC 8200 section 4: an unrecognised Next Header: Parameter Problem code

@@ -1,7 +1,7 @@
 //! IPv6 output (RFC 8200): routing, source address, fragmentation by the source
 //! (section 4.5) and loopback to the stack's own addresses.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use super::{SendError, Stack, Transmit};
 use crate::iface::fragment6::fragment6;
@@ -56,10 +56,11 @@ impl Stack {
         };
         // On Ethernet, an address is used only once DAD has passed (RFC 4862 5.4); the
         // link-local one for link-local destinations.
-        let chosen = src
-            .or_else(|| self.nd6_source_for(iface, &dst))
-            .or_else(|| self.ifaces[iface.0].addr6());
-        let Some(src) = chosen.filter(|s| self.nd6_assigned(iface, *s)) else {
+        let chosen = match src {
+            Some(s) => Some(s).filter(|s| self.nd6_assigned(iface, *s)),
+            None => self.source6(iface, dst),
+        };
+        let Some(src) = chosen else {
             self.stats.ip6_out_no_routes += 1;
             return Err(SendError::NoRoute);
         };
@@ -89,8 +90,8 @@ impl Stack {
         }
         let mtu = self.ifaces[iface.0].mtu();
         let ethernet = self.ifaces[iface.0].config.medium == Medium::Ethernet;
-        // A TUN link has no next hop to resolve; the field is IPv4-typed and unused here.
-        let next_hop = Ipv4Addr::UNSPECIFIED;
+        // A TUN link has no next hop to resolve.
+        let next_hop = next_hop6.into();
         if buf.len() <= mtu {
             if ethernet {
                 self.nd6_output(now, iface, next_hop6, buf);

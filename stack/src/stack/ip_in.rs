@@ -136,7 +136,13 @@ impl Stack {
             }
             IpProtocol::Tcp => {
                 self.stats.ip_in_delivers += 1;
-                self.tcp_input(now, repr, payload, broadcast);
+                self.tcp_input(
+                    now,
+                    repr.src_addr.into(),
+                    repr.dst_addr.into(),
+                    payload,
+                    broadcast,
+                );
             }
             IpProtocol::Unknown(p) => {
                 // RFC 1122 3.2.2.1: protocol unreachable for a transport we lack.
@@ -191,7 +197,7 @@ impl Stack {
             self.stats.ip_forw_datagrams += 1;
             self.queue_tx(Transmit {
                 iface: route.iface,
-                next_hop,
+                next_hop: next_hop.into(),
                 frame: out,
                 offload: VirtioNetHdr::NONE,
             });

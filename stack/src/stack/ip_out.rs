@@ -2,7 +2,7 @@
 //! fragmentation (RFC 791 3.2) and loopback to the stack's own addresses.
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Stack, Transmit};
 use crate::iface::{fragment, IfaceId, Path};
@@ -61,7 +61,7 @@ impl Stack {
                 mtu: usize::from(u16::MAX),
             });
         }
-        let Some(path) = self.route_to(dst) else {
+        let Some(path) = self.route_to(dst.into()) else {
             self.stats.ip_out_no_routes += 1;
             return Err(SendError::NoRoute);
         };
@@ -92,27 +92,68 @@ impl Stack {
             return Ok(());
         }
         self.stats.ip_out_requests += 1;
-        self.queue_fragments(path.iface, path.next_hop, &buf, mtu)
+        self.queue_fragments(path.iface, dst, &buf, mtu)
             .map_err(|_| SendError::MessageTooLong { mtu })
     }
 
-    /// Where datagrams to `dst` leave (RFC 1122 3.3.1): back into the stack for one of
-    /// its own addresses, else by the longest matching route. Every protocol's output
+    /// Where datagrams to `dst` leave (RFC 1122 3.3.1; for IPv6, RFC 8200 and the
+    /// IPv6 routing table): back into the stack for one of its own addresses, else by
+    /// the longest matching route of the destination's family. Every protocol's output
     /// asks here.
-    pub(super) fn route_to(&self, dst: Ipv4Addr) -> Option<Path> {
-        if let Some(i) = self.ifaces.iter().find(|i| i.addr() == dst) {
+    pub(super) fn route_to(&self, dst: IpAddr) -> Option<Path> {
+        let local = self.ifaces.iter().find(|i| match dst {
+            IpAddr::V4(d) => i.addr() == d,
+            IpAddr::V6(d) => i.addr6() == Some(d),
+        });
+        if let Some(i) = local {
             return Some(Path {
                 iface: i.id,
                 next_hop: dst,
                 local: true,
             });
         }
-        let r = self.routes.lookup(dst)?;
+        let (iface, next_hop) = match dst {
+            IpAddr::V4(d) => {
+                let r = self.routes.lookup(d)?;
+                (r.iface, IpAddr::V4(r.next_hop(d)))
+            }
+            IpAddr::V6(d) => {
+                let r = self.ip6.routes.lookup(d)?;
+                (r.iface, IpAddr::V6(r.next_hop(d)))
+            }
+        };
         Some(Path {
-            iface: r.iface,
-            next_hop: r.next_hop(dst),
+            iface,
+            next_hop,
             local: false,
         })
+    }
+
+    /// Whether `ip` is one of the stack's addresses (an interface's IPv4 address, or its
+    /// IPv6 address or link-local one), for binding sockets.
+    pub(super) fn is_own_addr(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.ifaces.iter().any(|i| i.addr() == a),
+            IpAddr::V6(a) => self.ifaces.iter().any(|i| i.addr6() == Some(a)) || self.nd6_owns(&a),
+        }
+    }
+
+    /// The source address for datagrams to `dst` on `path`: the interface's IPv4
+    /// address, or for IPv6 the one source selection gives (link-local for link-local
+    /// destinations on Ethernet), once DAD has passed (RFC 4862 section 5.4). `None`
+    /// when the interface has no usable address of `dst`'s family.
+    pub(super) fn source_for(&self, path: &Path, dst: IpAddr) -> Option<IpAddr> {
+        match dst {
+            IpAddr::V4(_) => Some(IpAddr::V4(self.ifaces[path.iface.0].addr())),
+            IpAddr::V6(d) => self.source6(path.iface, d).map(IpAddr::V6),
+        }
+    }
+
+    /// The IPv6 source for `dst` leaving through `iface` (see [`Stack::source_for`]).
+    pub(super) fn source6(&self, iface: IfaceId, dst: Ipv6Addr) -> Option<Ipv6Addr> {
+        self.nd6_source_for(iface, &dst)
+            .or_else(|| self.ifaces[iface.0].addr6())
+            .filter(|s| self.nd6_assigned(iface, *s))
     }
 
     /// Hands a finished datagram (with its offload header, all zero unless the path's
@@ -121,8 +162,16 @@ impl Stack {
     /// dropped and counted in IpOutDiscards. Counts IpOutRequests. Datagrams here fit the
     /// interface's MTU (or are super-segments the device cuts to it); larger ones go
     /// through [`Stack::queue_fragments`].
+    ///
+    /// IPv6 datagrams (a path whose next hop is IPv6) take the same way, counted in
+    /// Ip6OutRequests; on Ethernet their next hop is resolved by Neighbor Discovery
+    /// (`ndisc6`) rather than ARP.
     pub(super) fn ip_output(&mut self, path: Path, frame: Vec<u8>, offload: VirtioNetHdr) {
-        self.stats.ip_out_requests += 1;
+        if path.next_hop.is_ipv6() {
+            self.stats.ip6_out_requests += 1;
+        } else {
+            self.stats.ip_out_requests += 1;
+        }
         if path.local {
             // Loopback: delivered on the stack's next turn, never fragmented.
             if self.loopback.len() < self.config.tx_queue_len {
@@ -131,6 +180,12 @@ impl Stack {
                 self.stats.ip_out_discards += 1;
             }
             return;
+        }
+        if let IpAddr::V6(hop) = path.next_hop {
+            if self.ifaces[path.iface.0].config.medium == crate::link::Medium::Ethernet {
+                self.nd6_output(self.last_now, path.iface, hop, frame);
+                return;
+            }
         }
         if offload.is_gso() {
             self.stats.tun_gso_out += 1;
@@ -161,7 +216,7 @@ impl Stack {
                 for frame in frags {
                     self.queue_tx(Transmit {
                         iface,
-                        next_hop,
+                        next_hop: next_hop.into(),
                         frame,
                         offload: VirtioNetHdr::NONE,
                     });

@@ -2,9 +2,10 @@
 //! closed ports), segments out (frames built straight from the send buffer), timers, and
 //! the socket calls the runtime exposes.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use super::Stack;
+use crate::iface::ident::IdentGenerator;
 use crate::iface::Path;
 use crate::tcp::conn::{ConnError, ConnInfo, Connection};
 use crate::tcp::input::InputCtx;
@@ -14,6 +15,7 @@ use crate::tcp::state::State;
 use crate::tcp::SeqNum;
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::virtio::VirtioNetHdr;
 
@@ -57,27 +59,39 @@ impl core::fmt::Display for TcpError {
 
 impl std::error::Error for TcpError {}
 
-/// Builds the IPv4 frame for one outgoing segment: header, then TCP header and payload,
-/// with the payload copied once from the send buffer.
+/// Builds the IP frame for one outgoing segment: the IPv4 or IPv6 header (the family of
+/// `src` and `dst`), then TCP header and payload, with the payload copied once from the
+/// send buffer. Over IPv6 the hop limit is `ttl`, there is no identification (RFC 8200
+/// has none outside the Fragment header), and the checksum covers the IPv6
+/// pseudo-header (RFC 8200 section 8.1).
 ///
 /// With `offload` (the interface's device takes partial checksums and super-segments),
 /// the TCP checksum is left for the device (no pass over the payload here), and a segment
 /// longer than its `gso` size goes out as a super-segment for the device to cut (RFC 9293
-/// 3.7.1: each piece it makes is at most one MSS); the returned header says so.
+/// 3.7.1: each piece it makes is at most one MSS); the returned header says so. Only
+/// IPv4 segments are offloaded (`TUN_F_TSO6` is not asked for): the caller never sets
+/// `offload` for an IPv6 connection.
 ///
-/// `df`: the DF bit, set on every segment while the connection does path MTU discovery
-/// (RFC 1191 section 3, `tcp/pmtu.rs`).
+/// `df`: the DF bit of IPv4 segments, set on every segment while the connection does
+/// path MTU discovery (RFC 1191 section 3, `tcp/pmtu.rs`); IPv6 has none (routers
+/// never fragment, RFC 8200 section 5).
 #[allow(clippy::too_many_arguments)]
 fn build_frame(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     ttl: u8,
-    ident: u16,
+    ident: &mut IdentGenerator,
     seg: &Outgoing<'_>,
     pool: &mut Vec<Vec<u8>>,
     offload: bool,
     df: bool,
 ) -> (Vec<u8>, VirtioNetHdr) {
+    let (src, dst) = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
+        (IpAddr::V6(s), IpAddr::V6(d)) => return build_frame6(s, d, ttl, seg, pool),
+        _ => unreachable!("a connection's addresses are of one family"),
+    };
+    let ident = ident.next(src, dst, 6);
     const IP_HL: usize = crate::wire::ipv4::HEADER_LEN;
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
@@ -122,6 +136,44 @@ fn build_frame(
     (buf, hdr)
 }
 
+/// [`build_frame`] for IPv6: the fixed header (no extension headers), then the segment
+/// with its checksum over the IPv6 pseudo-header (RFC 8200 section 8.1). Never offloaded.
+fn build_frame6(
+    src: std::net::Ipv6Addr,
+    dst: std::net::Ipv6Addr,
+    hop_limit: u8,
+    seg: &Outgoing<'_>,
+    pool: &mut Vec<Vec<u8>>,
+) -> (Vec<u8>, VirtioNetHdr) {
+    const IP_HL: usize = crate::wire::ipv6::HEADER_LEN;
+    let hl = seg.repr.header_len();
+    let plen = seg.payload_len();
+    let total = IP_HL + hl + plen;
+    let mut buf = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(total.max(super::FRAME_CAPACITY)));
+    buf.clear();
+    buf.reserve(total);
+    buf.resize(IP_HL + hl, 0);
+    buf.extend_from_slice(seg.payload[0]);
+    buf.extend_from_slice(seg.payload[1]);
+    let ip = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: crate::wire::ipv6::next_header::TCP,
+        payload_len: hl + plen,
+        hop_limit,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    // A segment is at most one MSS (no super-segments over IPv6), far below the 65,535
+    // bytes the Payload Length holds, so emitting cannot fail.
+    let _ = ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    seg.repr
+        .emit(&mut TcpPacket::new_unchecked(&mut buf[IP_HL..]), src, dst);
+    (buf, VirtioNetHdr::NONE)
+}
+
 /// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from
 /// `before` to `after`: tcpCurrEstab counts connections in ESTABLISHED or CLOSE-WAIT;
 /// tcpEstabResets counts direct transitions from those two states to CLOSED.
@@ -140,11 +192,14 @@ pub(super) fn count_transition(stats: &mut crate::stats::Stats, before: State, a
 }
 
 impl Stack {
-    /// A TCP segment for one of our addresses (RFC 9293 3.10.7).
+    /// A TCP segment for one of our addresses (RFC 9293 3.10.7), from `src` to `dst`
+    /// (both IPv4 or both IPv6; the checksum covers the pseudo-header of their family,
+    /// RFC 9293 3.1 and RFC 8200 8.1).
     pub(super) fn tcp_input(
         &mut self,
         now: Instant,
-        ip: &Ipv4Repr,
+        src: IpAddr,
+        dst: IpAddr,
         payload: &[u8],
         broadcast: bool,
     ) {
@@ -153,21 +208,21 @@ impl Stack {
         self.stats.tcp_in_segs += self.rx_offload.unwrap_or(1);
         let seg = match TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
             Some(_) => TcpRepr::parse_offloaded(&p),
-            None => TcpRepr::parse(&p, ip.src_addr, ip.dst_addr),
+            None => TcpRepr::parse(&p, src, dst),
         }) {
             Ok(s) => s,
             Err(e) => {
                 self.stats.tcp_in_errs += 1;
-                log::debug!(target: LOG, "dropped a segment from {}: {e}", ip.src_addr);
+                log::debug!(target: LOG, "dropped a segment from {src}: {e}");
                 return;
             }
         };
         // RFC 1122 4.2.3.10: segments to broadcast or multicast addresses are dropped.
-        if broadcast || ip.dst_addr.is_multicast() {
+        if broadcast || dst.is_multicast() {
             return;
         }
-        let local = SocketAddrV4::new(ip.dst_addr, seg.dst_port);
-        let remote = SocketAddrV4::new(ip.src_addr, seg.src_port);
+        let local = SocketAddr::new(dst, seg.dst_port);
+        let remote = SocketAddr::new(src, seg.src_port);
         let mut found = self.tcp.lookup(local, remote);
         if let Some(idx) = found {
             if self.tcp.slots[idx as usize]
@@ -279,8 +334,8 @@ impl Stack {
     fn tcp_reset_closed(
         &mut self,
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) {
         if seg.flags.contains(TcpFlags::RST) {
@@ -305,8 +360,8 @@ impl Stack {
     pub(super) fn tcp_send_rst(
         &mut self,
         _now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seq: SeqNum,
         ack: Option<SeqNum>,
     ) {
@@ -322,22 +377,16 @@ impl Stack {
     }
 
     /// Sends a segment that belongs to no connection (RST, SYN cookie).
-    pub(super) fn tcp_emit_raw(
-        &mut self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        r: &TcpRepr<'_>,
-    ) {
-        let Some(path) = self.route_to(*remote.ip()) else {
+    pub(super) fn tcp_emit_raw(&mut self, local: SocketAddr, remote: SocketAddr, r: &TcpRepr<'_>) {
+        let Some(path) = self.route_to(remote.ip()) else {
             return;
         };
         self.stats.tcp_out_segs += 1;
-        let ident = self.ident.next(*local.ip(), *remote.ip(), 6);
         let (frame, _) = build_frame(
-            *local.ip(),
-            *remote.ip(),
+            local.ip(),
+            remote.ip(),
             self.config.ttl,
-            ident,
+            &mut self.ident,
             &Outgoing {
                 repr: *r,
                 payload: [&[], &[]],
@@ -352,17 +401,18 @@ impl Stack {
 
     /// A new connection on `path` with our initial sequence number `iss`: the link MTU
     /// bounds its MSS, and its timestamp clock gets a random offset (RFC 7323 5.4).
+    /// Only IPv4 connections send super-segments (there is no TSO6 yet).
     pub(super) fn tcp_new_conn(
         &mut self,
         path: Path,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         state: State,
         iss: SeqNum,
         now: Instant,
     ) -> Connection {
         let mtu = self.ifaces[path.iface.0].mtu();
-        let tso = self.ifaces[path.iface.0].offload && !path.local;
+        let tso = self.ifaces[path.iface.0].offload && !path.local && local.is_ipv4();
         let ts_offset = self.tcp.rng.next_u32();
         let mut c = Connection::new(
             &self.tcp.cfg,
@@ -402,11 +452,10 @@ impl Stack {
             let Some(conn) = slot.conn.as_mut() else {
                 continue;
             };
-            let (src, dst) = (*conn.local().ip(), *conn.remote().ip());
+            let (src, dst) = (conn.local().ip(), conn.remote().ip());
             let offload = conn.tso;
             let df = conn.pmtu.dont_frag();
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                let ident = ident.next(src, dst, 6);
                 tcp_out.push(build_frame(
                     src, dst, ttl, ident, seg, frame_pool, offload, df,
                 ));
@@ -466,14 +515,17 @@ impl Stack {
     pub fn tcp_connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: impl Into<SocketAddr>,
         local_port: Option<u16>,
     ) -> Result<TcpHandle, TcpError> {
-        let path = self.route_to(*remote.ip()).ok_or(TcpError::NoRoute)?;
-        let src = self.ifaces[path.iface.0].addr();
+        let remote = remote.into();
+        let path = self.route_to(remote.ip()).ok_or(TcpError::NoRoute)?;
+        let src = self
+            .source_for(&path, remote.ip())
+            .ok_or(TcpError::AddrNotAvailable)?;
         let port = match local_port {
             Some(p) if p != 0 => {
-                if self.tcp.lookup(SocketAddrV4::new(src, p), remote).is_some() {
+                if self.tcp.lookup(SocketAddr::new(src, p), remote).is_some() {
                     return Err(TcpError::AddrInUse);
                 }
                 p
@@ -483,7 +535,7 @@ impl Stack {
                 .ephemeral_port(src, remote)
                 .ok_or(TcpError::Exhausted)?,
         };
-        let local = SocketAddrV4::new(src, port);
+        let local = SocketAddr::new(src, port);
         let iss = self.tcp.isn.isn(local, remote, now);
         let c = self.tcp_new_conn(path, local, remote, State::SynSent, iss, now);
         self.tcp.has_room(&mut self.stats);
@@ -606,12 +658,13 @@ impl Stack {
     #[cfg(test)]
     pub(crate) fn tcp_cookie_for_test(
         &self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: impl Into<SocketAddr>,
+        remote: impl Into<SocketAddr>,
         peer_isn: SeqNum,
         mss: u16,
         now: Instant,
     ) -> SeqNum {
+        let (local, remote) = (local.into(), remote.into());
         self.tcp
             .cookies
             .generate(local, remote, peer_isn, mss, now)

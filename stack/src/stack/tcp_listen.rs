@@ -2,7 +2,7 @@
 //! queue is full (RFC 4987 3.6), and the listener calls the socket layer makes (listen,
 //! accept, unlisten).
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::tcp::{count_transition, TcpError};
 use super::Stack;
@@ -21,8 +21,8 @@ impl Stack {
         &mut self,
         now: Instant,
         l: u32,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) {
         if seg.flags.contains(TcpFlags::RST) {
@@ -94,7 +94,7 @@ impl Stack {
             self.tcp_send_cookie(now, local, remote, seg);
             return;
         }
-        let Some(path) = self.route_to(*remote.ip()) else {
+        let Some(path) = self.route_to(remote.ip()) else {
             self.stats.listen_drops += 1;
             return;
         };
@@ -122,20 +122,26 @@ impl Stack {
     fn tcp_send_cookie(
         &mut self,
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) {
-        let peer_mss = seg.max_seg_size.unwrap_or(536);
+        let ipv6 = remote.is_ipv6();
+        let peer_mss = seg
+            .max_seg_size
+            .unwrap_or(crate::tcp::conn::default_mss(ipv6));
         let (cookie, _mss) =
             self.tcp
                 .cookies
                 .generate(local, remote, SeqNum(seg.seq_number), peer_mss, now);
         self.stats.syncookies_sent += 1;
         let mss = self
-            .route_to(*remote.ip())
-            .map(|p| self.ifaces[p.iface.0].mtu().saturating_sub(40).min(65_535) as u16)
-            .unwrap_or(536);
+            .route_to(remote.ip())
+            .map(|p| {
+                let mtu = self.ifaces[p.iface.0].mtu();
+                crate::tcp::conn::mss_for_mtu(mtu, ipv6).min(65_535) as u16
+            })
+            .unwrap_or(crate::tcp::conn::default_mss(ipv6));
         let mut r = crate::tcp::output::bare_repr(local.port(), remote.port());
         r.flags = TcpFlags::SYN | TcpFlags::ACK;
         r.seq_number = cookie.0;
@@ -149,12 +155,12 @@ impl Stack {
         &mut self,
         now: Instant,
         l: u32,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpRepr<'_>,
         mss: u16,
     ) {
-        let Some(path) = self.route_to(*remote.ip()) else {
+        let Some(path) = self.route_to(remote.ip()) else {
             return;
         };
         let iss = SeqNum(seg.ack_number) - 1;
@@ -187,26 +193,28 @@ impl Stack {
     }
 
     /// Opens a listener on `local` (port 0 is not allowed; address 0.0.0.0 means all of
-    /// ours) with an accept queue of `backlog`.
+    /// our IPv4 addresses, `::` all of ours of both families, see `iface::bind`) with an
+    /// accept queue of `backlog`.
     pub fn tcp_listen(
         &mut self,
-        local: SocketAddrV4,
+        local: impl Into<SocketAddr>,
         backlog: usize,
     ) -> Result<ListenHandle, TcpError> {
-        if !local.ip().is_unspecified() && !self.ifaces.iter().any(|i| i.addr() == *local.ip()) {
+        let local = local.into();
+        if !local.ip().is_unspecified() && !self.is_own_addr(local.ip()) {
             return Err(TcpError::AddrNotAvailable);
         }
         if local.port() == 0 {
             return Err(TcpError::AddrNotAvailable);
         }
-        if self.tcp.port_listened(*local.ip(), local.port()) {
+        if self.tcp.port_listened(local.ip(), local.port()) {
             return Err(TcpError::AddrInUse);
         }
         Ok(self.tcp.add_listener(local, backlog))
     }
 
     /// The listener's address.
-    pub fn tcp_listener_addr(&self, h: ListenHandle) -> Option<SocketAddrV4> {
+    pub fn tcp_listener_addr(&self, h: ListenHandle) -> Option<SocketAddr> {
         self.tcp.listener(h).map(|l| l.local)
     }
 

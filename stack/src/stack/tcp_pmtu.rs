@@ -1,13 +1,8 @@
 //! TCP's side of ICMP "fragmentation needed" (RFC 1191 section 4) and ICMPv6 "packet
 //! too big" (RFC 8201 section 4) in the core: the quoted datagram names the connection,
-//! and `tcp/pmtu.rs` decides.
-//!
-//! Both IP versions end in [`Stack::tcp_too_big`]. TCP runs over IPv4 only so far, so a
-//! Packet Too Big is parsed and handed on but can match no connection yet: once the
-//! connection table takes IPv6 addresses, `tcp_too_big` looks both families up the same
-//! way (its one IPv4-only line says where), and a connection over IPv6 makes its
-//! [`PathMtu`](crate::tcp::pmtu::PathMtu) with `ipv6` true (floor 1280, reports below it
-//! discarded).
+//! and `tcp/pmtu.rs` decides. Both IP versions end in [`Stack::tcp_too_big`]; a
+//! connection over IPv6 has its [`PathMtu`](crate::tcp::pmtu::PathMtu) made with IPv6's
+//! rules (floor 1280, reports below it discarded, no DF bit).
 
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -90,10 +85,7 @@ impl Stack {
     /// [`Connection::on_icmp_too_big`](crate::tcp::Connection::on_icmp_too_big)'s. A
     /// lowered estimate resends what is in flight at once.
     pub(super) fn tcp_too_big(&mut self, now: Instant, q: QuotedSegment, mtu: usize) {
-        // The connection table holds IPv4 connections only, so far.
-        let (SocketAddr::V4(local), SocketAddr::V4(remote)) = (q.local, q.remote) else {
-            return;
-        };
+        let (local, remote) = (q.local, q.remote);
         let Some(idx) = self.tcp.lookup(local, remote) else {
             log::debug!(target: LOG, "too-big message for no connection {local} -> {remote}");
             return;

@@ -1,7 +1,7 @@
 //! Packet scripts for IPv6 in the core: a packet in (many of them Linux's own, from the
 //! IPv6 capture), the expected packets (or none) out. Each test names the rule it pins.
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::*;
 use crate::iface::reassembly6::{Outcome, Reassembler6, Reassembly6Config};
@@ -149,7 +149,7 @@ fn fragmented_echo_answered_in_fragments() {
     let whole = whole.expect("the reply reassembles");
     let (ip, msg) = one_icmp6(&[Transmit {
         iface: i,
-        next_hop: Ipv4Addr::UNSPECIFIED,
+        next_hop: IpAddr::V6(HOST),
         frame: whole,
         offload: crate::wire::virtio::VirtioNetHdr::NONE,
     }]);

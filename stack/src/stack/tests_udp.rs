@@ -73,7 +73,7 @@ fn datagram_reaches_bound_socket() {
     let d = s.udp_recv(h).unwrap().unwrap();
     assert_eq!(
         (d.from, d.to, &d.data[..]),
-        (sa(HOST, 40000), US, &b"query"[..])
+        (sa(HOST, 40000).into(), US.into(), &b"query"[..])
     );
     assert_eq!(s.udp_recv(h), Ok(None));
     assert_eq!(s.stats().udp_in_datagrams, 1);
@@ -156,7 +156,8 @@ fn icmp_port_unreachable_reaches_connected_socket_once() {
     assert_eq!(s.udp_recv(h), Ok(None), "reported once");
 
     let u = s.udp_bind(sa(US, 0)).unwrap();
-    s.udp_send_to(T0, u, b"x", Some(sa(HOST, 7777))).unwrap();
+    s.udp_send_to(T0, u, b"x", Some(sa(HOST, 7777).into()))
+        .unwrap();
     let sent = out(&mut s).pop().unwrap();
     let r = Icmpv4Repr::DstUnreachable {
         reason: DstUnreachable::PortUnreachable,
@@ -208,7 +209,7 @@ fn sending() {
         s.udp_send_to(T0, h, b"x", None),
         Err(UdpError::NotConnected)
     );
-    s.udp_send_to(T0, h, b"payload", Some(sa(HOST, 53)))
+    s.udp_send_to(T0, h, b"payload", Some(sa(HOST, 53).into()))
         .unwrap();
     let f = out(&mut s).pop().unwrap();
     let p = Ipv4Packet::new_checked(&f[..]).unwrap();
@@ -225,11 +226,11 @@ fn sending() {
         (US, HOST, 1234, 53, &b"payload"[..])
     );
     assert_eq!(
-        s.udp_send_to(T0, h, &vec![0; 65_508], Some(sa(HOST, 53))),
+        s.udp_send_to(T0, h, &vec![0; 65_508], Some(sa(HOST, 53).into())),
         Err(UdpError::MessageTooLong)
     );
     // The largest datagram goes out fragmented.
-    s.udp_send_to(T0, h, &vec![0; 65_507], Some(sa(HOST, 53)))
+    s.udp_send_to(T0, h, &vec![0; 65_507], Some(sa(HOST, 53).into()))
         .unwrap();
     assert_eq!(out(&mut s).len(), 45);
     assert_eq!(s.stats().udp_out_datagrams, 2);

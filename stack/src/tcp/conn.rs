@@ -2,7 +2,7 @@
 //! an application makes on it (RFC 9293 3.10.1-3.10.6). Segment arrival is in
 //! `input.rs`, segment generation in `output.rs`.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::config::TcpConfig;
 use super::congestion::CongestionControl;
@@ -54,7 +54,8 @@ pub struct ConnStats {
 /// Options negotiated in the handshake.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Negotiated {
-    /// The send MSS: the peer's MSS option (536 without one, RFC 9293 3.7.1), clamped to
+    /// The send MSS: the peer's MSS option (536 without one over IPv4, 1220 over IPv6,
+    /// RFC 9293 3.7.1 and [`default_mss`]), clamped to
     /// what our link carries.
     pub smss: usize,
     /// Shift applied to windows we receive (RFC 7323 2.3), 0 without window scaling.
@@ -75,8 +76,8 @@ pub struct Connection {
     /// The stack's number for this connection: from 1, never reused while the stack
     /// runs (0 until the connection table stores it).
     pub(crate) id: u64,
-    pub(crate) local: SocketAddrV4,
-    pub(crate) remote: SocketAddrV4,
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
     pub(crate) state: State,
     pub(crate) error: Option<ConnError>,
     pub(crate) opts: Negotiated,
@@ -221,9 +222,9 @@ pub struct ConnInfo {
     /// while the stack runs.
     pub id: u64,
     /// Local address.
-    pub local: SocketAddrV4,
+    pub local: SocketAddr,
     /// Remote address.
-    pub remote: SocketAddrV4,
+    pub remote: SocketAddr,
     /// State.
     pub state: State,
     /// Congestion window, bytes.
@@ -252,21 +253,41 @@ pub struct ConnInfo {
     pub congestion: &'static str,
 }
 
+/// The largest segment (payload) a link of `mtu` carries, to announce as our MSS: the
+/// MTU less the fixed IP and TCP headers (RFC 9293 3.7.1, RFC 6691 section 2: "the MTU
+/// minus the fixed IP and TCP headers"), 40 bytes over IPv4 and 60 over IPv6 (RFC 8200
+/// section 8.3: the IPv6 header is 40 bytes).
+pub(crate) fn mss_for_mtu(mtu: usize, ipv6: bool) -> usize {
+    mtu.saturating_sub(if ipv6 { 60 } else { 40 }).max(8)
+}
+
+/// The send MSS assumed when the peer's SYN has no MSS option: 536 over IPv4, 1220 over
+/// IPv6 (RFC 9293 section 3.7.1: "the default [...] is 536 for IPv4 or 1220 for IPv6";
+/// RFC 8200 section 8.3: the 1280-byte minimum MTU less 60).
+pub(crate) fn default_mss(ipv6: bool) -> u16 {
+    if ipv6 {
+        1220
+    } else {
+        536
+    }
+}
+
 impl Connection {
     /// A new connection in `state` (SynSent for an active open, SynReceived for a
     /// passive one) with our initial sequence number `iss`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         cfg: &TcpConfig,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         state: State,
         iss: SeqNum,
         link_mtu: usize,
         ts_offset: u32,
         now: Instant,
     ) -> Connection {
-        let link_mss = link_mtu.saturating_sub(40).max(8);
+        let ipv6 = local.is_ipv6();
+        let link_mss = mss_for_mtu(link_mtu, ipv6);
         let recv_buf = RecvBuffer::new(cfg.recv_buffer);
         // RFC 7323 2.3: the smallest shift that lets the whole buffer be offered.
         let mut rcv_wscale = 0u8;
@@ -275,7 +296,7 @@ impl Connection {
                 rcv_wscale += 1;
             }
         }
-        let smss = 536.min(link_mss);
+        let smss = usize::from(default_mss(ipv6)).min(link_mss);
         Connection {
             id: 0,
             local,
@@ -291,7 +312,7 @@ impl Connection {
                 sack: cfg.sack,
             },
             link_mss,
-            pmtu: super::pmtu::PathMtu::new(link_mtu, false)
+            pmtu: super::pmtu::PathMtu::new(link_mtu, ipv6)
                 .with_black_hole_rtos(cfg.pmtu_black_hole_rtos),
             user_attached: true,
             tso: false,
@@ -367,12 +388,12 @@ impl Connection {
     }
 
     /// Local address.
-    pub fn local(&self) -> SocketAddrV4 {
+    pub fn local(&self) -> SocketAddr {
         self.local
     }
 
     /// Remote address.
-    pub fn remote(&self) -> SocketAddrV4 {
+    pub fn remote(&self) -> SocketAddr {
         self.remote
     }
 

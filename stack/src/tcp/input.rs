@@ -22,8 +22,10 @@ pub(crate) struct InputCtx<'a> {
 
 /// The peer's options from a SYN, as the handshake takes them in.
 pub(crate) fn apply_syn_options(c: &mut Connection, seg: &TcpRepr<'_>, now: Instant) {
-    // RFC 9293 3.7.1 / RFC 1122 4.2.2.6: without an MSS option, assume 536.
-    let peer_mss = usize::from(seg.max_seg_size.unwrap_or(536)).max(64);
+    // RFC 9293 3.7.1 / RFC 1122 4.2.2.6: without an MSS option, assume 536 (1220 over
+    // IPv6).
+    let default = super::conn::default_mss(c.local.is_ipv6());
+    let peer_mss = usize::from(seg.max_seg_size.unwrap_or(default)).max(64);
     c.set_peer_mss(peer_mss);
     // RFC 7323 2.2: scaling only when both sides sent the option; a shift above 14 is
     // taken as 14 (2.3).

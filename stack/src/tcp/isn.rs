@@ -31,7 +31,7 @@
 //! offset and so gives up, for reincarnated connections, the monotonicity M provides.
 //! Rekeying is left to whoever owns the generator (make a new one).
 
-use core::net::SocketAddrV4;
+use core::net::SocketAddr;
 
 use super::siphash::SipHasher24;
 use super::SeqNum;
@@ -64,17 +64,17 @@ impl IsnGenerator {
 
     /// The ISN for a connection from `local` to `remote` opened at `now`:
     /// `M + F(local, remote)` modulo 2^32 (RFC 6528 section 3).
-    pub fn isn(&self, local: SocketAddrV4, remote: SocketAddrV4, now: Instant) -> SeqNum {
+    pub fn isn(&self, local: SocketAddr, remote: SocketAddr, now: Instant) -> SeqNum {
         let m = (now.total_micros() / TICK_MICROS) as u32;
         SeqNum(m.wrapping_add(self.offset(local, remote)))
     }
 
     /// F(): the keyed hash of the connection-id, truncated to 32 bits.
-    fn offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+    fn offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
         let mut h = SipHasher24::new(self.key);
-        h.write(&local.ip().octets());
+        h.write_ip(local.ip());
         h.write(&local.port().to_be_bytes());
-        h.write(&remote.ip().octets());
+        h.write_ip(remote.ip());
         h.write(&remote.port().to_be_bytes());
         h.finish() as u32
     }

@@ -4,13 +4,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use super::config::TcpConfig;
 use super::conn::Connection;
 use super::isn::IsnGenerator;
 use super::syncookie::{SynCookies, MAX_AGE_PERIODS, PERIOD};
-use crate::iface::{Path, TokenBucket};
+use crate::iface::{bind, Path, TokenBucket};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) struct Listener {
     pub gen: u32,
-    pub local: SocketAddrV4,
+    pub local: SocketAddr,
     /// The most established connections waiting for accept().
     pub backlog: usize,
     pub accept_queue: VecDeque<TcpHandle>,
@@ -80,14 +80,14 @@ pub(crate) struct TcpLayer {
     pub cfg: TcpConfig,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
-    pub by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), u32>,
+    pub by_tuple: HashMap<(SocketAddr, SocketAddr), u32>,
     /// Connections in TIME-WAIT that hold their 4-tuple (slots with `in_time_wait`).
     pub time_wait: usize,
     /// Slots (index, generation) in the order they entered TIME-WAIT, oldest first; an
     /// entry whose slot has left TIME-WAIT since is skipped (and compacted away).
     time_wait_order: VecDeque<(u32, u32)>,
     /// The last successful lookup (cleared whenever an entry leaves the table).
-    last_hit: std::cell::Cell<Option<((SocketAddrV4, SocketAddrV4), u32)>>,
+    last_hit: std::cell::Cell<Option<((SocketAddr, SocketAddr), u32)>>,
     pub listeners: Vec<Option<Listener>>,
     listener_gen: u32,
     heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
@@ -137,7 +137,7 @@ impl TcpLayer {
     ///
     /// The last hit is remembered: a bulk transfer looks up the same connection for
     /// every segment, and that skips the (DoS-resistant, SipHash) table lookup.
-    pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
+    pub fn lookup(&self, local: SocketAddr, remote: SocketAddr) -> Option<u32> {
         if let Some((k, idx)) = self.last_hit.get() {
             if k == (local, remote) {
                 return Some(idx);
@@ -384,22 +384,21 @@ impl TcpLayer {
         false
     }
 
-    /// The listener for a local address (exact address first, then the wildcard).
-    pub fn find_listener(&self, local: SocketAddrV4) -> Option<u32> {
-        let mut wildcard = None;
+    /// The listener for a local address: the exact address first, then its family's
+    /// wildcard, then the dual-stack `::` (see `iface::bind`).
+    pub fn find_listener(&self, local: SocketAddr) -> Option<u32> {
+        let mut best: Option<(u8, u32)> = None;
         for (i, l) in self.listeners.iter().enumerate() {
             let Some(l) = l else { continue };
-            if l.local.port() != local.port() {
+            if l.local.port() != local.port() || !bind::accepts(l.local.ip(), local.ip()) {
                 continue;
             }
-            if *l.local.ip() == *local.ip() {
-                return Some(i as u32);
-            }
-            if l.local.ip().is_unspecified() {
-                wildcard = Some(i as u32);
+            let rank = bind::specificity(l.local.ip(), local.ip());
+            if best.is_none_or(|(r, _)| rank > r) {
+                best = Some((rank, i as u32));
             }
         }
-        wildcard
+        best.map(|(_, i)| i)
     }
 
     pub fn listener(&self, h: ListenHandle) -> Option<&Listener> {
@@ -416,15 +415,16 @@ impl TcpLayer {
             .filter(|l| l.gen == h.gen)
     }
 
-    /// Whether `port` on `ip` is taken by a listener.
-    pub fn port_listened(&self, ip: Ipv4Addr, port: u16) -> bool {
-        self.listeners.iter().flatten().any(|l| {
-            l.local.port() == port
-                && (l.local.ip() == &ip || l.local.ip().is_unspecified() || ip.is_unspecified())
-        })
+    /// Whether `port` on `ip` is taken by a listener (one whose address overlaps, see
+    /// `iface::bind`).
+    pub fn port_listened(&self, ip: IpAddr, port: u16) -> bool {
+        self.listeners
+            .iter()
+            .flatten()
+            .any(|l| l.local.port() == port && bind::overlaps(l.local.ip(), ip))
     }
 
-    pub fn add_listener(&mut self, local: SocketAddrV4, backlog: usize) -> ListenHandle {
+    pub fn add_listener(&mut self, local: SocketAddr, backlog: usize) -> ListenHandle {
         self.listener_gen = self.listener_gen.wrapping_add(1);
         let l = Listener {
             gen: self.listener_gen,
@@ -452,13 +452,13 @@ impl TcpLayer {
 
     /// A free ephemeral port for a connection to `remote` from `local_ip`, chosen at
     /// random (RFC 6056 section 3.3.1, "simple port randomization").
-    pub fn ephemeral_port(&mut self, local_ip: Ipv4Addr, remote: SocketAddrV4) -> Option<u16> {
+    pub fn ephemeral_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Option<u16> {
         let (lo, hi) = EPHEMERAL;
         let span = u32::from(hi - lo) + 1;
         let start = self.rng.next_u32() % span;
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            let local = SocketAddrV4::new(local_ip, port);
+            let local = SocketAddr::new(local_ip, port);
             if !self.by_tuple.contains_key(&(local, remote)) && !self.port_listened(local_ip, port)
             {
                 return Some(port);

@@ -89,7 +89,8 @@ pub struct PathMtu {
     /// Whether IPv4 segments carry DF (RFC 1191 section 3); false once a report below the
     /// floor forced the estimate up to it.
     df: bool,
-    /// The MSS the peer announced (536 until its SYN says otherwise, RFC 9293 3.7.1).
+    /// The MSS the peer announced (536 or 1220 until its SYN says otherwise, RFC 9293
+    /// 3.7.1).
     peer_mss: usize,
     /// When the estimate goes back to `link_mtu` (RFC 1191 6.3), while it is lower.
     raise_at: Option<Instant>,
@@ -108,7 +109,8 @@ impl PathMtu {
             floor: if ipv6 { MIN_PMTU_V6 } else { MIN_PMTU_V4 },
             ipv6,
             df: true,
-            peer_mss: 536,
+            // RFC 9293 3.7.1: the default send MSS until the peer's SYN says otherwise.
+            peer_mss: usize::from(super::conn::default_mss(ipv6)),
             raise_at: None,
             black_hole_rtos: 0,
         }

@@ -46,6 +46,15 @@ impl SipHasher24 {
         }
     }
 
+    /// Absorbs an address's octets (4 for IPv4, 16 for IPv6): the connection-id of RFC
+    /// 6528 section 3 and RFC 4987's cookie hash cover the addresses of either family.
+    pub fn write_ip(&mut self, ip: std::net::IpAddr) {
+        match ip {
+            std::net::IpAddr::V4(a) => self.write(&a.octets()),
+            std::net::IpAddr::V6(a) => self.write(&a.octets()),
+        }
+    }
+
     /// Absorbs `bytes`.
     pub fn write(&mut self, bytes: &[u8]) {
         self.len = self.len.wrapping_add(bytes.len() as u64);

@@ -72,7 +72,7 @@
 //!   SEQ = peer ISN + 1 and ACK = cookie + 1 (its first data segment, say) validates just
 //!   as well as the bare ACK.
 
-use core::net::SocketAddrV4;
+use core::net::SocketAddr;
 
 use super::siphash::SipHasher24;
 use super::SeqNum;
@@ -164,8 +164,8 @@ impl SynCookies {
     /// not above `peer_mss`, or the table's floor (48) for a smaller `peer_mss`.
     pub fn generate(
         &self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         peer_isn: SeqNum,
         peer_mss: u16,
         now: Instant,
@@ -188,8 +188,8 @@ impl SynCookies {
     /// [`PERIOD`] of `now`; otherwise `None`.
     pub fn validate(
         &self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg_seq: SeqNum,
         seg_ack: SeqNum,
         now: Instant,
@@ -199,8 +199,8 @@ impl SynCookies {
 
     fn check(
         &self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg_seq: SeqNum,
         seg_ack: SeqNum,
         now: Instant,
@@ -261,7 +261,7 @@ impl SynCookies {
     }
 
     /// W: the keyed hash of the 4-tuple that whitens the cookie.
-    fn whiten(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+    fn whiten(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
         let mut h = SipHasher24::new(self.whiten_key);
         write_tuple(&mut h, local, remote);
         h.finish() as u32
@@ -270,8 +270,8 @@ impl SynCookies {
     /// The 24-bit MAC over everything the cookie vouches for.
     fn mac(
         &self,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         peer_isn: SeqNum,
         count: u64,
         idx: usize,
@@ -285,10 +285,10 @@ impl SynCookies {
     }
 }
 
-fn write_tuple(h: &mut SipHasher24, local: SocketAddrV4, remote: SocketAddrV4) {
-    h.write(&local.ip().octets());
+fn write_tuple(h: &mut SipHasher24, local: SocketAddr, remote: SocketAddr) {
+    h.write_ip(local.ip());
     h.write(&local.port().to_be_bytes());
-    h.write(&remote.ip().octets());
+    h.write_ip(remote.ip());
     h.write(&remote.port().to_be_bytes());
 }
 

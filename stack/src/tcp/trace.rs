@@ -19,7 +19,7 @@
 //! [`Stack::tcp_take_traces`]: crate::stack::Stack::tcp_take_traces
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::conn::Connection;
 use super::seq::SeqNum;
@@ -141,9 +141,9 @@ pub struct TraceChunk {
     /// The connection's id ([`ConnInfo::id`](super::ConnInfo::id)).
     pub id: u64,
     /// Local address.
-    pub local: SocketAddrV4,
+    pub local: SocketAddr,
     /// Remote address.
-    pub remote: SocketAddrV4,
+    pub remote: SocketAddr,
     /// The send MSS.
     pub mss: usize,
     /// The congestion control algorithm.

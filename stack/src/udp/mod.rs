@@ -2,7 +2,9 @@
 //! their bounded receive queues, and the errors ICMP reports to connected ones.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::iface::bind;
 
 /// Names a UDP socket: a slot and its generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,9 +63,9 @@ pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Datagram {
     /// Who sent it.
-    pub from: SocketAddrV4,
+    pub from: SocketAddr,
     /// The address it was sent to (ours, or a broadcast address).
-    pub to: Ipv4Addr,
+    pub to: IpAddr,
     /// The payload.
     pub data: Vec<u8>,
 }
@@ -71,8 +73,8 @@ pub struct Datagram {
 #[derive(Debug)]
 pub(crate) struct UdpSock {
     pub gen: u32,
-    pub local: SocketAddrV4,
-    pub peer: Option<SocketAddrV4>,
+    pub local: SocketAddr,
+    pub peer: Option<SocketAddr>,
     pub queue: VecDeque<Datagram>,
     pub queued_bytes: usize,
     pub limit: usize,
@@ -102,19 +104,20 @@ impl UdpTable {
             .filter(|s| s.gen == h.gen)
     }
 
-    /// Whether (ip, port) conflicts with a bound socket (the same port on the same
-    /// address, or either is the wildcard).
-    pub fn in_use(&self, ip: Ipv4Addr, port: u16) -> bool {
+    /// Whether (ip, port) conflicts with a bound socket (the same port on an
+    /// overlapping address: the same one, or a wildcard that covers the other, see
+    /// `iface::bind`).
+    pub fn in_use(&self, ip: IpAddr, port: u16) -> bool {
         self.by_port.get(&port).is_some_and(|v| {
             v.iter().any(|&i| {
-                self.slots[i as usize].as_ref().is_some_and(|s| {
-                    *s.local.ip() == ip || s.local.ip().is_unspecified() || ip.is_unspecified()
-                })
+                self.slots[i as usize]
+                    .as_ref()
+                    .is_some_and(|s| bind::overlaps(s.local.ip(), ip))
             })
         })
     }
 
-    pub fn insert(&mut self, local: SocketAddrV4) -> UdpHandle {
+    pub fn insert(&mut self, local: SocketAddr) -> UdpHandle {
         let idx = match self.slots.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -159,24 +162,24 @@ impl UdpTable {
     /// The socket a datagram to `to` from `from` belongs to: a connected socket whose
     /// peer matches first, then one bound to exactly `to`, then a wildcard one
     /// (RFC 1122 4.1.3.4 leaves the choice; this is the kernel's order).
-    pub fn lookup(&self, to: SocketAddrV4, from: SocketAddrV4) -> Option<u32> {
+    pub fn lookup(&self, to: SocketAddr, from: SocketAddr) -> Option<u32> {
         let v = self.by_port.get(&to.port())?;
         let mut best: Option<(u8, u32)> = None;
         for &i in v {
             let Some(s) = self.slots[i as usize].as_ref() else {
                 continue;
             };
-            let ip_ok = *s.local.ip() == *to.ip()
-                || s.local.ip().is_unspecified()
-                || to.ip().is_broadcast();
+            let broadcast = matches!(to.ip(), IpAddr::V4(a) if a.is_broadcast());
+            let ip_ok = bind::accepts(s.local.ip(), to.ip())
+                || (broadcast && !matches!(s.local.ip(), IpAddr::V6(a) if !a.is_unspecified()));
             if !ip_ok {
                 continue;
             }
+            // A connected socket first; then the most specific binding.
             let score = match s.peer {
                 Some(p) if p == from => 3,
                 Some(_) => continue,
-                None if !s.local.ip().is_unspecified() => 2,
-                None => 1,
+                None => bind::specificity(s.local.ip(), to.ip()),
             };
             if best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, i));

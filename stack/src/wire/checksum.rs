@@ -1,7 +1,7 @@
 //! The Internet checksum (RFC 1071), the transport pseudo-header (RFC 768, RFC 9293
 //! section 3.1; for IPv6, RFC 8200 section 8.1) and incremental update (RFC 1624).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Adds `data` to a running one's-complement sum, as 16-bit big-endian words (RFC 1071
 /// section 4.1). An odd final byte is padded with a zero byte on the right.
@@ -140,6 +140,39 @@ pub fn verify_transport_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, segmen
     }
     let acc = pseudo_header_v6(src, dst, next_header, segment.len() as u32);
     fold(sum(acc, segment)) == 0xffff
+}
+
+/// The pseudo-header sum for either family: RFC 9293 section 3.1 for IPv4, RFC 8200
+/// section 8.1 for IPv6. Mixed families cannot come from one packet; should a caller
+/// pass them, both are taken as IPv4-mapped IPv6 addresses (RFC 4291 2.5.5.2).
+pub fn pseudo_header_ip(src: IpAddr, dst: IpAddr, protocol: u8, length: u32) -> u64 {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => pseudo_header(s, d, protocol, length),
+        (IpAddr::V6(s), IpAddr::V6(d)) => pseudo_header_v6(s, d, protocol, length),
+        (s, d) => pseudo_header_v6(v6(s), v6(d), protocol, length),
+    }
+}
+
+fn v6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
+}
+
+/// [`transport_checksum`] for either family (see [`pseudo_header_ip`]).
+pub fn transport_checksum_ip(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> u16 {
+    let acc = pseudo_header_ip(src, dst, protocol, segment.len() as u32);
+    !fold(sum(acc, segment))
+}
+
+/// [`verify_transport`] for either family (see [`pseudo_header_ip`]); over IPv6 a zero
+/// UDP checksum fails, as [`verify_transport_v6`] says.
+pub fn verify_transport_ip(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> bool {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => verify_transport(s, d, protocol, segment),
+        (s, d) => verify_transport_v6(v6(s), v6(d), protocol, segment),
+    }
 }
 
 /// Incrementally updates checksum `old_check` after a 16-bit field changed from `old` to

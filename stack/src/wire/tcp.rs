@@ -26,7 +26,7 @@
 
 use core::fmt;
 use core::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::checksum;
 use super::{read_u16, read_u32, write_u16, write_u32, Error, Result};
@@ -346,9 +346,10 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// Whether the checksum over the pseudo-header, header and data verifies (RFC 9293
     /// section 3.1: "The checksum field is the 16-bit ones' complement of the ones'
     /// complement sum of all 16-bit words in the header and text", with the IPv4
-    /// pseudo-header of section 3.1 prefixed).
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
-        checksum::verify_transport(src, dst, PROTOCOL, self.buffer.as_ref())
+    /// pseudo-header of section 3.1 prefixed; over IPv6, the pseudo-header of RFC 8200
+    /// section 8.1).
+    pub fn verify_checksum(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> bool {
+        checksum::verify_transport_ip(src.into(), dst.into(), PROTOCOL, self.buffer.as_ref())
     }
 }
 
@@ -420,10 +421,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     }
 
     /// Computes the checksum over the pseudo-header and the whole buffer and writes it
-    /// (RFC 9293 section 3.1).
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    /// (RFC 9293 section 3.1; over IPv6, RFC 8200 section 8.1).
+    pub fn fill_checksum(&mut self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         self.set_checksum(0);
-        let c = checksum::transport_checksum(src, dst, PROTOCOL, self.buffer.as_ref());
+        let c =
+            checksum::transport_checksum_ip(src.into(), dst.into(), PROTOCOL, self.buffer.as_ref());
         self.set_checksum(c);
     }
 }

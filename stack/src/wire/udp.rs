@@ -12,7 +12,7 @@
 //! ```
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::checksum;
 use super::{read_u16, write_u16, Error, Result};
@@ -118,8 +118,13 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// RFC 768: "An all zero transmitted checksum value means that the transmitter
     /// generated no checksum", so a zero checksum verifies. Otherwise the
     /// one's-complement sum of pseudo-header, header and data must be all ones.
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
-        self.checksum() == 0 || checksum::verify_transport(src, dst, PROTOCOL, self.datagram())
+    ///
+    /// Over IPv6 the checksum is not optional (RFC 8200 section 8.1: "IPv6 receivers must
+    /// discard UDP packets containing a zero checksum"), so there a zero fails.
+    pub fn verify_checksum(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> bool {
+        let (src, dst) = (src.into(), dst.into());
+        (self.checksum() == 0 && src.is_ipv4())
+            || checksum::verify_transport_ip(src, dst, PROTOCOL, self.datagram())
     }
 }
 
@@ -168,9 +173,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     /// RFC 768: "If the computed checksum is zero, it is transmitted as all ones (the
     /// equivalent in one's complement arithmetic)", since zero on the wire means "no
     /// checksum".
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    /// (RFC 8200 section 8.1 asks the same over IPv6.)
+    pub fn fill_checksum(&mut self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         self.set_checksum(0);
-        let c = checksum::transport_checksum(src, dst, PROTOCOL, self.datagram());
+        let c = checksum::transport_checksum_ip(src.into(), dst.into(), PROTOCOL, self.datagram());
         self.set_checksum(if c == 0 { 0xffff } else { c });
     }
 }
@@ -187,16 +193,16 @@ pub struct UdpRepr<'a> {
 }
 
 impl<'a> UdpRepr<'a> {
-    /// Parses a datagram that came in an IPv4 packet from `src` to `dst`.
+    /// Parses a datagram that came in an IP packet from `src` to `dst`.
     ///
     /// Applies the length checks of [`UdpPacket::new_checked`], then the checksum
     /// ([`Error::BadChecksum`]; RFC 1122 section 4.1.3.4: a datagram with a bad checksum
-    /// "MUST be discarded silently"). A zero checksum means none was sent and is
-    /// accepted (RFC 768).
+    /// "MUST be discarded silently"). Over IPv4 a zero checksum means none was sent and
+    /// is accepted (RFC 768); over IPv6 it is a `BadChecksum` (RFC 8200 section 8.1).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         packet: &UdpPacket<&'a T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
     ) -> Result<Self> {
         let packet = UdpPacket::new_checked(packet.buffer.as_ref())?;
         if !packet.verify_checksum(src, dst) {
@@ -226,8 +232,8 @@ impl<'a> UdpRepr<'a> {
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(
         &self,
         packet: &mut UdpPacket<&mut T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
     ) {
         debug_assert!(self.buffer_len() <= usize::from(u16::MAX));
         packet.set_src_port(self.src_port);

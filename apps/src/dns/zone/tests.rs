@@ -186,6 +186,23 @@ fn default_zone_contents() {
     assert!(big > 512 && big < 1100, "{big}");
 }
 
+/// RFC 3596 section 2.1: with the stack's IPv6 address, the apex, `ns` and `mail` have
+/// AAAA records for it beside their A records; without one, no AAAA at all.
+#[test]
+fn default_zone_has_aaaa_for_the_ipv6_address() {
+    let a6: std::net::Ipv6Addr = "fd00:77::2".parse().unwrap();
+    let z = default_zone_with(Ipv4Addr::new(10, 77, 0, 2), Some(a6));
+    for name in ["tunstack.test", "ns.tunstack.test", "mail.tunstack.test"] {
+        let Lookup::Found(rs) = z.lookup(&n(name), RType::AAAA) else {
+            panic!("{name}: no AAAA");
+        };
+        assert_eq!(rs[0].data, RData::Aaaa(a6));
+        assert!(matches!(z.lookup(&n(name), RType::A), Lookup::Found(_)));
+    }
+    let z4 = default_zone(Ipv4Addr::new(10, 77, 0, 2));
+    assert!(z4.rrset(&n("tunstack.test"), RType::AAAA).is_empty());
+}
+
 #[test]
 fn reverse_zones_for_own_addresses() {
     let own = [

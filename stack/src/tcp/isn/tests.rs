@@ -1,19 +1,19 @@
 //! RFC 6528 section 3: ISN = M + F(connection-id, secret).
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::*;
 use crate::time::Duration;
 
-fn addr(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port)
+fn addr(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddr {
+    SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port).into()
 }
 
-fn local() -> SocketAddrV4 {
+fn local() -> SocketAddr {
     addr(10, 77, 0, 2, 80)
 }
 
-fn remote() -> SocketAddrV4 {
+fn remote() -> SocketAddr {
     addr(10, 77, 0, 1, 40_000)
 }
 

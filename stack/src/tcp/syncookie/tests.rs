@@ -1,15 +1,15 @@
 //! SYN cookies: round trips, binding to the 4-tuple and peer ISN, freshness, forgery.
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::*;
 
-fn addr(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port)
+fn addr(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddr {
+    SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port).into()
 }
 
-const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 80);
-const REMOTE: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 43_210);
+const LOCAL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 80));
+const REMOTE: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 43_210));
 
 fn jar() -> SynCookies {
     SynCookies::new(&mut Rng::new(0x5eed))
@@ -20,16 +20,16 @@ fn period(k: u64) -> Instant {
     Instant::ZERO + PERIOD.saturating_mul(k)
 }
 
-fn random_addr(rng: &mut Rng) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16)
+fn random_addr(rng: &mut Rng) -> SocketAddr {
+    SocketAddrV4::new(Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16).into()
 }
 
 /// The handshake's final ACK for a cookie: SEQ = peer ISN + 1, ACK = cookie + 1
 /// (RFC 9293 3.5, figure 6, step 4).
 fn complete(
     j: &SynCookies,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     cookie: SeqNum,
     now: Instant,

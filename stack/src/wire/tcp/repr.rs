@@ -1,6 +1,6 @@
 //! The parsed form of a TCP segment.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::options::{kind, len, TcpOption, TcpOptions, MAX_SACK_BLOCKS};
 use super::{TcpFlags, TcpPacket};
@@ -64,7 +64,11 @@ impl<'a> TcpRepr<'a> {
     /// Options are read until the End of Option List or the end of the area. NOPs and
     /// options of unknown kind are skipped (RFC 9293 section 3.1). An option that appears
     /// twice takes its last value.
-    pub fn parse<T>(packet: &TcpPacket<&'a T>, src: Ipv4Addr, dst: Ipv4Addr) -> Result<Self>
+    pub fn parse<T>(
+        packet: &TcpPacket<&'a T>,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) -> Result<Self>
     where
         T: AsRef<[u8]> + ?Sized,
     {
@@ -213,8 +217,12 @@ impl<'a> TcpRepr<'a> {
     /// # Panics
     ///
     /// If the buffer is shorter than `buffer_len()`.
-    pub fn emit<T>(&self, packet: &mut TcpPacket<&mut T>, src: Ipv4Addr, dst: Ipv4Addr)
-    where
+    pub fn emit<T>(
+        &self,
+        packet: &mut TcpPacket<&mut T>,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) where
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
         self.emit_fields(packet, "TcpRepr::emit");
@@ -229,13 +237,23 @@ impl<'a> TcpRepr<'a> {
     /// # Panics
     ///
     /// If the buffer is shorter than `buffer_len()`.
-    pub fn emit_offloaded<T>(&self, packet: &mut TcpPacket<&mut T>, src: Ipv4Addr, dst: Ipv4Addr)
-    where
+    pub fn emit_offloaded<T>(
+        &self,
+        packet: &mut TcpPacket<&mut T>,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) where
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
         self.emit_fields(packet, "TcpRepr::emit_offloaded");
         let len = packet.buffer.as_ref().len();
-        let partial = crate::wire::virtio::partial_checksum(src, dst, super::PROTOCOL, len);
+        let acc = crate::wire::checksum::pseudo_header_ip(
+            src.into(),
+            dst.into(),
+            super::PROTOCOL,
+            len as u32,
+        );
+        let partial = crate::wire::checksum::fold(acc);
         packet.set_checksum(partial);
     }
 

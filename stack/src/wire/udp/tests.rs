@@ -2,6 +2,7 @@ use super::*;
 use crate::wire::ethernet::fixtures::*;
 use crate::wire::testutil::hostile_buffers;
 use proptest::prelude::*;
+use std::net::Ipv4Addr;
 
 /// Addresses of the `veth-capture.pcap` frames.
 const A1: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
