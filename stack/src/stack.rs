@@ -42,6 +42,8 @@ mod tests_offload;
 #[cfg(test)]
 mod tests_pmtu;
 #[cfg(test)]
+mod tests_pmtu6;
+#[cfg(test)]
 mod tests_tcp6;
 #[cfg(test)]
 mod tests_udp;
