@@ -91,8 +91,10 @@ fn kernel_ip_counter(ns: &common::NetNs, name: &str) -> u64 {
 }
 
 /// Namespaces A (the stack on TUN `dev`, the kernel routing) and B (behind a veth link of
-/// MTU `mtu` from A, announcing MSS 1460 through its route's `advmss`), and the stack.
+/// MTU `mtu` from A, announcing MSS 1460 through its route's `advmss`, 1440 over IPv6),
+/// and the stack. With `mtu` at least 1280 the link carries IPv6 too (fd00:88::/64).
 fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tunstack) {
+    let v6 = mtu >= 1280;
     let mtu = mtu.to_string();
     let a = common::NetNs::new();
     let b = common::NetNs::new();
@@ -104,7 +106,8 @@ fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tun
         dev,
         "--gateway",
         "10.77.0.1",
-        "--no-ipv6",
+        "--gateway6",
+        "fd00:77::1",
         "--seed",
         "11",
     ]);
@@ -147,6 +150,46 @@ fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tun
         ],
     );
 
+    if v6 {
+        a.exec_ok(
+            "ip",
+            &[
+                "-6",
+                "addr",
+                "add",
+                "fd00:88::1/64",
+                "dev",
+                "pmtu-a",
+                "nodad",
+            ],
+        );
+        a.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.forwarding=1"]);
+        b.exec_ok(
+            "ip",
+            &[
+                "-6",
+                "addr",
+                "add",
+                "fd00:88::2/64",
+                "dev",
+                "pmtu-b",
+                "nodad",
+            ],
+        );
+        b.exec_ok(
+            "ip",
+            &[
+                "-6",
+                "route",
+                "add",
+                "fd00:77::/64",
+                "via",
+                "fd00:88::1",
+                "advmss",
+                "1440",
+            ],
+        );
+    }
     (a, b, t)
 }
 
@@ -277,4 +320,46 @@ fn sender_behind_an_icmp_black_hole_falls_back() {
         counter(&lines, "TcpPmtuBlackHoles").unwrap_or(0) >= 1,
         "{lines:#?}"
     );
+}
+
+/// RFC 8201 on a real path: B behind a 1280-byte hop reaches the stack over IPv6; the
+/// kernel router in A answers the stack's 1500-byte packets with ICMPv6 Packet Too Big
+/// (1280), the stack's MSS falls to 1220, and 4 MiB through the echo port come back byte
+/// for byte (`nc -6`), counted in Icmp6InPktTooBigs and TcpPmtuLowered.
+#[test]
+fn ipv6_sender_behind_a_smaller_hop_lowers_its_segment_size() {
+    if !common::require_root() || !common::require_tool("nc") {
+        return;
+    }
+    let (_a, b, t) = behind_a_small_hop("tspmtu2", 1280);
+    let input = common::temp_path("pmtu6.bin");
+    let output = common::temp_path("pmtu6.out");
+    let mut data = vec![0u8; 4 << 20];
+    tunstack::rand::Rng::new(8201).fill(&mut data);
+    std::fs::write(&input.0, &data).unwrap();
+    drop(data);
+    let cmd = format!(
+        "nc -6 -N -w 20 fd00:77::2 7 < {} > {}",
+        input.0.display(),
+        output.0.display()
+    );
+    let out = b.exec("sh", &["-c", &cmd]);
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+
+    let (ok, lines) = t.stop();
+    assert!(ok, "{lines:?}");
+    assert!(
+        counter(&lines, "Icmp6InPktTooBigs").unwrap_or(0) >= 1,
+        "{lines:#?}"
+    );
+    assert!(
+        counter(&lines, "TcpPmtuLowered").unwrap_or(0) >= 1,
+        "{lines:#?}"
+    );
+    assert_eq!(counter(&lines, "TcpPmtuBlackHoles"), None, "{lines:#?}");
 }
