@@ -564,9 +564,9 @@ fn run_timeouts(s: &mut Stack, rtos: u64) -> Vec<usize> {
     sizes
 }
 
-/// RFC 4821 7.7: the third timeout in a row of a full-sized segment takes the path MTU
-/// to 1024 (7.2) and the retransmission it sends is cut to fit; the first two go at the
-/// full size. Counted in TcpPmtuBlackHoles.
+/// RFC 4821 7.7: the third timeout in a row of a full-sized segment, with no full-sized
+/// segment ever acknowledged, takes the path MTU to 1024 (7.2) and the retransmission it
+/// sends is cut to fit; the first two go at the full size. Counted in TcpPmtuBlackHoles.
 #[test]
 fn third_timeout_of_a_full_segment_lowers_the_path_mtu() {
     let (mut s, i) = stack();
@@ -582,6 +582,17 @@ fn third_timeout_of_a_full_segment_lowers_the_path_mtu() {
     s.tcp_send(T0, h, b"small").unwrap();
     drain(&mut s);
     run_timeouts(&mut s, 3);
+    assert_eq!(s.tcp_conn(h).unwrap().info().pmtu, 1500);
+    assert_eq!(s.stats().tcp_pmtu_black_holes, 0);
+    // Nor is a run of timeouts after a full-sized segment got through (RFC 4821 7.8:
+    // the path carried this size): that is loss, as on a lossy link.
+    let (mut s, i) = stack();
+    let (h, iss, _, _) = in_flight(&mut s, i);
+    let first = iss + 1 + MSS as u32;
+    s.receive(T0, i, &segment(TcpFlags::ACK, PEER_ISN + 1, first, false));
+    drain(&mut s);
+    let sizes = run_timeouts(&mut s, 6);
+    assert!(sizes.iter().all(|&n| n == MSS), "{sizes:?}");
     assert_eq!(s.tcp_conn(h).unwrap().info().pmtu, 1500);
     assert_eq!(s.stats().tcp_pmtu_black_holes, 0);
 }

@@ -673,6 +673,7 @@ impl Connection {
         self.stamp(&mut r, now);
         // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
         self.prr.on_sent(len);
+        self.pmtu_note_sent(seq, len);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);

@@ -97,6 +97,12 @@ pub struct PathMtu {
     /// Consecutive timeouts that count as a full-stop timeout (RFC 4821 7.7); 0: black
     /// hole detection off.
     black_hole_rtos: u32,
+    /// The end of the first full-sized segment sent at the current estimate, once one
+    /// was: when SND.UNA passes it, the path has carried that size (RFC 4821 7.8's
+    /// verification, by the data itself) and timeouts are loss, not a black hole.
+    full_sent_end: Option<SeqNum>,
+    /// A full-sized segment sent at the current estimate has been acknowledged.
+    verified: bool,
 }
 
 impl PathMtu {
@@ -113,7 +119,15 @@ impl PathMtu {
             peer_mss: usize::from(super::conn::default_mss(ipv6)),
             raise_at: None,
             black_hole_rtos: 0,
+            full_sent_end: None,
+            verified: false,
         }
+    }
+
+    /// A new estimate is unverified: a full-sized segment must get through again.
+    fn unverify(&mut self) {
+        self.full_sent_end = None;
+        self.verified = false;
     }
 
     /// Turns black hole detection on: every `rtos` consecutive timeouts (0: off).
@@ -181,6 +195,7 @@ impl PathMtu {
         }
         self.mtu = mtu;
         self.raise_at = Some(now + PMTU_RAISE_AFTER);
+        self.unverify();
         Ok(mtu)
     }
 
@@ -204,6 +219,7 @@ impl PathMtu {
             return None;
         }
         self.raise_at = Some(now + PMTU_RAISE_AFTER);
+        self.unverify();
         Some(self.mtu)
     }
 
@@ -216,6 +232,9 @@ impl PathMtu {
                 self.df = true;
                 let rose = self.mtu < self.link_mtu;
                 self.mtu = self.link_mtu;
+                if rose {
+                    self.unverify();
+                }
                 rose
             }
             _ => false,
@@ -308,14 +327,43 @@ impl Connection {
         self.snd_nxt = self.snd_una;
     }
 
+    /// Notes a segment sent (from the output path): the first full-sized one at the
+    /// current estimate marks where the path's verification waits (RFC 4821 7.8).
+    pub(crate) fn pmtu_note_sent(&mut self, seq: SeqNum, len: usize) {
+        let mss = self.payload_mss();
+        if self.pmtu.black_hole_rtos > 0 && self.pmtu.full_sent_end.is_none() && len >= mss {
+            self.pmtu.full_sent_end = Some(seq + mss);
+        }
+    }
+
+    /// Whether a full-sized segment at the current estimate has been acknowledged (SND.UNA
+    /// passed the first one sent).
+    fn pmtu_verified(&mut self) -> bool {
+        if !self.pmtu.verified {
+            self.pmtu.verified = self
+                .pmtu
+                .full_sent_end
+                .is_some_and(|end| self.snd_una.diff(end) >= 0);
+        }
+        self.pmtu.verified
+    }
+
     /// RFC 4821 7.7 (black hole detection), from the retransmission timeout: after every
     /// `black_hole_rtos` consecutive timeouts (Linux's `tcp_mtu_probing` waits for
     /// `tcp_retries1`, 3) of a segment larger than the base estimate allows, the estimate
     /// is lowered as [`PathMtu::on_black_hole`] says, and the retransmission that follows
-    /// goes at the new size. Small segments lost are not a sign of a black hole.
+    /// goes at the new size. Small segments lost are not a sign of a black hole, nor are
+    /// timeouts once a full-sized segment at this estimate has been acknowledged (random
+    /// loss, as `--loss 5%` makes, then never shrinks the segments).
     pub(crate) fn pmtu_on_rto(&mut self, now: Instant, stats: &mut Stats) {
         let every = self.pmtu.black_hole_rtos;
         if every == 0 || !self.state.is_synchronized() || !self.rto_count.is_multiple_of(every) {
+            return;
+        }
+        if self.pmtu_verified() {
+            // Full-sized segments have got through at this estimate: the timeouts are
+            // loss (a black hole appearing later, on a route change, goes unnoticed
+            // until the raise timer resets the estimate).
             return;
         }
         let mut lowered = self.pmtu;
