@@ -596,3 +596,35 @@ fn third_timeout_of_a_full_segment_lowers_the_path_mtu() {
     assert_eq!(s.tcp_conn(h).unwrap().info().pmtu, 1500);
     assert_eq!(s.stats().tcp_pmtu_black_holes, 0);
 }
+
+/// The resent flight is traced with its own cause, `pmtu` (docs/TRACE.md), so a trace
+/// does not blame the retransmissions on loss.
+#[test]
+fn resent_flight_is_traced_as_pmtu() {
+    use crate::tcp::trace::{Cause, TraceEvent};
+    let mut s = Stack::new(
+        StackConfig {
+            tcp: crate::tcp::TcpConfig {
+                trace_events: 256,
+                ..crate::tcp::TcpConfig::default()
+            },
+            ..StackConfig::default()
+        },
+        Rng::new(7),
+    );
+    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
+    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
+    let (_, _, out, _) = in_flight(&mut s, i);
+    s.receive(T0, i, &frag_needed(&out[0].frame, 1000));
+    assert_eq!(drain(&mut s).len(), 15);
+    let causes: Vec<Cause> = s
+        .tcp_take_traces()
+        .iter()
+        .flat_map(|c| c.events.iter())
+        .filter_map(|e| match e.event {
+            TraceEvent::Send { retransmit, .. } => retransmit,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(causes, vec![Cause::Pmtu; 15]);
+}

@@ -325,6 +325,7 @@ impl Connection {
         self.timers.stop(Timer::LossProbe);
         self.sampler.on_retransmit();
         self.snd_nxt = self.snd_una;
+        self.trace.why(super::trace::Cause::Pmtu);
     }
 
     /// Notes a segment sent (from the output path): the first full-sized one at the
