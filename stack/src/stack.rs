@@ -26,6 +26,7 @@ mod ip_out;
 mod ndisc6;
 mod tcp;
 mod tcp_listen;
+mod tcp_pmtu;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -38,6 +39,10 @@ mod tests_ip6;
 mod tests_nd6;
 #[cfg(test)]
 mod tests_offload;
+#[cfg(test)]
+mod tests_pmtu;
+#[cfg(test)]
+mod tests_pmtu6;
 #[cfg(test)]
 mod tests_tcp6;
 #[cfg(test)]

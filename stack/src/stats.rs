@@ -74,6 +74,10 @@ counters! {
     icmp_in_echo_reps => "IcmpInEchoReps",
     /// Destination unreachable messages received.
     icmp_in_dest_unreachs => "IcmpInDestUnreachs",
+    /// Destination unreachable messages with code 4, fragmentation needed and DF set (RFC
+    /// 1191 section 4); Linux counts them only among IcmpInDestUnreachs, the name is
+    /// tunstack's own.
+    icmp_in_frag_needed => "IcmpInFragNeeded",
     /// Time exceeded messages received.
     icmp_in_time_excds => "IcmpInTimeExcds",
     /// Parameter problem messages received.
@@ -246,6 +250,19 @@ counters! {
     tcp_dsack_undo => "TcpExtTCPDSACKUndo",
     /// Tail loss probes sent (RFC 8985 section 7).
     tcp_loss_probes => "TcpExtTCPLossProbes",
+    /// ICMP "fragmentation needed" or ICMPv6 "packet too big" messages whose quoted
+    /// sequence number was outside SND.UNA..SND.NXT, ignored (RFC 5927 4.1; Linux's
+    /// counter of the same name).
+    tcp_out_of_window_icmps => "TcpExtOutOfWindowIcmps",
+    /// Times a connection lowered its path MTU estimate on a too-big message (RFC 1191;
+    /// tunstack's own counter).
+    tcp_pmtu_lowered => "TcpPmtuLowered",
+    /// Times a connection's path MTU estimate went back up when its timer ran out (RFC
+    /// 1191 6.3; tunstack's own counter).
+    tcp_pmtu_raised => "TcpPmtuRaised",
+    /// Times consecutive timeouts lowered a connection's path MTU estimate as a
+    /// suspected black hole (RFC 4821 7.7; tunstack's own counter).
+    tcp_pmtu_black_holes => "TcpPmtuBlackHoles",
     /// Connections aborted because retransmissions or keep-alives went unanswered.
     tcp_abort_on_timeout => "TcpExtTCPAbortOnTimeout",
     /// SYN cookies sent.

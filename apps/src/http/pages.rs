@@ -27,6 +27,9 @@ pub struct ConnRow {
     pub congestion: String,
     /// The send MSS, bytes.
     pub mss: u64,
+    /// The path MTU estimate, bytes (RFC 1191; 0 from a stack that does not say).
+    #[serde(default)]
+    pub pmtu: u64,
     /// Congestion window, bytes.
     pub cwnd: u64,
     /// Slow-start threshold, bytes; `None` (JSON `null`) before the first loss.
@@ -75,6 +78,7 @@ impl From<&tunstack::tcp::ConnInfo> for ConnRow {
             remote: c.remote,
             congestion: c.congestion.to_string(),
             mss: c.mss as u64,
+            pmtu: c.pmtu as u64,
             cwnd: c.cwnd as u64,
             ssthresh: (c.ssthresh != usize::MAX).then_some(c.ssthresh as u64),
             srtt_us: c.srtt.map_or(0, |d| d.total_micros()),

@@ -151,6 +151,9 @@ pub fn print_ss(rows: &[ConnRow], out: &mut dyn Write) -> io::Result<()> {
         if let Some(s) = c.ssthresh {
             line += &format!(" ssthresh:{}", s.div_ceil(mss));
         }
+        if c.pmtu > 0 {
+            line += &format!(" pmtu:{}", c.pmtu);
+        }
         line += &format!(" rtt:{}/{}", ms(c.srtt_us), ms(c.rttvar_us));
         line += &format!(
             " rto:{} bytes_in_flight:{} bytes_acked:{} bytes_received:{} segs_out:{} \

@@ -45,7 +45,7 @@ pub enum TraceLine {
         /// A FIN.
         #[serde(default, skip_serializing_if = "is_false")]
         fin: bool,
-        /// Why it was sent again: `rto`, `fast_retransmit`, `sack`, `tlp`; absent for new
+        /// Why it was sent again: `rto`, `fast_retransmit`, `sack`, `tlp`, `pmtu`; absent for new
         /// data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retransmit: Option<String>,

@@ -88,6 +88,11 @@ impl Stack {
                     DstUnreachable::NetUnreachable
                     | DstUnreachable::HostUnreachable
                     | DstUnreachable::ProtoUnreachable => self.udp_icmp_error(data, false),
+                    // RFC 1191 section 4: fragmentation needed, with the next-hop MTU.
+                    DstUnreachable::FragRequired => {
+                        self.stats.icmp_in_frag_needed += 1;
+                        self.tcp_icmp_frag_needed(now, data, next_hop_mtu);
+                    }
                     _ => {}
                 }
                 let error = IcmpError::DstUnreachable {

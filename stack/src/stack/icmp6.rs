@@ -75,7 +75,11 @@ impl Stack {
             | Icmpv6Repr::ParamProblem { .. } => {
                 match repr {
                     Icmpv6Repr::DstUnreachable { .. } => self.stats.icmp6_in_dest_unreachs += 1,
-                    Icmpv6Repr::PacketTooBig { .. } => self.stats.icmp6_in_pkt_too_bigs += 1,
+                    Icmpv6Repr::PacketTooBig { mtu, data } => {
+                        self.stats.icmp6_in_pkt_too_bigs += 1;
+                        // RFC 8201 section 4: to TCP's path MTU (stack/tcp_pmtu.rs).
+                        self.tcp_icmp6_packet_too_big(now, data, mtu);
+                    }
                     Icmpv6Repr::TimeExceeded { .. } => self.stats.icmp6_in_time_excds += 1,
                     _ => self.stats.icmp6_in_parm_problems += 1,
                 }

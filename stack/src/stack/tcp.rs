@@ -71,6 +71,11 @@ impl std::error::Error for TcpError {}
 /// 3.7.1: each piece it makes is at most one MSS); the returned header says so. Only
 /// IPv4 segments are offloaded (`TUN_F_TSO6` is not asked for): the caller never sets
 /// `offload` for an IPv6 connection.
+///
+/// `df`: the DF bit of IPv4 segments, set on every segment while the connection does
+/// path MTU discovery (RFC 1191 section 3, `tcp/pmtu.rs`); IPv6 has none (routers
+/// never fragment, RFC 8200 section 5).
+#[allow(clippy::too_many_arguments)]
 fn build_frame(
     src: IpAddr,
     dst: IpAddr,
@@ -79,6 +84,7 @@ fn build_frame(
     seg: &Outgoing<'_>,
     pool: &mut Vec<Vec<u8>>,
     offload: bool,
+    df: bool,
 ) -> (Vec<u8>, VirtioNetHdr) {
     let (src, dst) = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
@@ -109,7 +115,7 @@ fn build_frame(
         payload_len: hl + plen,
         ttl,
         ident,
-        dont_frag: false,
+        dont_frag: df,
         more_frags: false,
         frag_offset: 0,
         tos: 0,
@@ -388,6 +394,7 @@ impl Stack {
             },
             &mut self.frame_pool,
             false,
+            true,
         );
         self.ip_output(path, frame, VirtioNetHdr::NONE);
     }
@@ -447,8 +454,11 @@ impl Stack {
             };
             let (src, dst) = (conn.local().ip(), conn.remote().ip());
             let offload = conn.tso;
+            let df = conn.pmtu.dont_frag();
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                tcp_out.push(build_frame(src, dst, ttl, ident, seg, frame_pool, offload));
+                tcp_out.push(build_frame(
+                    src, dst, ttl, ident, seg, frame_pool, offload, df,
+                ));
             });
             let mut out = std::mem::take(&mut self.tcp_out);
             for (frame, hdr) in out.drain(..) {

@@ -171,7 +171,7 @@ impl Stack {
         c.opts.snd_wscale = 0;
         c.opts.timestamps = false;
         c.opts.sack = false;
-        c.opts.smss = usize::from(mss).min(c.link_mss);
+        c.set_peer_mss(usize::from(mss));
         c.cc.set_mss(c.payload_mss());
         c.irs = SeqNum(seg.seq_number) - 1;
         c.rcv_nxt = SeqNum(seg.seq_number);

@@ -61,6 +61,12 @@ pub struct TcpConfig {
     /// asks TIME-WAIT to last 2 MSL, but memory is bounded first, as in Linux, and a
     /// reused 4-tuple is still judged by RFC 6191 while its TIME-WAIT lasts.
     pub max_time_wait: usize,
+    /// Consecutive retransmission timeouts of a large segment taken as a path MTU black
+    /// hole (RFC 4821 7.7, `tcp/pmtu.rs`): the path MTU estimate drops to 1024 (then,
+    /// IPv4, to 576 without DF). 0 turns it off (as Linux's `tcp_mtu_probing` 0 does);
+    /// the default is 3 (Linux's `tcp_retries1`, after which its `tcp_mtu_probing` 1 acts),
+    /// since every segment carries DF and a path that filters ICMP would else stall it.
+    pub pmtu_black_hole_rtos: u32,
     /// Events kept per connection in its trace ring (`tcp::trace`); 0 (the default) turns
     /// tracing off.
     pub trace_events: usize,
@@ -91,6 +97,7 @@ impl Default for TcpConfig {
             syn_backlog: 128,
             max_connections: 65_536,
             max_time_wait: 32_768,
+            pmtu_black_hole_rtos: 3,
             trace_events: 0,
         }
     }

@@ -83,6 +83,8 @@ pub struct Connection {
     pub(crate) opts: Negotiated,
     /// The largest payload our link carries in one segment (MTU - 40).
     pub(crate) link_mss: usize,
+    /// The path MTU estimate that bounds the send MSS (`pmtu.rs`, RFC 1191).
+    pub(crate) pmtu: super::pmtu::PathMtu,
     /// Whether the application still holds a handle (false after close()).
     pub(crate) user_attached: bool,
     /// The path's device segments for us (TSO): data leaves in super-segments of up to
@@ -239,6 +241,8 @@ pub struct ConnInfo {
     pub bytes_in_flight: usize,
     /// The send MSS.
     pub mss: usize,
+    /// The path MTU estimate (RFC 1191).
+    pub pmtu: usize,
     /// The peer's window.
     pub snd_wnd: usize,
     /// Our receive window.
@@ -308,6 +312,8 @@ impl Connection {
                 sack: cfg.sack,
             },
             link_mss,
+            pmtu: super::pmtu::PathMtu::new(link_mtu, ipv6)
+                .with_black_hole_rtos(cfg.pmtu_black_hole_rtos),
             user_attached: true,
             tso: false,
             iss,
@@ -420,6 +426,7 @@ impl Connection {
             rto: self.rtt.rto(),
             bytes_in_flight: self.bytes_in_flight(),
             mss: self.opts.smss,
+            pmtu: self.pmtu.mtu(),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.recv_buf.window(),
             stats: self.stats,

@@ -26,7 +26,7 @@ pub(crate) fn apply_syn_options(c: &mut Connection, seg: &TcpRepr<'_>, now: Inst
     // IPv6).
     let default = super::conn::default_mss(c.local.is_ipv6());
     let peer_mss = usize::from(seg.max_seg_size.unwrap_or(default)).max(64);
-    c.opts.smss = peer_mss.min(c.link_mss);
+    c.set_peer_mss(peer_mss);
     // RFC 7323 2.2: scaling only when both sides sent the option; a shift above 14 is
     // taken as 14 (2.3).
     match seg.window_scale {

@@ -14,6 +14,7 @@
 //! | `conn.rs` | the connection (TCB) and the user calls (RFC 9293 3.10.1-3.10.6) |
 //! | `input.rs` | SEGMENT ARRIVES (RFC 9293 3.10.7), RFC 5961, PAWS |
 //! | `output.rs` | sending: Nagle, SWS, retransmission, probes, timers |
+//! | `pmtu.rs` | path MTU discovery (RFC 1191, RFC 8201, RFC 5927 checks) |
 //! | `timer.rs` | the timer table |
 //! | `layer.rs` | connection table, listeners, timer heap |
 //! | `trace.rs` | the per-connection event trace (sends, ACKs, cwnd, RTT, states) |
@@ -25,6 +26,7 @@ pub(crate) mod input;
 pub mod isn;
 pub(crate) mod layer;
 pub(crate) mod output;
+pub mod pmtu;
 pub mod prr;
 pub(crate) mod recovery;
 pub mod recv;

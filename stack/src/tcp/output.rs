@@ -88,6 +88,7 @@ impl Connection {
                         self.tlp_due = true;
                     }
                 }
+                Timer::PathMtu => self.on_pmtu_raise_timer(now, ctx.stats),
                 Timer::TimeWait => {
                     // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
                     log::trace!(target: LOG, "{} -> {}: {} over", self.local, self.remote, self.state);
@@ -139,6 +140,8 @@ impl Connection {
         self.scoreboard.clear();
         self.high_rxt = self.snd_una;
         self.recover = self.snd_max;
+        // RFC 4821 7.7: enough timeouts in a row may mean a path MTU black hole.
+        self.pmtu_on_rto(now, ctx.stats);
         // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
         self.rtt.back_off();
         self.sampler.on_retransmit();
@@ -670,6 +673,7 @@ impl Connection {
         self.stamp(&mut r, now);
         // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
         self.prr.on_sent(len);
+        self.pmtu_note_sent(seq, len);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);

@@ -39,16 +39,19 @@ pub enum Cause {
     Sack,
     /// A tail loss probe (RFC 8985 7.3).
     Tlp,
+    /// The flight resent at a lowered path MTU (RFC 1191, RFC 8201; `pmtu.rs`).
+    Pmtu,
 }
 
 impl Cause {
-    /// The name in trace files: `rto`, `fast_retransmit`, `sack`, `tlp`.
+    /// The name in trace files: `rto`, `fast_retransmit`, `sack`, `tlp`, `pmtu`.
     pub fn name(self) -> &'static str {
         match self {
             Cause::Rto => "rto",
             Cause::FastRetransmit => "fast_retransmit",
             Cause::Sack => "sack",
             Cause::Tlp => "tlp",
+            Cause::Pmtu => "pmtu",
         }
     }
 }

@@ -28,6 +28,7 @@ fn sample_info() -> tunstack::tcp::ConnInfo {
         rto: Duration::from_millis(201),
         bytes_in_flight: 2896,
         mss: 1448,
+        pmtu: 1500,
         snd_wnd: 65_535,
         rcv_wnd: 65_535,
         stats: ConnStats {
@@ -163,6 +164,7 @@ fn stack_pages() {
     assert_eq!(c["remote"], "10.0.0.1:40000");
     assert_eq!(c["srtt_us"], 1500);
     assert_eq!(c["rttvar_us"], 750);
+    assert_eq!(c["pmtu"], 1500);
     assert!(c["ssthresh"].is_null(), "unset ssthresh is null: {c}");
 
     let req = "GET /_stack/connections HTTP/1.1\r\nHost: x\r\nAccept: text/html,*/*\r\n\r\n";
