@@ -34,6 +34,8 @@ mod tests_fwd6;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
+mod tests_icmp_tcp;
+#[cfg(test)]
 mod tests_ip6;
 #[cfg(test)]
 mod tests_nd6;

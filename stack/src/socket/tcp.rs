@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::{first_addr, StackHandle};
 use crate::stack::{TcpError, WaitKey};
-use crate::tcp::{ConnError, ConnInfo, ListenHandle, State, TcpHandle};
+use crate::tcp::{ConnError, ConnInfo, ListenHandle, State, TcpHandle, Unreachable};
 
 /// The accept queue length `bind` uses (Linux's default `somaxconn` is 4096; 128 is the
 /// traditional value and plenty for the bundled servers).
@@ -23,6 +23,11 @@ pub(crate) fn conn_error(e: ConnError) -> io::Error {
         ConnError::Reset => io::Error::from(io::ErrorKind::ConnectionReset),
         ConnError::TimedOut => io::Error::from(io::ErrorKind::TimedOut),
         ConnError::Aborted => io::Error::from(io::ErrorKind::ConnectionAborted),
+        ConnError::Unreachable(u) => io::Error::from(match u {
+            Unreachable::Network => io::ErrorKind::NetworkUnreachable,
+            Unreachable::Host => io::ErrorKind::HostUnreachable,
+            Unreachable::Port => io::ErrorKind::ConnectionRefused,
+        }),
     }
 }
 

@@ -95,6 +95,24 @@ impl Stack {
                     }
                     _ => {}
                 }
+                // RFC 9293 3.9.2.2: codes 2 and 3 are hard errors, the others soft (code 4
+                // went to PMTUD above).
+                if let Some(q) = super::tcp_pmtu::quoted_tcp4(data) {
+                    use crate::tcp::Unreachable as U;
+                    let sort = match reason {
+                        DstUnreachable::FragRequired => None,
+                        DstUnreachable::ProtoUnreachable | DstUnreachable::PortUnreachable => {
+                            Some((U::Port, true))
+                        }
+                        DstUnreachable::NetUnreachable
+                        | DstUnreachable::DstNetUnknown
+                        | DstUnreachable::NetUnreachToS => Some((U::Network, false)),
+                        _ => Some((U::Host, false)),
+                    };
+                    if let Some((what, hard)) = sort {
+                        self.tcp_icmp_error(now, q, what, hard);
+                    }
+                }
                 let error = IcmpError::DstUnreachable {
                     code: reason.into(),
                     mtu: next_hop_mtu,
@@ -103,6 +121,10 @@ impl Stack {
             }
             Icmpv4Repr::TimeExceeded { reason, data } => {
                 self.stats.icmp_in_time_excds += 1;
+                // RFC 9293 3.9.2.2: time exceeded is a soft error for TCP.
+                if let Some(q) = super::tcp_pmtu::quoted_tcp4(data) {
+                    self.tcp_icmp_error(now, q, crate::tcp::Unreachable::Host, false);
+                }
                 let error = IcmpError::TimeExceeded {
                     code: reason.into(),
                 };
@@ -110,6 +132,10 @@ impl Stack {
             }
             Icmpv4Repr::ParamProblem { pointer, data, .. } => {
                 self.stats.icmp_in_parm_probs += 1;
+                // RFC 9293 3.9.2.2: parameter problem is a soft error for TCP.
+                if let Some(q) = super::tcp_pmtu::quoted_tcp4(data) {
+                    self.tcp_icmp_error(now, q, crate::tcp::Unreachable::Host, false);
+                }
                 let error = IcmpError::ParamProblem { pointer };
                 self.icmp_error_to_socket(now, ip.src_addr, data, error);
             }

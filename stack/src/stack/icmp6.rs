@@ -95,6 +95,31 @@ impl Stack {
                         _ => {}
                     }
                 }
+                // To TCP (RFC 9293 3.9.2.2 with RFC 5461 section 4's ICMPv6 list): port
+                // unreachable is the hard error; the rest of destination unreachable, time
+                // exceeded and parameter problem are soft.
+                let quoted = match repr {
+                    Icmpv6Repr::DstUnreachable { data, .. }
+                    | Icmpv6Repr::TimeExceeded { data, .. }
+                    | Icmpv6Repr::ParamProblem { data, .. } => super::tcp_pmtu::quoted_tcp6(data),
+                    _ => None,
+                };
+                if let Some(q) = quoted {
+                    use crate::tcp::Unreachable as U;
+                    use crate::wire::icmpv6::DstUnreachable as D;
+                    let (what, hard) = match repr {
+                        Icmpv6Repr::DstUnreachable {
+                            reason: D::PortUnreachable,
+                            ..
+                        } => (U::Port, true),
+                        Icmpv6Repr::DstUnreachable {
+                            reason: D::NoRoute | D::RejectRoute,
+                            ..
+                        } => (U::Network, false),
+                        _ => (U::Host, false),
+                    };
+                    self.tcp_icmp_error(now, q, what, hard);
+                }
                 self.echo6_error(now, ip, &repr);
             }
             Icmpv6Repr::Ndp(n) => {

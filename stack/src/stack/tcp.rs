@@ -13,6 +13,7 @@ use crate::tcp::layer::TcpHandle;
 use crate::tcp::output::{Outgoing, OutputCtx};
 use crate::tcp::state::State;
 use crate::tcp::SeqNum;
+use crate::tcp::Unreachable;
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr};
@@ -52,6 +53,11 @@ impl core::fmt::Display for TcpError {
             TcpError::Conn(ConnError::Reset) => f.write_str("connection reset by peer"),
             TcpError::Conn(ConnError::TimedOut) => f.write_str("connection timed out"),
             TcpError::Conn(ConnError::Aborted) => f.write_str("connection aborted"),
+            TcpError::Conn(ConnError::Unreachable(u)) => f.write_str(match u {
+                Unreachable::Network => "network unreachable",
+                Unreachable::Host => "no route to host",
+                Unreachable::Port => "connection refused",
+            }),
             TcpError::NotConnected => f.write_str("not connected"),
         }
     }

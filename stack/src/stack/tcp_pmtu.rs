@@ -1,12 +1,15 @@
-//! TCP's side of ICMP "fragmentation needed" (RFC 1191 section 4) and ICMPv6 "packet
-//! too big" (RFC 8201 section 4) in the core: the quoted datagram names the connection,
-//! and `tcp/pmtu.rs` decides. Both IP versions end in [`Stack::tcp_too_big`]; a
+//! TCP's side of ICMP errors in the core: the quoted datagram names the connection.
+//! "Fragmentation needed" (RFC 1191 section 4) and ICMPv6 "packet too big" (RFC 8201
+//! section 4) go to `tcp/pmtu.rs`; the other errors (unreachable, time exceeded,
+//! parameter problem) to `tcp/icmp_err.rs`, which sorts them into soft and hard ones
+//! (RFC 9293 3.9.2.2, RFC 5461). Both IP versions end in [`Stack::tcp_too_big`]; a
 //! connection over IPv6 has its [`PathMtu`](crate::tcp::pmtu::PathMtu) made with IPv6's
 //! rules (floor 1280, reports below it discarded, no DF bit).
 
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use super::Stack;
+use crate::tcp::icmp_err::Unreachable;
 use crate::tcp::SeqNum;
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
@@ -76,6 +79,37 @@ impl Stack {
     pub(super) fn tcp_icmp6_packet_too_big(&mut self, now: Instant, quote: &[u8], mtu: u32) {
         if let Some(q) = quoted_tcp6(quote) {
             self.tcp_too_big(now, q, usize::try_from(mtu).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// An ICMP error other than "too big", about a TCP segment quoted in `quote`: `what`
+    /// the application would be told, `hard` for a hard error (RFC 9293 3.9.2.2; the
+    /// callers in `icmp.rs` and `icmp6.rs` sort the codes). The quoted addresses and ports
+    /// must name a connection (RFC 1122 3.2.2); the rest is
+    /// [`Connection::on_icmp_error`](crate::tcp::Connection::on_icmp_error)'s.
+    pub(super) fn tcp_icmp_error(
+        &mut self,
+        now: Instant,
+        q: QuotedSegment,
+        what: Unreachable,
+        hard: bool,
+    ) {
+        let Some(idx) = self.tcp.lookup(q.local, q.remote) else {
+            return;
+        };
+        let Some(conn) = self.tcp.slots[idx as usize].conn.as_mut() else {
+            return;
+        };
+        match conn.on_icmp_error(q.seq, what, hard, now, &mut self.stats) {
+            Ok(_) => {
+                // An aborted connection wakes its waiters and leaves the table.
+                self.tcp.mark_dirty(idx);
+                self.tcp.reschedule(idx);
+                self.tcp_flush(now);
+            }
+            Err(why) => {
+                log::trace!(target: LOG, "ICMP error for {} -> {} ignored: {why:?}", q.local, q.remote);
+            }
         }
     }
 

@@ -30,6 +30,9 @@ pub enum ConnError {
     TimedOut,
     /// The application aborted it.
     Aborted,
+    /// An ICMP error said the peer cannot be reached (`icmp_err.rs`): at once for a hard
+    /// error before the connection is synchronized, or as the reason for giving up.
+    Unreachable(super::icmp_err::Unreachable),
 }
 
 /// Per-connection counters, for `ss -ti`-style listings and tests.
@@ -80,6 +83,9 @@ pub struct Connection {
     pub(crate) remote: SocketAddr,
     pub(crate) state: State,
     pub(crate) error: Option<ConnError>,
+    /// The last ICMP soft error (`icmp_err.rs`, RFC 9293 3.9.2.2), reported if the
+    /// connection gives up; an ACK of new data clears it.
+    pub(crate) soft_error: Option<ConnError>,
     pub(crate) opts: Negotiated,
     /// The largest payload our link carries in one segment (MTU - 40).
     pub(crate) link_mss: usize,
@@ -303,6 +309,7 @@ impl Connection {
             remote,
             state,
             error: None,
+            soft_error: None,
             opts: Negotiated {
                 smss,
                 snd_wscale: 0,

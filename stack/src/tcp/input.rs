@@ -482,6 +482,8 @@ impl Connection {
         let data_acked = acked.min(self.send_buf.len());
         self.send_buf.ack(data_acked);
         self.snd_una = ack;
+        // The peer is reachable after all: an earlier ICMP soft error is stale.
+        self.soft_error = None;
         if self.snd_nxt.diff(ack) < 0 {
             self.snd_nxt = ack;
         }

@@ -22,6 +22,7 @@
 pub mod config;
 pub mod congestion;
 pub mod conn;
+pub mod icmp_err;
 pub(crate) mod input;
 pub mod isn;
 pub(crate) mod layer;
@@ -43,6 +44,7 @@ pub mod undo;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};
+pub use icmp_err::Unreachable;
 pub use layer::{ListenHandle, TcpHandle};
 pub use seq::SeqNum;
 pub use state::State;

@@ -4,7 +4,7 @@
 //! receive window (RFC 1122 4.2.3.3 receiver SWS avoidance) — plus the timers that drive
 //! them.
 
-use super::conn::{ConnError, Connection};
+use super::conn::Connection;
 use super::seq::SeqNum;
 use super::state::State;
 use super::timer::Timer;
@@ -112,7 +112,7 @@ impl Connection {
                 ctx.stats.tcp_attempt_fails += 1;
             }
             self.send_rst = self.state.is_synchronized();
-            self.enter_closed(Some(ConnError::TimedOut), now);
+            self.enter_closed(Some(self.timeout_error()), now);
             return;
         }
         self.rto_count += 1;
@@ -174,7 +174,7 @@ impl Connection {
             log::debug!(target: LOG, "{} -> {}: keep-alive got no answer", self.local, self.remote);
             ctx.stats.tcp_abort_on_timeout += 1;
             self.send_rst = true;
-            self.enter_closed(Some(ConnError::TimedOut), now);
+            self.enter_closed(Some(self.timeout_error()), now);
             return;
         }
         self.keepalive_sent += 1;
