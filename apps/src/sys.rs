@@ -8,8 +8,8 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::PathBuf;
-use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tunstack::iface::{Ipv4Cidr, Ipv6Cidr};
 

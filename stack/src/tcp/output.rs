@@ -79,6 +79,8 @@ impl Connection {
                     }
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
+                // The dispatch that follows sends the next burst.
+                Timer::Pace => {}
                 Timer::Linger => {
                     self.send_buf.release();
                     self.recv_buf.release();
@@ -302,6 +304,7 @@ impl Connection {
             self.last_data_sent = now;
         }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
+        self.pace_start(now);
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
             self.trace.why(Cause::FastRetransmit);
@@ -319,6 +322,7 @@ impl Connection {
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }
+        self.rate_check_app_limited();
         if self.tlp_due {
             self.tlp_due = false;
             self.send_loss_probe(now, ctx, emit);
@@ -543,7 +547,10 @@ impl Connection {
             }
             let from = self.high_rxt.max(self.snd_una);
             if let Some((s, e)) = self.scoreboard.next_lost(from, mss) {
-                let len = e.since(s).min(mss);
+                let len = self.pace_limit(now, e.since(s).min(mss));
+                if len == 0 {
+                    break;
+                }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
                 self.high_rxt = s + len;
                 if s == self.snd_una {
@@ -558,6 +565,10 @@ impl Connection {
             let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
             let len = unsent.min(room).min(mss);
             if self.snd_nxt != self.snd_max || len == 0 {
+                break;
+            }
+            let len = self.pace_limit(now, len);
+            if len == 0 {
                 break;
             }
             let seq = self.snd_nxt;
@@ -615,7 +626,7 @@ impl Connection {
             // segment of its own behind the others under Nagle (RFC 1122 4.2.3.4).
             len -= len % mss;
         }
-        let fin = fin_pending && len == unsent;
+        let mut fin = fin_pending && len == unsent;
         if len == 0 && !fin {
             return false;
         }
@@ -628,6 +639,17 @@ impl Connection {
             let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
             if !nagle_ok && !sws_ok {
                 return false;
+            }
+        }
+        if len > 0 {
+            // The pacer may hold the segment back, or let part of a super-segment go.
+            let allowed = self.pace_limit(now, len);
+            if allowed == 0 {
+                return false;
+            }
+            if allowed < len {
+                len = allowed;
+                fin = false;
             }
         }
         let seq = self.snd_nxt;
@@ -670,6 +692,8 @@ impl Connection {
         self.stamp(&mut r, now);
         // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
         self.prr.on_sent(len);
+        self.pace_sent(now, len);
+        self.rate_on_send(now, seq, len, retransmission);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);

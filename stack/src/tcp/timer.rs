@@ -21,9 +21,11 @@ pub enum Timer {
     /// Storage of drained socket buffers is given back after this long unused
     /// ([`crate::tcp::conn::BUFFER_LINGER`]).
     Linger = 6,
+    /// The pacer lets the next burst go (`tcp/pace.rs`).
+    Pace = 7,
 }
 
-const COUNT: usize = 7;
+const COUNT: usize = 8;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::Persist,
@@ -32,6 +34,7 @@ const ALL: [Timer; COUNT] = [
     Timer::TimeWait,
     Timer::LossProbe,
     Timer::Linger,
+    Timer::Pace,
 ];
 
 /// The deadline table.
