@@ -12,7 +12,8 @@
 //! 3. **Fairness in virtual time** (no root): two tunstack flows through a 50 Mbit/s
 //!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 30 s (the first
 //!    5 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
-//!    RTT is 20 ms; the rest is queueing).
+//!    RTT is 20 ms; the rest is queueing); CUBIC, Reno and BBR pairs, and BBR beside
+//!    CUBIC.
 //! 4. **The grid over a real TUN device** (root): the same points, each transfer in a fresh
 //!    namespace with a fresh runtime over `Impaired` (seed 11, as `tunstack up --loss L
 //!    --delay D --seed 11`); tunstack sends to a kernel listener with each of its
@@ -212,6 +213,8 @@ fn fairness() {
         [Algorithm::Cubic, Algorithm::Cubic],
         [Algorithm::Reno, Algorithm::Reno],
         [Algorithm::Cubic, Algorithm::Reno],
+        [Algorithm::Bbr, Algorithm::Bbr],
+        [Algorithm::Bbr, Algorithm::Cubic],
     ];
     let mut rows = Vec::new();
     for ccs in pairs {

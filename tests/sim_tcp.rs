@@ -99,10 +99,13 @@ fn run(case: &Case) -> Outcome {
 /// Runs a case; on failure, says what happened (positions, `info()`, counters).
 fn try_run(case: &Case) -> Result<Outcome, String> {
     let wall = Stopwatch::start();
-    let tcp = TcpConfig {
+    let mut tcp = TcpConfig {
         congestion: case.cc,
         ..TcpConfig::default()
     };
+    if let Ok(buf) = std::env::var("SIM_BUF").map(|b| b.parse::<usize>().expect("SIM_BUF")) {
+        (tcp.send_buffer, tcp.recv_buffer) = (buf, buf);
+    }
     let (a, ia) = stack(A, case.seed, tcp.clone());
     let (b, ib) = stack(B, case.seed + 1, case.tcp_b.clone().unwrap_or(tcp));
     let mut sim = Sim::new(
@@ -655,7 +658,7 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// A case from the environment, to reproduce or explore: `SIM_LINK` (netem-like, e.g.
 /// `"loss 5% delay 10ms 2ms"`), `SIM_SEED`, `SIM_BYTES` (A to B), `SIM_BYTES_DOWN` (B to A,
 /// default `SIM_BYTES`), `SIM_QUEUE` (frames), `SIM_LIMIT_S` (virtual), `SIM_WALL_S`,
-/// `SIM_CC` (`reno`, `cubic`, `bbr`);
+/// `SIM_CC` (`reno`, `cubic`, `bbr`), `SIM_BUF` (socket buffers, bytes, for every case);
 /// `RUST_LOG=tunstack::tcp=debug` shows retransmissions.
 /// `SIM_LINK="loss 5%" cargo test --test sim_tcp probe -- --ignored --nocapture`
 #[test]

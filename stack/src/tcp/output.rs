@@ -139,6 +139,7 @@ impl Connection {
         // RFC 2018 section 8: after a timeout the SACK information is dropped (the
         // receiver may have reneged).
         self.scoreboard.clear();
+        self.delivery.clear_lost_again();
         self.high_rxt = self.snd_una;
         self.recover = self.snd_max;
         // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
@@ -317,6 +318,7 @@ impl Connection {
             budget -= 1;
         }
         if self.in_recovery && self.opts.sack {
+            budget -= self.resend_lost_retransmissions(now, ctx, emit, budget);
             budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
         while budget > 0 && self.send_new_data(now, ctx, emit) {
@@ -670,7 +672,7 @@ impl Connection {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn emit_segment(
+    pub(super) fn emit_segment(
         &mut self,
         now: Instant,
         seq: SeqNum,
@@ -750,7 +752,23 @@ impl Connection {
     ) {
         self.probe_due = false;
         let offset = self.snd_nxt.since(self.snd_una);
-        if self.snd_wnd > 0 || offset >= self.send_buf.len() {
+        if offset >= self.send_buf.len() {
+            return;
+        }
+        if self.snd_wnd > 0 {
+            // RFC 9293 3.8.6.2.1 (RFC 1122 4.2.3.4's override timeout): the window is
+            // open but too small for sender SWS avoidance to use, and nothing in flight
+            // will bring the update that would widen it: send what fits.
+            if self.snd_nxt != self.snd_una {
+                return;
+            }
+            let len = self
+                .snd_wnd
+                .min(self.send_buf.len() - offset)
+                .min(self.payload_mss());
+            let seq = self.snd_nxt;
+            let retransmission = seq.diff(self.snd_max) < 0;
+            self.emit_segment(now, seq, len, false, ctx, emit, retransmission);
             return;
         }
         let mut r = bare_repr(self.local.port(), self.remote.port());
@@ -769,11 +787,13 @@ impl Connection {
         log::trace!(target: LOG, "{} -> {}: zero-window probe #{}", self.local, self.remote, self.persist_count);
     }
 
-    /// Arms the persist timer when the peer's window is closed, data waits, and nothing
-    /// in flight will bring an ACK (RFC 9293 3.8.6.1; back-off like the RTO).
+    /// Arms the persist timer when the peer's window is closed — or open less than a
+    /// segment, which sender SWS avoidance may refuse to use (RFC 9293 3.8.6.2.1's
+    /// override timeout) — data waits, and nothing in flight will bring an ACK (RFC 9293
+    /// 3.8.6.1; back-off like the RTO).
     fn arm_persist(&mut self, now: Instant) {
         let waiting = self.send_buf.len() > self.snd_nxt.since(self.snd_una);
-        if self.snd_wnd == 0
+        if self.snd_wnd < self.payload_mss()
             && waiting
             && self.snd_nxt == self.snd_una
             && self.state.is_synchronized()
