@@ -25,7 +25,9 @@
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
 //! every loss-based algorithm under random loss (its published table was made so too).
 //!
-//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half.
+//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half;
+//! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
+//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -280,8 +282,19 @@ fn tun_grid() {
     senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
     let mut rows = Vec::new();
     let mut used_notes = Vec::new();
+    // `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` (loss %:one-way ms) runs only those points.
+    let points = std::env::var("TUNSTACK_LOSS_RACE_POINTS").unwrap_or_default();
+    let wanted = |loss: f64, delay: u64| {
+        points.is_empty()
+            || points
+                .split(',')
+                .any(|p| p.trim() == format!("{}:{delay}", loss * 100.0))
+    };
     for &delay in &DELAYS_MS {
         for &loss in &LOSSES {
+            if !wanted(loss, delay) {
+                continue;
+            }
             let mut mbit = Vec::new();
             for who in &senders {
                 let r = tun::transfer(who, loss, delay, total, cap);

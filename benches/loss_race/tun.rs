@@ -186,6 +186,22 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
             });
             pump(&mut c, total, deadline);
             let (got, t1) = rx.join().expect("kernel reader");
+            if std::env::var_os("TUNSTACK_LOSS_RACE_INFO").is_some() {
+                if let Ok(i) = c.info() {
+                    println!(
+                        "  {alg} {}%/{delay_ms} ms: snd_wnd {} retrans {} timeouts {} fast {} cwnd {} \
+                         pacing {:?} bbr {:?}",
+                        loss * 100.0,
+                        i.snd_wnd,
+                        i.stats.retransmits,
+                        i.stats.timeouts,
+                        i.stats.fast_retransmits,
+                        i.cwnd,
+                        i.pacing_rate,
+                        i.bbr
+                    );
+                }
+            }
             let _ = c.shutdown(Shutdown::Both);
             Run {
                 mbit: got as f64 * 8.0 / (t1 - t0).as_secs_f64() / 1e6,

@@ -65,11 +65,11 @@ impl Bbr {
     pub fn new(mss: usize) -> Self {
         let smss = super::super::clamp_mss(mss);
         Bbr {
-            model: BbrModel::new(smss as u64, initial_window(smss) as u64, 0x6262_72),
+            model: BbrModel::new(smss as u64, initial_window(smss) as u64, 0x0062_6272),
             smss,
             started: false,
             syn_lost: false,
-            seed: 0x6262_72,
+            seed: 0x0062_6272,
         }
     }
 
