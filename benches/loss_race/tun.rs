@@ -109,7 +109,13 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
         let dev = TunDevice::open(name).expect("open TUN");
         netdev::set_ipv4(name, HOST, 24).expect("address TUN");
         netdev::set_up(name).expect("up TUN");
-        let mut s = Stack::new(StackConfig::default(), Rng::new(SEED));
+        let mut config = StackConfig::default();
+        // `TUNSTACK_LOSS_RACE_SNDBUF=BYTES`: tunstack's send buffer (default 256 KiB;
+        // Linux autotunes its own up to tcp_wmem's maximum, 4 MiB).
+        if let Ok(b) = std::env::var("TUNSTACK_LOSS_RACE_SNDBUF") {
+            config.tcp.send_buffer = b.parse().expect("TUNSTACK_LOSS_RACE_SNDBUF");
+        }
+        let mut s = Stack::new(config, Rng::new(SEED));
         let i = s.add_interface(InterfaceConfig::ip(
             name,
             Ipv4Cidr::new(STACK, 24).expect("cidr"),

@@ -14,6 +14,15 @@
 //! with random (non-congestive) loss of 1-5% every round loses more than 2%, and those
 //! bounds would hold the flow at a fraction of the path, trailing Linux BBR. What the
 //! loss does to the model is only through the delivery rate it measures.
+//!
+//! Measured (`benches/loss_race.rs`, one run, real TUN device, 16 MiB capped at 20 s,
+//! Mbit/s, tunstack BBR / Linux BBR): 1%, 10 ms: 46.1 / 52.0; 2%, 10 ms: 46.0 / 48.3;
+//! 5%, 10 ms: 15.6 / 42.7; 1%, 50 ms: 11.1 / 10.9; 2%, 50 ms: 7.5 / 10.0; 5%, 50 ms:
+//! 5.2 / 8.6 — where loss-based CUBIC moves 0.4-5.3. In virtual time (`Sim`, 256 KiB
+//! buffers) the same BBR moves 51, 46, 44, 10.7, 9.6 and 8.5 Mbit/s at those points.
+//! The cost of leaving the bounds out shows in the fairness run: two BBR flows through
+//! a 100-frame queue keep it overflowing (about a fifth of their frames dropped), and
+//! BBR beside CUBIC takes over 90% of the link.
 
 use super::super::{initial_window, CongestionControl, MAX_CWND};
 use super::model::{BbrModel, RateSample, State};
