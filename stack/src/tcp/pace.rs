@@ -11,9 +11,8 @@
 //! late loses little: `next` may lag `now` by up to one quantum's time, so the next
 //! bursts catch up that much, but no more (a connection that waited for ACKs or was
 //! idle does not save up a burst). Four milliseconds of catch-up instead moved BBR's
-//! 5%-loss TUN transfer no faster (16.0 and 19.2 Mbit/s with it, 15.6 and 19.1 without)
-//! and let bursts of 30
-//! segments out after every wait for the window, so one quantum it is.
+//! 5%-loss TUN transfer no faster (16.0 and 19.2 Mbit/s with it, 15.6 and 19.1
+//! without) and let bursts of 30 segments out after every wait for the window.
 //!
 //! With TSO, a burst goes as one super-segment of the quantum's size. BBR always paces
 //! at its model's rate (draft 5.6.2); Reno and CUBIC pace only when asked
