@@ -12,7 +12,8 @@
 //! 3. **Fairness in virtual time** (no root): two tunstack flows through a 50 Mbit/s
 //!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 30 s (the first
 //!    5 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
-//!    RTT is 20 ms; the rest is queueing).
+//!    RTT is 20 ms; the rest is queueing); CUBIC, Reno and BBR pairs, and BBR beside
+//!    CUBIC.
 //! 4. **The grid over a real TUN device** (root): the same points, each transfer in a fresh
 //!    namespace with a fresh runtime over `Impaired` (seed 11, as `tunstack up --loss L
 //!    --delay D --seed 11`); tunstack sends to a kernel listener with each of its
@@ -24,7 +25,9 @@
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
 //! every loss-based algorithm under random loss (its published table was made so too).
 //!
-//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half.
+//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half;
+//! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
+//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -212,6 +215,8 @@ fn fairness() {
         [Algorithm::Cubic, Algorithm::Cubic],
         [Algorithm::Reno, Algorithm::Reno],
         [Algorithm::Cubic, Algorithm::Reno],
+        [Algorithm::Bbr, Algorithm::Bbr],
+        [Algorithm::Bbr, Algorithm::Cubic],
     ];
     let mut rows = Vec::new();
     for ccs in pairs {
@@ -277,8 +282,19 @@ fn tun_grid() {
     senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
     let mut rows = Vec::new();
     let mut used_notes = Vec::new();
+    // `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` (loss %:one-way ms) runs only those points.
+    let points = std::env::var("TUNSTACK_LOSS_RACE_POINTS").unwrap_or_default();
+    let wanted = |loss: f64, delay: u64| {
+        points.is_empty()
+            || points
+                .split(',')
+                .any(|p| p.trim() == format!("{}:{delay}", loss * 100.0))
+    };
     for &delay in &DELAYS_MS {
         for &loss in &LOSSES {
+            if !wanted(loss, delay) {
+                continue;
+            }
             let mut mbit = Vec::new();
             for who in &senders {
                 let r = tun::transfer(who, loss, delay, total, cap);

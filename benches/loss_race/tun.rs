@@ -109,7 +109,13 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
         let dev = TunDevice::open(name).expect("open TUN");
         netdev::set_ipv4(name, HOST, 24).expect("address TUN");
         netdev::set_up(name).expect("up TUN");
-        let mut s = Stack::new(StackConfig::default(), Rng::new(SEED));
+        let mut config = StackConfig::default();
+        // `TUNSTACK_LOSS_RACE_SNDBUF=BYTES`: tunstack's send buffer (default 256 KiB;
+        // Linux autotunes its own up to tcp_wmem's maximum, 4 MiB).
+        if let Ok(b) = std::env::var("TUNSTACK_LOSS_RACE_SNDBUF") {
+            config.tcp.send_buffer = b.parse().expect("TUNSTACK_LOSS_RACE_SNDBUF");
+        }
+        let mut s = Stack::new(config, Rng::new(SEED));
         let i = s.add_interface(InterfaceConfig::ip(
             name,
             Ipv4Cidr::new(STACK, 24).expect("cidr"),
@@ -186,6 +192,22 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
             });
             pump(&mut c, total, deadline);
             let (got, t1) = rx.join().expect("kernel reader");
+            if std::env::var_os("TUNSTACK_LOSS_RACE_INFO").is_some() {
+                if let Ok(i) = c.info() {
+                    println!(
+                        "  {alg} {}%/{delay_ms} ms: snd_wnd {} retrans {} timeouts {} fast {} cwnd {} \
+                         pacing {:?} bbr {:?}",
+                        loss * 100.0,
+                        i.snd_wnd,
+                        i.stats.retransmits,
+                        i.stats.timeouts,
+                        i.stats.fast_retransmits,
+                        i.cwnd,
+                        i.pacing_rate,
+                        i.bbr
+                    );
+                }
+            }
             let _ = c.shutdown(Shutdown::Both);
             Run {
                 mbit: got as f64 * 8.0 / (t1 - t0).as_secs_f64() / 1e6,

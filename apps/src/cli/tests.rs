@@ -53,6 +53,12 @@ fn new_flags_are_stored() {
     let (e, code) = error("up --cc vegas");
     assert_eq!(code, 2);
     assert!(e.contains("--cc") && e.contains("reno"), "{e}");
+    assert!(e.contains("known: reno cubic bbr"), "{e}");
+    let c = parse(&args("up --cc bbr"));
+    let Ok(Command::Up(_, link, _)) = c else {
+        panic!("{c:?}")
+    };
+    assert_eq!(link.congestion, Some(Algorithm::Bbr));
 }
 
 #[test]
@@ -215,7 +221,7 @@ fn help_and_version_exit_zero() {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
     assert!(
-        text.contains("reno"),
+        text.contains("reno, cubic, bbr"),
         "--cc help lists the algorithms:\n{text}"
     );
 }

@@ -21,7 +21,7 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
-pub use pages::{ConnRow, StackInfo};
+pub use pages::{BbrRow, ConnRow, StackInfo};
 pub use server::{Config, Server};
 
 /// The `log` target of everything HTTP.

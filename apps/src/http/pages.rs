@@ -66,6 +66,24 @@ pub struct ConnRow {
     /// Delivery rate, bits per second, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_rate_bps: Option<u64>,
+    /// BBR's state and estimates, when the algorithm is BBR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbr: Option<BbrRow>,
+}
+
+/// BBR's state and model (draft-ietf-ccwg-bbr-06), as `ss -ti` shows `bbr:(...)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BbrRow {
+    /// The state: `startup`, `drain`, `probe_bw_down`, `probe_bw_cruise`,
+    /// `probe_bw_refill`, `probe_bw_up` or `probe_rtt`.
+    pub state: String,
+    /// The bottleneck bandwidth estimate (BBR.max_bw), bits per second.
+    pub bw_bps: u64,
+    /// The minimum RTT estimate (BBR.min_rtt), microseconds, once measured.
+    pub min_rtt_us: Option<u64>,
+    /// The pacing and cwnd gains, in hundredths.
+    pub pacing_gain_pct: u32,
+    pub cwnd_gain_pct: u32,
 }
 
 impl From<&tunstack::tcp::ConnInfo> for ConnRow {
@@ -94,8 +112,15 @@ impl From<&tunstack::tcp::ConnInfo> for ConnRow {
             segs_in: s.segs_in,
             bytes_acked: s.bytes_acked,
             bytes_received: s.bytes_received,
-            pacing_rate_bps: None,
-            delivery_rate_bps: None,
+            pacing_rate_bps: c.pacing_rate.map(|r| r.saturating_mul(8)),
+            delivery_rate_bps: c.delivery_rate.map(|r| r.saturating_mul(8)),
+            bbr: c.bbr.map(|b| BbrRow {
+                state: b.state.to_string(),
+                bw_bps: b.bw.saturating_mul(8),
+                min_rtt_us: b.min_rtt.map(|d| d.total_micros()),
+                pacing_gain_pct: b.pacing_gain_pct,
+                cwnd_gain_pct: b.cwnd_gain_pct,
+            }),
         }
     }
 }

@@ -90,7 +90,10 @@ async function connections() {
     el.querySelector(".vars").textContent =
       "cwnd " + c.cwnd + " B  ssthresh " + (c.ssthresh === null ? "-" : c.ssthresh + " B") +
       "  in flight " + c.bytes_in_flight + " B  srtt " + ms(c.srtt_us) + "  rto " + ms(c.rto_us) +
-      "  retrans " + c.retransmits + "  segs out " + c.segs_out;
+      "  retrans " + c.retransmits + "  segs out " + c.segs_out +
+      (c.pacing_rate_bps ? "  pacing " + (c.pacing_rate_bps / 1e6).toFixed(2) + " Mbit/s" : "") +
+      (c.bbr ? "  bbr " + c.bbr.state + " bw " + (c.bbr.bw_bps / 1e6).toFixed(2) + " Mbit/s min_rtt " +
+        (c.bbr.min_rtt_us === null ? "-" : ms(c.bbr.min_rtt_us)) : "");
     el.querySelector(".sparkbox").innerHTML = "cwnd " + spark(history[c.id]);
     const charts = el.querySelector(".charts");
     if (traced[c.id] && (tick % 2 === 0 || charts.children.length === 0)) {

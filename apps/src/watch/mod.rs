@@ -176,6 +176,17 @@ pub fn print_ss(rows: &[ConnRow], out: &mut dyn Write) -> io::Result<()> {
         if let Some(r) = c.delivery_rate_bps {
             line += &format!(" delivery_rate {}", bps(r));
         }
+        if let Some(b) = &c.bbr {
+            // As Linux's ss prints BBR's model, with the state first.
+            line += &format!(
+                " bbr:(state:{},bw:{},mrtt:{},pacing_gain:{},cwnd_gain:{})",
+                b.state,
+                bps(b.bw_bps),
+                b.min_rtt_us.map_or("-".to_string(), ms),
+                f64::from(b.pacing_gain_pct) / 100.0,
+                f64::from(b.cwnd_gain_pct) / 100.0
+            );
+        }
         writeln!(out, "{line}")?;
     }
     Ok(())

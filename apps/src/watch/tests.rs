@@ -29,7 +29,32 @@ fn row() -> ConnRow {
         bytes_received: 120,
         pacing_rate_bps: None,
         delivery_rate_bps: Some(12_500_000),
+        bbr: None,
     }
+}
+
+/// A BBR connection's line ends with its model, as Linux's `ss -ti` prints
+/// `bbr:(bw:..,mrtt:..,pacing_gain:..,cwnd_gain:..)`, the state first.
+#[test]
+fn ss_line_shows_bbr() {
+    let mut r = row();
+    r.congestion = "bbr".into();
+    r.pacing_rate_bps = Some(25_000_000);
+    r.bbr = Some(crate::http::BbrRow {
+        state: "probe_bw_cruise".into(),
+        bw_bps: 20_000_000,
+        min_rtt_us: Some(20_250),
+        pacing_gain_pct: 100,
+        cwnd_gain_pct: 200,
+    });
+    let mut out = Vec::new();
+    print_ss(&[r], &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("pacing_rate 25Mbps"), "{text}");
+    assert!(
+        text.contains("bbr:(state:probe_bw_cruise,bw:20Mbps,mrtt:20.25,pacing_gain:1,cwnd_gain:2)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -41,6 +41,9 @@ pub struct TcpConfig {
     pub keepalive_probes: u32,
     /// The congestion control algorithm: CUBIC by default, as Linux.
     pub congestion: Algorithm,
+    /// Pace Reno and CUBIC as well (`tcp/pace.rs`; BBR always paces). Off by default, as
+    /// Linux paces them only under the `fq` qdisc.
+    pub pacing: bool,
     /// Offer window scaling (RFC 7323).
     pub window_scaling: bool,
     /// Offer timestamps (RFC 7323).
@@ -89,6 +92,7 @@ impl Default for TcpConfig {
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
             congestion: Algorithm::Cubic,
+            pacing: false,
             window_scaling: true,
             timestamps: true,
             sack: true,

@@ -155,6 +155,10 @@ pub struct Connection {
     pub(crate) undo: Option<super::undo::Undo>,
     /// RFC 9937 PRR: the window during SACK loss recovery.
     pub(crate) prr: super::prr::Prr,
+    /// The pacer (`pace.rs`).
+    pub(crate) pacer: super::pace::Pacer,
+    /// The delivery-rate sampler (`rate.rs`), fed while the algorithm wants samples.
+    pub(crate) delivery: super::rate::RateSampler,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
     pub(crate) high_rxt: SeqNum,
     /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
@@ -257,6 +261,13 @@ pub struct ConnInfo {
     pub stats: ConnStats,
     /// Congestion control name.
     pub congestion: &'static str,
+    /// Pacing rate, bytes per second, when the connection is paced.
+    pub pacing_rate: Option<u64>,
+    /// The last delivery rate measured (by the algorithms that sample it), bytes per
+    /// second.
+    pub delivery_rate: Option<u64>,
+    /// BBR's state and estimates, when the algorithm is BBR.
+    pub bbr: Option<super::congestion::bbr::BbrInfo>,
 }
 
 /// The largest segment (payload) a link of `mtu` carries, to announce as our MSS: the
@@ -347,13 +358,19 @@ impl Connection {
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             sampler: RttSampler::default(),
-            cc: cfg.congestion.build(smss),
+            cc: {
+                let mut cc = cfg.congestion.build(smss);
+                cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
+                cc
+            },
             dup_acks: 0,
             in_recovery: false,
             recover: iss,
             inflation: 0,
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),
+            pacer: super::pace::Pacer::new(cfg.pacing),
+            delivery: super::rate::RateSampler::new(),
             dsack: None,
             undo: None,
             high_rxt: iss,
@@ -438,6 +455,9 @@ impl Connection {
             rcv_wnd: self.recv_buf.window(),
             stats: self.stats,
             congestion: self.cc.name(),
+            pacing_rate: self.pacing_rate(),
+            delivery_rate: self.delivery_rate(),
+            bbr: self.cc.bbr_info(),
         }
     }
 

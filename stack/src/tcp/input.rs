@@ -361,6 +361,8 @@ impl Connection {
         if self.in_recovery && self.opts.sack {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
         }
+        // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
+        self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
         let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
         self.on_dsack_undo(now, dsack, ctx);
         // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `seq.rs` | sequence number arithmetic (RFC 9293 3.4) |
 //! | `rtt.rs` | round-trip estimation and retransmission timeout (RFC 6298) |
-//! | `congestion/` | congestion control behind a trait: Reno (RFC 5681), CUBIC (RFC 9438) with HyStart++ (RFC 9406) |
+//! | `congestion/` | congestion control behind a trait: Reno (RFC 5681), CUBIC (RFC 9438) with HyStart++ (RFC 9406), BBR (draft-ietf-ccwg-bbr-06) |
 //! | `recv.rs` | receive buffer: reassembly of out-of-order data, window |
 //! | `send.rs` | send buffer |
 //! | `sack.rs` | the sender's SACK scoreboard and pipe (RFC 2018, RFC 6675) |
@@ -15,6 +15,8 @@
 //! | `input.rs` | SEGMENT ARRIVES (RFC 9293 3.10.7), RFC 5961, PAWS |
 //! | `output.rs` | sending: Nagle, SWS, retransmission, probes, timers |
 //! | `pmtu.rs` | path MTU discovery (RFC 1191, RFC 8201, RFC 5927 checks) |
+//! | `pace.rs` | pacing (a rate, bursts of a send quantum through the timer table) |
+//! | `rate.rs` | delivery-rate sampling (draft-ietf-ccwg-bbr-06 4.1) |
 //! | `timer.rs` | the timer table |
 //! | `layer.rs` | connection table, listeners, timer heap |
 //! | `trace.rs` | the per-connection event trace (sends, ACKs, cwnd, RTT, states) |
@@ -27,8 +29,10 @@ pub(crate) mod input;
 pub mod isn;
 pub(crate) mod layer;
 pub(crate) mod output;
+pub mod pace;
 pub mod pmtu;
 pub mod prr;
+pub mod rate;
 pub(crate) mod recovery;
 pub mod recv;
 pub mod rtt;

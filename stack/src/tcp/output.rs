@@ -79,6 +79,8 @@ impl Connection {
                     }
                 }
                 Timer::KeepAlive => self.on_keepalive_timer(now, ctx),
+                // The dispatch that follows sends the next burst.
+                Timer::Pace => {}
                 Timer::Linger => {
                     self.send_buf.release();
                     self.recv_buf.release();
@@ -138,6 +140,7 @@ impl Connection {
         // RFC 2018 section 8: after a timeout the SACK information is dropped (the
         // receiver may have reneged).
         self.scoreboard.clear();
+        self.delivery.clear_lost_again();
         self.high_rxt = self.snd_una;
         self.recover = self.snd_max;
         // RFC 4821 7.7: enough timeouts in a row may mean a path MTU black hole.
@@ -305,6 +308,7 @@ impl Connection {
             self.last_data_sent = now;
         }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
+        self.pace_start(now);
         if self.retransmit_una && budget > 0 {
             self.retransmit_una = false;
             self.trace.why(Cause::FastRetransmit);
@@ -317,11 +321,13 @@ impl Connection {
             budget -= 1;
         }
         if self.in_recovery && self.opts.sack {
+            budget -= self.resend_lost_retransmissions(now, ctx, emit, budget);
             budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }
+        self.rate_check_app_limited();
         if self.tlp_due {
             self.tlp_due = false;
             self.send_loss_probe(now, ctx, emit);
@@ -546,7 +552,10 @@ impl Connection {
             }
             let from = self.high_rxt.max(self.snd_una);
             if let Some((s, e)) = self.scoreboard.next_lost(from, mss) {
-                let len = e.since(s).min(mss);
+                let len = self.pace_limit(now, e.since(s).min(mss));
+                if len == 0 {
+                    break;
+                }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
                 self.high_rxt = s + len;
                 if s == self.snd_una {
@@ -561,6 +570,10 @@ impl Connection {
             let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
             let len = unsent.min(room).min(mss);
             if self.snd_nxt != self.snd_max || len == 0 {
+                break;
+            }
+            let len = self.pace_limit(now, len);
+            if len == 0 {
                 break;
             }
             let seq = self.snd_nxt;
@@ -618,7 +631,7 @@ impl Connection {
             // segment of its own behind the others under Nagle (RFC 1122 4.2.3.4).
             len -= len % mss;
         }
-        let fin = fin_pending && len == unsent;
+        let mut fin = fin_pending && len == unsent;
         if len == 0 && !fin {
             return false;
         }
@@ -631,6 +644,17 @@ impl Connection {
             let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
             if !nagle_ok && !sws_ok {
                 return false;
+            }
+        }
+        if len > 0 {
+            // The pacer may hold the segment back, or let part of a super-segment go.
+            let allowed = self.pace_limit(now, len);
+            if allowed == 0 {
+                return false;
+            }
+            if allowed < len {
+                len = allowed;
+                fin = false;
             }
         }
         let seq = self.snd_nxt;
@@ -651,7 +675,7 @@ impl Connection {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn emit_segment(
+    pub(super) fn emit_segment(
         &mut self,
         now: Instant,
         seq: SeqNum,
@@ -674,6 +698,8 @@ impl Connection {
         // RFC 9937 per-transmit steps: prr_out counts all data sent during recovery.
         self.prr.on_sent(len);
         self.pmtu_note_sent(seq, len);
+        self.pace_sent(now, len);
+        self.rate_on_send(now, seq, len, retransmission);
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);
@@ -730,7 +756,23 @@ impl Connection {
     ) {
         self.probe_due = false;
         let offset = self.snd_nxt.since(self.snd_una);
-        if self.snd_wnd > 0 || offset >= self.send_buf.len() {
+        if offset >= self.send_buf.len() {
+            return;
+        }
+        if self.snd_wnd > 0 {
+            // RFC 9293 3.8.6.2.1 (RFC 1122 4.2.3.4's override timeout): the window is
+            // open but too small for sender SWS avoidance to use, and nothing in flight
+            // will bring the update that would widen it: send what fits.
+            if self.snd_nxt != self.snd_una {
+                return;
+            }
+            let len = self
+                .snd_wnd
+                .min(self.send_buf.len() - offset)
+                .min(self.payload_mss());
+            let seq = self.snd_nxt;
+            let retransmission = seq.diff(self.snd_max) < 0;
+            self.emit_segment(now, seq, len, false, ctx, emit, retransmission);
             return;
         }
         let mut r = bare_repr(self.local.port(), self.remote.port());
@@ -749,11 +791,13 @@ impl Connection {
         log::trace!(target: LOG, "{} -> {}: zero-window probe #{}", self.local, self.remote, self.persist_count);
     }
 
-    /// Arms the persist timer when the peer's window is closed, data waits, and nothing
-    /// in flight will bring an ACK (RFC 9293 3.8.6.1; back-off like the RTO).
+    /// Arms the persist timer when the peer's window is closed — or open less than a
+    /// segment, which sender SWS avoidance may refuse to use (RFC 9293 3.8.6.2.1's
+    /// override timeout) — data waits, and nothing in flight will bring an ACK (RFC 9293
+    /// 3.8.6.1; back-off like the RTO).
     fn arm_persist(&mut self, now: Instant) {
         let waiting = self.send_buf.len() > self.snd_nxt.since(self.snd_una);
-        if self.snd_wnd == 0
+        if self.snd_wnd < self.payload_mss()
             && waiting
             && self.snd_nxt == self.snd_una
             && self.state.is_synchronized()

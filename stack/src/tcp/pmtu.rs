@@ -315,6 +315,7 @@ impl Connection {
         self.inflation = 0;
         self.dup_acks = 0;
         self.scoreboard.clear();
+        self.delivery.clear_lost_again();
         self.high_rxt = self.snd_una;
         // RFC 6582 section 4 (as after a timeout): duplicate ACKs the resent data draws
         // do not start a fast retransmit before everything sent so far is acknowledged.

@@ -23,6 +23,9 @@ impl Connection {
         newly_sacked: usize,
         lost_before: Option<SeqNum>,
     ) {
+        if !self.cc.uses_prr() {
+            return;
+        }
         let acked = self.snd_una.since(una_before);
         let sacked = self.scoreboard.sacked_bytes();
         if !self.prr.active() {

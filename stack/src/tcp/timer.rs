@@ -23,9 +23,11 @@ pub enum Timer {
     Linger = 6,
     /// The path MTU estimate goes back up (RFC 1191 6.3, RFC 8201 4; `pmtu.rs`).
     PathMtu = 7,
+    /// The pacer lets the next burst go (`tcp/pace.rs`).
+    Pace = 8,
 }
 
-const COUNT: usize = 8;
+const COUNT: usize = 9;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::Persist,
@@ -35,6 +37,7 @@ const ALL: [Timer; COUNT] = [
     Timer::LossProbe,
     Timer::Linger,
     Timer::PathMtu,
+    Timer::Pace,
 ];
 
 /// The deadline table.

@@ -36,6 +36,9 @@ fn sample_info() -> tunstack::tcp::ConnInfo {
             ..ConnStats::default()
         },
         congestion: "reno",
+        pacing_rate: None,
+        delivery_rate: None,
+        bbr: None,
     }
 }
 
@@ -418,6 +421,43 @@ fn conn_info_to_row() {
     );
     assert_eq!((row.cwnd, row.ssthresh), (14_480, None));
     assert_eq!(row.congestion, "reno");
+    assert_eq!((row.pacing_rate_bps, row.bbr.as_ref()), (None, None));
+}
+
+/// A BBR connection's row carries its pacing rate and model in bits per second and
+/// microseconds, and the JSON `/_stack/connections` serves round-trips them.
+#[test]
+fn bbr_conn_info_to_row() {
+    let mut info = sample_info();
+    info.congestion = "bbr";
+    info.pacing_rate = Some(1_250_000);
+    info.delivery_rate = Some(1_000_000);
+    info.bbr = Some(tunstack::tcp::congestion::bbr::BbrInfo {
+        state: "probe_bw_up",
+        bw: 1_200_000,
+        min_rtt: Some(tunstack::time::Duration::from_micros(20_500)),
+        pacing_gain_pct: 125,
+        cwnd_gain_pct: 225,
+    });
+    let row = ConnRow::from(&info);
+    assert_eq!(row.pacing_rate_bps, Some(10_000_000));
+    assert_eq!(row.delivery_rate_bps, Some(8_000_000));
+    let bbr = row.bbr.clone().unwrap();
+    assert_eq!(
+        (
+            bbr.state.as_str(),
+            bbr.bw_bps,
+            bbr.min_rtt_us,
+            bbr.pacing_gain_pct
+        ),
+        ("probe_bw_up", 9_600_000, Some(20_500), 125)
+    );
+    let json = serde_json::to_string(&row).unwrap();
+    assert!(
+        json.contains("\"bbr\":{\"state\":\"probe_bw_up\""),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<ConnRow>(&json).unwrap(), row);
 }
 
 /// The live page, a connection's trace and its plots; 404 for a connection without one.

@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | [`Reno`] | `reno.rs` | RFC 5681, with RFC 3465 byte counting |
 //! | [`Cubic`] (the default) | `cubic.rs` | RFC 9438, with HyStart++ (RFC 9406, `hystart.rs`) |
+//! | [`Bbr`] | `bbr/` | draft-ietf-ccwg-bbr-06 (BBRv3), with the departures its module names |
 
 use core::fmt;
 use core::str::FromStr;
@@ -20,6 +21,7 @@ mod cubic;
 pub mod hystart;
 mod reno;
 
+pub use bbr::Bbr;
 pub use cubic::Cubic;
 pub use hystart::HyStart;
 pub use reno::Reno;
@@ -118,6 +120,44 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// `[SMSS, MAX_CWND]` and ssthresh infinite (`usize::MAX`) or at least 2*SMSS. Its
     /// own history (e.g. CUBIC's W_max) starts empty.
     fn inherit(&mut self, cwnd: usize, ssthresh: usize);
+
+    /// Whether the algorithm wants a delivery-rate sample per ACK
+    /// ([`CongestionControl::on_rate_sample`]; the sender only runs its sampler,
+    /// `tcp/rate.rs`, for those that do).
+    fn wants_rate_samples(&self) -> bool {
+        false
+    }
+
+    /// One ACK's delivery-rate sample (draft-ietf-ccwg-bbr-06 4.1), on every ACK that
+    /// delivered data, in recovery or not, after the other calls for that ACK.
+    fn on_rate_sample(&mut self, _now: Instant, _rs: &bbr::RateSample) {}
+
+    /// The pacing rate the algorithm asks for, bytes per second (`None`: the sender's
+    /// own choice, see `tcp/pace.rs`).
+    fn pacing_rate(&self) -> Option<u64> {
+        None
+    }
+
+    /// The send quantum (draft-ietf-ccwg-bbr-06 5.6.3), bytes, if the algorithm sets one.
+    fn send_quantum(&self) -> Option<usize> {
+        None
+    }
+
+    /// Whether the sender runs RFC 9937 PRR for this algorithm's window in SACK
+    /// recovery (BBR sets its own window there, draft-ietf-ccwg-bbr-06 5.6.4.4, as
+    /// Linux's `cong_control` hook bypasses PRR).
+    fn uses_prr(&self) -> bool {
+        true
+    }
+
+    /// A seed for the algorithm's randomness (BBR's probe wait), given once by the
+    /// connection.
+    fn reseed(&mut self, _seed: u64) {}
+
+    /// BBR's state and estimates, for listings.
+    fn bbr_info(&self) -> Option<bbr::BbrInfo> {
+        None
+    }
 }
 
 /// Gives a connection's sender a fresh `algorithm` for SMSS `mss`, unless it already
@@ -130,6 +170,7 @@ pub fn switch(cc: &mut Box<dyn CongestionControl>, algorithm: Algorithm, mss: us
     }
     let mut fresh = algorithm.build(mss);
     fresh.inherit(cc.cwnd(), cc.ssthresh());
+    fresh.reseed(mss as u64 ^ cc.cwnd() as u64);
     *cc = fresh;
 }
 
@@ -140,6 +181,10 @@ impl crate::tcp::Connection {
     pub fn set_congestion_control(&mut self, algorithm: Algorithm) {
         let mss = self.payload_mss();
         switch(&mut self.cc, algorithm, mss);
+        // PRR belongs to the algorithm that entered the episode.
+        if !self.cc.uses_prr() {
+            self.prr.exit();
+        }
     }
 }
 
@@ -164,11 +209,13 @@ pub enum Algorithm {
     /// RFC 9438 CUBIC with HyStart++ (RFC 9406), as Linux, Windows and Apple default to.
     #[default]
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr-06), paced.
+    Bbr,
 }
 
 impl Algorithm {
     /// Every algorithm, for help texts.
-    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno, Algorithm::Cubic];
+    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno, Algorithm::Cubic, Algorithm::Bbr];
 
     /// A fresh instance for a sender whose SMSS is `mss` (the initial window follows RFC
     /// 6928 for it).
@@ -176,6 +223,7 @@ impl Algorithm {
         match self {
             Algorithm::Reno => Box::new(Reno::new(mss)),
             Algorithm::Cubic => Box::new(Cubic::new(mss)),
+            Algorithm::Bbr => Box::new(Bbr::new(mss)),
         }
     }
 
@@ -184,6 +232,7 @@ impl Algorithm {
         match self {
             Algorithm::Reno => "reno",
             Algorithm::Cubic => "cubic",
+            Algorithm::Bbr => "bbr",
         }
     }
 }
@@ -217,7 +266,7 @@ impl std::error::Error for UnknownAlgorithm {}
 impl FromStr for Algorithm {
     type Err = UnknownAlgorithm;
 
-    /// Parses a name case-insensitively: "reno", "cubic".
+    /// Parses a name case-insensitively: "reno", "cubic", "bbr".
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Algorithm::ALL
             .iter()
@@ -273,10 +322,11 @@ mod tests {
         assert_eq!("reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
         assert_eq!("Reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
         assert_eq!(" CUBIC".parse::<Algorithm>(), Ok(Algorithm::Cubic));
-        let err = "bbr".parse::<Algorithm>().unwrap_err();
+        assert_eq!("BBR".parse::<Algorithm>(), Ok(Algorithm::Bbr));
+        let err = "vegas".parse::<Algorithm>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown congestion control algorithm \"bbr\" (known: reno cubic)"
+            "unknown congestion control algorithm \"vegas\" (known: reno cubic bbr)"
         );
         assert_eq!(Algorithm::default(), Algorithm::Cubic);
         assert_eq!(Algorithm::default().to_string(), "cubic");

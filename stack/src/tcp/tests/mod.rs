@@ -1,6 +1,7 @@
 //! TCP tests: packet scripts on one stack (`script/`) and two stacks in simulation
 //! (`sim.rs`).
 
+mod bbr;
 mod script;
 mod sim;
 

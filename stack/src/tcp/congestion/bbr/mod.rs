@@ -1,19 +1,24 @@
-//! BBR's model pieces (draft-ietf-ccwg-bbr-06, BBRv3), not yet wired into the sender: BBR
-//! needs pacing and a delivery-rate sampler (draft 4.1) in the sender, which the
-//! super-segment sender rewrite is changing at the same time. What is here reads no
+//! BBR (draft-ietf-ccwg-bbr-06, BBRv3), wired into the sender: the delivery-rate
+//! sampler of draft 4.1 is `tcp/rate.rs`, the pacer `tcp/pace.rs`. What is here reads no
 //! clock and touches no connection:
 //!
 //! | file | draft sections |
 //! |---|---|
 //! | `filter.rs` | the BBR.max_bw max filter over ProbeBW cycles (5.5.3-5.5.6), BBR.min_rtt and the ProbeRTT schedule (5.3.4.3, 5.5.7) |
-//! | `model.rs` | the state machine (Startup, Drain, ProbeBW DOWN/CRUISE/REFILL/UP, ProbeRTT; 5.3), round counting (5.5.1), pacing rate, send quantum and cwnd (5.6) |
+//! | `model.rs` | the state machine (Startup, Drain, ProbeBW DOWN/CRUISE/REFILL/UP, ProbeRTT; 5.3), round counting (5.5.1), pacing rate, send quantum and cwnd (5.6), packet conservation in recovery (5.6.4.4) |
+//! | `cc.rs` | [`Bbr`], the model behind the [`CongestionControl`](super::CongestionControl) trait |
 //!
-//! Left for the wiring: the loss-based bounds (inflight_longterm, the short-term model),
-//! Startup's loss exit, ACK aggregation (extra_acked), the offload budget and undo.
+//! Departures from the draft, each for the reason `cc.rs` gives with its measurement:
+//! no loss-based bounds (inflight_longterm, 5.5.10) and no Startup exit on loss
+//! (5.3.1.3), as in Linux's BBRv1. Not done yet: ACK aggregation (extra_acked, 5.5.9),
+//! the offload budget (5.5.8) and BBR's own undo (5.5.11; the sender's RFC 3708 undo
+//! restores the cwnd).
 
+pub mod cc;
 pub mod filter;
 pub mod model;
 
+pub use cc::{Bbr, BbrInfo};
 pub use filter::{MaxBwFilter, MinRttFilter};
 pub use model::{BbrModel, RateSample, State};
 

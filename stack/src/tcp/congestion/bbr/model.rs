@@ -3,10 +3,10 @@
 //! moves through Startup, Drain, the four ProbeBW phases and ProbeRTT, and says what the
 //! pacing rate, send quantum and cwnd are. It reads no clock and sends nothing.
 //!
-//! Not here yet (they need the sender's loss and delivery-rate bookkeeping): the
-//! loss-based bounds (BBR.inflight_longterm, BBR.bw_shortterm, BBR.inflight_shortterm,
-//! sections 5.5.10 and 5.3.3.6), Startup's exit on high loss (5.3.1.3), BBR.extra_acked
-//! (5.5.9), the offload budget (5.5.8) and undo (5.5.11). Until they come,
+//! The loss response is packet conservation (5.6.4.4). Left out: the loss-based bounds
+//! (BBR.inflight_longterm, BBR.bw_shortterm, BBR.inflight_shortterm, sections 5.5.10
+//! and 5.3.3.6) and Startup's exit on high loss (5.3.1.3) — on purpose, see `cc.rs` —
+//! and BBR.extra_acked (5.5.9), the offload budget (5.5.8) and undo (5.5.11);
 //! inflight_longterm stays infinite, as the draft initializes it.
 
 use super::filter::{MaxBwFilter, MinRttFilter};
@@ -88,6 +88,11 @@ pub struct RateSample {
     pub rtt: Option<Duration>,
     /// RS.newly_acked, bytes.
     pub newly_acked: u64,
+    /// RS.lost: bytes declared lost between the sending of the packet the sample is
+    /// taken from and this ACK.
+    pub lost: u64,
+    /// RS.tx_in_flight: bytes in flight when that packet was sent (with it).
+    pub tx_in_flight: u64,
     /// C.inflight after this ACK, bytes.
     pub inflight: u64,
     /// C.is_cwnd_limited.
@@ -125,6 +130,14 @@ pub struct BbrModel {
     probe_rtt_round_done: bool,
     prior_cwnd: u64,
     idle_restart: bool,
+    // Draft 5.6.4.4: loss recovery.
+    /// An ACK entered fast recovery: the next sample sets the conservation window.
+    recovery_pending: bool,
+    /// BBR.packet_conservation, until the round count passes `conservation_until`.
+    packet_conservation: bool,
+    conservation_until: u64,
+    /// After a timeout, BBR.prior_cwnd comes back when packet conservation ends.
+    restore_after_conservation: bool,
     // Outputs (draft 2.4).
     pacing_rate: u64,
     send_quantum: u64,
@@ -162,6 +175,10 @@ impl BbrModel {
             probe_rtt_round_done: false,
             prior_cwnd: 0,
             idle_restart: false,
+            recovery_pending: false,
+            packet_conservation: false,
+            conservation_until: 0,
+            restore_after_conservation: false,
             pacing_rate: 0,
             send_quantum: 2 * smss,
             cwnd: initial_cwnd.max(MIN_PIPE_CWND_SEGMENTS * smss),
@@ -413,11 +430,11 @@ impl BbrModel {
     /// 5.3.4.4 `ExitProbeRTT()`.
     fn check_probe_rtt(&mut self, now: Instant, rs: &RateSample) {
         if self.state != State::ProbeRtt && self.min_rtt.probe_rtt_expired() && !self.idle_restart {
+            // SaveCwnd() (5.6.4.4).
+            self.save_cwnd();
             self.state = State::ProbeRtt;
             self.pacing_gain = 1.0;
             self.cwnd_gain = PROBE_RTT_CWND_GAIN;
-            // SaveCwnd() (5.6.4.4): outside recovery, the cwnd as it is.
-            self.prior_cwnd = self.prior_cwnd.max(self.cwnd);
             self.probe_rtt_done_stamp = None;
             self.ack_phase = AckPhase::ProbeStopping;
             self.start_round(rs.delivered);
@@ -466,9 +483,27 @@ impl BbrModel {
         }
         // 5.6.3: about 1 ms at the pacing rate, within [2 SMSS, 64 KiB].
         self.send_quantum = (self.pacing_rate / 1000).clamp(2 * self.smss, 64 * 1024);
-        // 5.6.4.6 SetCwnd() (no extra_acked yet in max_inflight).
+        // 5.6.4.6 SetCwnd() (no extra_acked yet in max_inflight), with 5.6.4.4
+        // ModulateCwndForRecovery().
         let max_inflight = self.inflight(self.cwnd_gain);
-        if self.full_bw_reached {
+        if self.recovery_pending {
+            // 5.6.4.4: "upon entering Fast Recovery, set cwnd to the number of packets
+            // still in flight (allowing at least one for a fast retransmit)", and
+            // conserve packets for one round.
+            self.recovery_pending = false;
+            self.cwnd = rs.inflight + rs.newly_acked.max(self.smss);
+            self.packet_conservation = true;
+            self.conservation_until = self.round_count + 1;
+        } else if self.packet_conservation && self.round_count > self.conservation_until {
+            // "After one round-trip in Fast Recovery".
+            self.packet_conservation = false;
+            if std::mem::take(&mut self.restore_after_conservation) {
+                self.restore_cwnd();
+            }
+        }
+        if self.packet_conservation {
+            self.cwnd = self.cwnd.max(rs.inflight + rs.newly_acked);
+        } else if self.full_bw_reached {
             self.cwnd = (self.cwnd + rs.newly_acked).min(max_inflight);
         } else if self.cwnd < max_inflight || rs.delivered < self.initial_cwnd {
             self.cwnd += rs.newly_acked;
@@ -477,5 +512,82 @@ impl BbrModel {
         if self.state == State::ProbeRtt {
             self.cwnd = self.cwnd.min(self.probe_rtt_cwnd());
         }
+    }
+
+    /// Draft 5.6.4.4 `SaveCwnd()`: outside recovery and ProbeRTT the cwnd as it is,
+    /// else the larger of it and what was saved.
+    fn save_cwnd(&mut self) {
+        if !self.packet_conservation && self.state != State::ProbeRtt {
+            self.prior_cwnd = self.cwnd;
+        } else {
+            self.prior_cwnd = self.prior_cwnd.max(self.cwnd);
+        }
+    }
+
+    /// Draft 5.6.4.4 `RestoreCwnd()`.
+    fn restore_cwnd(&mut self) {
+        self.cwnd = self.cwnd.max(self.prior_cwnd);
+    }
+
+    /// Draft 5.6.4.4: the sender entered fast recovery. The cwnd is saved; the next
+    /// rate sample (of the same ACK) sets it to the flight plus what the ACK delivered,
+    /// and packets are conserved for a round.
+    pub fn on_enter_recovery(&mut self) {
+        self.save_cwnd();
+        self.recovery_pending = true;
+    }
+
+    /// Draft 5.6.4.4: fast recovery ended: packet conservation stops and the saved
+    /// cwnd comes back.
+    pub fn on_exit_recovery(&mut self) {
+        self.recovery_pending = false;
+        self.packet_conservation = false;
+        self.restore_cwnd();
+    }
+
+    /// Draft 5.6.4.4 for a retransmission timeout: cwnd is saved, then set to the flight
+    /// plus one segment — after a timeout nothing counts as in flight, so one segment —
+    /// and grows with the data delivered for one round, after which the saved cwnd
+    /// comes back (as Linux's BBR does when it leaves its Loss state).
+    pub fn on_rto(&mut self) {
+        self.save_cwnd();
+        self.cwnd = self.smss;
+        self.recovery_pending = false;
+        self.packet_conservation = true;
+        self.conservation_until = self.round_count + 1;
+        self.restore_after_conservation = true;
+    }
+
+    /// Draft 5.4.1 (restarting from idle): the flow restarts after an idle period.
+    pub fn on_idle_restart(&mut self) {
+        self.idle_restart = true;
+        if self.state.is_probe_bw() {
+            // "SetPacingRateWithGain(1)": resume at the estimated bandwidth.
+            let rate = self.max_bw() as f64 * (100.0 - PACING_MARGIN_PERCENT) / 100.0;
+            if rate > 0.0 {
+                self.pacing_rate = rate as u64;
+            }
+        }
+    }
+
+    /// Takes over a cwnd (an algorithm switch, or an undone reduction), at least
+    /// MinPipeCwnd.
+    pub fn set_cwnd(&mut self, cwnd: u64) {
+        self.cwnd = cwnd.max(self.min_pipe_cwnd());
+    }
+
+    /// The SMSS changed after data was sent (the model keeps its estimates).
+    pub fn set_smss(&mut self, smss: u64) {
+        self.smss = smss.max(1);
+    }
+
+    /// A new seed for `PickProbeWait()`.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+    }
+
+    /// Whether the packet conservation of 5.6.4.4 is on.
+    pub fn packet_conservation(&self) -> bool {
+        self.packet_conservation
     }
 }

@@ -100,6 +100,7 @@ impl Path {
                 newly_acked: MSS,
                 inflight,
                 is_cwnd_limited: true,
+                ..RateSample::default()
             };
             self.m.on_ack(self.now, &rs);
         }

@@ -240,6 +240,36 @@ fn sender_sws_avoidance() {
     h.expect(&[len(1000)]);
 }
 
+/// RFC 9293 3.8.6.2.1 (RFC 1122 4.2.3.4's override timeout): with nothing in flight and
+/// a window too small for sender SWS avoidance to use, no ACK will come to widen it (the
+/// peer's window update may have been lost); after the persist interval the sender sends
+/// what fits rather than wait forever.
+#[test]
+fn small_window_is_used_after_the_override_timeout() {
+    let mut h = Harness::new();
+    let mut c = h.passive(PeerOpts {
+        wnd: 4000,
+        ..PeerOpts::default()
+    });
+    h.send(&c, &[1u8; 2920]);
+    let out = h.out();
+    assert_eq!(out.len(), 2);
+    c.saw(&out[1]);
+    h.send(&c, &[2u8; 1000]);
+    h.inject(&c.seg(ACK).wnd(100));
+    h.expect_none();
+    let start = h.now;
+    let (t, out) = h.next_out(secs(5)).expect("the override sends");
+    assert_eq!(out.len(), 1, "{out:#?}");
+    check(
+        &out[0],
+        &[flags(ACK), seq(c.iss.wrapping_add(2921)), len(100)],
+    );
+    // One persist interval: the RTO (at least 200 ms), not at once.
+    let waited = t - start;
+    assert!(waited >= ms(200) && waited <= secs(1), "{waited:?}");
+}
+
 /// RFC 1122 4.2.3.3: a read that cannot move the advertised right edge by a full step (the
 /// unscaled 16-bit window is already at its maximum) sends no pointless window update.
 #[test]
