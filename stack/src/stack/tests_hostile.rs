@@ -1,7 +1,7 @@
 //! Hostile input to the whole core: random and mutated frames fed to a stack that has a
 //! listener, an established connection, fragments in reassembly and a UDP socket, with
 //! time moving on, through the offload path too (random and mutated virtio-net headers,
-//! TCP super-segments). Nothing may panic, and the bounds must hold.
+//! TCP super-segments of both families). Nothing may panic, and the bounds must hold.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -15,6 +15,8 @@ use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 
 const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const US6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2);
+const PEER6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1);
 
 fn ip(proto: IpProtocol, payload: &[u8], mf: bool, off: u16) -> Vec<u8> {
     let repr = Ipv4Repr {
@@ -54,6 +56,36 @@ fn tcp(flags: TcpFlags, seq: u32, ack: u32, dport: u16, data: &[u8]) -> Vec<u8> 
     ip(IpProtocol::Tcp, &seg, false, 0)
 }
 
+/// [`tcp`] over IPv6 (`PEER6` to `US6`), for TCPV6 super-segments.
+fn tcp6(flags: TcpFlags, seq: u32, dport: u16, data: &[u8]) -> Vec<u8> {
+    let r = TcpRepr {
+        src_port: 40_000,
+        dst_port: dport,
+        flags,
+        seq_number: seq,
+        window_len: 1000,
+        max_seg_size: Some(1440),
+        payload: data,
+        ..TcpRepr::default()
+    };
+    let ip = crate::wire::ipv6::Ipv6Repr {
+        src_addr: PEER6,
+        dst_addr: US6,
+        next_header: 6,
+        payload_len: r.buffer_len(),
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut buf = vec![0u8; 40 + r.buffer_len()];
+    ip.emit(&mut crate::wire::ipv6::Ipv6Packet::new_unchecked(
+        &mut buf[..],
+    ))
+    .unwrap();
+    r.emit(&mut TcpPacket::new_unchecked(&mut buf[40..]), PEER6, US6);
+    buf
+}
+
 /// Real-looking frames to mutate: a SYN to the listener, data to it, a fragment, UDP.
 fn templates() -> Vec<Vec<u8>> {
     vec![
@@ -82,6 +114,9 @@ fn templates() -> Vec<Vec<u8>> {
         ip(IpProtocol::Unknown(99), &[0; 40], false, 1480),
         // A super-segment's worth of data (with a TSO header, below).
         tcp(TcpFlags::ACK, 1001, 0, 80, &[0x5a; 8 * 1460]),
+        // The same over IPv6 (with a TCPV6 header, below), and a SYN to open for it.
+        tcp6(TcpFlags::SYN, 1000, 80, b""),
+        tcp6(TcpFlags::ACK, 1001, 80, &[0xa5; 8 * 1440]),
     ]
 }
 
@@ -95,9 +130,11 @@ fn headers() -> impl Strategy<Value = VirtioNetHdr> {
         ..VirtioNetHdr::tcp4_tso(0, 20, 40, 0)
     }
     .to_bytes();
+    let tso6 = VirtioNetHdr::tcp6_tso(0, 40, 24, 1440);
     prop_oneof![
         3 => Just(VirtioNetHdr::NONE),
         2 => Just(VirtioNetHdr::parse(&tso).unwrap()),
+        2 => Just(tso6),
         1 => Just(VirtioNetHdr::parse(&csum).unwrap()),
         2 => (proptest::bool::ANY, proptest::collection::vec((0usize..10, any::<u8>()), 1..4))
             .prop_map(move |(t, muts)| {
@@ -139,9 +176,13 @@ proptest! {
     #[test]
     fn the_core_survives_hostile_frames(frames in hostile()) {
         let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(3));
-        let i = s.add_interface(InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap()));
+        let cfg = InterfaceConfig::ip("tun0", Ipv4Cidr::new(US, 24).unwrap())
+            .with_ipv6("fd00:77::2/64".parse().unwrap());
+        let i = s.add_interface(cfg);
         s.set_offload(i, true);
-        let l = s.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+        // On `[::]`: both families (bindv6only 0).
+        let any = std::net::SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), 80);
+        let l = s.tcp_listen(any, 4).unwrap();
         let u = s.udp_bind(SocketAddrV4::new(US, 53)).unwrap();
         let mut now = Instant::from_secs(1);
         for (f, hdr) in &frames {
