@@ -302,7 +302,8 @@ impl RawIface {
 
 impl RawIface {
     /// Writes a super-segment the kernel did not agree to take (TCPV6 without
-    /// `TUN_F_TSO6`) as the wire segments it stands for.
+    /// `TUN_F_TSO6`) as the wire segments it stands for. Frames carry no link header here:
+    /// only TUN devices are opened with the virtio-net header.
     fn send_cut(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
         let mut pieces = Vec::new();
         super::wire_frames(0, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(|e| {
