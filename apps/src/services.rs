@@ -95,8 +95,11 @@ impl Service {
                 }
                 total += n as u64;
             },
+            // A short write continues where it stopped, so the stream keeps RFC 864's
+            // rotation across writes (the block is whole cycles of 95 lines).
             Service::Chargen => loop {
-                match within(cfg.write_timeout, s.write(block)).await {
+                let at = (total % block.len() as u64) as usize;
+                match within(cfg.write_timeout, s.write(&block[at..])).await {
                     Ok(n) => total += n as u64,
                     Err(e)
                         if matches!(

@@ -42,6 +42,8 @@ mod tests_nd6;
 #[cfg(test)]
 mod tests_offload;
 #[cfg(test)]
+mod tests_offload6;
+#[cfg(test)]
 mod tests_pmtu;
 #[cfg(test)]
 mod tests_pmtu6;
@@ -290,7 +292,8 @@ impl Stack {
     /// Hands the stack a frame that arrived on `iface` with its offload header
     /// ([`crate::link::Device::recv_offload`]).
     ///
-    /// A TCP segment for one of our addresses is taken whole, checksum unverified (the
+    /// A TCP segment for one of our addresses (IPv4, or IPv6 with no extension header) is
+    /// taken whole, checksum unverified (the
     /// kernel's promise: virtio 1.2 section 5.1.6.2), a super-segment as the run of
     /// segments it stands for: one pass through IP and TCP, counted as its wire segments
     /// in TcpInSegs, and answered as one (with a stretch ACK, as Linux's GRO receiver
@@ -314,9 +317,8 @@ impl Stack {
         let link_hl = medium.header_len();
         let packet = frame.get(link_hl..).unwrap_or(&[]);
         let ipv6 = packet.first().is_some_and(|b| b >> 4 == 6);
-        // IPv6's header is checked where it is split and completed (below).
         let checked = if ipv6 {
-            Ok(())
+            hdr.check_ipv6(link_hl, packet)
         } else {
             hdr.check_ipv4(link_hl, packet)
         };
@@ -328,8 +330,12 @@ impl Stack {
         if hdr.is_gso() {
             self.stats.tun_gso_in += 1;
         }
-        if medium == Medium::Ip && !ipv6 && self.takes_offloaded(packet) {
-            let ip_hl = usize::from(packet[0] & 0x0f) * 4;
+        let whole = match ipv6 {
+            false => self.takes_offloaded(packet),
+            true => self.takes_offloaded6(packet),
+        };
+        if medium == Medium::Ip && whole.is_some() {
+            let ip_hl = whole.unwrap_or(20);
             let tcp_hl = packet
                 .get(ip_hl + 12)
                 .map_or(20, |b| usize::from(b >> 4) * 4);
@@ -350,16 +356,27 @@ impl Stack {
         }
     }
 
-    /// Whether an offloaded IPv4 packet can be taken whole: TCP, not a fragment, for one
-    /// of our addresses.
-    fn takes_offloaded(&self, packet: &[u8]) -> bool {
-        let Ok(p) = crate::wire::Ipv4Packet::new_checked(packet) else {
-            return false;
-        };
-        p.protocol() == crate::wire::IpProtocol::Tcp
+    /// Whether an offloaded IPv4 packet can be taken whole (TCP, not a fragment, for one
+    /// of our addresses), and if so the length of its IP header.
+    fn takes_offloaded(&self, packet: &[u8]) -> Option<usize> {
+        let p = crate::wire::Ipv4Packet::new_checked(packet).ok()?;
+        let whole = p.protocol() == crate::wire::IpProtocol::Tcp
             && !p.more_frags()
             && p.frag_offset() == 0
-            && self.ifaces.iter().any(|i| i.addr() == p.dst_addr())
+            && self.ifaces.iter().any(|i| i.addr() == p.dst_addr());
+        whole.then(|| p.header_len())
+    }
+
+    /// Whether an offloaded IPv6 packet can be taken whole: TCP right after the fixed
+    /// header (with extension headers it is split in software first), the whole Payload
+    /// Length present, for one of our unicast addresses. Returns the header length (40).
+    fn takes_offloaded6(&self, packet: &[u8]) -> Option<usize> {
+        let p = crate::wire::ipv6::Ipv6Packet::new_checked(packet).ok()?;
+        let r = crate::wire::ipv6::Ipv6Repr::parse(&p).ok()?;
+        let whole = r.next_header == crate::wire::ipv6::next_header::TCP
+            && !crate::wire::ipv6::addr::is_multicast(&r.dst_addr)
+            && self.ip6_is_ours(&r.dst_addr);
+        whole.then_some(crate::wire::ipv6::HEADER_LEN)
     }
 
     /// Hands the stack a frame that arrived on `iface`.

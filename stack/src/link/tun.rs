@@ -9,13 +9,15 @@
 //! # Offloads
 //!
 //! [`TunDevice::open_with`] with `offload: true` opens the device with `IFF_VNET_HDR` and
-//! asks the kernel, with `TUNSETOFFLOAD`, for [`OFFLOADS`] (`TUN_F_CSUM | TUN_F_TSO4`):
-//! every packet then travels behind a virtio-net header ([`crate::wire::virtio`]), the
-//! kernel hands over TCP super-segments of up to 64 KiB with partial checksums, and takes
-//! super-segments from the stack ([`Device::send_offload`]), which its TCP receives whole
-//! (it segments them only if it forwards them on). When the kernel refuses the offloads,
-//! the device is opened again without the header and works one packet per call, as with
-//! `offload: false`; [`Device::offload`] says which.
+//! asks the kernel, with `TUNSETOFFLOAD`, for [`OFFLOADS`] (`TUN_F_CSUM | TUN_F_TSO4 |
+//! TUN_F_TSO6`): every packet then travels behind a virtio-net header
+//! ([`crate::wire::virtio`]), the kernel hands over TCP super-segments (IPv4 and IPv6) of
+//! up to 64 KiB with partial checksums, and takes super-segments from the stack
+//! ([`Device::send_offload`]), which its TCP receives whole (it segments them only if it
+//! forwards them on). A kernel that refuses `TUN_F_TSO6` but takes the rest gets IPv6
+//! super-segments cut in software before they are written. When the kernel refuses the
+//! offloads altogether, the device is opened again without the header and works one
+//! packet per call, as with `offload: false`; [`Device::offload`] says which.
 //!
 //! The kernel side of the interface (address, up, MTU) is configured separately, with
 //! [`super::netdev`] or `ip`. The device keeps a [`Control`] socket opened in the network
@@ -44,10 +46,12 @@ const IFF_VNET_HDR: libc::c_short = 0x4000;
 pub const TUN_F_CSUM: u32 = 0x01;
 /// `TUN_F_TSO4`: the stack takes TCP/IPv4 super-segments.
 pub const TUN_F_TSO4: u32 = 0x02;
-/// `TUN_F_TSO6`: TCP/IPv6 super-segments (not asked for while the stack has no IPv6 TCP).
+/// `TUN_F_TSO6`: the stack takes TCP/IPv6 super-segments.
 pub const TUN_F_TSO6: u32 = 0x04;
 /// What [`TunDevice::open_with`] asks the kernel for.
-pub const OFFLOADS: u32 = TUN_F_CSUM | TUN_F_TSO4;
+pub const OFFLOADS: u32 = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+/// What it settles for when the kernel refuses [`OFFLOADS`].
+const OFFLOADS_V4: u32 = TUN_F_CSUM | TUN_F_TSO4;
 
 /// Which kind of device to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +154,8 @@ pub(super) struct RawIface {
     pub(super) mtu: usize,
     /// Packets travel behind a virtio-net header, with offloads on.
     pub(super) vnet: bool,
+    /// The kernel took `TUN_F_TSO6`: TCPV6 super-segments are written whole.
+    pub(super) tso6: bool,
     /// Wire packets cut from a super-segment for a caller of `recv_wire`.
     split: VecDeque<Vec<u8>>,
 }
@@ -163,28 +169,32 @@ impl RawIface {
                 format!("invalid interface name {name:?}"),
             ));
         }
-        let (fd, real, vnet) = match offload {
+        let (fd, real, vnet, tso6) = match offload {
             true => match open_tun(name, mode, true) {
                 Ok((fd, real)) => match set_offload(&fd, OFFLOADS) {
-                    Ok(()) => (fd, real, true),
+                    Ok(()) => (fd, real, true, true),
+                    Err(e) if set_offload(&fd, OFFLOADS_V4).is_ok() => {
+                        log::info!(target: "tunstack::link", "{real}: kernel refused TSO6 ({e}); IPv6 super-segments cut in software");
+                        (fd, real, true, false)
+                    }
                     Err(e) => {
                         log::info!(target: "tunstack::link", "{real}: kernel refused offloads ({e}); without them");
                         // Closing the descriptor removes a non-persistent device; open it
                         // again without the header.
                         drop(fd);
                         let (fd, real) = open_tun(name, mode, false)?;
-                        (fd, real, false)
+                        (fd, real, false, false)
                     }
                 },
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                     let (fd, real) = open_tun(name, mode, false)?;
-                    (fd, real, false)
+                    (fd, real, false, false)
                 }
                 Err(e) => return Err(e),
             },
             false => {
                 let (fd, real) = open_tun(name, mode, false)?;
-                (fd, real, false)
+                (fd, real, false, false)
             }
         };
         let ctl = Control::new()?;
@@ -196,6 +206,7 @@ impl RawIface {
             ctl,
             mtu,
             vnet,
+            tso6,
             split: VecDeque::new(),
         })
     }
@@ -267,6 +278,9 @@ impl RawIface {
     /// other errors (`EIO` while the interface is down, `EINVAL` for a malformed frame)
     /// are returned.
     pub(super) fn send(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
+        if hdr.gso_type == virtio::GsoType::TcpV6 && !self.tso6 {
+            return self.send_cut(frame, hdr);
+        }
         let h = hdr.to_bytes();
         let parts: &[&[u8]] = if self.vnet { &[&h, frame] } else { &[frame] };
         loop {
@@ -283,6 +297,22 @@ impl RawIface {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+impl RawIface {
+    /// Writes a super-segment the kernel did not agree to take (TCPV6 without
+    /// `TUN_F_TSO6`) as the wire segments it stands for. Frames carry no link header here:
+    /// only TUN devices are opened with the virtio-net header.
+    fn send_cut(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
+        let mut pieces = Vec::new();
+        super::wire_frames(0, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("offload header: {e}"))
+        })?;
+        for p in pieces {
+            self.send(&p, &VirtioNetHdr::NONE)?;
+        }
+        Ok(())
     }
 }
 

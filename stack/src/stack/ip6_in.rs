@@ -112,7 +112,7 @@ impl Stack {
     ///
     /// A tentative address (DAD still running, RFC 4862 section 5.4) is not ours yet,
     /// though its solicited-node group is (DAD listens there).
-    fn ip6_is_ours(&self, dst: &Ipv6Addr) -> bool {
+    pub(super) fn ip6_is_ours(&self, dst: &Ipv6Addr) -> bool {
         *dst == addr::ALL_NODES
             || self.nd6_owns(dst)
             || self.ifaces.iter().any(|i| {

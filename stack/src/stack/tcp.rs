@@ -74,9 +74,9 @@ impl std::error::Error for TcpError {}
 /// With `offload` (the interface's device takes partial checksums and super-segments),
 /// the TCP checksum is left for the device (no pass over the payload here), and a segment
 /// longer than its `gso` size goes out as a super-segment for the device to cut (RFC 9293
-/// 3.7.1: each piece it makes is at most one MSS); the returned header says so. Only
-/// IPv4 segments are offloaded (`TUN_F_TSO6` is not asked for): the caller never sets
-/// `offload` for an IPv6 connection.
+/// 3.7.1: each piece it makes is at most one MSS); the returned header says so
+/// (`gso_type` TCPV4 or TCPV6 by family, the partial checksum over that family's
+/// pseudo-header).
 ///
 /// `df`: the DF bit of IPv4 segments, set on every segment while the connection does
 /// path MTU discovery (RFC 1191 section 3, `tcp/pmtu.rs`); IPv6 has none (routers
@@ -94,7 +94,7 @@ fn build_frame(
 ) -> (Vec<u8>, VirtioNetHdr) {
     let (src, dst) = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
-        (IpAddr::V6(s), IpAddr::V6(d)) => return build_frame6(s, d, ttl, seg, pool),
+        (IpAddr::V6(s), IpAddr::V6(d)) => return build_frame6(s, d, ttl, seg, pool, offload),
         _ => unreachable!("a connection's addresses are of one family"),
     };
     let ident = ident.next(src, dst, 6);
@@ -143,13 +143,16 @@ fn build_frame(
 }
 
 /// [`build_frame`] for IPv6: the fixed header (no extension headers), then the segment
-/// with its checksum over the IPv6 pseudo-header (RFC 8200 section 8.1). Never offloaded.
+/// with its checksum over the IPv6 pseudo-header (RFC 8200 section 8.1). With `offload`,
+/// the checksum is left partial and a segment longer than its `gso` size goes out as a
+/// TCPV6 super-segment.
 fn build_frame6(
     src: std::net::Ipv6Addr,
     dst: std::net::Ipv6Addr,
     hop_limit: u8,
     seg: &Outgoing<'_>,
     pool: &mut Vec<Vec<u8>>,
+    offload: bool,
 ) -> (Vec<u8>, VirtioNetHdr) {
     const IP_HL: usize = crate::wire::ipv6::HEADER_LEN;
     let hl = seg.repr.header_len();
@@ -172,12 +175,20 @@ fn build_frame6(
         traffic_class: 0,
         flow_label: 0,
     };
-    // A segment is at most one MSS (no super-segments over IPv6), far below the 65,535
-    // bytes the Payload Length holds, so emitting cannot fail.
+    // A super-segment is at most 65,455 bytes of payload (`max_send_len`) behind at most
+    // 60 of TCP header, within the 65,535 the Payload Length holds: emitting cannot fail.
     let _ = ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
-    seg.repr
-        .emit(&mut TcpPacket::new_unchecked(&mut buf[IP_HL..]), src, dst);
-    (buf, VirtioNetHdr::NONE)
+    let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
+    if !offload {
+        seg.repr.emit(tcp, src, dst);
+        return (buf, VirtioNetHdr::NONE);
+    }
+    seg.repr.emit_offloaded(tcp, src, dst);
+    let mut hdr = VirtioNetHdr::tcp6_tso(0, IP_HL, hl, seg.gso.unwrap_or(0));
+    if seg.gso.is_none() {
+        hdr.gso_type = crate::wire::virtio::GsoType::None;
+    }
+    (buf, hdr)
 }
 
 /// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from
@@ -407,7 +418,8 @@ impl Stack {
 
     /// A new connection on `path` with our initial sequence number `iss`: the link MTU
     /// bounds its MSS, and its timestamp clock gets a random offset (RFC 7323 5.4).
-    /// Only IPv4 connections send super-segments (there is no TSO6 yet).
+    /// Connections of either family send super-segments when the device offloads (TSO4
+    /// and TSO6), except over loopback.
     pub(super) fn tcp_new_conn(
         &mut self,
         path: Path,
@@ -418,7 +430,7 @@ impl Stack {
         now: Instant,
     ) -> Connection {
         let mtu = self.ifaces[path.iface.0].mtu();
-        let tso = self.ifaces[path.iface.0].offload && !path.local && local.is_ipv4();
+        let tso = self.ifaces[path.iface.0].offload && !path.local;
         let ts_offset = self.tcp.rng.next_u32();
         let mut c = Connection::new(
             &self.tcp.cfg,

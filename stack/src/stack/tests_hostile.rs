@@ -1,8 +1,8 @@
 //! Hostile input to the whole core: random and mutated frames fed to a stack that has a
 //! listener, an established connection, fragments in reassembly and a UDP socket, with
 //! time moving on, through the offload path too (random and mutated virtio-net headers,
-//! TCP super-segments), and TCP and UDP over IPv6 beside them. Nothing may panic, and
-//! the bounds must hold.
+//! TCP super-segments of both families), and TCP and UDP over IPv6 beside them.
+//! Nothing may panic, and the bounds must hold.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
@@ -129,6 +129,8 @@ fn templates() -> Vec<Vec<u8>> {
             17,
             &[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'q', b'u', b'e', b'r'],
         ),
+        // A TCPV6 super-segment's worth of data (with a TCPV6 header, below).
+        tcp6(TcpFlags::ACK, 5001, &[0xa5; 8 * 1440]),
     ]
 }
 
@@ -142,9 +144,11 @@ fn headers() -> impl Strategy<Value = VirtioNetHdr> {
         ..VirtioNetHdr::tcp4_tso(0, 20, 40, 0)
     }
     .to_bytes();
+    let tso6 = VirtioNetHdr::tcp6_tso(0, 40, 24, 1440);
     prop_oneof![
         3 => Just(VirtioNetHdr::NONE),
         2 => Just(VirtioNetHdr::parse(&tso).unwrap()),
+        2 => Just(tso6),
         1 => Just(VirtioNetHdr::parse(&csum).unwrap()),
         2 => (proptest::bool::ANY, proptest::collection::vec((0usize..10, any::<u8>()), 1..4))
             .prop_map(move |(t, muts)| {

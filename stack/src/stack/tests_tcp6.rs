@@ -276,31 +276,8 @@ fn dual_stack_listener() {
     assert_eq!(r.flags, TcpFlags::RST | TcpFlags::ACK);
 }
 
-/// No TSO6: on a device that offloads, an IPv6 connection still sends wire-sized
-/// segments with complete checksums and no offload header, while IPv4 would send
-/// super-segments (the DESIGN's data path).
-#[test]
-fn ipv6_connections_never_build_super_segments() {
-    let (mut s, i) = host_stack();
-    s.set_offload(i, true);
-    let (h, iss) = handshake(&mut s, i, sa6(US, 80));
-    // Open the window wide so that cwnd, not the peer, limits what goes out.
-    let mut ack = seg(TcpFlags::ACK, 1001, iss + 1, b"");
-    ack.window_len = 65535;
-    s.receive(T0, i, &tcp6(&ack));
-    drain(&mut s);
-    let data = vec![7u8; 20_000];
-    assert!(s.tcp_send(T0, h, &data).unwrap() > 0);
-    let out = drain(&mut s);
-    assert!(out.len() > 1, "several segments");
-    for t in &out {
-        assert!(t.offload.is_none());
-        assert!(t.frame.len() <= 1500);
-        let (_, r) = parse_tcp6(&t.frame);
-        assert!(r.payload.len() <= 1440);
-    }
-    assert_eq!(s.stats().tun_gso_out, 0);
-}
+// IPv6 connections on a device that offloads send TCPV6 super-segments: see
+// `tests_offload6`.
 
 // ---------------------------------------------------------------- UDP
 

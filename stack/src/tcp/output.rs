@@ -664,7 +664,9 @@ impl Connection {
 
     /// The most payload one segment may carry: one MSS, or with TSO
     /// ([`Connection::tso`]) the most whole MSS-sized segments that fit one 64 KiB IPv4
-    /// datagram (Linux's `gso_max_size`), for the device to cut into wire segments.
+    /// datagram (Linux's `gso_max_size`), for the device to cut into wire segments. The
+    /// same bound fits an IPv6 super-segment (its 16-bit Payload Length counts the TCP
+    /// header and data, not the 40-byte fixed header).
     pub(crate) fn max_send_len(&self, mss: usize) -> usize {
         if !self.tso {
             return mss;

@@ -25,10 +25,10 @@
 //!   so it is not corrupt. [`complete_checksum`] finishes such a checksum in software.
 //! * **Segmentation** (`gso_type` other than `NONE`): the packet is a "super-segment"
 //!   standing for several wire-sized segments of `gso_size` payload bytes each (spec
-//!   5.1.6.2, "the driver can send ... TCP segmentation offload"). [`segment_tcp4`] splits
-//!   one in software, as the kernel's GSO would put it on a wire.
+//!   5.1.6.2, "the driver can send ... TCP segmentation offload"). [`segment_tcp4`] and
+//!   [`segment_tcp6`] split one in software, as the kernel's GSO would put it on a wire.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::checksum;
 use super::{Error, Result};
@@ -186,6 +186,15 @@ impl VirtioNetHdr {
         }
     }
 
+    /// The header for a TCP/IPv6 super-segment (`gso_type` TCPV6): as [`tcp4_tso`](Self::tcp4_tso),
+    /// with `ip_hl` the bytes of the IPv6 header and any extension headers before TCP.
+    pub fn tcp6_tso(link_hl: usize, ip_hl: usize, tcp_hl: usize, mss: u16) -> VirtioNetHdr {
+        VirtioNetHdr {
+            gso_type: GsoType::TcpV6,
+            ..Self::tcp4_tso(link_hl, ip_hl, tcp_hl, mss)
+        }
+    }
+
     /// Checks the header against the IPv4 `packet` it came with (`packet` starts at the
     /// IP header; `link_hl` bytes of link header preceded it on the device), as far as
     /// the stack relies on it:
@@ -235,7 +244,90 @@ impl VirtioNetHdr {
                 }
                 Ok(())
             }
+            GsoType::TcpV6 => Err(Error::Malformed),
             _ => Err(Error::Unsupported),
+        }
+    }
+
+    /// Checks the header against the IPv6 `packet` it came with, as
+    /// [`check_ipv4`](Self::check_ipv4) does for IPv4: the transport is found past the
+    /// extension headers ([`ipv6_transport`]); with `NEEDS_CSUM`, `csum_start` must be its
+    /// start and `csum_offset` its checksum field (16 for TCP, 6 for UDP, 2 for ICMPv6),
+    /// within the packet; a TCP/IPv6 super-segment (`TCPV6`) must be TCP, ask for the
+    /// checksum to be completed, have a non-zero `gso_size` and a `hdr_len` within the
+    /// packet. A `TCPV4` header on an IPv6 packet is `Malformed`; other super-segment
+    /// types are `Unsupported`.
+    pub fn check_ipv6(&self, link_hl: usize, packet: &[u8]) -> Result<()> {
+        if self.is_none() {
+            return Ok(());
+        }
+        let first = *packet.first().ok_or(Error::Truncated)?;
+        if first >> 4 != 6 {
+            return Err(Error::BadVersion);
+        }
+        let (proto, at) = ipv6_transport(packet)?;
+        let total = link_hl + packet.len();
+        if self.needs_csum() {
+            let field = match proto {
+                6 => 16,
+                17 => 6,
+                58 => 2,
+                _ => return Err(Error::Malformed),
+            };
+            let start = usize::from(self.csum_start);
+            if start != link_hl + at
+                || usize::from(self.csum_offset) != field
+                || start + field + 2 > total
+            {
+                return Err(Error::Malformed);
+            }
+        }
+        match self.gso_type {
+            GsoType::None => Ok(()),
+            GsoType::TcpV6 => {
+                if proto != 6
+                    || !self.needs_csum()
+                    || self.gso_size == 0
+                    || usize::from(self.hdr_len) > total
+                {
+                    return Err(Error::Malformed);
+                }
+                Ok(())
+            }
+            GsoType::TcpV4 => Err(Error::Malformed),
+            _ => Err(Error::Unsupported),
+        }
+    }
+}
+
+/// The upper-layer protocol of the IPv6 `packet` and where its header starts: the
+/// extension headers the kernel's TCP or UDP may put in front (Hop-by-Hop Options,
+/// Destination Options; RFC 8200 section 4.3 and 4.6, `(Hdr Ext Len + 1) * 8` bytes each)
+/// are walked past. A Routing header (its final destination changes the pseudo-header,
+/// RFC 8200 section 8.1) or a Fragment header (a fragment is no super-segment) is
+/// `Unsupported`; a header that runs past the packet is `Truncated`.
+pub fn ipv6_transport(packet: &[u8]) -> Result<(u8, usize)> {
+    const HOP_BY_HOP: u8 = 0;
+    const ROUTING: u8 = 43;
+    const FRAGMENT: u8 = 44;
+    const DEST_OPTS: u8 = 60;
+    if packet.len() < 40 {
+        return Err(Error::Truncated);
+    }
+    let mut next = packet[6];
+    let mut at = 40;
+    loop {
+        match next {
+            HOP_BY_HOP | DEST_OPTS => {
+                let h = packet.get(at..at + 2).ok_or(Error::Truncated)?;
+                next = h[0];
+                at += (usize::from(h[1]) + 1) * 8;
+                if at > packet.len() {
+                    return Err(Error::Truncated);
+                }
+            }
+            ROUTING | FRAGMENT => return Err(Error::Unsupported),
+            _ => return Ok((next, at)),
         }
     }
 }
@@ -262,6 +354,17 @@ pub fn complete_checksum(packet: &mut [u8], start: usize, offset: usize) -> Resu
 /// `tcp_v4_send_check` leaves for offloading hardware).
 pub fn partial_checksum(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, transport_len: usize) -> u16 {
     checksum::fold(checksum::pseudo_header(
+        src,
+        dst,
+        protocol,
+        transport_len as u32,
+    ))
+}
+
+/// [`partial_checksum`] over the IPv6 pseudo-header (RFC 8200 section 8.1), what Linux's
+/// `tcp_v6_send_check` leaves for a TCP/IPv6 super-segment.
+pub fn partial_checksum6(src: Ipv6Addr, dst: Ipv6Addr, protocol: u8, transport_len: usize) -> u16 {
+    checksum::fold(checksum::pseudo_header_v6(
         src,
         dst,
         protocol,
@@ -297,13 +400,80 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
     if packet[9] != 6 || mss == 0 {
         return Err(Error::Malformed);
     }
+    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
+    let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
+    let ident0 = u16::from_be_bytes([packet[4], packet[5]]);
+    segment_tcp(packet, ip_hl, mss, out, &mut |seg, i| {
+        let total = seg.len() as u16;
+        seg[2..4].copy_from_slice(&total.to_be_bytes());
+        seg[4..6].copy_from_slice(&ident0.wrapping_add(i as u16).to_be_bytes());
+        seg[10..12].copy_from_slice(&[0, 0]);
+        let ip_check = checksum::checksum(&seg[..ip_hl]);
+        seg[10..12].copy_from_slice(&ip_check.to_be_bytes());
+        checksum::transport_checksum(src, dst, 6, &seg[ip_hl..])
+    })
+}
+
+/// [`segment_tcp4`] for a TCP/IPv6 super-segment (`gso_type` TCPV6): every segment gets
+/// the original's IPv6 header and extension headers ([`ipv6_transport`]) with its own
+/// Payload Length, its sequence number, the same flag rules, and a complete TCP checksum
+/// over the IPv6 pseudo-header (RFC 8200 section 8.1). IPv6 has no identification
+/// outside the Fragment header, so there is nothing else to count (Linux
+/// `tcp6_gso_segment`). Returns the number of segments.
+///
+/// Errors: `Truncated`/`BadLength` when a header does not fit, `Malformed` when it is
+/// not TCP, is a jumbogram (Payload Length 0), or `mss` is zero; `Unsupported` for a
+/// Routing or Fragment header. Nothing is handed to `out` then.
+pub fn segment_tcp6(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Result<usize> {
+    let first = *packet.first().ok_or(Error::Truncated)?;
+    if first >> 4 != 6 {
+        return Err(Error::BadVersion);
+    }
+    if packet.len() < 40 {
+        return Err(Error::Truncated);
+    }
+    let plen = usize::from(u16::from_be_bytes([packet[4], packet[5]]));
+    if plen == 0 || mss == 0 {
+        return Err(Error::Malformed);
+    }
+    // Bytes past the Payload Length (link padding) are not part of the packet.
+    let packet = packet.get(..40 + plen).ok_or(Error::Truncated)?;
+    let (proto, ip_hl) = ipv6_transport(packet)?;
+    if proto != 6 {
+        return Err(Error::Malformed);
+    }
+    if packet.len() < ip_hl + 20 {
+        return Err(Error::BadLength);
+    }
+    let addr = |at: usize| {
+        let mut o = [0u8; 16];
+        o.copy_from_slice(&packet[at..at + 16]);
+        Ipv6Addr::from(o)
+    };
+    let (src, dst) = (addr(8), addr(24));
+    segment_tcp(packet, ip_hl, mss, out, &mut |seg, _| {
+        let plen = (seg.len() - 40) as u16;
+        seg[4..6].copy_from_slice(&plen.to_be_bytes());
+        checksum::transport_checksum_v6(src, dst, 6, &seg[ip_hl..])
+    })
+}
+
+/// What [`segment_tcp4`] and [`segment_tcp6`] share: `packet` (trimmed to its IP length)
+/// has `ip_hl` bytes of IP headers, then TCP; each piece gets the headers, its sequence
+/// number and flags, then `fix` writes the IP fields of piece `i` and returns the TCP
+/// checksum, computed with the checksum field zero.
+fn segment_tcp(
+    packet: &[u8],
+    ip_hl: usize,
+    mss: usize,
+    out: &mut dyn FnMut(&[u8]),
+    fix: &mut dyn FnMut(&mut [u8], usize) -> u16,
+) -> Result<usize> {
     let tcp_hl = usize::from(packet[ip_hl + 12] >> 4) * 4;
     let hl = ip_hl + tcp_hl;
     if tcp_hl < 20 || packet.len() < hl {
         return Err(Error::BadLength);
     }
-    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-    let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
     let payload = &packet[hl..];
     let seq0 = u32::from_be_bytes([
         packet[ip_hl + 4],
@@ -311,7 +481,6 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
         packet[ip_hl + 6],
         packet[ip_hl + 7],
     ]);
-    let ident0 = u16::from_be_bytes([packet[4], packet[5]]);
     let flags = packet[ip_hl + 13];
     const FIN: u8 = 0x01;
     const PSH: u8 = 0x08;
@@ -325,12 +494,6 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
         seg.clear();
         seg.extend_from_slice(&packet[..hl]);
         seg.extend_from_slice(chunk);
-        let total = seg.len() as u16;
-        seg[2..4].copy_from_slice(&total.to_be_bytes());
-        seg[4..6].copy_from_slice(&ident0.wrapping_add(i as u16).to_be_bytes());
-        seg[10..12].copy_from_slice(&[0, 0]);
-        let ip_check = checksum::checksum(&seg[..ip_hl]);
-        seg[10..12].copy_from_slice(&ip_check.to_be_bytes());
         let seq = seq0.wrapping_add((i * mss) as u32);
         seg[ip_hl + 4..ip_hl + 8].copy_from_slice(&seq.to_be_bytes());
         let mut f = flags;
@@ -342,7 +505,7 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
         }
         seg[ip_hl + 13] = f;
         seg[ip_hl + 16..ip_hl + 18].copy_from_slice(&[0, 0]);
-        let tcp_check = checksum::transport_checksum(src, dst, 6, &seg[ip_hl..]);
+        let tcp_check = fix(&mut seg, i);
         seg[ip_hl + 16..ip_hl + 18].copy_from_slice(&tcp_check.to_be_bytes());
         out(&seg);
     }
@@ -350,12 +513,13 @@ pub fn segment_tcp4(packet: &[u8], mss: usize, out: &mut dyn FnMut(&[u8])) -> Re
 }
 
 /// Whatever the header says, turns `packet` (from its IP header on) into wire packets
-/// with complete checksums, handing each to `out`: a TCP/IPv4 super-segment is split
-/// ([`segment_tcp4`]), a packet with a partial checksum gets it completed, any other
+/// with complete checksums, handing each to `out`: a TCP super-segment is split
+/// ([`segment_tcp4`], [`segment_tcp6`]), a packet with a partial checksum gets it completed, any other
 /// packet passes as it is. `link_hl` bytes of link header precede `packet` on the
 /// device (the header's offsets count them). Returns the number of packets.
 ///
-/// Errors as [`VirtioNetHdr::check_ipv4`] and [`segment_tcp4`]; nothing is handed to
+/// Errors as [`VirtioNetHdr::check_ipv4`], [`VirtioNetHdr::check_ipv6`] and the
+/// segmenters; nothing is handed to
 /// `out` then.
 pub fn to_wire(
     hdr: &VirtioNetHdr,
@@ -371,13 +535,9 @@ pub fn to_wire(
         .checked_sub(link_hl)
         .ok_or(Error::Malformed)?;
     if packet.first().is_some_and(|b| b >> 4 == 6) {
-        // IPv6: segmentation is never asked for (`TUN_F_TSO6` is off); a partial
-        // checksum is completed where the header puts it, past the fixed header.
-        if hdr.is_gso() {
-            return Err(Error::Unsupported);
-        }
-        if start < 40 {
-            return Err(Error::Malformed);
+        hdr.check_ipv6(link_hl, packet)?;
+        if hdr.gso_type == GsoType::TcpV6 {
+            return segment_tcp6(packet, usize::from(hdr.gso_size), out);
         }
     } else {
         hdr.check_ipv4(link_hl, packet)?;
@@ -393,3 +553,5 @@ pub fn to_wire(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;

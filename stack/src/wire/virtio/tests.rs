@@ -177,8 +177,14 @@ fn check_rejects_headers_that_do_not_fit_the_packet() {
     // The checksum field beyond the end of a short packet.
     let short = &p[..30];
     assert_eq!(good.check_ipv4(0, short), Err(Error::Malformed));
+    // TCPV6 on an IPv4 packet contradicts it.
+    let v6 = VirtioNetHdr {
+        gso_type: GsoType::TcpV6,
+        ..good
+    };
+    assert_eq!(v6.check_ipv4(0, &p), Err(Error::Malformed));
     // Segmentation the stack never asked for.
-    for gso in [GsoType::Udp, GsoType::UdpL4, GsoType::TcpV6] {
+    for gso in [GsoType::Udp, GsoType::UdpL4] {
         let h = VirtioNetHdr {
             gso_type: gso,
             ..good
