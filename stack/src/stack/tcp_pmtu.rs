@@ -82,10 +82,9 @@ impl Stack {
         }
     }
 
-    /// An ICMP error other than "too big", about a TCP segment quoted in `quote`: `what`
-    /// the application would be told, `hard` for a hard error (RFC 9293 3.9.2.2; the
-    /// callers in `icmp.rs` and `icmp6.rs` sort the codes). The quoted addresses and ports
-    /// must name a connection (RFC 1122 3.2.2); the rest is
+    /// An ICMP error other than "too big", about the quoted TCP segment `q`: `what` the
+    /// application would be told, `hard` for a hard error (RFC 9293 3.9.2.2; the callers
+    /// in `icmp.rs` and `icmp6.rs` sort the codes). The rest is
     /// [`Connection::on_icmp_error`](crate::tcp::Connection::on_icmp_error)'s.
     pub(super) fn tcp_icmp_error(
         &mut self,
@@ -94,47 +93,46 @@ impl Stack {
         what: Unreachable,
         hard: bool,
     ) {
-        let Some(idx) = self.tcp.lookup(q.local, q.remote) else {
-            return;
-        };
-        let Some(conn) = self.tcp.slots[idx as usize].conn.as_mut() else {
-            return;
-        };
-        match conn.on_icmp_error(q.seq, what, hard, now, &mut self.stats) {
-            Ok(_) => {
-                // An aborted connection wakes its waiters and leaves the table.
-                self.tcp.mark_dirty(idx);
-                self.tcp.reschedule(idx);
-                self.tcp_flush(now);
-            }
-            Err(why) => {
-                log::trace!(target: LOG, "ICMP error for {} -> {} ignored: {why:?}", q.local, q.remote);
-            }
-        }
+        self.tcp_quoted(now, q, |c, stats| {
+            c.on_icmp_error(q.seq, what, hard, now, stats)
+        });
     }
 
-    /// A too-big message reporting `mtu` about the quoted segment. The quoted addresses
-    /// and ports must name a connection (RFC 1122 3.2.2: an error goes to the transport
-    /// that sent the datagram); the checks of RFC 5927 4.1 and the rest are
+    /// A too-big message reporting `mtu` about the quoted segment; the checks of RFC 5927
+    /// 4.1 and the rest are
     /// [`Connection::on_icmp_too_big`](crate::tcp::Connection::on_icmp_too_big)'s. A
     /// lowered estimate resends what is in flight at once.
     pub(super) fn tcp_too_big(&mut self, now: Instant, q: QuotedSegment, mtu: usize) {
-        let (local, remote) = (q.local, q.remote);
-        let Some(idx) = self.tcp.lookup(local, remote) else {
-            log::debug!(target: LOG, "too-big message for no connection {local} -> {remote}");
+        self.tcp_quoted(now, q, |c, stats| {
+            c.on_icmp_too_big(q.seq, mtu, q.len, now, stats)
+        });
+    }
+
+    /// Hands an ICMP message about the quoted segment `q` to the connection its addresses
+    /// and ports name (RFC 1122 3.2.2: an error goes to the transport that sent the
+    /// datagram), if any; when `take` acts on it, the connection's changes (a resend, an
+    /// abort that wakes its waiters) go out.
+    fn tcp_quoted<T, E: std::fmt::Debug>(
+        &mut self,
+        now: Instant,
+        q: QuotedSegment,
+        take: impl FnOnce(&mut crate::tcp::Connection, &mut crate::stats::Stats) -> Result<T, E>,
+    ) {
+        let Some(idx) = self.tcp.lookup(q.local, q.remote) else {
+            log::trace!(target: LOG, "ICMP message for no connection {} -> {}", q.local, q.remote);
             return;
         };
         let Some(conn) = self.tcp.slots[idx as usize].conn.as_mut() else {
             return;
         };
-        match conn.on_icmp_too_big(q.seq, mtu, q.len, now, &mut self.stats) {
+        match take(conn, &mut self.stats) {
             Ok(_) => {
                 self.tcp.mark_dirty(idx);
                 self.tcp.reschedule(idx);
                 self.tcp_flush(now);
             }
             Err(why) => {
-                log::trace!(target: LOG, "too-big message ({mtu}) for {local} -> {remote} ignored: {why:?}");
+                log::trace!(target: LOG, "ICMP message for {} -> {} ignored: {why:?}", q.local, q.remote);
             }
         }
     }

@@ -75,14 +75,10 @@ impl Connection {
         now: Instant,
         stats: &mut Stats,
     ) -> Result<IcmpOutcome, IcmpIgnored> {
-        if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
+        if !self.takes_icmp_errors() {
             return Err(IcmpIgnored::NotSending);
         }
-        // RFC 5927 4.1: only an error about data in flight is believed.
-        if !(quoted_seq.diff(self.snd_una) >= 0 && quoted_seq.diff(self.snd_max) < 0) {
-            stats.tcp_out_of_window_icmps += 1;
-            log::debug!(target: LOG, "{} -> {}: ICMP error quoting {} outside {}..{} ignored",
-                self.local, self.remote, quoted_seq, self.snd_una, self.snd_max);
+        if !self.icmp_quote_in_flight(quoted_seq, stats) {
             return Err(IcmpIgnored::OutOfWindow);
         }
         let error = ConnError::Unreachable(what);
@@ -97,6 +93,27 @@ impl Connection {
         }
         self.soft_error = Some(error);
         Ok(IcmpOutcome::Soft)
+    }
+
+    /// Whether the connection has segments an ICMP error could be about (not closed,
+    /// listening or in TIME-WAIT).
+    pub(crate) fn takes_icmp_errors(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Listen | State::TimeWait)
+    }
+
+    /// RFC 5927 4.1, for every ICMP error to TCP (too-big ones in `pmtu.rs` too): the
+    /// quoted sequence number must lie in SND.UNA =< SEG.SEQ < SND.NXT (SND.NXT as the RFC
+    /// means it, the highest sent: `snd_max`), data we sent and the peer has not
+    /// acknowledged; otherwise the message is ignored and counted in
+    /// `TcpExtOutOfWindowIcmps`, as Linux's `tcp_v4_err` counts it.
+    pub(crate) fn icmp_quote_in_flight(&self, quoted_seq: SeqNum, stats: &mut Stats) -> bool {
+        let in_flight = quoted_seq.diff(self.snd_una) >= 0 && quoted_seq.diff(self.snd_max) < 0;
+        if !in_flight {
+            stats.tcp_out_of_window_icmps += 1;
+            log::debug!(target: LOG, "{} -> {}: ICMP error quoting {} outside {}..{} ignored",
+                self.local, self.remote, quoted_seq, self.snd_una, self.snd_max);
+        }
+        in_flight
     }
 
     /// The error to report when the connection gives up on an unanswered peer: the soft

@@ -130,27 +130,12 @@ impl Connection {
             // one segment.
             self.cc.on_syn_loss();
         }
-        self.in_recovery = false;
-        // RFC 9937 completion steps: the PRR episode ends before RTO recovery.
-        self.prr.exit();
-        // RFC 3708 tracks fast retransmit episodes only.
-        self.undo = None;
-        self.inflation = 0;
-        self.dup_acks = 0;
-        // RFC 2018 section 8: after a timeout the SACK information is dropped (the
-        // receiver may have reneged).
-        self.scoreboard.clear();
-        self.delivery.clear_lost_again();
-        self.high_rxt = self.snd_una;
-        self.recover = self.snd_max;
+        // Go back: everything from SND.UNA is sent again as the window allows.
+        self.go_back_to_una();
         // RFC 4821 7.7: enough timeouts in a row may mean a path MTU black hole.
         self.pmtu_on_rto(now, ctx.stats);
-        // RFC 6298 5.5: back off; Karn: the retransmission is not timed.
+        // RFC 6298 5.5: back off.
         self.rtt.back_off();
-        self.sampler.on_retransmit();
-        // Go back: everything from SND.UNA is sent again as the window allows.
-        self.snd_nxt = self.snd_una;
-        self.retransmit_una = false;
         log::debug!(target: LOG, "{} -> {}: RTO #{}, retransmitting from {} (next RTO {})",
             self.local, self.remote, self.rto_count, self.snd_una, self.rtt.rto());
         self.trace_rto(now);

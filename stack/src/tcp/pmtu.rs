@@ -276,15 +276,10 @@ impl Connection {
         now: Instant,
         stats: &mut Stats,
     ) -> Result<usize, TooBigIgnored> {
-        use super::state::State;
-        if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
+        if !self.takes_icmp_errors() {
             return Err(TooBigIgnored::NotSending);
         }
-        let in_window = quoted_seq.diff(self.snd_una) >= 0 && quoted_seq.diff(self.snd_max) < 0;
-        if !in_window {
-            stats.tcp_out_of_window_icmps += 1;
-            log::debug!(target: LOG, "{} -> {}: too-big message quoting {} outside {}..{} ignored",
-                self.local, self.remote, quoted_seq, self.snd_una, self.snd_max);
+        if !self.icmp_quote_in_flight(quoted_seq, stats) {
             return Err(TooBigIgnored::OutOfWindow);
         }
         let old_mss = self.payload_mss();
@@ -309,23 +304,10 @@ impl Connection {
     /// Recovery state (fast recovery, SACK, PRR) ends as after a timeout, since the
     /// go-back resends what it would have repaired.
     fn resend_flight_smaller(&mut self) {
-        self.in_recovery = false;
-        self.prr.exit();
-        self.undo = None;
-        self.inflation = 0;
-        self.dup_acks = 0;
-        self.scoreboard.clear();
-        self.delivery.clear_lost_again();
-        self.high_rxt = self.snd_una;
-        // RFC 6582 section 4 (as after a timeout): duplicate ACKs the resent data draws
-        // do not start a fast retransmit before everything sent so far is acknowledged.
-        self.recover = self.snd_max;
-        self.retransmit_una = false;
+        self.go_back_to_una();
         self.tlp_out = false;
         self.tlp_due = false;
         self.timers.stop(Timer::LossProbe);
-        self.sampler.on_retransmit();
-        self.snd_nxt = self.snd_una;
         self.trace.why(super::trace::Cause::Pmtu);
     }
 

@@ -1,7 +1,8 @@
 //! The sender's answers to an ACK during and after SACK loss recovery that live beside
 //! the RFC 6675 machinery of `input.rs`: PRR's per-ACK steps (RFC 9937, arithmetic in
 //! `prr.rs`) and D-SACK reading with the undo of a spurious fast retransmit (RFC 2883
-//! section 5, RFC 3708; state in `undo.rs`).
+//! section 5, RFC 3708; state in `undo.rs`); and the go-back to SND.UNA that ends any
+//! recovery episode, after a timeout or a lowered path MTU.
 
 use super::conn::Connection;
 use super::input::InputCtx;
@@ -11,6 +12,33 @@ use crate::time::Instant;
 const LOG: &str = "tunstack::tcp";
 
 impl Connection {
+    /// Ends any loss recovery episode and rewinds sending to SND.UNA: everything in flight
+    /// goes again as the window allows. What a retransmission timeout does (RFC 6298 5.4)
+    /// after its congestion response, and what a lowered path MTU does without one
+    /// (`pmtu.rs`).
+    pub(crate) fn go_back_to_una(&mut self) {
+        self.in_recovery = false;
+        // RFC 9937 completion steps: the PRR episode ends.
+        self.prr.exit();
+        // RFC 3708 tracks fast retransmit episodes only.
+        self.undo = None;
+        self.inflation = 0;
+        self.dup_acks = 0;
+        // RFC 2018 section 8: the SACK information is dropped (the receiver may have
+        // reneged), and with it RACK's queue of lost retransmissions.
+        self.scoreboard.clear();
+        self.delivery.clear_lost_again();
+        self.high_rxt = self.snd_una;
+        // RFC 6582 section 4: `recover` is the highest sequence number sent, so duplicate
+        // ACKs the resent data draws do not start a fast retransmit before all of it is
+        // acknowledged.
+        self.recover = self.snd_max;
+        // Karn: the retransmission is not timed.
+        self.sampler.on_retransmit();
+        self.snd_nxt = self.snd_una;
+        self.retransmit_una = false;
+    }
+
     /// RFC 9937 for an ACK that starts or continues SACK recovery (not the one that ends
     /// it): the episode begins with the ACK that started recovery (initialization steps),
     /// then every ACK feeds its DeliveredData (`change_in(snd.una) + change_in(SACKd)`),
