@@ -78,6 +78,32 @@ fn send_forged_frag_needed(
     assert_eq!(n, msg.len() as isize, "sendto: {err}");
 }
 
+/// Sends `len` pseudo-random bytes (from `seed`) from namespace `ns` through the stack's
+/// echo port with `nc {nc_args} 7` (waiting up to `wait_s` seconds) and checks that every
+/// byte comes back in order (sha256 of what went and what came back).
+#[track_caller]
+fn echo_through(ns: &common::NetNs, nc_args: &str, len: usize, seed: u64, wait_s: u32) {
+    let input = common::temp_path("pmtu.bin");
+    let output = common::temp_path("pmtu.out");
+    let mut data = vec![0u8; len];
+    tunstack::rand::Rng::new(seed).fill(&mut data);
+    std::fs::write(&input.0, &data).unwrap();
+    drop(data);
+    let cmd = format!(
+        "nc -N -w {wait_s} {nc_args} 7 < {} > {}",
+        input.0.display(),
+        output.0.display()
+    );
+    let out = ns.exec("sh", &["-c", &cmd]);
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::metadata(&output.0).unwrap().len(), len as u64);
+    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+}
+
 /// The kernel's `Ip` counter `name` in namespace `ns` (from `/proc/net/snmp`).
 fn kernel_ip_counter(ns: &common::NetNs, name: &str) -> u64 {
     let snmp = ns.exec_ok("cat", &["/proc/net/snmp"]);
@@ -227,25 +253,7 @@ fn sender_behind_a_smaller_hop_lowers_its_segment_size() {
         "the idle connection is still open"
     );
 
-    let input = common::temp_path("pmtu.bin");
-    let output = common::temp_path("pmtu.out");
-    let mut data = vec![0u8; 8 << 20];
-    tunstack::rand::Rng::new(1191).fill(&mut data);
-    std::fs::write(&input.0, &data).unwrap();
-    drop(data);
-    let cmd = format!(
-        "nc -N -w 20 10.77.0.2 7 < {} > {}",
-        input.0.display(),
-        output.0.display()
-    );
-    let out = b.exec("sh", &["-c", &cmd]);
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(std::fs::metadata(&output.0).unwrap().len(), 8 << 20);
-    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+    echo_through(&b, "10.77.0.2", 8 << 20, 1191, 20);
     assert_eq!(
         kernel_ip_counter(&b, "ReasmReqds"),
         0,
@@ -293,24 +301,7 @@ fn sender_behind_an_icmp_black_hole_falls_back() {
             "blackhole",
         ],
     );
-    let input = common::temp_path("pmtubh.bin");
-    let output = common::temp_path("pmtubh.out");
-    let mut data = vec![0u8; 1 << 20];
-    tunstack::rand::Rng::new(4821).fill(&mut data);
-    std::fs::write(&input.0, &data).unwrap();
-    drop(data);
-    let cmd = format!(
-        "nc -N -w 30 10.77.0.2 7 < {} > {}",
-        input.0.display(),
-        output.0.display()
-    );
-    let out = b.exec("sh", &["-c", &cmd]);
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+    echo_through(&b, "10.77.0.2", 1 << 20, 4821, 30);
     assert_eq!(kernel_ip_counter(&b, "ReasmReqds"), 0, "nothing fragmented");
 
     let (ok, lines) = t.stop();
@@ -332,24 +323,7 @@ fn ipv6_sender_behind_a_smaller_hop_lowers_its_segment_size() {
         return;
     }
     let (_a, b, t) = behind_a_small_hop("tspmtu2", 1280);
-    let input = common::temp_path("pmtu6.bin");
-    let output = common::temp_path("pmtu6.out");
-    let mut data = vec![0u8; 4 << 20];
-    tunstack::rand::Rng::new(8201).fill(&mut data);
-    std::fs::write(&input.0, &data).unwrap();
-    drop(data);
-    let cmd = format!(
-        "nc -6 -N -w 20 fd00:77::2 7 < {} > {}",
-        input.0.display(),
-        output.0.display()
-    );
-    let out = b.exec("sh", &["-c", &cmd]);
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(sha256(&input.0), sha256(&output.0), "echoed data differs");
+    echo_through(&b, "-6 fd00:77::2", 4 << 20, 8201, 20);
 
     let (ok, lines) = t.stop();
     assert!(ok, "{lines:?}");
