@@ -145,7 +145,7 @@ pub struct LinkArgs {
     /// Capture what the stack sends and receives (Wireshark opens it).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
-    /// Open the TUN device without virtio-net offloads (TSO/checksum); the stack then
+    /// Open the TUN or TAP device without virtio-net offloads (TSO/checksum); the stack then
     /// sends and receives one wire-sized packet per syscall.
     #[arg(long)]
     pub no_offload: bool,

@@ -34,7 +34,7 @@ pub struct LinkOptions {
     /// The stack's Ethernet address on TAP devices (`None`: a random locally
     /// administered one, from the seed).
     pub mac: Option<EthernetAddress>,
-    /// Open the TUN device without virtio-net offloads (TSO/checksum): one wire-sized
+    /// Open the TUN or TAP device without virtio-net offloads (TSO/checksum): one wire-sized
     /// packet per syscall (`--no-offload`).
     pub no_offload: bool,
     /// The TCP congestion control algorithm (`--cc`; `None`: the stack's default).
@@ -106,7 +106,7 @@ fn explain(what: &str, e: io::Error) -> UpError {
 /// Opens and configures one TUN or TAP device (in the current thread's namespace).
 fn open_device(spec: &IfaceSpec, tap: bool, offload: bool) -> io::Result<Box<dyn Device + Send>> {
     let (dev, name): (Box<dyn Device + Send>, String) = if tap {
-        let mut dev = TapDevice::open(&spec.tun)?;
+        let mut dev = TapDevice::open_with(&spec.tun, offload)?;
         let name = dev.name().to_string();
         if spec.host_addr6.is_none() {
             disable_ipv6(&name);

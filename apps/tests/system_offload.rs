@@ -1,7 +1,7 @@
-//! System tests of the TUN offloads (virtio-net header, TSO both ways): the kernel's TCP
-//! (`nc` from netcat-openbsd) against the `tunstack` binary's echo and discard services
-//! over a real TUN device in a test-made namespace, with offloads, without them, and with
-//! offloads under loss.
+//! System tests of the TUN and TAP offloads (virtio-net header, TSO both ways): the
+//! kernel's TCP (`nc` from netcat-openbsd) against the `tunstack` binary's echo and
+//! discard services over a real TUN or TAP device in a test-made namespace, with
+//! offloads, without them, and with offloads under loss.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -51,27 +51,27 @@ fn discard_then_echo(ns: &common::NetNs, input: &common::TempPath, tag: &str) {
 }
 
 /// With offloads (the default), 64 MiB go in (discard, then echo) and 64 MiB come back
-/// intact, and the counters show super-segments taken in and sent whole: TunGsoIn and
-/// TunGsoOut above zero, while TcpInSegs and TcpOutSegs still count wire-sized segments,
-/// as Linux counts `gso_segs`.
-#[test]
-fn offload_64_mib_each_way_is_intact_and_uses_super_segments() {
+/// intact over `link`, and the counters show super-segments taken in and sent whole:
+/// TunGsoIn and TunGsoOut above zero, while TcpInSegs and TcpOutSegs still count
+/// wire-sized segments, as Linux counts `gso_segs`.
+fn offload_64_mib_each_way(link: Link, stem: &str, seed: u64) {
     if !common::require_root() || !common::require_tool("nc") {
         return;
     }
     let ns = common::NetNs::new();
+    let seed_s = seed.to_string();
     let t = Tunstack::up_on(
-        Link::Tun,
-        &Link::Tun.dev("tsgso"),
-        &["up", "--netns", ns.name(), "--seed", "10"],
+        link,
+        &link.dev(stem),
+        &["up", "--netns", ns.name(), "--seed", &seed_s],
     );
     assert!(
         t.seen.iter().any(|l| l.contains("offload tso")),
         "the ready line says the offloads are on: {:?}",
         t.seen
     );
-    let input = random_file("gso64.bin", 64 << 20, 10);
-    discard_then_echo(&ns, &input, "gso64.out");
+    let input = random_file(&format!("{stem}.bin"), 64 << 20, seed);
+    discard_then_echo(&ns, &input, &format!("{stem}.out"));
     let (ok, lines) = t.stop();
     assert!(ok, "{lines:?}");
     let gso_in = counter(&lines, "TunGsoIn").unwrap_or(0);
@@ -92,30 +92,64 @@ fn offload_64_mib_each_way_is_intact_and_uses_super_segments() {
     assert_eq!(counter(&lines, "TcpInErrs").unwrap_or(0), 0, "{lines:#?}");
 }
 
-/// `--no-offload`: the ready line says so, the same transfer is intact, and no
-/// super-segment moves either way.
-#[test]
-fn no_offload_64_mib_each_way_is_intact() {
+/// `--no-offload`: the ready line says so, the same transfer over `link` is intact, and
+/// no super-segment moves either way.
+fn no_offload_64_mib_each_way(link: Link, stem: &str, seed: u64) {
     if !common::require_root() || !common::require_tool("nc") {
         return;
     }
     let ns = common::NetNs::new();
+    let seed_s = seed.to_string();
     let t = Tunstack::up_on(
-        Link::Tun,
-        &Link::Tun.dev("tsnogso"),
-        &["up", "--netns", ns.name(), "--seed", "11", "--no-offload"],
+        link,
+        &link.dev(stem),
+        &[
+            "up",
+            "--netns",
+            ns.name(),
+            "--seed",
+            &seed_s,
+            "--no-offload",
+        ],
     );
     assert!(
         t.seen.iter().any(|l| l.contains("offload off")),
         "{:?}",
         t.seen
     );
-    let input = random_file("nogso64.bin", 64 << 20, 11);
-    discard_then_echo(&ns, &input, "nogso64.out");
+    let input = random_file(&format!("{stem}.bin"), 64 << 20, seed);
+    discard_then_echo(&ns, &input, &format!("{stem}.out"));
     let (ok, lines) = t.stop();
     assert!(ok, "{lines:?}");
     assert_eq!(counter(&lines, "TunGsoIn").unwrap_or(0), 0, "{lines:#?}");
     assert_eq!(counter(&lines, "TunGsoOut").unwrap_or(0), 0, "{lines:#?}");
+    // The kernel's TCP segments were wire-sized both ways: it counted as many.
+    assert!(
+        counter(&lines, "TcpInSegs").unwrap_or(0) >= (128 << 20) / 1460,
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn offload_64_mib_each_way_is_intact_and_uses_super_segments() {
+    offload_64_mib_each_way(Link::Tun, "tsgso", 10);
+}
+
+/// The same over a TAP device: the virtio-net header's offsets count the Ethernet
+/// header, and super-segments go through ARP.
+#[test]
+fn tap_offload_64_mib_each_way_is_intact_and_uses_super_segments() {
+    offload_64_mib_each_way(Link::Tap, "tsgso", 13);
+}
+
+#[test]
+fn no_offload_64_mib_each_way_is_intact() {
+    no_offload_64_mib_each_way(Link::Tun, "tsnogso", 11);
+}
+
+#[test]
+fn tap_no_offload_64_mib_each_way_is_intact() {
+    no_offload_64_mib_each_way(Link::Tap, "tsnogso", 14);
 }
 
 /// `--loss 2%` with offloads on: super-segments are split before the impairment, so it

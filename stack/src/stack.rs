@@ -44,6 +44,8 @@ mod tests_offload;
 #[cfg(test)]
 mod tests_offload6;
 #[cfg(test)]
+mod tests_offload_tap;
+#[cfg(test)]
 mod tests_pmtu;
 #[cfg(test)]
 mod tests_pmtu6;
@@ -257,10 +259,13 @@ impl Stack {
 
     /// Tells the stack whether the device of interface `id` takes TCP super-segments and
     /// partial checksums ([`crate::link::Device::offload`]): connections opened through
-    /// it afterwards send super-segments of up to 64 KiB for the device to segment.
+    /// it afterwards send super-segments of up to 64 KiB for the device to segment. On an
+    /// Ethernet (TAP) interface the header's offsets are moved behind the Ethernet header
+    /// when the datagram is framed, and a datagram held while ARP or Neighbor Discovery
+    /// resolves its next hop keeps its header ([`crate::iface::Pending`]).
     pub fn set_offload(&mut self, id: IfaceId, on: bool) {
         if let Some(i) = self.ifaces.get_mut(id.0) {
-            i.offload = on && i.config.medium == Medium::Ip;
+            i.offload = on;
         }
     }
 
@@ -334,7 +339,7 @@ impl Stack {
             false => self.takes_offloaded(packet),
             true => self.takes_offloaded6(packet),
         };
-        if medium == Medium::Ip && whole.is_some() {
+        if whole.is_some() {
             let ip_hl = whole.unwrap_or(20);
             let tcp_hl = packet
                 .get(ip_hl + 12)

@@ -25,6 +25,30 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::link::Medium;
 use crate::wire::ethernet::EthernetAddress;
 
+/// A datagram waiting in a neighbour cache (ARP's [`NeighborCache`], Neighbor
+/// Discovery's [`ndisc::NeighborCache6`]) for its next hop to resolve, with the offload
+/// header it leaves with: a TCP super-segment held while resolution is pending is still
+/// one when it is sent. The header's offsets count from the IP header; the Ethernet
+/// framing moves them behind its link header
+/// ([`crate::wire::virtio::VirtioNetHdr::behind_link_header`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The IP datagram (header on).
+    pub packet: Vec<u8>,
+    /// Its offload header (all zero for an ordinary datagram).
+    pub offload: crate::wire::virtio::VirtioNetHdr,
+}
+
+impl From<Vec<u8>> for Pending {
+    /// An ordinary datagram: no offload.
+    fn from(packet: Vec<u8>) -> Pending {
+        Pending {
+            packet,
+            offload: crate::wire::virtio::VirtioNetHdr::NONE,
+        }
+    }
+}
+
 /// Names an interface of a [`crate::stack::Stack`]: its index in the order added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IfaceId(pub usize);

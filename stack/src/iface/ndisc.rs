@@ -25,6 +25,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv6Addr;
 
+use super::Pending;
 use crate::time::{Duration, Instant};
 use crate::wire::ethernet::EthernetAddress;
 use crate::wire::ndp::NaFlags;
@@ -108,7 +109,7 @@ pub enum Action {
         /// Its link-layer address.
         mac: EthernetAddress,
         /// The packets that waited, oldest first.
-        packets: Vec<Vec<u8>>,
+        packets: Vec<Pending>,
     },
     /// Resolution failed: answer each queued packet with an ICMPv6 Destination
     /// Unreachable, code 3 (address unreachable) (section 7.2.2).
@@ -116,7 +117,7 @@ pub enum Action {
         /// The neighbour.
         target: Ipv6Addr,
         /// The packets that waited.
-        packets: Vec<Vec<u8>>,
+        packets: Vec<Pending>,
     },
 }
 
@@ -124,7 +125,7 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolve {
     /// Send it (handed back) to this link-layer address now.
-    Send(EthernetAddress, Vec<u8>),
+    Send(EthernetAddress, Pending),
     /// The packet was queued; the actions (a first solicitation) are to be taken.
     Queued(Vec<Action>),
     /// No room for another entry: the packet is dropped.
@@ -140,7 +141,7 @@ struct Entry {
     timer: Option<Instant>,
     /// Solicitations sent in the current INCOMPLETE or PROBE state.
     probes: u8,
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Pending>,
     used: Instant,
 }
 
@@ -188,7 +189,8 @@ impl NeighborCache6 {
     /// * STALE: send, and go to DELAY with the DELAY_FIRST_PROBE_TIME timer (7.3.3:
     ///   "the first time a node sends a packet to a neighbor whose entry is STALE, the
     ///   sender changes the state to DELAY").
-    pub fn resolve(&mut self, now: Instant, ip: Ipv6Addr, packet: Vec<u8>) -> Resolve {
+    pub fn resolve(&mut self, now: Instant, ip: Ipv6Addr, packet: impl Into<Pending>) -> Resolve {
+        let packet = packet.into();
         let qlen = self.config.queue_len.max(1);
         let delay = self.config.delay_first_probe;
         if let Some(e) = self.entries.get_mut(&ip) {
@@ -260,7 +262,7 @@ impl NeighborCache6 {
                 e.state = State6::Stale;
                 e.timer = None;
             }
-            let packets: Vec<Vec<u8>> = e.queue.drain(..).collect();
+            let packets: Vec<Pending> = e.queue.drain(..).collect();
             return if packets.is_empty() {
                 Vec::new()
             } else {
@@ -332,7 +334,7 @@ impl NeighborCache6 {
                 e.mac = Some(mac);
                 e.timer = None;
                 e.probes = 0;
-                let packets: Vec<Vec<u8>> = e.queue.drain(..).collect();
+                let packets: Vec<Pending> = e.queue.drain(..).collect();
                 if packets.is_empty() {
                     Vec::new()
                 } else {

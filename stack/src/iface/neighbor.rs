@@ -26,7 +26,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
-use super::IfaceId;
+use super::{IfaceId, Pending};
 use crate::time::{Duration, Instant};
 use crate::wire::ethernet::EthernetAddress;
 
@@ -94,7 +94,7 @@ enum State {
     Incomplete {
         probes: u8,
         next: Instant,
-        queue: VecDeque<Vec<u8>>,
+        queue: VecDeque<Pending>,
     },
     /// REACHABLE until `until`, STALE after.
     Reachable {
@@ -165,7 +165,7 @@ pub struct Learned {
     /// Whether a resolved entry was evicted to make room.
     pub evicted: bool,
     /// The datagrams that were waiting for this address, oldest first: send them now.
-    pub released: Vec<Vec<u8>>,
+    pub released: Vec<Pending>,
 }
 
 /// What a timer asks for.
@@ -185,7 +185,7 @@ pub enum Timeout {
         /// Which address.
         key: NeighborKey,
         /// The datagrams that were waiting, oldest first.
-        queue: Vec<Vec<u8>>,
+        queue: Vec<Pending>,
     },
 }
 
@@ -274,7 +274,7 @@ impl NeighborCache {
 
     /// Holds `packet` until `key` resolves, starting the resolution if needed (its first
     /// request is due at once). Call after [`NeighborCache::lookup`] found nothing.
-    pub fn hold(&mut self, now: Instant, key: NeighborKey, packet: Vec<u8>) -> Held {
+    pub fn hold(&mut self, now: Instant, key: NeighborKey, packet: impl Into<Pending>) -> Held {
         let mut out = Held::default();
         if !self.entries.contains_key(&key) {
             match self.make_room(&key) {
@@ -313,7 +313,7 @@ impl NeighborCache {
         if self.held >= self.config.queue_total {
             return out;
         }
-        queue.push_back(packet);
+        queue.push_back(packet.into());
         self.held += 1;
         out.queued = true;
         out
@@ -370,7 +370,7 @@ impl NeighborCache {
     }
 
     /// Removes an entry; returns the datagrams that were waiting for it.
-    pub fn remove(&mut self, key: NeighborKey) -> Vec<Vec<u8>> {
+    pub fn remove(&mut self, key: NeighborKey) -> Vec<Pending> {
         let queue = match self.entries.remove(&key) {
             Some(Entry {
                 state: State::Incomplete { queue, .. },

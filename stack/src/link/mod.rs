@@ -7,8 +7,8 @@
 //!
 //! What lives here:
 //!
-//! * [`tun::TunDevice`] and [`tap::TapDevice`]: kernel TUN/TAP interfaces (the `tun-tap`
-//!   crate), non-blocking, no packet-information header;
+//! * [`tun::TunDevice`] and [`tap::TapDevice`]: kernel TUN/TAP interfaces (our own
+//!   ioctls), non-blocking, no packet-information header, with the virtio-net offloads;
 //! * [`netdev`]: configuring a kernel interface (address, netmask, up, MTU) with ioctls,
 //!   without running `ip`;
 //! * [`memory::MemoryLink`]: a connected in-memory pair for simulation and tests;

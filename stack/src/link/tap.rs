@@ -5,8 +5,11 @@
 //! ([`TapDevice::mac`]); the stack behind the device picks a different one for itself and
 //! answers ARP for its addresses.
 //!
-//! A TAP device is opened without the virtio-net header: the stack's offloads (TSO,
-//! partial checksums) are for TUN devices only so far.
+//! [`TapDevice::open_with`] asks for the same offloads as a TUN device (the virtio-net
+//! header, `TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6`, see [`super::tun`]), falling back to
+//! none when the kernel refuses. On TAP the header's `csum_start` and `hdr_len` count
+//! from the start of the Ethernet frame, 14 bytes before the IP header
+//! ([`crate::wire::virtio::VirtioNetHdr::behind_link_header`]).
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -15,6 +18,7 @@ use super::netdev::Control;
 use super::tun::{Mode, RawIface};
 use super::{Device, Medium};
 use crate::time::Instant;
+use crate::wire::virtio::VirtioNetHdr;
 
 /// A TAP device (Ethernet frames, no packet-information header, non-blocking).
 #[derive(Debug)]
@@ -24,10 +28,17 @@ pub struct TapDevice {
 
 impl TapDevice {
     /// Creates (or attaches to) the TAP interface `name` in the calling thread's network
-    /// namespace. Needs `CAP_NET_ADMIN`.
+    /// namespace, without offloads. Needs `CAP_NET_ADMIN`.
     pub fn open(name: &str) -> io::Result<TapDevice> {
+        Self::open_with(name, false)
+    }
+
+    /// Like [`open`](Self::open); with `offload`, asks for the virtio-net header and TSO,
+    /// falling back to none when the kernel refuses. [`Device::offload`] tells what was
+    /// granted.
+    pub fn open_with(name: &str, offload: bool) -> io::Result<TapDevice> {
         Ok(TapDevice {
-            raw: RawIface::open(name, Mode::Tap, false)?,
+            raw: RawIface::open(name, Mode::Tap, offload)?,
         })
     }
 
@@ -60,11 +71,27 @@ impl TapDevice {
 
 impl Device for TapDevice {
     fn recv(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {
-        self.raw.recv_wire(buf, super::ETHERNET_HEADER_LEN)
+        self.raw.recv_wire(buf)
     }
     fn send(&mut self, frame: &[u8], _now: Instant) -> io::Result<()> {
-        self.raw
-            .send(frame, &crate::wire::virtio::VirtioNetHdr::NONE)
+        self.raw.send(frame, &VirtioNetHdr::NONE)
+    }
+    fn recv_offload(
+        &mut self,
+        buf: &mut [u8],
+        _now: Instant,
+    ) -> io::Result<Option<(usize, VirtioNetHdr)>> {
+        self.raw.recv(buf)
+    }
+    fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr, now: Instant) -> io::Result<()> {
+        if self.raw.vnet {
+            self.raw.send(frame, hdr)
+        } else {
+            super::send_as_wire(self, frame, hdr, now)
+        }
+    }
+    fn offload(&self) -> bool {
+        self.raw.vnet
     }
     fn medium(&self) -> Medium {
         Medium::Ethernet

@@ -19,6 +19,9 @@
 //! offloads altogether, the device is opened again without the header and works one
 //! packet per call, as with `offload: false`; [`Device::offload`] says which.
 //!
+//! A TAP device ([`super::tap::TapDevice`]) is opened the same way, with the same
+//! offloads; its frames start with an Ethernet header, which the header's offsets count.
+//!
 //! The kernel side of the interface (address, up, MTU) is configured separately, with
 //! [`super::netdev`] or `ip`. The device keeps a [`Control`] socket opened in the network
 //! namespace it was created in, so [`TunDevice::set_mtu`] and [`TunDevice::refresh_mtu`]
@@ -110,7 +113,7 @@ impl TunDevice {
 
 impl Device for TunDevice {
     fn recv(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {
-        self.raw.recv_wire(buf, 0)
+        self.raw.recv_wire(buf)
     }
     fn send(&mut self, frame: &[u8], _now: Instant) -> io::Result<()> {
         self.raw.send(frame, &VirtioNetHdr::NONE)
@@ -156,6 +159,8 @@ pub(super) struct RawIface {
     pub(super) vnet: bool,
     /// The kernel took `TUN_F_TSO6`: TCPV6 super-segments are written whole.
     pub(super) tso6: bool,
+    /// Bytes of link header in front of the IP packet: 0 on TUN, 14 (Ethernet) on TAP.
+    pub(super) link_hl: usize,
     /// Wire packets cut from a super-segment for a caller of `recv_wire`.
     split: VecDeque<Vec<u8>>,
 }
@@ -207,6 +212,10 @@ impl RawIface {
             mtu,
             vnet,
             tso6,
+            link_hl: match mode {
+                Mode::Tun => 0,
+                Mode::Tap => super::ETHERNET_HEADER_LEN,
+            },
             split: VecDeque::new(),
         })
     }
@@ -249,11 +258,8 @@ impl RawIface {
 
     /// Reads one wire-sized packet with a complete checksum: super-segments are split in
     /// software (the pieces are queued and handed out one per call).
-    pub(super) fn recv_wire(
-        &mut self,
-        buf: &mut [u8],
-        link_hl: usize,
-    ) -> io::Result<Option<usize>> {
+    pub(super) fn recv_wire(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let link_hl = self.link_hl;
         loop {
             if let Some(p) = self.split.pop_front() {
                 return Ok(Some(super::copy_truncated(&p, buf)));
@@ -302,11 +308,12 @@ impl RawIface {
 
 impl RawIface {
     /// Writes a super-segment the kernel did not agree to take (TCPV6 without
-    /// `TUN_F_TSO6`) as the wire segments it stands for. Frames carry no link header here:
-    /// only TUN devices are opened with the virtio-net header.
+    /// `TUN_F_TSO6`) as the wire segments it stands for (each behind the frame's link
+    /// header on TAP).
     fn send_cut(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
         let mut pieces = Vec::new();
-        super::wire_frames(0, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(|e| {
+        let link_hl = self.link_hl;
+        super::wire_frames(link_hl, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("offload header: {e}"))
         })?;
         for p in pieces {

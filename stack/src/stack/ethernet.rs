@@ -24,7 +24,7 @@ use std::net::Ipv4Addr;
 use super::{Stack, Transmit};
 use crate::icmp::IcmpError;
 use crate::iface::neighbor::{NeighborCache, NeighborConfig, NeighborKey, Timeout};
-use crate::iface::{is_valid_source, IfaceId};
+use crate::iface::{is_valid_source, IfaceId, Pending};
 use crate::link::Medium;
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
@@ -237,9 +237,10 @@ impl Stack {
                     learned.released.len()
                 );
             }
-            for datagram in learned.released {
-                let f = frame(our_mac, sha, EtherType::Ipv4, &datagram);
-                self.eth_queue(iface, spa, f);
+            for p in learned.released {
+                let offload = p.offload.behind_link_header(HEADER_LEN);
+                let f = self.eth_frame(our_mac, sha, EtherType::Ipv4, p.packet);
+                self.eth_queue_offload(iface, spa, f, offload);
             }
         }
         // RFC 826: "?Is the opcode ares_op$REQUEST? ... Swap hardware and protocol fields,
@@ -299,6 +300,18 @@ impl Stack {
     }
 
     pub(super) fn eth_queue(&mut self, iface: IfaceId, next_hop: Ipv4Addr, frame: Vec<u8>) {
+        self.eth_queue_offload(iface, next_hop, frame, VirtioNetHdr::NONE);
+    }
+
+    /// Queues an Ethernet frame with its offload header, whose offsets already count the
+    /// Ethernet header ([`VirtioNetHdr::behind_link_header`]).
+    pub(super) fn eth_queue_offload(
+        &mut self,
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        frame: Vec<u8>,
+        offload: VirtioNetHdr,
+    ) {
         if self.l2.tx.len() >= self.config.tx_queue_len {
             self.stats.ip_out_discards += 1;
             return;
@@ -307,8 +320,31 @@ impl Stack {
             iface,
             next_hop: next_hop.into(),
             frame,
-            offload: VirtioNetHdr::NONE,
+            offload,
         });
+    }
+
+    /// Puts `payload` in an Ethernet frame, in a buffer from the frame pool, and hands the
+    /// payload's buffer back to the pool.
+    pub(super) fn eth_frame(
+        &mut self,
+        src: EthernetAddress,
+        dst: EthernetAddress,
+        ethertype: EtherType,
+        payload: Vec<u8>,
+    ) -> Vec<u8> {
+        let mut buf = self.frame_pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(HEADER_LEN, 0);
+        let repr = EthernetRepr {
+            src_addr: src,
+            dst_addr: dst,
+            ethertype,
+        };
+        repr.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+        buf.extend_from_slice(&payload);
+        self.recycle(payload);
+        buf
     }
 
     /// A frame ready for an Ethernet interface, if any (ARP, released datagrams).
@@ -334,13 +370,23 @@ impl Stack {
             self.l2.neighbors.lookup(self.last_now, (t.iface, hop))
         };
         if let Some(dst) = dst {
-            let frame = frame(src, dst, EtherType::Ipv4, &t.frame);
-            return Some(Transmit { frame, ..t });
+            // The offload header's offsets now count the Ethernet header too.
+            let offload = t.offload.behind_link_header(HEADER_LEN);
+            let frame = self.eth_frame(src, dst, EtherType::Ipv4, t.frame);
+            return Some(Transmit {
+                frame,
+                offload,
+                ..t
+            });
         }
+        let pending = crate::iface::Pending {
+            packet: t.frame,
+            offload: t.offload,
+        };
         let held = self
             .l2
             .neighbors
-            .hold(self.last_now, (t.iface, hop), t.frame);
+            .hold(self.last_now, (t.iface, hop), pending);
         if held.new {
             log::debug!(target: LOG, "resolving {hop}");
         }
@@ -410,7 +456,7 @@ impl Stack {
 
     /// Nobody answered for `key`: what was waiting for it is unreachable (see the module
     /// documentation for who is told, and how).
-    fn eth_unreachable(&mut self, now: Instant, key: NeighborKey, queue: Vec<Vec<u8>>) {
+    fn eth_unreachable(&mut self, now: Instant, key: NeighborKey, queue: Vec<Pending>) {
         self.stats.arp_resolve_failures += 1;
         self.stats.arp_unresolved_discards += queue.len() as u64;
         log::info!(
@@ -419,7 +465,10 @@ impl Stack {
             key.1,
             queue.len()
         );
-        for datagram in queue {
+        for Pending {
+            packet: datagram, ..
+        } in queue
+        {
             let Ok(pkt) = Ipv4Packet::new_checked(&datagram[..]) else {
                 continue;
             };

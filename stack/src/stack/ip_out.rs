@@ -184,14 +184,18 @@ impl Stack {
             }
             return;
         }
-        if let IpAddr::V6(hop) = path.next_hop {
-            if self.ifaces[path.iface.0].config.medium == crate::link::Medium::Ethernet {
-                self.nd6_output(self.last_now, path.iface, hop, frame);
-                return;
-            }
-        }
         if offload.is_gso() {
             self.stats.tun_gso_out += 1;
+        }
+        if let IpAddr::V6(hop) = path.next_hop {
+            if self.ifaces[path.iface.0].config.medium == crate::link::Medium::Ethernet {
+                let pending = crate::iface::Pending {
+                    packet: frame,
+                    offload,
+                };
+                self.nd6_output(self.last_now, path.iface, hop, pending);
+                return;
+            }
         }
         self.queue_tx(Transmit {
             iface: path.iface,

@@ -18,7 +18,7 @@ use std::net::Ipv6Addr;
 use super::Stack;
 use crate::iface::addr6::{eui64_interface_id, link_local, Dad, DadAction, DadConfig, DadState};
 use crate::iface::ndisc::{Action, Ndisc6Config, NeighborCache6, Resolve};
-use crate::iface::{IfaceId, Ipv6Cidr, Route6};
+use crate::iface::{IfaceId, Ipv6Cidr, Pending, Route6};
 use crate::link::Medium;
 use crate::time::{Duration, Instant};
 use crate::wire::ethernet::{EtherType, EthernetAddress};
@@ -263,8 +263,9 @@ impl Stack {
         now: Instant,
         id: IfaceId,
         next_hop: Ipv6Addr,
-        packet: Vec<u8>,
+        packet: impl Into<Pending>,
     ) {
+        let packet = packet.into();
         if addr::is_multicast(&next_hop) {
             self.nd6_frame(id, ipv6_multicast_mac(&next_hop), packet);
             return;
@@ -360,7 +361,7 @@ impl Stack {
             return;
         }
         self.stats.icmp6_out_msgs += 1;
-        self.nd6_frame(id, dst_mac, pkt);
+        self.nd6_frame(id, dst_mac, pkt.into());
     }
 
     /// Sends an ND message through the normal path (resolving its destination).
@@ -369,13 +370,17 @@ impl Stack {
         let _ = self.send_icmp6(now, Some(src), dst, Some(255), &repr);
     }
 
-    /// Puts an IPv6 packet in an Ethernet frame to `dst` and queues it.
-    fn nd6_frame(&mut self, id: IfaceId, dst: EthernetAddress, packet: Vec<u8>) {
+    /// Puts an IPv6 packet in an Ethernet frame to `dst` and queues it, its offload
+    /// header moved behind the Ethernet header.
+    fn nd6_frame(&mut self, id: IfaceId, dst: EthernetAddress, p: Pending) {
         let Some(src) = self.ifaces.get(id.0).and_then(|i| i.mac()) else {
             return;
         };
-        let f = super::ethernet::frame(src, dst, EtherType::Ipv6, &packet);
-        self.eth_queue(id, std::net::Ipv4Addr::UNSPECIFIED, f);
+        let offload = p
+            .offload
+            .behind_link_header(crate::wire::ethernet::HEADER_LEN);
+        let f = self.eth_frame(src, dst, EtherType::Ipv6, p.packet);
+        self.eth_queue_offload(id, std::net::Ipv4Addr::UNSPECIFIED, f, offload);
     }
 
     /// The earliest ND or DAD timer.

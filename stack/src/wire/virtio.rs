@@ -171,6 +171,24 @@ impl VirtioNetHdr {
         self.gso_type != GsoType::None
     }
 
+    /// The same header for the packet behind `link_hl` bytes of link header (an Ethernet
+    /// header on a TAP device): `csum_start` and `hdr_len` count from the start of the
+    /// frame the device carries (virtio 1.2 section 5.1.6.2: "csum_start ... from the
+    /// start of the packet"), so both grow by `link_hl` where they mean something. The
+    /// all-zero header stays all zero. Offsets that would not fit 16 bits saturate (such a
+    /// header fails [`check_ipv4`](Self::check_ipv4) and is never sent).
+    pub fn behind_link_header(&self, link_hl: usize) -> VirtioNetHdr {
+        let grow = |v: u16| u16::try_from(usize::from(v) + link_hl).unwrap_or(u16::MAX);
+        let mut h = *self;
+        if h.needs_csum() {
+            h.csum_start = grow(h.csum_start);
+        }
+        if h.is_gso() || h.hdr_len != 0 {
+            h.hdr_len = grow(h.hdr_len);
+        }
+        h
+    }
+
     /// The header for a TCP/IPv4 super-segment of `mss`-byte segments whose IP header is
     /// `ip_hl` bytes and TCP header `tcp_hl` bytes, `link_hl` bytes of link header in
     /// front: segmentation asked for, checksum left partial.

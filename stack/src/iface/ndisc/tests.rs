@@ -85,7 +85,7 @@ fn incomplete_retransmits_then_fails() {
         failed,
         [Action::Unreachable {
             target: N,
-            packets: vec![b"one".to_vec(), b"two".to_vec()]
+            packets: vec![b"one".to_vec().into(), b"two".to_vec().into()]
         }]
     );
     assert_eq!(state(&c), None);
@@ -109,7 +109,7 @@ fn queue_overflow_replaces_oldest() {
         [Action::Flush {
             target: N,
             mac: M1,
-            packets: vec![b"b".to_vec(), b"c".to_vec()]
+            packets: vec![b"b".to_vec().into(), b"c".to_vec().into()]
         }]
     );
 }
@@ -126,13 +126,13 @@ fn incomplete_resolved_by_advertisement() {
         [Action::Flush {
             target: N,
             mac: M1,
-            packets: vec![b"x".to_vec()]
+            packets: vec![b"x".to_vec().into()]
         }]
     );
     assert_eq!(c.get(N), Some((State6::Reachable, Some(M1))));
     assert_eq!(
         c.resolve(ms(4), N, b"y".to_vec()),
-        Resolve::Send(M1, b"y".to_vec())
+        Resolve::Send(M1, b"y".to_vec().into())
     );
 
     let mut c = cache();
@@ -178,13 +178,13 @@ fn stale_delay_probe_then_deleted() {
     let _ = c.handle_timeout(secs(30));
     assert_eq!(
         c.resolve(secs(40), N, b"p".to_vec()),
-        Resolve::Send(M1, b"p".to_vec())
+        Resolve::Send(M1, b"p".to_vec().into())
     );
     assert_eq!(state(&c), Some(State6::Delay));
     // Packets keep going to the cached address while it is checked.
     assert_eq!(
         c.resolve(secs(41), N, b"p".to_vec()),
-        Resolve::Send(M1, b"p".to_vec())
+        Resolve::Send(M1, b"p".to_vec().into())
     );
     assert_eq!(c.poll_at(), Some(secs(45)));
     assert_eq!(c.handle_timeout(secs(45)), [unicast(M1)]);
@@ -288,7 +288,7 @@ fn solicitation_source_address() {
         [Action::Flush {
             target: N,
             mac: M1,
-            packets: vec![b"q".to_vec()]
+            packets: vec![b"q".to_vec().into()]
         }]
     );
     assert_eq!(c.get(N), Some((State6::Stale, Some(M1))));
@@ -313,7 +313,10 @@ fn bounded_entries() {
     let d: Ipv6Addr = "fd00::d".parse().unwrap();
     let _ = c.solicitation(T0, a, M1);
     let _ = c.solicitation(ms(1), b, M2);
-    assert_eq!(c.resolve(ms(2), a, vec![]), Resolve::Send(M1, vec![])); // a used more recently
+    assert_eq!(
+        c.resolve(ms(2), a, Vec::<u8>::new()),
+        Resolve::Send(M1, Vec::<u8>::new().into())
+    ); // a used more recently
     let _ = c.solicitation(ms(3), d, M2);
     assert_eq!(c.len(), 2);
     assert!(c.get(b).is_none() && c.get(a).is_some());

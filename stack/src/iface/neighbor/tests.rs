@@ -39,7 +39,7 @@ fn hold_then_release_in_order() {
     assert_eq!(c.poll_at(), Some(T0), "the first request is due at once");
     let l = c.learn(T0, (I, ip(1)), mac(1), false);
     assert!(l.merged && !l.added);
-    assert_eq!(l.released, vec![vec![1], vec![2]]);
+    assert_eq!(l.released, vec![vec![1].into(), vec![2].into()]);
     assert_eq!(c.held(), 0);
     assert_eq!(c.lookup(T0, (I, ip(1))), Some(mac(1)));
     assert_eq!(c.poll_at(), None);
@@ -64,7 +64,7 @@ fn requests_are_paced_then_resolution_fails() {
         c.expire(T0 + secs(3)),
         vec![Timeout::Failed {
             key: (I, ip(1)),
-            queue: vec![vec![7]],
+            queue: vec![vec![7].into()],
         }]
     );
     assert!(c.is_empty());
@@ -178,9 +178,9 @@ fn queue_bounds() {
     assert!(!h.queued && h.new, "total full");
     assert_eq!(c.held(), 3);
     let l = c.learn(T0, (I, ip(1)), mac(1), false);
-    assert_eq!(l.released, vec![vec![2], vec![3]]);
+    assert_eq!(l.released, vec![vec![2].into(), vec![3].into()]);
     assert_eq!(c.held(), 1);
-    assert_eq!(c.remove((I, ip(2))), vec![vec![4]]);
+    assert_eq!(c.remove((I, ip(2))), vec![vec![4].into()]);
     assert_eq!(c.held(), 0);
 }
 

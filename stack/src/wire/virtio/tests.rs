@@ -326,3 +326,86 @@ proptest! {
         let _ = complete_checksum(&mut p, mss, 16);
     }
 }
+
+/// On a TAP device the frame starts with 14 bytes of Ethernet, and the header's offsets
+/// count them (virtio 1.2 5.1.6.2): the header built for the IP packet, moved behind the
+/// link header, is the header built with the link header from the start.
+#[test]
+fn behind_an_ethernet_header_the_offsets_grow_by_14() {
+    let ip = VirtioNetHdr::tcp4_tso(0, 20, 32, 1448);
+    let eth = ip.behind_link_header(14);
+    assert_eq!(eth, VirtioNetHdr::tcp4_tso(14, 20, 32, 1448));
+    assert_eq!((eth.csum_start, eth.hdr_len), (34, 66));
+    assert_eq!(
+        (eth.gso_size, eth.csum_offset, eth.gso_type),
+        (1448, 16, GsoType::TcpV4)
+    );
+    assert_eq!(
+        VirtioNetHdr::tcp6_tso(0, 40, 32, 1428).behind_link_header(14),
+        VirtioNetHdr::tcp6_tso(14, 40, 32, 1428)
+    );
+    // An ordinary frame keeps the all-zero header.
+    assert_eq!(
+        VirtioNetHdr::NONE.behind_link_header(14),
+        VirtioNetHdr::NONE
+    );
+    // A checksum offload alone: csum_start moves, the zero hdr_len stays zero.
+    let csum = VirtioNetHdr {
+        gso_type: GsoType::None,
+        gso_size: 0,
+        hdr_len: 0,
+        ..ip
+    };
+    let moved = csum.behind_link_header(14);
+    assert_eq!((moved.csum_start, moved.hdr_len), (34, 0));
+    // Offsets past 16 bits saturate rather than wrap into a plausible value.
+    let far = VirtioNetHdr {
+        csum_start: u16::MAX - 4,
+        ..ip
+    };
+    assert_eq!(far.behind_link_header(14).csum_start, u16::MAX);
+}
+
+/// The checks and the software path take the link header into account: the moved header
+/// fits the packet behind 14 bytes, the unmoved one does not (its `csum_start` would point
+/// into the IP header), and a super-segment behind an Ethernet header comes out as the
+/// same wire segments, each behind the same Ethernet header.
+#[test]
+fn a_super_segment_behind_ethernet_checks_and_splits_with_the_link_header() {
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 13) as u8).collect();
+    let sup = with_partial_checksum(tcp_packet(&payload, TcpFlags::ACK));
+    let ip = VirtioNetHdr::tcp4_tso(0, 20, 32, 1448);
+    let eth = ip.behind_link_header(14);
+    assert_eq!(eth.check_ipv4(14, &sup), Ok(()));
+    assert_eq!(ip.check_ipv4(14, &sup), Err(Error::Malformed));
+    assert_eq!(eth.check_ipv4(0, &sup), Err(Error::Malformed));
+
+    let mut bare = Vec::new();
+    to_wire(&ip, 0, &sup, &mut |s| bare.push(s.to_vec())).unwrap();
+    let mut behind = Vec::new();
+    to_wire(&eth, 14, &sup, &mut |s| behind.push(s.to_vec())).unwrap();
+    assert_eq!(bare.len(), 4);
+    assert_eq!(
+        behind, bare,
+        "to_wire takes the packet from its IP header on"
+    );
+
+    let link: Vec<u8> = (1..=14).collect();
+    let mut frame = link.clone();
+    frame.extend_from_slice(&sup);
+    let mut framed = Vec::new();
+    crate::link::wire_frames(14, &frame, &eth, &mut |f| framed.push(f.to_vec())).unwrap();
+    assert_eq!(framed.len(), 4);
+    for (f, b) in framed.iter().zip(&bare) {
+        assert_eq!(
+            &f[..14],
+            &link[..],
+            "each piece behind the same link header"
+        );
+        assert_eq!(&f[14..], &b[..]);
+    }
+    // The unmoved header does not fit the framed packet: an error, nothing sent.
+    let mut none = 0;
+    assert!(crate::link::wire_frames(14, &frame, &ip, &mut |_| none += 1).is_err());
+    assert_eq!(none, 0);
+}
