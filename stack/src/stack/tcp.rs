@@ -110,10 +110,10 @@ fn build_frame(
     buf.clear();
     buf.reserve(total);
     // Headers zeroed, then the payload appended: no pass that zeroes the payload's room
-    // only to overwrite it.
+    // only to overwrite it. The IP header is written before the payload is copied in:
+    // written after, its reads of the (just stored) header fields would wait for the
+    // whole copy's stores to land.
     buf.resize(IP_HL + hl, 0);
-    buf.extend_from_slice(seg.payload[0]);
-    buf.extend_from_slice(seg.payload[1]);
     let ip = Ipv4Repr {
         src_addr: src,
         dst_addr: dst,
@@ -127,11 +127,14 @@ fn build_frame(
         tos: 0,
     };
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    buf.extend_from_slice(seg.payload[0]);
+    buf.extend_from_slice(seg.payload[1]);
     let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
     if !offload {
-        // With the payload in place, emitting the header (empty `repr.payload`)
-        // checksums the whole segment in one pass.
-        seg.repr.emit(tcp, src, dst);
+        // The payload's sum is taken from the send buffer's bytes the copy just read,
+        // not from the frame, whose fresh stores a read would wait for.
+        let payload_sum = payload_sum(seg);
+        seg.repr.emit_before_payload(tcp, src, dst, payload_sum);
         return (buf, VirtioNetHdr::NONE);
     }
     seg.repr.emit_offloaded(tcp, src, dst);
@@ -140,6 +143,13 @@ fn build_frame(
         hdr.gso_type = crate::wire::virtio::GsoType::None;
     }
     (buf, hdr)
+}
+
+/// The one's-complement sum of a segment's payload, from its (up to two) pieces in the
+/// send buffer.
+fn payload_sum(seg: &Outgoing<'_>) -> u64 {
+    let [a, b] = seg.payload;
+    crate::wire::checksum::sum_at(crate::wire::checksum::sum(0, a), b, a.len())
 }
 
 /// [`build_frame`] for IPv6: the fixed header (no extension headers), then the segment
@@ -164,8 +174,6 @@ fn build_frame6(
     buf.clear();
     buf.reserve(total);
     buf.resize(IP_HL + hl, 0);
-    buf.extend_from_slice(seg.payload[0]);
-    buf.extend_from_slice(seg.payload[1]);
     let ip = Ipv6Repr {
         src_addr: src,
         dst_addr: dst,
@@ -177,10 +185,14 @@ fn build_frame6(
     };
     // A super-segment is at most 65,455 bytes of payload (`max_send_len`) behind at most
     // 60 of TCP header, within the 65,535 the Payload Length holds: emitting cannot fail.
+    // (Written before the payload, as in `build_frame`.)
     let _ = ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    buf.extend_from_slice(seg.payload[0]);
+    buf.extend_from_slice(seg.payload[1]);
     let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
     if !offload {
-        seg.repr.emit(tcp, src, dst);
+        let payload_sum = payload_sum(seg);
+        seg.repr.emit_before_payload(tcp, src, dst, payload_sum);
         return (buf, VirtioNetHdr::NONE);
     }
     seg.repr.emit_offloaded(tcp, src, dst);

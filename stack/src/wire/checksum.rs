@@ -43,6 +43,20 @@ pub fn sum(acc: u64, data: &[u8]) -> u64 {
     total + u64::from(carry)
 }
 
+/// Adds `data` to a running sum as [`sum`] does, for data that starts `offset` bytes into
+/// the checksummed area: at an odd offset its bytes pair with the other neighbours, which
+/// swaps the bytes of its folded sum (RFC 1071 2(B)-(C): the sum is byte-order
+/// independent, so a one-byte shift is a byte swap). Lets a caller sum the pieces of a
+/// segment separately, as they are copied in.
+pub fn sum_at(acc: u64, data: &[u8], offset: usize) -> u64 {
+    if offset % 2 == 0 {
+        return sum(acc, data);
+    }
+    let part = fold(sum(0, data)).swap_bytes();
+    let (total, carry) = acc.overflowing_add(u64::from(part));
+    total + u64::from(carry)
+}
+
 /// A 16-bit one's-complement sum computed over native-order words, as the same sum over
 /// big-endian words (RFC 1071 2(C)): the bytes swap on little-endian hosts.
 #[inline]
@@ -194,6 +208,21 @@ pub fn update_u32(old_check: u16, old: u32, new: u32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A segment summed in pieces at any split, odd or even, gives the sum of the whole.
+    #[test]
+    fn pieces_at_odd_offsets_sum_to_the_whole() {
+        let data: Vec<u8> = (0..301u32).map(|i| (i * 37 + 11) as u8).collect();
+        let whole = fold(sum(0, &data));
+        for split in [0, 1, 2, 3, 20, 151, 300, 301] {
+            for second in [split, (split + 7).min(301)] {
+                let mut acc = sum_at(0, &data[..split], 0);
+                acc = sum_at(acc, &data[split..second], split);
+                acc = sum_at(acc, &data[second..], second);
+                assert_eq!(fold(acc), whole, "split at {split} and {second}");
+            }
+        }
+    }
 
     /// RFC 1071 section 3 worked example: bytes 00 01 f2 03 f4 f5 f6 f7 sum to 0xddf2.
     #[test]

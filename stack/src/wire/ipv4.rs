@@ -500,6 +500,7 @@ impl Ipv4Repr {
     /// # Panics
     ///
     /// If the buffer is shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut Ipv4Packet<&mut T>) {
         debug_assert!(
             self.frag_offset.is_multiple_of(8),
@@ -507,21 +508,26 @@ impl Ipv4Repr {
             self.frag_offset
         );
         debug_assert!(self.payload_len <= usize::from(u16::MAX) - HEADER_LEN);
-        packet.set_version(4);
-        packet.set_header_len(HEADER_LEN);
-        packet.set_tos(self.tos);
-        packet.set_total_len((HEADER_LEN + self.payload_len) as u16);
-        packet.set_ident(self.ident);
+        // The header is put together in a local array, checksummed there, and written in
+        // one copy: reading fields back from the packet right after the payload was
+        // copied in would wait for that copy's stores.
+        let mut h = [0u8; HEADER_LEN];
+        h[0] = 0x45;
+        h[1] = self.tos;
+        h[2..4].copy_from_slice(&((HEADER_LEN + self.payload_len) as u16).to_be_bytes());
+        h[4..6].copy_from_slice(&self.ident.to_be_bytes());
         // Flags and offset share one word: write it whole, reserved bit zero.
         let flg_off = if self.dont_frag { FLAG_DF } else { 0 }
             | if self.more_frags { FLAG_MF } else { 0 }
             | (self.frag_offset >> 3);
-        write_u16(packet.data_mut(), field::FLG_OFF, flg_off);
-        packet.set_ttl(self.ttl);
-        packet.set_protocol(self.protocol);
-        packet.set_src_addr(self.src_addr);
-        packet.set_dst_addr(self.dst_addr);
-        packet.fill_checksum();
+        h[6..8].copy_from_slice(&flg_off.to_be_bytes());
+        h[8] = self.ttl;
+        h[9] = self.protocol.into();
+        h[12..16].copy_from_slice(&self.src_addr.octets());
+        h[16..20].copy_from_slice(&self.dst_addr.octets());
+        let check = checksum::checksum(&h);
+        h[10..12].copy_from_slice(&check.to_be_bytes());
+        packet.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&h);
     }
 }
 

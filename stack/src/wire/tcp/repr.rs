@@ -242,6 +242,40 @@ impl<'a> TcpRepr<'a> {
         packet.fill_checksum(src, dst);
     }
 
+    /// Like [`emit`](Self::emit) for a segment whose payload is already in place after
+    /// the header room (`self.payload` empty, the buffer exactly header and payload), with
+    /// `payload_sum` the one's-complement sum of that payload ([`checksum::sum_at`] from
+    /// offset 0 of the payload), computed by the caller from the bytes it copied in: the
+    /// checksum then reads only the header, not the payload again.
+    ///
+    /// [`checksum::sum_at`]: crate::wire::checksum::sum_at
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than `buffer_len()`.
+    pub fn emit_before_payload<T>(
+        &self,
+        packet: &mut TcpPacket<&mut T>,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        payload_sum: u64,
+    ) where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
+        use crate::wire::checksum;
+        self.emit_fields(packet, "TcpRepr::emit_before_payload");
+        packet.set_checksum(0);
+        let buf = packet.buffer.as_ref();
+        let hl = self.header_len();
+        let mut acc =
+            checksum::pseudo_header_ip(src.into(), dst.into(), super::PROTOCOL, buf.len() as u32);
+        acc = checksum::sum(acc, &buf[..hl]);
+        // `hl` is a multiple of 4: the payload starts at an even offset.
+        let (total, carry) = acc.overflowing_add(payload_sum);
+        let c = !checksum::fold(total + u64::from(carry));
+        packet.set_checksum(c);
+    }
+
     /// Like [`emit`](Self::emit), but leaves the checksum for the device to complete:
     /// the field holds the pseudo-header sum over the whole segment, not complemented, as
     /// virtio-net's `NEEDS_CSUM` asks (virtio 1.2 section 5.1.6.2) and Linux's
