@@ -525,7 +525,21 @@ impl Ipv4Repr {
         h[9] = self.protocol.into();
         h[12..16].copy_from_slice(&self.src_addr.octets());
         h[16..20].copy_from_slice(&self.dst_addr.octets());
-        let check = checksum::checksum(&h);
+        // The checksum from the fields' values (RFC 1071: the sum of the header's 16-bit
+        // words), not by reading the bytes just stored: a read spanning several
+        // fresh narrow stores waits for them, and for every store queued before them.
+        let word = |hi: u8, lo: u8| u64::from(u16::from_be_bytes([hi, lo]));
+        let (s, d) = (u32::from(self.src_addr), u32::from(self.dst_addr));
+        let acc = word(0x45, self.tos)
+            + (HEADER_LEN + self.payload_len) as u64
+            + u64::from(self.ident)
+            + u64::from(flg_off)
+            + word(self.ttl, self.protocol.into())
+            + u64::from(s >> 16)
+            + u64::from(s & 0xffff)
+            + u64::from(d >> 16)
+            + u64::from(d & 0xffff);
+        let check = !checksum::fold(acc);
         h[10..12].copy_from_slice(&check.to_be_bytes());
         packet.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&h);
     }
