@@ -50,7 +50,7 @@ pub fn sum(acc: u64, data: &[u8]) -> u64 {
 /// independent, so a one-byte shift is a byte swap). Lets a caller sum the pieces of a
 /// segment separately, as they are copied in.
 pub fn sum_at(acc: u64, data: &[u8], offset: usize) -> u64 {
-    if offset % 2 == 0 {
+    if offset.is_multiple_of(2) {
         return sum(acc, data);
     }
     let part = fold(sum(0, data)).swap_bytes();
