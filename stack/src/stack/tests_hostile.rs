@@ -1,7 +1,8 @@
 //! Hostile input to the whole core: random and mutated frames fed to a stack that has a
 //! listener, an established connection, fragments in reassembly and a UDP socket, with
 //! time moving on, through the offload path too (random and mutated virtio-net headers,
-//! TCP super-segments of both families), and TCP and UDP over IPv6 beside them.
+//! TCP super-segments of both families), and TCP and UDP over IPv6 beside them; the
+//! offload path on an Ethernet (TAP) interface too.
 //! Nothing may panic, and the bounds must hold.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
@@ -232,5 +233,81 @@ proptest! {
         let in_tw = s.tcp.slots.iter().filter(|x| x.in_time_wait).count();
         prop_assert_eq!(s.tcp.time_wait, in_tw);
         prop_assert!(s.tcp.time_wait <= s.tcp.cfg.max_time_wait.max(1));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    /// The same frames on an Ethernet (TAP) interface whose device offloads: each behind
+    /// an Ethernet header (the type from the IP version, or a random one), its header
+    /// moved behind the link header, or left as the TUN path would have it (then it does
+    /// not fit). The peer's address is resolved first, so answers leave at once; what
+    /// the stack hands the device always fits its header with 14 bytes of link header.
+    #[test]
+    fn the_core_survives_hostile_frames_on_ethernet(
+        frames in hostile(),
+        shift in any::<u64>(),
+        kinds in any::<u64>(),
+    ) {
+        use crate::wire::ethernet::{EtherType, EthernetAddress, HEADER_LEN};
+        const MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 2]);
+        const PEER_MAC: EthernetAddress = EthernetAddress([0x0a, 0, 0, 0, 0, 1]);
+        let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(3));
+        let cfg = InterfaceConfig::ethernet("tap0", Ipv4Cidr::new(US, 24).unwrap(), Some(MAC))
+            .with_ipv6(crate::iface::Ipv6Cidr::new(US6, 64).unwrap());
+        let i = s.add_interface(cfg);
+        s.set_offload(i, true);
+        let l = s.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+        let l6 = s.tcp_listen(SocketAddr::new(US6.into(), 80), 4).unwrap();
+        let mut now = Instant::from_secs(1);
+        let reply = crate::wire::arp::ArpRepr {
+            operation: crate::wire::arp::ArpOperation::Reply,
+            source_hardware_addr: PEER_MAC,
+            source_protocol_addr: PEER,
+            target_hardware_addr: MAC,
+            target_protocol_addr: US,
+        };
+        let mut arp = [0u8; 28];
+        reply.emit(&mut crate::wire::arp::ArpPacket::new_unchecked(&mut arp[..]));
+        s.receive(now, i, &ethernet::frame(PEER_MAC, MAC, EtherType::Arp, &arp));
+        for (k, (f, hdr)) in frames.iter().enumerate() {
+            let ethertype = match (kinds >> (k % 32 * 2)) & 3 {
+                0 => EtherType::Arp,
+                _ if f.first().is_some_and(|b| b >> 4 == 6) => EtherType::Ipv6,
+                _ => EtherType::Ipv4,
+            };
+            let frame = ethernet::frame(PEER_MAC, MAC, ethertype, f);
+            let hdr = match (shift >> (k % 64)) & 1 {
+                1 => hdr.behind_link_header(HEADER_LEN),
+                _ => *hdr,
+            };
+            s.receive_offload(now, i, &frame, &hdr);
+            while let Some(t) = s.poll_transmit() {
+                let fits = crate::link::wire_frames(HEADER_LEN, &t.frame, &t.offload, &mut |_| {});
+                prop_assert!(fits.is_ok(), "{:?} for {:?}", fits, t.offload);
+            }
+            now += Duration::from_millis(37);
+            if s.poll_at().is_some_and(|t| t <= now) {
+                s.handle_timeout(now);
+            }
+            let _ = s.tcp_accept(l);
+            let _ = s.tcp_accept(l6);
+        }
+        for _ in 0..400 {
+            match s.poll_at() {
+                Some(t) => {
+                    now = now.max(t) + Duration::from_millis(1);
+                    s.handle_timeout(now);
+                    while let Some(t) = s.poll_transmit() {
+                        let fits =
+                            crate::link::wire_frames(HEADER_LEN, &t.frame, &t.offload, &mut |_| {});
+                        prop_assert!(fits.is_ok(), "{:?} for {:?}", fits, t.offload);
+                    }
+                }
+                None => break,
+            }
+        }
+        prop_assert!(s.tcp.live <= s.tcp.cfg.max_connections);
     }
 }
