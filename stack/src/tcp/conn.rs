@@ -161,10 +161,11 @@ pub struct Connection {
     pub(crate) delivery: super::rate::RateSampler,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
     pub(crate) high_rxt: SeqNum,
-    /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
-    /// data sent after that is SACKed while SND.UNA stays, the retransmission was lost
-    /// too (the idea of RACK, RFC 8985, for the one segment that matters most).
-    pub(crate) una_rxt_mark: Option<SeqNum>,
+    /// RACK (RFC 8985 section 6, `rack.rs`): time-based loss detection when SACK is on.
+    pub(crate) rack: super::rack::Rack,
+    /// RFC 8985 7.4: the probe outstanding (TLP.end_seq, TLP.is_retrans), until its ACK
+    /// tells whether it repaired a loss.
+    pub(crate) tlp_end: Option<(SeqNum, bool)>,
     /// The end of the highest retransmitted segment: an ACK covering it gives no
     /// timestamp RTT sample (Karn's rule applied to timestamps too: the echo may be of an
     /// earlier copy, and one such sample spanning backed-off timeouts blows the RTO up).
@@ -380,7 +381,8 @@ impl Connection {
             last_oow_ack: None,
             tlp_out: false,
             tlp_due: false,
-            una_rxt_mark: None,
+            rack: super::rack::Rack::default(),
+            tlp_end: None,
             retransmit_una: false,
             stalled_since: None,
             rto_count: 0,
@@ -751,39 +753,6 @@ impl Connection {
             Timer::Retransmit,
             (now + self.rtt.rto()).min(deadline.max(now)),
         );
-    }
-
-    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
-    /// peer's delayed-ACK allowance when one segment is in flight), when it would fire
-    /// before the RTO. A lost tail then costs a couple of round trips, not an RTO.
-    pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let outstanding = self.snd_max != self.snd_una;
-        let Some(srtt) = self.rtt.srtt() else {
-            return;
-        };
-        if !self.tlp_enabled
-            || !outstanding
-            || self.in_recovery
-            || self.tlp_out
-            || !self.state.is_synchronized()
-        {
-            self.timers.stop(Timer::LossProbe);
-            return;
-        }
-        let mut pto = srtt.saturating_mul(2).max(Duration::from_millis(10));
-        if self.snd_max.since(self.snd_una) <= self.payload_mss() {
-            pto += Duration::from_millis(40);
-        }
-        let at = now + pto;
-        if self
-            .timers
-            .get(Timer::Retransmit)
-            .is_some_and(|rto| at < rto)
-        {
-            self.timers.set(Timer::LossProbe, at);
-        } else {
-            self.timers.stop(Timer::LossProbe);
-        }
     }
 
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {

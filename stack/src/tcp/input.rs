@@ -345,9 +345,6 @@ impl Connection {
         // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
         let sacked_before = self.scoreboard.sacked_bytes();
         let una_before = self.snd_una;
-        let lost_before = self
-            .scoreboard
-            .lost_frontier(self.snd_una, self.payload_mss());
         let sacks_new = self.opts.sack
             && self
                 .scoreboard
@@ -358,8 +355,12 @@ impl Connection {
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
         }
+        // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
+        let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
+        let pure_dup = self.snd_una == una_before && !sacks_new;
+        self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup);
         if self.in_recovery && self.opts.sack {
-            self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
+            self.prr_on_ack(una_before, sacked_before, newly_sacked, further_loss);
         }
         // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
         self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
@@ -506,6 +507,7 @@ impl Connection {
         let sample = sample.or(timed);
         if let Some(rtt) = sample {
             self.rtt.sample(rtt);
+            self.rack.on_rtt_sample(rtt);
             self.trace_rtt(now, rtt);
         }
         self.rto_count = 0;
@@ -518,6 +520,7 @@ impl Connection {
                 // Full acknowledgement: leave fast recovery.
                 self.in_recovery = false;
                 self.inflation = 0;
+                self.rack.on_recovery_exit();
                 let flight = if self.prr.active() {
                     // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
                     // with FlightSize = ssthresh gives exactly that).
@@ -549,7 +552,6 @@ impl Connection {
             self.inflation = 0;
         }
         self.dup_acks = 0;
-        self.una_rxt_mark = None;
         self.tlp_out = false;
         self.scoreboard.ack(self.snd_una);
         if self.high_rxt.diff(self.snd_una) < 0 {
@@ -588,20 +590,6 @@ impl Connection {
         if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
             return;
         }
-        // A lost retransmission of the first hole: data sent after it has been SACKed
-        // (three segments' worth beyond), yet SND.UNA has not moved. Send it again now
-        // rather than wait for the retransmission timer.
-        if self.in_recovery && self.opts.sack {
-            let mss = self.payload_mss();
-            if let (Some(mark), Some(high)) = (self.una_rxt_mark, self.scoreboard.high()) {
-                if high.diff(mark) >= (super::sack::DUP_THRESH * mss) as i32 {
-                    self.retransmit_una = true;
-                    self.una_rxt_mark = None;
-                    log::debug!(target: LOG, "{} -> {}: retransmission of {} lost, again",
-                        self.local, self.remote, self.snd_una);
-                }
-            }
-        }
         self.dup_acks += 1;
         let mss = self.payload_mss();
         if self.in_recovery {
@@ -615,7 +603,14 @@ impl Connection {
             // while going back after a timeout: what follows SND.NXT then is old data.)
             self.inflation = self.dup_acks as usize * mss;
         }
-        let sack_says_lost = self.opts.sack && self.scoreboard.is_lost(self.snd_una, mss);
+        if sacks_new {
+            self.tlp_out = false;
+        }
+        if self.opts.sack {
+            // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
+            // replaces the duplicate-ACK threshold.
+            return;
+        }
         // RFC 5827 early retransmit: with fewer than four segments outstanding and
         // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
         // one less than the segments outstanding.
@@ -629,41 +624,10 @@ impl Connection {
         } else {
             3
         };
-        if sacks_new {
-            self.tlp_out = false;
-        }
-        if self.dup_acks as usize >= dupthresh || sack_says_lost {
-            // RFC 6675 5 (and 3.2 of RFC 5681): the third duplicate ACK, or SACK showing
-            // the first segment lost, starts loss recovery. RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
-            // recovery for losses of the same window).
-            if self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss {
-                return;
-            }
-            let flight = self.snd_max.since(self.snd_una);
-            if self.opts.sack {
-                // RFC 3708: remember the window, to undo the reduction if D-SACKs show
-                // the retransmissions spurious.
-                self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
-            }
-            self.in_recovery = true;
-            self.recover = self.snd_max;
-            self.cc.on_congestion_event(now, flight);
-            self.high_rxt = self.snd_una;
-            // RFC 6675 5 (4.2) / RFC 5681 3.2: retransmit the first segment presumed
-            // dropped at once.
-            self.retransmit_una = true;
-            if self.opts.sack {
-                // RFC 6675: the pipe estimate replaces window inflation; the send loop
-                // then retransmits lost holes first (NextSeg rule 1).
-                self.inflation = 0;
-            } else {
-                self.inflation = 3 * mss;
-            }
-            self.stats.fast_retransmits += 1;
-            ctx.stats.tcp_fast_retrans += 1;
-            self.sampler.on_retransmit();
-            log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
-                self.local, self.remote, self.snd_una, self.cc.cwnd());
+        if self.dup_acks as usize >= dupthresh {
+            // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
+            // step 2: only if the ACK covers more than `recover`).
+            self.enter_recovery(now, ctx.stats);
         }
     }
 

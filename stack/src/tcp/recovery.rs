@@ -1,13 +1,19 @@
-//! The sender's answers to an ACK during and after SACK loss recovery that live beside
-//! the RFC 6675 machinery of `input.rs`: PRR's per-ACK steps (RFC 9937, arithmetic in
-//! `prr.rs`) and D-SACK reading with the undo of a spurious fast retransmit (RFC 2883
-//! section 5, RFC 3708; state in `undo.rs`); and the go-back to SND.UNA that ends any
-//! recovery episode, after a timeout or a lowered path MTU.
+//! The sender's loss detection and recovery beside the RFC 5681/6582 duplicate-ACK
+//! machinery of `input.rs`: RACK (RFC 8985 section 6, state in `rack.rs`) decides what
+//! is lost when SACK is on and starts recovery; the tail loss probe (RFC 8985 section 7);
+//! PRR's per-ACK steps (RFC 9937, arithmetic in `prr.rs`); D-SACK reading with the undo
+//! of a spurious fast retransmit (RFC 2883 section 5, RFC 3708; state in `undo.rs`); and
+//! the go-back to SND.UNA that ends any recovery episode, after a timeout or a lowered
+//! path MTU.
 
 use super::conn::Connection;
 use super::input::InputCtx;
+use super::output::{Outgoing, OutputCtx};
 use super::seq::SeqNum;
-use crate::time::Instant;
+use super::timer::Timer;
+use super::trace::Cause;
+use crate::stats::Stats;
+use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
 
@@ -25,9 +31,11 @@ impl Connection {
         self.inflation = 0;
         self.dup_acks = 0;
         // RFC 2018 section 8: the SACK information is dropped (the receiver may have
-        // reneged), and with it RACK's queue of lost retransmissions.
+        // reneged), and with it RACK's marks.
         self.scoreboard.clear();
-        self.delivery.clear_lost_again();
+        self.rack.on_go_back();
+        self.timers.stop(Timer::RackReorder);
+        self.tlp_end = None;
         self.high_rxt = self.snd_una;
         // RFC 6582 section 4: `recover` is the highest sequence number sent, so duplicate
         // ACKs the resent data draws do not start a fast retransmit before all of it is
@@ -49,7 +57,7 @@ impl Connection {
         una_before: SeqNum,
         sacked_before: usize,
         newly_sacked: usize,
-        lost_before: Option<SeqNum>,
+        further_loss: bool,
     ) {
         if !self.cc.uses_prr() {
             return;
@@ -66,17 +74,9 @@ impl Connection {
         }
         let mss = self.payload_mss();
         let delivered = (acked + sacked).saturating_sub(sacked_before);
-        let pipe = self
-            .scoreboard
-            .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
-        // safeACK: "SND.UNA advances and no further loss indicated": this ACK's SACK
-        // blocks made no data lost (RFC 6675 IsLost) that was not deemed lost before.
-        let lost_after = self.scoreboard.lost_frontier(self.snd_una, mss);
-        let further_loss = match (lost_before, lost_after) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(b), Some(a)) => a.diff(b) > 0,
-        };
+        let pipe = self.sack_pipe();
+        // safeACK: "SND.UNA advances and no further loss indicated": RACK marked nothing
+        // newly lost on this ACK.
         let safe = acked > 0 && !further_loss;
         let sample = super::prr::AckSample {
             delivered,
@@ -112,6 +112,208 @@ impl Connection {
         ctx.stats.tcp_dsack_undo += 1;
         log::debug!(target: LOG, "{} -> {}: spurious fast retransmit (D-SACK), window restored to {} at {:?}",
             self.local, self.remote, self.cc.cwnd(), now);
+    }
+}
+
+impl Connection {
+    /// RFC 6675's pipe with SACK in use: the bytes outstanding that are neither SACKed
+    /// nor marked lost by RACK (RFC 8985 6.2) and not yet sent again.
+    pub(crate) fn sack_pipe(&self) -> usize {
+        self.rack.pipe(self.snd_max.since(self.snd_una))
+    }
+
+    /// RFC 8985 6.2 steps 1-5 for an ACK on a connection with SACK: the records it
+    /// delivered (cumulatively or by its SACK blocks, not a D-SACK block) update RACK;
+    /// a D-SACK widens the reordering window; then loss detection runs, and a loss
+    /// starts recovery. Returns the bytes this ACK made lost (RFC 9937's "further loss").
+    pub(crate) fn rack_on_ack(
+        &mut self,
+        now: Instant,
+        blocks: &[Option<(u32, u32)>],
+        dsack: bool,
+        stats: &mut Stats,
+    ) -> usize {
+        if !self.opts.sack {
+            return 0;
+        }
+        let mut sacked = [(SeqNum(0), SeqNum(0)); 4];
+        let mut n = 0;
+        for &(l, r) in blocks.iter().skip(usize::from(dsack)).flatten() {
+            sacked[n] = (SeqNum(l), SeqNum(r));
+            n += 1;
+        }
+        self.rack.on_ack(now, self.snd_una, &sacked[..n]);
+        self.rack.on_dsack(dsack, self.snd_una, self.snd_max);
+        self.rack_detect(now, stats)
+    }
+
+    /// RFC 8985 6.3: the reordering timer fired: detect losses again (the timer is
+    /// re-armed if some segment is still within its window).
+    pub(crate) fn rack_on_timer(&mut self, now: Instant, stats: &mut Stats) {
+        if self.opts.sack && self.snd_max != self.snd_una {
+            self.rack_detect(now, stats);
+        }
+    }
+
+    /// RFC 8985 6.2 step 5 and 6.3: marks losses, arms or stops the reordering timer,
+    /// and enters recovery when something is lost.
+    fn rack_detect(&mut self, now: Instant, stats: &mut Stats) -> usize {
+        let mss = self.payload_mss();
+        let segs_sacked = self.scoreboard.sacked_bytes() / mss;
+        let reo_wnd = self
+            .rack
+            .reo_wnd(self.in_recovery, segs_sacked, self.rtt.srtt());
+        let (newly, timeout) = self.rack.detect_loss(now, reo_wnd);
+        match timeout {
+            Some(t) => self.timers.set(Timer::RackReorder, now + t),
+            None => self.timers.stop(Timer::RackReorder),
+        }
+        if newly > 0 {
+            log::debug!(target: LOG, "{} -> {}: RACK: {newly} bytes lost (reo_wnd {reo_wnd})",
+                self.local, self.remote);
+        }
+        if self.rack.lost_bytes() > 0 && !self.in_recovery {
+            self.enter_recovery(now, stats);
+        }
+        newly
+    }
+
+    /// Loss detected (RFC 5681 3.2's third duplicate ACK without SACK; RACK with it):
+    /// unless the loss lies below `recover` (RFC 6582 section 4 / RFC 6675 section 5: no
+    /// second reduction for the same window, nor for the echoes of a go-back after a
+    /// timeout), fast recovery starts: one congestion event, and the first lost segment
+    /// goes at once (RFC 6675 5 (4.2)).
+    pub(crate) fn enter_recovery(&mut self, now: Instant, stats: &mut Stats) {
+        if self.snd_una <= self.recover && self.recover != self.iss {
+            return;
+        }
+        let flight = self.snd_max.since(self.snd_una);
+        let mss = self.payload_mss();
+        if self.opts.sack {
+            // RFC 3708: remember the window, to undo the reduction if D-SACKs show the
+            // retransmissions spurious.
+            self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
+        }
+        self.in_recovery = true;
+        self.recover = self.snd_max;
+        self.cc.on_congestion_event(now, flight);
+        self.high_rxt = self.snd_una;
+        self.timers.stop(Timer::LossProbe);
+        if self.opts.sack {
+            // RFC 6675: the pipe estimate replaces window inflation; the send loop then
+            // retransmits what RACK marked lost (NextSeg rule 1).
+            self.inflation = 0;
+            self.retransmit_una = self
+                .rack
+                .next_lost(self.snd_una)
+                .is_some_and(|(s, _)| s == self.snd_una);
+        } else {
+            self.inflation = 3 * mss;
+            self.retransmit_una = true;
+        }
+        self.stats.fast_retransmits += 1;
+        stats.tcp_fast_retrans += 1;
+        self.sampler.on_retransmit();
+        log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
+            self.local, self.remote, self.snd_una, self.cc.cwnd());
+    }
+
+    /// RFC 8985 7.2's conditions for a probe: data outstanding, not in loss recovery, no
+    /// probe outstanding, and (with SACK) nothing SACKed, which RACK would handle.
+    pub(crate) fn tlp_may_fire(&self) -> bool {
+        self.tlp_enabled
+            && self.snd_max != self.snd_una
+            && !self.in_recovery
+            && !self.tlp_out
+            && self.state.is_synchronized()
+            && self.scoreboard.is_empty()
+    }
+
+    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
+    /// peer's delayed-ACK allowance, 40 ms, when one segment is in flight), at most
+    /// until the RTO would fire: a lost tail then costs a couple of round trips, not an
+    /// RTO. (RFC 8985 asks for SACK; tunstack probes without it too, where the probe's
+    /// duplicate ACK can still start early retransmit.)
+    pub(crate) fn arm_tlp(&mut self, now: Instant) {
+        let Some(srtt) = self.rtt.srtt() else {
+            return;
+        };
+        if !self.tlp_may_fire() {
+            self.timers.stop(Timer::LossProbe);
+            return;
+        }
+        let mut pto = srtt.saturating_mul(2).max(Duration::from_millis(10));
+        if self.snd_max.since(self.snd_una) <= self.payload_mss() {
+            pto += Duration::from_millis(40);
+        }
+        let mut at = now + pto;
+        if let Some(rto) = self.timers.get(Timer::Retransmit) {
+            at = at.min(rto);
+        }
+        self.timers.set(Timer::LossProbe, at);
+    }
+
+    /// RFC 8985 7.3: the loss probe: one new segment if the receiver's window allows,
+    /// else the last segment sent again; then the RTO is re-armed. TLP.end_seq is noted
+    /// for 7.4's loss detection.
+    pub(crate) fn send_loss_probe(
+        &mut self,
+        now: Instant,
+        ctx: &mut OutputCtx<'_>,
+        emit: &mut dyn FnMut(&Outgoing<'_>),
+    ) {
+        self.trace.why(Cause::Tlp);
+        let mss = self.payload_mss();
+        let offset = self.snd_nxt.since(self.snd_una);
+        let unsent = self.send_buf.len().saturating_sub(offset);
+        let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
+        self.tlp_out = true;
+        ctx.stats.tcp_loss_probes += 1;
+        let rexmit = !(unsent > 0 && room > 0 && self.snd_nxt == self.snd_max);
+        if !rexmit {
+            let len = unsent.min(room).min(mss);
+            let seq = self.snd_nxt;
+            self.emit_segment(now, seq, len, false, ctx, emit, false);
+        } else {
+            let data_end = self.snd_una + self.send_buf.len().min(self.snd_max.since(self.snd_una));
+            let len = data_end.since(self.snd_una).min(mss);
+            if len == 0 {
+                return;
+            }
+            let seq = data_end - len;
+            self.emit_segment(now, seq, len, false, ctx, emit, true);
+        }
+        self.tlp_end = Some((self.snd_max, rexmit));
+        self.arm_rto(now);
+    }
+
+    /// RFC 8985 7.4.2: the ACK of a probe episode. A probe of new data needs nothing
+    /// (RACK sees any loss). For a retransmitted probe: a D-SACK means both copies
+    /// arrived (no loss); an ACK beyond TLP.end_seq means the probe repaired a loss
+    /// RACK could not see, and the congestion controller answers it as a loss (7.4.2:
+    /// "invoke the congestion control"), leaving cwnd at the reduced ssthresh.
+    pub(crate) fn tlp_on_ack(&mut self, now: Instant, ack: SeqNum, dsack: bool, pure_dup: bool) {
+        let Some((end, rexmit)) = self.tlp_end else {
+            return;
+        };
+        if ack < end {
+            return;
+        }
+        if !rexmit || dsack {
+            self.tlp_end = None;
+        } else if ack > end {
+            self.tlp_end = None;
+            if !self.in_recovery {
+                let flight = self.snd_max.since(self.snd_una);
+                self.cc.on_congestion_event(now, flight);
+                self.cc.on_recovery_exit(now, self.cc.ssthresh());
+                log::debug!(target: LOG, "{} -> {}: the loss probe repaired a loss: cwnd {}",
+                    self.local, self.remote, self.cc.cwnd());
+            }
+        } else if pure_dup {
+            // The ACK of TLP.end_seq itself, once more: the episode is over.
+            self.tlp_end = None;
+        }
     }
 }
 
