@@ -17,6 +17,7 @@ mod handshake;
 mod listen;
 mod options;
 mod prr;
+mod rack;
 mod recovery;
 mod rfc5961;
 mod rst;
