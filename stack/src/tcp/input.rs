@@ -358,7 +358,7 @@ impl Connection {
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
         let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
         let pure_dup = self.snd_una == una_before && !sacks_new;
-        self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup);
+        self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup, ctx.stats);
         if self.in_recovery && self.opts.sack {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, further_loss);
         }
@@ -472,7 +472,7 @@ impl Connection {
         now: Instant,
         ack: SeqNum,
         seg: &TcpRepr<'_>,
-        _ctx: &mut InputCtx<'_>,
+        ctx: &mut InputCtx<'_>,
     ) {
         let flight_before = self.snd_max.since(self.snd_una);
         let covers_rexmit = self.snd_una.diff(self.rexmit_high) < 0;
@@ -513,6 +513,8 @@ impl Connection {
         self.rto_count = 0;
         // Progress: the user timeout's clock starts again (from now, for what is left).
         self.stalled_since = None;
+        // RFC 3522: was the timeout before this ACK spurious?
+        self.rto_undo_on_ack(now, seg.timestamp.map(|t| t.tsecr), ctx.stats);
 
         // NewReno (RFC 6582 3.2 steps 5 and 6).
         if self.in_recovery {

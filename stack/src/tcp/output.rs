@@ -129,6 +129,7 @@ impl Connection {
         // RFC 5681 3.1 eq. 4 (via the congestion controller), RFC 6582 section 4: after a
         // timeout, `recover` is the highest sequence number sent.
         if self.state.is_synchronized() {
+            self.rto_undo_on_rto(now);
             self.cc.on_rto(now, flight, self.rto_count == 1);
         } else {
             // RFC 6928 2 / RFC 5681 3.1: a lost SYN or SYN-ACK leaves an initial window of

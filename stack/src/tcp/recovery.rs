@@ -179,12 +179,15 @@ impl Connection {
     }
 
     /// Loss detected (RFC 5681 3.2's third duplicate ACK without SACK; RACK with it):
-    /// unless the loss lies below `recover` (RFC 6582 section 4 / RFC 6675 section 5: no
-    /// second reduction for the same window, nor for the echoes of a go-back after a
-    /// timeout), fast recovery starts: one congestion event, and the first lost segment
-    /// goes at once (RFC 6675 5 (4.2)).
+    /// unless the ACK does not yet cover `recover` (RFC 6582 3.2 step 2: "the Cumulative
+    /// Acknowledgment field covers more than recover", the highest sequence number sent
+    /// when the last recovery or timeout began, which is `recover - 1` here: no second
+    /// reduction for the same window, nor for the echoes of a go-back after a timeout),
+    /// fast recovery starts: one congestion event, and the first lost segment goes at
+    /// once (RFC 6675 5 (4.2)). A loss of the very segment at `recover`, sent after the
+    /// last recovery began, is a new window's.
     pub(crate) fn enter_recovery(&mut self, now: Instant, stats: &mut Stats) {
-        if self.snd_una <= self.recover && self.recover != self.iss {
+        if self.snd_una < self.recover && self.recover != self.iss {
             return;
         }
         let flight = self.snd_max.since(self.snd_una);
@@ -292,7 +295,14 @@ impl Connection {
     /// arrived (no loss); an ACK beyond TLP.end_seq means the probe repaired a loss
     /// RACK could not see, and the congestion controller answers it as a loss (7.4.2:
     /// "invoke the congestion control"), leaving cwnd at the reduced ssthresh.
-    pub(crate) fn tlp_on_ack(&mut self, now: Instant, ack: SeqNum, dsack: bool, pure_dup: bool) {
+    pub(crate) fn tlp_on_ack(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        dsack: bool,
+        pure_dup: bool,
+        stats: &mut Stats,
+    ) {
         let Some((end, rexmit)) = self.tlp_end else {
             return;
         };
@@ -304,9 +314,12 @@ impl Connection {
         } else if ack > end {
             self.tlp_end = None;
             if !self.in_recovery {
-                let flight = self.snd_max.since(self.snd_una);
-                self.cc.on_congestion_event(now, flight);
+                // The loss was of the window the probe ended (what is in flight now
+                // says nothing about it): as Linux's ssthresh from cwnd.
+                let window = self.cc.cwnd();
+                self.cc.on_congestion_event(now, window);
                 self.cc.on_recovery_exit(now, self.cc.ssthresh());
+                stats.tcp_loss_probe_recovery += 1;
                 log::debug!(target: LOG, "{} -> {}: the loss probe repaired a loss: cwnd {}",
                     self.local, self.remote, self.cc.cwnd());
             }
@@ -317,6 +330,44 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// RFC 3522 section 3 / RFC 4015: on the first timeout of a series, with timestamps
+    /// in use, remember the window and the retransmission's timestamp (the go-back
+    /// retransmission leaves in this same turn, with this TSval or a later one, which only
+    /// makes the test stricter). A later timeout in the series forgets it.
+    pub(crate) fn rto_undo_on_rto(&mut self, now: Instant) {
+        self.rto_undo = (self.opts.timestamps && self.rto_count == 1).then(|| {
+            super::undo::RtoUndo {
+                prior_cwnd: self.cc.cwnd(),
+                prior_ssthresh: self.cc.ssthresh(),
+                prior_recover: self.recover,
+                retransmit_ts: self.ts_now(now),
+            }
+        });
+    }
+
+    /// RFC 3522 section 2 (Eifel detection): the first ACK of new data after a timeout
+    /// echoes a timestamp older than the retransmission's: it acknowledges the original
+    /// transmission, and the timeout was spurious. RFC 4015 section 3.2 (Eifel
+    /// response): cwnd and ssthresh go back to their values before it, sending resumes
+    /// with new data (SND.NXT = SND.MAX: the originals are on their way), and `recover`
+    /// is what it was, so a real loss in the window can still start fast recovery.
+    pub(crate) fn rto_undo_on_ack(&mut self, now: Instant, tsecr: Option<u32>, stats: &mut Stats) {
+        let Some(u) = self.rto_undo.take() else {
+            return;
+        };
+        if !tsecr.is_some_and(|e| u.spurious(e)) {
+            return;
+        }
+        self.cc.undo(u.prior_cwnd, u.prior_ssthresh);
+        self.snd_nxt = self.snd_max;
+        self.recover = u.prior_recover;
+        stats.tcp_spurious_rtos += 1;
+        log::debug!(target: LOG, "{} -> {}: spurious RTO (Eifel), window restored to {} at {:?}",
+            self.local, self.remote, self.cc.cwnd(), now);
+    }
+}
+
 /// RFC 2883 section 5: whether the first SACK block of an ACK reports a duplicate: it
 /// covers data at or below the cumulative ACK, or lies within the second block.
 pub(crate) fn is_dsack(blocks: &[Option<(u32, u32)>], ack: SeqNum) -> bool {
@@ -324,14 +375,14 @@ pub(crate) fn is_dsack(blocks: &[Option<(u32, u32)>], ack: SeqNum) -> bool {
         return false;
     };
     let (l, r) = (SeqNum(l), SeqNum(r));
-    if r.diff(l) <= 0 {
+    if r <= l {
         return false;
     }
-    if r.diff(ack) <= 0 {
+    if r <= ack {
         return true;
     }
     match blocks.get(1).copied().flatten() {
-        Some((l2, r2)) => SeqNum(l2).diff(l) <= 0 && r.diff(SeqNum(r2)) <= 0,
+        Some((l2, r2)) => SeqNum(l2) <= l && r <= SeqNum(r2),
         None => false,
     }
 }

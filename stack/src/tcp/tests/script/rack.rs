@@ -130,3 +130,52 @@ fn tail_loss_probe_then_rack_repairs_the_tail() {
     let info = h.s.tcp_conn(c.h).unwrap().info();
     assert_eq!((info.stats.timeouts, info.bytes_in_flight), (0, 0));
 }
+
+/// The tail of ten segments with the last one lost, probed: returns the connection, the
+/// flight and the probe (a retransmission of the last segment).
+fn probed_tail(h: &mut Harness) -> (Conn, Vec<Seg>, Seg) {
+    let (c, out) = flight(h, 10);
+    h.idle_until(h.now + ms(100));
+    h.inject(&c.seg(ACK).ack(out[9].seq));
+    h.expect_none();
+    let (_, probe) = h.next_out(secs(1)).expect("a probe");
+    check(&probe[0], &[seq(out[9].seq), len(1460)]);
+    (c, out, probe[0].clone())
+}
+
+/// RFC 8985 7.4: a retransmitted probe followed by an ACK beyond it (new data sent
+/// after it arrived too) and no D-SACK repaired a loss: the congestion controller
+/// answers it as one (CUBIC: ssthresh = 0.7 cwnd).
+#[test]
+fn probe_that_repaired_a_loss_reduces_the_window() {
+    let mut h = Harness::with(TcpConfig::default());
+    let (c, _, probe) = probed_tail(&mut h);
+    let before = h.s.tcp_conn(c.h).unwrap().info().cwnd;
+    h.send(&c, &[9u8; 1460]);
+    let new = h.expect(&[seq(end(&probe)), len(1460)]);
+    h.advance_by(ms(100));
+    h.inject(&c.seg(ACK).ack(end(&new)));
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(h.s.stats().tcp_loss_probe_recovery, 1);
+    assert_eq!(info.ssthresh, before * 7 / 10, "cwnd was {before}");
+}
+
+/// RFC 8985 7.4: a D-SACK for the probe means the original arrived too: no loss, the
+/// window stays.
+#[test]
+fn probe_reported_duplicate_is_no_loss() {
+    let mut h = Harness::with(TcpConfig::default());
+    let (c, _, probe) = probed_tail(&mut h);
+    h.advance_by(ms(100));
+    h.inject(&c.seg(ACK).ack(end(&probe)));
+    let mut d = c.seg(ACK).ack(end(&probe));
+    d.sack = vec![(probe.seq, end(&probe))];
+    h.inject(&d);
+    h.send(&c, &[9u8; 1460]);
+    let new = h.expect(&[seq(end(&probe))]);
+    h.advance_by(ms(100));
+    h.inject(&c.seg(ACK).ack(end(&new)));
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(h.s.stats().tcp_loss_probe_recovery, 0);
+    assert_eq!(info.ssthresh, usize::MAX);
+}
