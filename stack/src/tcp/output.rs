@@ -512,6 +512,11 @@ impl Connection {
                 }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
                 self.high_rxt = self.high_rxt.max(s + len);
+                if s == self.snd_una {
+                    // The head again (its retransmission was lost, RACK found it): the
+                    // RTO restarts from this retransmission, as after the first.
+                    self.arm_rto(now);
+                }
                 sent += 1;
                 continue;
             }

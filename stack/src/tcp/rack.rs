@@ -383,6 +383,8 @@ impl Rack {
     /// RFC 8985 6.3 / RFC 2018 section 8: after a retransmission timeout the sender
     /// starts again from SND.UNA and forgets the SACK information (the receiver may
     /// renege): no record stays SACKed or lost; each is re-stamped when sent again.
+    /// RACK.fack starts again too: the cumulative ACKs to come deliver data the receiver
+    /// held all along (SACKed before and forgotten), which is no reordering (6.2 step 3).
     pub fn on_go_back(&mut self) {
         for s in self.segs.iter_mut() {
             s.sacked = false;
@@ -390,6 +392,7 @@ impl Rack {
         }
         self.sacked = 0;
         self.lost = 0;
+        self.fack = None;
     }
 }
 
@@ -518,7 +521,8 @@ mod tests {
         assert_eq!((r.records(), r.lost_bytes(), r.pipe(0)), (0, 0, 0));
     }
 
-    /// After a timeout nothing stays SACKed or lost (RFC 2018 section 8).
+    /// After a timeout nothing stays SACKed or lost (RFC 2018 section 8), and the
+    /// cumulative ACK of data SACKed before it is no reordering.
     #[test]
     fn go_back_forgets() {
         let mut r = ten();
@@ -527,5 +531,10 @@ mod tests {
         r.on_go_back();
         assert_eq!(r.pipe(10 * MSS), 10 * MSS);
         assert_eq!(r.next_lost(s(0)), None);
+        for k in 0..3 {
+            r.on_send(ms(300), s(k), MSS);
+        }
+        r.on_ack(ms(400), s(10), &[]);
+        assert!(!r.reordering_seen());
     }
 }

@@ -202,6 +202,11 @@ impl Connection {
         self.cc.on_congestion_event(now, flight);
         self.high_rxt = self.snd_una;
         self.timers.stop(Timer::LossProbe);
+        // The retransmission of the first lost segment leaves in this turn: the RTO
+        // restarts with it (RFC 6298 5.1's "including a retransmission", as Linux
+        // re-arms it when it retransmits the head), so a timer due at the same instant
+        // does not pre-empt the fast retransmit.
+        self.arm_rto(now);
         if self.opts.sack {
             // RFC 6675: the pipe estimate replaces window inflation; the send loop then
             // retransmits what RACK marked lost (NextSeg rule 1).
@@ -336,14 +341,13 @@ impl Connection {
     /// retransmission leaves in this same turn, with this TSval or a later one, which only
     /// makes the test stricter). A later timeout in the series forgets it.
     pub(crate) fn rto_undo_on_rto(&mut self, now: Instant) {
-        self.rto_undo = (self.opts.timestamps && self.rto_count == 1).then(|| {
-            super::undo::RtoUndo {
+        self.rto_undo =
+            (self.opts.timestamps && self.rto_count == 1).then(|| super::undo::RtoUndo {
                 prior_cwnd: self.cc.cwnd(),
                 prior_ssthresh: self.cc.ssthresh(),
                 prior_recover: self.recover,
                 retransmit_ts: self.ts_now(now),
-            }
-        });
+            });
     }
 
     /// RFC 3522 section 2 (Eifel detection): the first ACK of new data after a timeout

@@ -179,3 +179,22 @@ fn probe_reported_duplicate_is_no_loss() {
     assert_eq!(h.s.stats().tcp_loss_probe_recovery, 0);
     assert_eq!(info.ssthresh, usize::MAX);
 }
+
+/// RFC 6298 5.1 (a retransmission restarts a timer that is not running; Linux re-arms
+/// it whenever it retransmits the head): an ACK that makes RACK start recovery at the
+/// very instant the RTO is due restarts the timer with the fast retransmission, so the
+/// timer does not fire as well and send the segment twice.
+#[test]
+fn fast_retransmit_restarts_the_rto_due_at_the_same_instant() {
+    let mut h = Harness::new();
+    let (c, out) = flight(&mut h, 10);
+    let rto = h.s.tcp_conn(c.h).unwrap().info().rto;
+    h.now = h.now + rto;
+    let mut a = c.seg(ACK).ack(out[0].seq);
+    a.sack = vec![(out[1].seq, end(&out[3]))];
+    h.inject(&a);
+    h.expect(&[seq(out[0].seq), len(1460)]);
+    h.idle_until(h.now + ms(1));
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.stats.timeouts, info.stats.retransmits), (0, 1));
+}

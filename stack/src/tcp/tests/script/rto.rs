@@ -296,11 +296,7 @@ fn needed_rto_is_not_undone() {
     let mut h = Harness::new();
     let (c, out, re) = timed_out_flight(&mut h);
     let (val, _) = c.ts.unwrap();
-    h.inject(
-        &c.seg(ACK)
-            .ack(out[1].seq)
-            .ts(val + 1, re.ts.unwrap().tsval),
-    );
+    h.inject(&c.seg(ACK).ack(out[1].seq).ts(val + 1, re.ts.unwrap().tsval));
     let sent = h.out();
     assert!(sent.iter().any(|s| s.seq == out[1].seq), "{sent:#?}");
     let info = h.s.tcp_conn(c.h).unwrap().info();
