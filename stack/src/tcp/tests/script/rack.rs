@@ -189,7 +189,7 @@ fn fast_retransmit_restarts_the_rto_due_at_the_same_instant() {
     let mut h = Harness::new();
     let (c, out) = flight(&mut h, 10);
     let rto = h.s.tcp_conn(c.h).unwrap().info().rto;
-    h.now = h.now + rto;
+    h.now += rto;
     let mut a = c.seg(ACK).ack(out[0].seq);
     a.sack = vec![(out[1].seq, end(&out[3]))];
     h.inject(&a);
