@@ -187,7 +187,7 @@ impl Connection {
         let mut wnd = free.min(max);
         let old = self.rcv_adv.since(self.rcv_nxt);
         let step = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
-        if wnd > old && wnd - old < step && self.rcv_adv.diff(self.rcv_nxt) >= 0 {
+        if wnd > old && wnd - old < step && self.rcv_adv >= self.rcv_nxt {
             wnd = old;
         }
         wnd = wnd.max(old).min(max);
@@ -203,7 +203,7 @@ impl Connection {
             repr.ack_number = self.rcv_nxt.0;
             let (field, edge) = self.window_to_advertise(syn);
             repr.window_len = field;
-            if edge.diff(self.rcv_adv) > 0 || self.rcv_adv.diff(self.rcv_nxt) < 0 {
+            if edge > self.rcv_adv || self.rcv_adv < self.rcv_nxt {
                 self.rcv_adv = edge;
             }
             self.last_ack_sent = self.rcv_nxt;
@@ -564,7 +564,7 @@ impl Connection {
         let fin_pending = self.fin_queued
             && self.may_send_fin()
             && offset <= buffered
-            && self.fin_sent_seq.is_none_or(|f| self.snd_nxt.diff(f) <= 0);
+            && self.fin_sent_seq.is_none_or(|f| self.snd_nxt <= f);
         if unsent == 0 && !fin_pending {
             return false;
         }
@@ -577,7 +577,7 @@ impl Connection {
         };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
-        let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
+        let retransmission = self.snd_nxt < self.snd_max;
         let mut len = unsent.min(usable).min(self.max_send_len(mss));
         if retransmission {
             // Data sent before and data never sent go in separate segments, so each is
@@ -682,7 +682,7 @@ impl Connection {
             self.rexmit_tsval = self.ts_now(now);
         }
         let end = seq + len + usize::from(fin);
-        if !retransmission && end.diff(self.snd_max) > 0 {
+        if !retransmission && end > self.snd_max {
             self.sampler.start(end, now);
         }
         {
@@ -697,7 +697,7 @@ impl Connection {
             self.fin_sent_seq = Some(seq + len);
         }
         self.last_data_sent = now;
-        if end.diff(self.snd_nxt) > 0 {
+        if end > self.snd_nxt {
             self.snd_nxt = end;
         }
         self.snd_max = self.snd_max.max(end);
@@ -735,7 +735,7 @@ impl Connection {
                 .min(self.send_buf.len() - offset)
                 .min(self.payload_mss());
             let seq = self.snd_nxt;
-            let retransmission = seq.diff(self.snd_max) < 0;
+            let retransmission = seq < self.snd_max;
             self.emit_segment(now, seq, len, false, ctx, emit, retransmission);
             return;
         }

@@ -14,6 +14,7 @@ use super::timer::Timer;
 use super::trace::Cause;
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
+use crate::wire::tcp::TcpRepr;
 
 const LOG: &str = "tunstack::tcp";
 
@@ -369,6 +370,56 @@ impl Connection {
         stats.tcp_spurious_rtos += 1;
         log::debug!(target: LOG, "{} -> {}: spurious RTO (Eifel), window restored to {} at {:?}",
             self.local, self.remote, self.cc.cwnd(), now);
+    }
+}
+
+impl Connection {
+    /// RFC 9293 3.10.7.4 fifth, the ACK field of an acceptable segment, in the order the
+    /// RFCs stack up: D-SACK (RFC 2883 5), the SACK scoreboard (RFC 2018), SND.UNA and the
+    /// RTT, congestion control and the end of recovery (`ack_advance`) or a duplicate ACK
+    /// (RFC 5681 2, `maybe_dup_ack`), RACK's loss detection (RFC 8985 6.2), the TLP
+    /// episode (RFC 8985 7.4), PRR (RFC 9937), the delivery-rate sample, and D-SACK undo
+    /// (RFC 3708).
+    pub(crate) fn on_ack_field(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ack: SeqNum,
+        seg_len: usize,
+        ctx: &mut InputCtx<'_>,
+    ) {
+        // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
+        // the cumulative ACK, or within the second block.
+        let dsack = (self.opts.sack && is_dsack(&seg.sack_ranges, ack))
+            .then(|| seg.sack_ranges[0])
+            .flatten();
+        if dsack.is_some() {
+            ctx.stats.tcp_dsack_recv += 1;
+        }
+        // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
+        let sacked_before = self.scoreboard.sacked_bytes();
+        let una_before = self.snd_una;
+        let sacks_new = self.opts.sack
+            && self
+                .scoreboard
+                .update(&seg.sack_ranges, self.snd_una, self.snd_max);
+        let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
+        if ack > self.snd_una {
+            self.ack_advance(now, ack, seg, ctx);
+        } else if ack == self.snd_una {
+            self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
+        }
+        // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
+        let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
+        let pure_dup = self.snd_una == una_before && !sacks_new;
+        self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup, ctx.stats);
+        if self.in_recovery && self.opts.sack {
+            self.prr_on_ack(una_before, sacked_before, newly_sacked, further_loss);
+        }
+        // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
+        self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
+        let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
+        self.on_dsack_undo(now, dsack, ctx);
     }
 }
 

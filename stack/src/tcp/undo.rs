@@ -65,14 +65,14 @@ impl Undo {
         let mut rest = Vec::with_capacity(self.ranges.len() + 1);
         for &(a, b) in &self.ranges {
             // Keep the parts of [a, b) outside [l, r).
-            if l.diff(a) > 0 {
-                rest.push((a, if l.diff(b) < 0 { l } else { b }));
+            if l > a {
+                rest.push((a, if l < b { l } else { b }));
             }
-            if b.diff(r) > 0 {
-                rest.push((if r.diff(a) > 0 { r } else { a }, b));
+            if b > r {
+                rest.push((if r > a { r } else { a }, b));
             }
         }
-        rest.retain(|&(a, b)| b.diff(a) > 0);
+        rest.retain(|&(a, b)| b > a);
         self.ranges = rest;
         self.spurious()
     }
