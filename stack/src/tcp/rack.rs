@@ -81,6 +81,8 @@ pub struct Rack {
     sacked: usize,
     /// Bytes in records marked lost and not retransmitted since.
     lost: usize,
+    /// The records one ACK delivered (kept to save an allocation per ACK).
+    scratch: Vec<Seg>,
 }
 
 impl Default for Rack {
@@ -98,6 +100,7 @@ impl Default for Rack {
             reo_wnd_persist: 0,
             sacked: 0,
             lost: 0,
+            scratch: Vec::new(),
         }
     }
 }
@@ -155,7 +158,7 @@ impl Rack {
                         break;
                     }
                     if s.lost {
-                        self.lost -= s.len();
+                        self.lost = self.lost.saturating_sub(s.len());
                         s.lost = false;
                     }
                     s.xmit = now;
@@ -207,7 +210,8 @@ impl Rack {
     /// reordering. Returns the bytes newly delivered by SACK.
     pub fn on_ack(&mut self, now: Instant, una: SeqNum, blocks: &[(SeqNum, SeqNum)]) -> usize {
         let mut newest: Option<Seg> = None;
-        let mut delivered: Vec<Seg> = Vec::new();
+        let mut delivered = std::mem::take(&mut self.scratch);
+        delivered.clear();
         // Cumulatively acknowledged records.
         self.split_at(una);
         while let Some(s) = self.segs.front().copied() {
@@ -216,11 +220,11 @@ impl Rack {
             }
             self.segs.pop_front();
             if s.sacked {
-                self.sacked -= s.len();
+                self.sacked = self.sacked.saturating_sub(s.len());
                 continue;
             }
             if s.lost {
-                self.lost -= s.len();
+                self.lost = self.lost.saturating_sub(s.len());
             }
             delivered.push(s);
         }
@@ -243,7 +247,7 @@ impl Rack {
                 self.sacked += s.len();
                 newly_sacked += s.len();
                 if s.lost {
-                    self.lost -= s.len();
+                    self.lost = self.lost.saturating_sub(s.len());
                     s.lost = false;
                 }
                 delivered.push(*s);
@@ -273,6 +277,7 @@ impl Rack {
                 newest = Some(*s);
             }
         }
+        self.scratch = delivered;
         if let Some(n) = newest {
             self.rtt = now - n.xmit;
             let later = self
