@@ -526,6 +526,78 @@ mod tests {
         assert_eq!((r.records(), r.lost_bytes(), r.pipe(0)), (0, 0, 0));
     }
 
+    /// The byte counts behind the pipe stay equal to the records' flags, and the records
+    /// sorted and disjoint, whatever the peer's ACKs and SACK blocks say (hostile or
+    /// nonsense blocks included) and whatever is sent again.
+    #[test]
+    fn counts_stay_exact_under_random_acks() {
+        let mut rng = crate::rand::Rng::new(7);
+        let mut r = Rack::default();
+        let base = SeqNum(u32::MAX - 50_000);
+        let (mut una, mut nxt) = (base, base);
+        let (mut ever_lost, mut ever_sacked) = (false, false);
+        for step in 0..20_000u64 {
+            let now = ms(step);
+            match rng.range_u64(0, 5) {
+                0 | 1 => {
+                    let len = rng.range_u64(1, 3 * MSS as u64) as usize;
+                    r.on_send(now, nxt, len);
+                    nxt += len;
+                }
+                2 if nxt > una => {
+                    let off = rng.range_u64(0, nxt.since(una) as u64) as usize;
+                    let len = rng.range_u64(1, 2 * MSS as u64) as usize;
+                    r.on_send(now, una + off, len.min(nxt.since(una + off)).max(1));
+                }
+                3 => {
+                    let wild = |rng: &mut crate::rand::Rng| SeqNum(rng.next_u32());
+                    let near = |rng: &mut crate::rand::Rng| {
+                        una + rng.range_u64(0, nxt.since(una) as u64 + 1) as usize
+                    };
+                    let blocks: Vec<(SeqNum, SeqNum)> = (0..rng.range_u64(0, 4))
+                        .map(|_| {
+                            if rng.chance(0.1) {
+                                (wild(&mut rng), wild(&mut rng))
+                            } else {
+                                (near(&mut rng), near(&mut rng))
+                            }
+                        })
+                        .collect();
+                    if rng.chance(0.3) {
+                        una = una + rng.range_u64(0, nxt.since(una) as u64 + 1) as usize;
+                    }
+                    r.on_ack(now, una, &blocks);
+                    r.detect_loss(now, Duration::from_millis(rng.range_u64(0, 50)));
+                }
+                _ => {
+                    if rng.chance(0.01) {
+                        r.on_go_back();
+                    }
+                }
+            }
+            let lost: usize = r.segs.iter().filter(|s| s.lost).map(Seg::len).sum();
+            let sacked: usize = r.segs.iter().filter(|s| s.sacked).map(Seg::len).sum();
+            assert_eq!((r.lost, r.sacked), (lost, sacked), "step {step}");
+            ever_lost |= lost > 0;
+            ever_sacked |= sacked > 0;
+            assert!(r.segs.iter().all(|s| s.start < s.end), "step {step}");
+            assert!(
+                r.segs
+                    .iter()
+                    .zip(r.segs.iter().skip(1))
+                    .all(|(a, b)| a.end <= b.start),
+                "step {step}: records overlap"
+            );
+            if let Some((s, e)) = r.next_lost(una) {
+                assert!(s >= una && s < e, "step {step}");
+            }
+        }
+        assert!(
+            ever_lost && ever_sacked,
+            "the walk marked records lost and SACKed"
+        );
+    }
+
     /// After a timeout nothing stays SACKed or lost (RFC 2018 section 8), and the
     /// cumulative ACK of data SACKed before it is no reordering.
     #[test]
