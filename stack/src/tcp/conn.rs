@@ -138,13 +138,11 @@ pub struct Connection {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) cc: Box<dyn CongestionControl>,
-    pub(crate) dup_acks: u32,
-    /// NewReno (RFC 6582): in fast recovery until `recover` is acknowledged.
+    /// NewReno (RFC 6582) / RFC 6675: in loss recovery until `rec.recover` is
+    /// acknowledged. (Kept beside `rec`: the pacer and the trace read it too.)
     pub(crate) in_recovery: bool,
-    pub(crate) recover: SeqNum,
-    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery (and RFC 3042
-    /// limited transmit before it).
-    pub(crate) inflation: usize,
+    /// The loss-recovery episode's state (`recovery.rs`).
+    pub(crate) rec: super::recovery::Episode,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
     /// RFC 2883 section 4: the duplicate data the segment just taken carried, for the
@@ -162,13 +160,8 @@ pub struct Connection {
     pub(crate) pacer: super::pace::Pacer,
     /// The delivery-rate sampler (`rate.rs`), fed while the algorithm wants samples.
     pub(crate) delivery: super::rate::RateSampler,
-    /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
-    pub(crate) high_rxt: SeqNum,
     /// RACK (RFC 8985 section 6, `rack.rs`): time-based loss detection when SACK is on.
     pub(crate) rack: super::rack::Rack,
-    /// RFC 8985 7.4: the probe outstanding (TLP.end_seq, TLP.is_retrans), until its ACK
-    /// tells whether it repaired a loss.
-    pub(crate) tlp_end: Option<(SeqNum, bool)>,
     /// The end of the highest retransmitted segment: an ACK covering it gives no
     /// timestamp RTT sample (Karn's rule applied to timestamps too: the echo may be of an
     /// earlier copy, and one such sample spanning backed-off timeouts blows the RTO up).
@@ -185,8 +178,6 @@ pub struct Connection {
     pub(crate) tlp_out: bool,
     /// The loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
-    /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
-    pub(crate) retransmit_una: bool,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
     /// for an acknowledgement without progress: the clock of the user timeout (RFC 5482)
     /// and of the SYN timeout. `None` while nothing is outstanding.
@@ -367,10 +358,8 @@ impl Connection {
                 cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
                 cc
             },
-            dup_acks: 0,
             in_recovery: false,
-            recover: iss,
-            inflation: 0,
+            rec: super::recovery::Episode::new(iss),
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),
             pacer: super::pace::Pacer::new(cfg.pacing),
@@ -378,7 +367,6 @@ impl Connection {
             dsack: None,
             undo: None,
             rto_undo: None,
-            high_rxt: iss,
             tlp_enabled: cfg.tail_loss_probe,
             rexmit_high: iss,
             rexmit_tsval: 0,
@@ -386,8 +374,6 @@ impl Connection {
             tlp_out: false,
             tlp_due: false,
             rack: super::rack::Rack::default(),
-            tlp_end: None,
-            retransmit_una: false,
             stalled_since: None,
             rto_count: 0,
             persist_count: 0,

@@ -489,10 +489,10 @@ impl Connection {
 
         // NewReno (RFC 6582 3.2 steps 5 and 6).
         if self.in_recovery {
-            if ack >= self.recover {
+            if ack >= self.rec.recover {
                 // Full acknowledgement: leave fast recovery.
                 self.in_recovery = false;
-                self.inflation = 0;
+                self.rec.inflation = 0;
                 self.rack.on_recovery_exit();
                 let flight = if self.prr.active() {
                     // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
@@ -509,11 +509,11 @@ impl Connection {
             } else {
                 // Partial acknowledgement: retransmit the next hole, deflate by what was
                 // acknowledged, add back one SMSS if that was at least one SMSS.
-                self.retransmit_una = true;
+                self.rec.retransmit_una = true;
                 let mss = self.payload_mss();
-                self.inflation = self.inflation.saturating_sub(data_acked);
+                self.rec.inflation = self.rec.inflation.saturating_sub(data_acked);
                 if data_acked >= mss {
-                    self.inflation += mss;
+                    self.rec.inflation += mss;
                 }
                 // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
                 // ACK (the "impatient" variant); this resets it on every one (below),
@@ -522,13 +522,13 @@ impl Connection {
         } else {
             self.cc.on_ack(now, data_acked, flight_before, sample);
             // Limited transmit's allowance ends with the duplicate ACKs that gave it.
-            self.inflation = 0;
+            self.rec.inflation = 0;
         }
-        self.dup_acks = 0;
+        self.rec.dup_acks = 0;
         self.tlp_out = false;
         self.scoreboard.ack(self.snd_una);
-        if self.high_rxt < self.snd_una {
-            self.high_rxt = self.snd_una;
+        if self.rec.high_rxt < self.snd_una {
+            self.rec.high_rxt = self.snd_una;
         }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
@@ -563,18 +563,18 @@ impl Connection {
         if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
             return;
         }
-        self.dup_acks += 1;
+        self.rec.dup_acks += 1;
         let mss = self.payload_mss();
         if self.in_recovery {
-            self.inflation += mss;
+            self.rec.inflation += mss;
             return;
         }
-        let after_timeout = self.snd_una <= self.recover && self.recover != self.iss;
-        if self.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
+        let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
+        if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
             // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
             // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
             // while going back after a timeout: what follows SND.NXT then is old data.)
-            self.inflation = self.dup_acks as usize * mss;
+            self.rec.inflation = self.rec.dup_acks as usize * mss;
         }
         if sacks_new {
             self.tlp_out = false;
@@ -597,7 +597,7 @@ impl Connection {
         } else {
             3
         };
-        if self.dup_acks as usize >= dupthresh {
+        if self.rec.dup_acks as usize >= dupthresh {
             // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
             // step 2: only if the ACK covers more than `recover`).
             self.enter_recovery(now, ctx.stats);

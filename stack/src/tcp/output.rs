@@ -300,13 +300,13 @@ impl Connection {
         }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         self.pace_start(now);
-        if self.retransmit_una && budget > 0 {
-            self.retransmit_una = false;
+        if self.rec.retransmit_una && budget > 0 {
+            self.rec.retransmit_una = false;
             self.trace.why(Cause::FastRetransmit);
             self.send_data_at(now, self.snd_una, ctx, emit, true);
             if self.in_recovery {
                 let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
-                self.high_rxt = self.high_rxt.max(end);
+                self.rec.high_rxt = self.rec.high_rxt.max(end);
             }
             budget -= 1;
         }
@@ -511,7 +511,7 @@ impl Connection {
                     break;
                 }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
-                self.high_rxt = self.high_rxt.max(s + len);
+                self.rec.high_rxt = self.rec.high_rxt.max(s + len);
                 if s == self.snd_una {
                     // The head again (its retransmission was lost, RACK found it): the
                     // RTO restarts from this retransmission, as after the first.
@@ -573,7 +573,7 @@ impl Connection {
             // RFC 9937: PRR's window bounds new data during SACK recovery too.
             self.prr.cwnd()
         } else {
-            self.cc.cwnd().saturating_add(self.inflation)
+            self.cc.cwnd().saturating_add(self.rec.inflation)
         };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);

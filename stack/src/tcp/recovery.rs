@@ -18,6 +18,53 @@ use crate::wire::tcp::TcpRepr;
 
 const LOG: &str = "tunstack::tcp";
 
+/// The state of one loss-recovery episode, beside `Connection::in_recovery`: what RFC
+/// 5681, RFC 6582 and RFC 6675 keep across the ACKs of an episode, and the tail loss
+/// probe outstanding (RFC 8985 7.4). The RACK records, PRR and the undo states have
+/// their own types (`rack.rs`, `prr.rs`, `undo.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Episode {
+    /// RFC 6582 `recover` / RFC 6675 RecoveryPoint: SND.MAX when the last recovery or
+    /// timeout began; no new recovery before the cumulative ACK reaches it.
+    pub recover: SeqNum,
+    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery without SACK
+    /// (and RFC 3042 limited transmit before it).
+    pub inflation: usize,
+    /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
+    pub high_rxt: SeqNum,
+    /// RFC 5681 section 2's duplicate ACKs in a row.
+    pub dup_acks: u32,
+    /// A retransmission of the segment at SND.UNA is due (fast retransmit, partial ACK).
+    pub retransmit_una: bool,
+    /// RFC 8985 7.4: the probe outstanding (TLP.end_seq, TLP.is_retrans), until its ACK
+    /// tells whether it repaired a loss.
+    pub tlp_end: Option<(SeqNum, bool)>,
+}
+
+impl Episode {
+    /// No episode yet, for a connection whose ISS is `iss`.
+    pub fn new(iss: SeqNum) -> Episode {
+        Episode {
+            recover: iss,
+            inflation: 0,
+            high_rxt: iss,
+            dup_acks: 0,
+            retransmit_una: false,
+            tlp_end: None,
+        }
+    }
+
+    /// A go-back to SND.UNA (`una`) with SND.MAX at `snd_max`: what was pending is
+    /// forgotten and `recover` is SND.MAX (RFC 6582 section 4).
+    fn go_back(&mut self, una: SeqNum, snd_max: SeqNum) {
+        *self = Episode {
+            recover: snd_max,
+            high_rxt: una,
+            ..Episode::new(una)
+        };
+    }
+}
+
 impl Connection {
     /// Ends any loss recovery episode and rewinds sending to SND.UNA: everything in flight
     /// goes again as the window allows. What a retransmission timeout does (RFC 6298 5.4)
@@ -29,23 +76,18 @@ impl Connection {
         self.prr.exit();
         // RFC 3708 tracks fast retransmit episodes only.
         self.undo = None;
-        self.inflation = 0;
-        self.dup_acks = 0;
         // RFC 2018 section 8: the SACK information is dropped (the receiver may have
         // reneged), and with it RACK's marks.
         self.scoreboard.clear();
         self.rack.on_go_back();
         self.timers.stop(Timer::RackReorder);
-        self.tlp_end = None;
-        self.high_rxt = self.snd_una;
         // RFC 6582 section 4: `recover` is the highest sequence number sent, so duplicate
         // ACKs the resent data draws do not start a fast retransmit before all of it is
-        // acknowledged.
-        self.recover = self.snd_max;
+        // acknowledged; nothing else of the episode is kept.
+        self.rec.go_back(self.snd_una, self.snd_max);
         // Karn: the retransmission is not timed.
         self.sampler.on_retransmit();
         self.snd_nxt = self.snd_una;
-        self.retransmit_una = false;
     }
 
     /// RFC 9937 for an ACK that starts or continues SACK recovery (not the one that ends
@@ -188,7 +230,7 @@ impl Connection {
     /// once (RFC 6675 5 (4.2)). A loss of the very segment at `recover`, sent after the
     /// last recovery began, is a new window's.
     pub(crate) fn enter_recovery(&mut self, now: Instant, stats: &mut Stats) {
-        if self.snd_una < self.recover && self.recover != self.iss {
+        if self.snd_una < self.rec.recover && self.rec.recover != self.iss {
             return;
         }
         let flight = self.snd_max.since(self.snd_una);
@@ -199,9 +241,9 @@ impl Connection {
             self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
         }
         self.in_recovery = true;
-        self.recover = self.snd_max;
+        self.rec.recover = self.snd_max;
         self.cc.on_congestion_event(now, flight);
-        self.high_rxt = self.snd_una;
+        self.rec.high_rxt = self.snd_una;
         self.timers.stop(Timer::LossProbe);
         // The retransmission of the first lost segment leaves in this turn: the RTO
         // restarts with it (RFC 6298 5.1's "including a retransmission", as Linux
@@ -211,14 +253,14 @@ impl Connection {
         if self.opts.sack {
             // RFC 6675: the pipe estimate replaces window inflation; the send loop then
             // retransmits what RACK marked lost (NextSeg rule 1).
-            self.inflation = 0;
-            self.retransmit_una = self
+            self.rec.inflation = 0;
+            self.rec.retransmit_una = self
                 .rack
                 .next_lost(self.snd_una)
                 .is_some_and(|(s, _)| s == self.snd_una);
         } else {
-            self.inflation = 3 * mss;
-            self.retransmit_una = true;
+            self.rec.inflation = 3 * mss;
+            self.rec.retransmit_una = true;
         }
         self.stats.fast_retransmits += 1;
         stats.tcp_fast_retrans += 1;
@@ -292,7 +334,7 @@ impl Connection {
             let seq = data_end - len;
             self.emit_segment(now, seq, len, false, ctx, emit, true);
         }
-        self.tlp_end = Some((self.snd_max, rexmit));
+        self.rec.tlp_end = Some((self.snd_max, rexmit));
         self.arm_rto(now);
     }
 
@@ -309,16 +351,16 @@ impl Connection {
         pure_dup: bool,
         stats: &mut Stats,
     ) {
-        let Some((end, rexmit)) = self.tlp_end else {
+        let Some((end, rexmit)) = self.rec.tlp_end else {
             return;
         };
         if ack < end {
             return;
         }
         if !rexmit || dsack {
-            self.tlp_end = None;
+            self.rec.tlp_end = None;
         } else if ack > end {
-            self.tlp_end = None;
+            self.rec.tlp_end = None;
             if !self.in_recovery {
                 // The loss was of the window the probe ended (what is in flight now
                 // says nothing about it): as Linux's ssthresh from cwnd.
@@ -331,7 +373,7 @@ impl Connection {
             }
         } else if pure_dup {
             // The ACK of TLP.end_seq itself, once more: the episode is over.
-            self.tlp_end = None;
+            self.rec.tlp_end = None;
         }
     }
 }
@@ -346,7 +388,7 @@ impl Connection {
             (self.opts.timestamps && self.rto_count == 1).then(|| super::undo::RtoUndo {
                 prior_cwnd: self.cc.cwnd(),
                 prior_ssthresh: self.cc.ssthresh(),
-                prior_recover: self.recover,
+                prior_recover: self.rec.recover,
                 retransmit_ts: self.ts_now(now),
             });
     }
@@ -366,7 +408,7 @@ impl Connection {
         }
         self.cc.undo(u.prior_cwnd, u.prior_ssthresh);
         self.snd_nxt = self.snd_max;
-        self.recover = u.prior_recover;
+        self.rec.recover = u.prior_recover;
         stats.tcp_spurious_rtos += 1;
         log::debug!(target: LOG, "{} -> {}: spurious RTO (Eifel), window restored to {} at {:?}",
             self.local, self.remote, self.cc.cwnd(), now);
