@@ -248,8 +248,14 @@ counters! {
     /// Window reductions undone because D-SACKs showed every retransmission of the
     /// episode spurious (RFC 3708).
     tcp_dsack_undo => "TcpExtTCPDSACKUndo",
+    /// Retransmission timeouts found spurious by the timestamp of the ACK that followed
+    /// (Eifel detection, RFC 3522) and their window reduction undone (RFC 4015).
+    tcp_spurious_rtos => "TcpExtTCPSpuriousRTOs",
     /// Tail loss probes sent (RFC 8985 section 7).
     tcp_loss_probes => "TcpExtTCPLossProbes",
+    /// Losses a retransmitted tail loss probe repaired, answered with a window
+    /// reduction (RFC 8985 7.4).
+    tcp_loss_probe_recovery => "TcpExtTCPLossProbeRecovery",
     /// ICMP "fragmentation needed" or ICMPv6 "packet too big" messages whose quoted
     /// sequence number was outside SND.UNA..SND.NXT, ignored (RFC 5927 4.1; Linux's
     /// counter of the same name).

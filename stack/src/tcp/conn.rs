@@ -138,13 +138,11 @@ pub struct Connection {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) cc: Box<dyn CongestionControl>,
-    pub(crate) dup_acks: u32,
-    /// NewReno (RFC 6582): in fast recovery until `recover` is acknowledged.
+    /// NewReno (RFC 6582) / RFC 6675: in loss recovery until `rec.recover` is
+    /// acknowledged. (Kept beside `rec`: the pacer and the trace read it too.)
     pub(crate) in_recovery: bool,
-    pub(crate) recover: SeqNum,
-    /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery (and RFC 3042
-    /// limited transmit before it).
-    pub(crate) inflation: usize,
+    /// The loss-recovery episode's state (`recovery.rs`).
+    pub(crate) rec: super::recovery::Episode,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
     /// RFC 2883 section 4: the duplicate data the segment just taken carried, for the
@@ -153,18 +151,17 @@ pub struct Connection {
     /// RFC 3708: the window before the last fast retransmit, until D-SACKs prove its
     /// retransmissions spurious (or a timeout or the next episode ends it).
     pub(crate) undo: Option<super::undo::Undo>,
+    /// RFC 3522 / RFC 4015: the state a retransmission timeout changed, until the ACK
+    /// after it shows whether it was spurious.
+    pub(crate) rto_undo: Option<super::undo::RtoUndo>,
     /// RFC 9937 PRR: the window during SACK loss recovery.
     pub(crate) prr: super::prr::Prr,
     /// The pacer (`pace.rs`).
     pub(crate) pacer: super::pace::Pacer,
     /// The delivery-rate sampler (`rate.rs`), fed while the algorithm wants samples.
     pub(crate) delivery: super::rate::RateSampler,
-    /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
-    pub(crate) high_rxt: SeqNum,
-    /// SND.MAX when the segment at SND.UNA was last retransmitted in SACK recovery: if
-    /// data sent after that is SACKed while SND.UNA stays, the retransmission was lost
-    /// too (the idea of RACK, RFC 8985, for the one segment that matters most).
-    pub(crate) una_rxt_mark: Option<SeqNum>,
+    /// RACK (RFC 8985 section 6, `rack.rs`): time-based loss detection when SACK is on.
+    pub(crate) rack: super::rack::Rack,
     /// The end of the highest retransmitted segment: an ACK covering it gives no
     /// timestamp RTT sample (Karn's rule applied to timestamps too: the echo may be of an
     /// earlier copy, and one such sample spanning backed-off timeouts blows the RTO up).
@@ -181,8 +178,6 @@ pub struct Connection {
     pub(crate) tlp_out: bool,
     /// The loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
-    /// A retransmission of the segment at snd_una is due (fast retransmit, partial ACK).
-    pub(crate) retransmit_una: bool,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
     /// for an acknowledgement without progress: the clock of the user timeout (RFC 5482)
     /// and of the SYN timeout. `None` while nothing is outstanding.
@@ -363,25 +358,22 @@ impl Connection {
                 cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
                 cc
             },
-            dup_acks: 0,
             in_recovery: false,
-            recover: iss,
-            inflation: 0,
+            rec: super::recovery::Episode::new(iss),
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),
             pacer: super::pace::Pacer::new(cfg.pacing),
             delivery: super::rate::RateSampler::new(),
             dsack: None,
             undo: None,
-            high_rxt: iss,
+            rto_undo: None,
             tlp_enabled: cfg.tail_loss_probe,
             rexmit_high: iss,
             rexmit_tsval: 0,
             last_oow_ack: None,
             tlp_out: false,
             tlp_due: false,
-            una_rxt_mark: None,
-            retransmit_una: false,
+            rack: super::rack::Rack::default(),
             stalled_since: None,
             rto_count: 0,
             persist_count: 0,
@@ -751,39 +743,6 @@ impl Connection {
             Timer::Retransmit,
             (now + self.rtt.rto()).min(deadline.max(now)),
         );
-    }
-
-    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
-    /// peer's delayed-ACK allowance when one segment is in flight), when it would fire
-    /// before the RTO. A lost tail then costs a couple of round trips, not an RTO.
-    pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let outstanding = self.snd_max != self.snd_una;
-        let Some(srtt) = self.rtt.srtt() else {
-            return;
-        };
-        if !self.tlp_enabled
-            || !outstanding
-            || self.in_recovery
-            || self.tlp_out
-            || !self.state.is_synchronized()
-        {
-            self.timers.stop(Timer::LossProbe);
-            return;
-        }
-        let mut pto = srtt.saturating_mul(2).max(Duration::from_millis(10));
-        if self.snd_max.since(self.snd_una) <= self.payload_mss() {
-            pto += Duration::from_millis(40);
-        }
-        let at = now + pto;
-        if self
-            .timers
-            .get(Timer::Retransmit)
-            .is_some_and(|rto| at < rto)
-        {
-            self.timers.set(Timer::LossProbe, at);
-        } else {
-            self.timers.stop(Timer::LossProbe);
-        }
     }
 
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {

@@ -72,7 +72,7 @@ impl Connection {
         let ack = SeqNum(seg.ack_number);
         let has_ack = seg.flags.contains(TcpFlags::ACK);
         // First, the ACK bit: it must acknowledge our SYN and nothing beyond.
-        if has_ack && (ack.diff(self.iss) <= 0 || ack.diff(self.snd_max) > 0) {
+        if has_ack && (ack <= self.iss || ack > self.snd_max) {
             if !seg.flags.contains(TcpFlags::RST) {
                 // <SEQ=SEG.ACK><CTL=RST>, then drop.
                 self.reset_reply = Some((ack, None));
@@ -102,7 +102,7 @@ impl Connection {
         if has_ack {
             self.ack_advance(now, ack, seg, ctx);
         }
-        if self.snd_una.diff(self.iss) > 0 {
+        if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED; the window comes unscaled in a SYN.
             self.snd_wnd = usize::from(seg.window_len);
             self.max_snd_wnd = self.snd_wnd;
@@ -160,7 +160,7 @@ impl Connection {
             && SeqNum(seg.seq_number) == self.irs
         {
             let ack = SeqNum(seg.ack_number);
-            if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
+            if ack > self.snd_una && ack <= self.snd_max {
                 seg.flags.remove(TcpFlags::SYN);
                 seg.seq_number = seg.seq_number.wrapping_add(1);
             }
@@ -234,7 +234,7 @@ impl Connection {
             if !rst
                 && self.opts.sack
                 && !seg.payload.is_empty()
-                && (seq + seg.payload.len()).diff(self.rcv_nxt) <= 0
+                && seq + seg.payload.len() <= self.rcv_nxt
             {
                 // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
                 // reports it in a D-SACK block.
@@ -300,8 +300,7 @@ impl Connection {
         // TS.Recent update (RFC 7323 4.3): for an in-order segment at or before our last ACK.
         if self.opts.timestamps {
             if let Some(ts) = seg.timestamp {
-                if seq.diff(self.last_ack_sent) <= 0
-                    && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+                if seq <= self.last_ack_sent && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
                 {
                     self.ts_recent = ts.tsval;
                 }
@@ -311,7 +310,7 @@ impl Connection {
         if self.state == State::SynReceived {
             // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
             // <SEQ=SEG.ACK><CTL=RST>.
-            if ack.diff(self.snd_una) > 0 && ack.diff(self.snd_max) <= 0 {
+            if ack > self.snd_una && ack <= self.snd_max {
                 self.snd_wnd = usize::from(seg.window_len) << wnd_shift;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seq;
@@ -325,60 +324,19 @@ impl Connection {
 
         // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; beyond what
         // we sent it is answered with an ACK and dropped; too old, also.
-        if ack.diff(self.snd_max) > 0 {
+        if ack > self.snd_max {
             self.ack_now = true;
             return;
         }
-        if ack.diff(self.snd_una - self.max_snd_wnd) < 0 {
+        if ack < self.snd_una - self.max_snd_wnd {
             self.send_challenge_ack(ctx);
             return;
         }
 
-        // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
-        // the cumulative ACK, or within the second block.
-        let dsack = (self.opts.sack && super::recovery::is_dsack(&seg.sack_ranges, ack))
-            .then(|| seg.sack_ranges[0])
-            .flatten();
-        if dsack.is_some() {
-            ctx.stats.tcp_dsack_recv += 1;
-        }
-        // RFC 2018 / RFC 6675: take in the SACK blocks before acting on the ACK.
-        let sacked_before = self.scoreboard.sacked_bytes();
-        let una_before = self.snd_una;
-        let lost_before = self
-            .scoreboard
-            .lost_frontier(self.snd_una, self.payload_mss());
-        let sacks_new = self.opts.sack
-            && self
-                .scoreboard
-                .update(&seg.sack_ranges, self.snd_una, self.snd_max);
-        let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
-        if ack.diff(self.snd_una) > 0 {
-            self.ack_advance(now, ack, seg, ctx);
-        } else if ack == self.snd_una {
-            self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
-        }
-        if self.in_recovery && self.opts.sack {
-            self.prr_on_ack(una_before, sacked_before, newly_sacked, lost_before);
-        }
-        // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
-        self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
-        let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
-        self.on_dsack_undo(now, dsack, ctx);
-        // Window update (RFC 9293 3.10.7.4): from a newer segment, or the same one with a
-        // newer ACK.
-        if self.snd_wl1.diff(seq) < 0 || (self.snd_wl1 == seq && self.snd_wl2.diff(ack) <= 0) {
-            let wnd = usize::from(seg.window_len) << wnd_shift;
-            self.snd_wnd = wnd;
-            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
-            self.snd_wl1 = seq;
-            self.snd_wl2 = ack;
-            if wnd > 0 {
-                self.timers.stop(Timer::Persist);
-                self.persist_count = 0;
-                self.probe_due = false;
-            }
-        }
+        // The ACK field: SND.UNA, loss detection and recovery (`recovery.rs`).
+        self.on_ack_field(now, seg, ack, seg_len, ctx);
+        // The send window.
+        self.update_send_window(seq, ack, usize::from(seg.window_len) << wnd_shift);
 
         // Our FIN acknowledged?
         let fin_acked = self.fin_acked();
@@ -405,10 +363,7 @@ impl Connection {
         }
 
         // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
-        if self.orphaned()
-            && self.state.can_receive()
-            && (seq + seg.payload.len()).diff(self.rcv_nxt) > 0
-        {
+        if self.orphaned() && self.state.can_receive() && seq + seg.payload.len() > self.rcv_nxt {
             // RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP
             // SHOULD send a RST to show that data was lost" (Linux: TCPAbortOnData).
             log::debug!(target: LOG, "{} -> {}: data after close, resetting", self.local, self.remote);
@@ -424,7 +379,7 @@ impl Connection {
         if seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
             let fin = seq + seg.payload.len();
             self.fin_seq = Some(fin);
-            if fin.diff(self.rcv_nxt) > 0 {
+            if fin > self.rcv_nxt {
                 // A FIN ahead of missing data is out-of-order: an immediate duplicate
                 // ACK (RFC 5681 4.2); the FIN is taken when the hole is filled.
                 self.ack_now = true;
@@ -435,6 +390,23 @@ impl Connection {
         self.keepalive_sent = 0;
         if self.keepalive.is_some() && self.state == State::Established {
             self.arm_keepalive(now);
+        }
+    }
+
+    /// RFC 9293 3.10.7.4 (fifth, "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+    /// should be updated"): from a newer segment, or the same one with a newer ACK
+    /// (SND.WL1, SND.WL2); `wnd` is the window field, scaled.
+    fn update_send_window(&mut self, seq: SeqNum, ack: SeqNum, wnd: usize) {
+        if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if wnd > 0 {
+                self.timers.stop(Timer::Persist);
+                self.persist_count = 0;
+                self.probe_due = false;
+            }
         }
     }
 
@@ -466,15 +438,15 @@ impl Connection {
 
     /// New data acknowledged: RTT, congestion control, fast recovery (RFC 5681, RFC 6582),
     /// retransmission timer (RFC 6298 5.2-5.3).
-    fn ack_advance(
+    pub(crate) fn ack_advance(
         &mut self,
         now: Instant,
         ack: SeqNum,
         seg: &TcpRepr<'_>,
-        _ctx: &mut InputCtx<'_>,
+        ctx: &mut InputCtx<'_>,
     ) {
         let flight_before = self.snd_max.since(self.snd_una);
-        let covers_rexmit = self.snd_una.diff(self.rexmit_high) < 0;
+        let covers_rexmit = self.snd_una < self.rexmit_high;
         let mut acked = ack.since(self.snd_una);
         // The SYN and FIN occupy sequence space but not the buffer.
         let syn_acked = self.snd_una == self.iss && acked > 0;
@@ -486,7 +458,7 @@ impl Connection {
         self.snd_una = ack;
         // The peer is reachable after all: an earlier ICMP soft error is stale.
         self.soft_error = None;
-        if self.snd_nxt.diff(ack) < 0 {
+        if self.snd_nxt < ack {
             self.snd_nxt = ack;
         }
         self.stats.bytes_acked += data_acked as u64;
@@ -506,18 +478,22 @@ impl Connection {
         let sample = sample.or(timed);
         if let Some(rtt) = sample {
             self.rtt.sample(rtt);
+            self.rack.on_rtt_sample(rtt);
             self.trace_rtt(now, rtt);
         }
         self.rto_count = 0;
         // Progress: the user timeout's clock starts again (from now, for what is left).
         self.stalled_since = None;
+        // RFC 3522: was the timeout before this ACK spurious?
+        self.rto_undo_on_ack(now, seg.timestamp.map(|t| t.tsecr), ctx.stats);
 
         // NewReno (RFC 6582 3.2 steps 5 and 6).
         if self.in_recovery {
-            if ack.diff(self.recover) >= 0 {
+            if ack >= self.rec.recover {
                 // Full acknowledgement: leave fast recovery.
                 self.in_recovery = false;
-                self.inflation = 0;
+                self.rec.inflation = 0;
+                self.rack.on_recovery_exit();
                 let flight = if self.prr.active() {
                     // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
                     // with FlightSize = ssthresh gives exactly that).
@@ -533,11 +509,11 @@ impl Connection {
             } else {
                 // Partial acknowledgement: retransmit the next hole, deflate by what was
                 // acknowledged, add back one SMSS if that was at least one SMSS.
-                self.retransmit_una = true;
+                self.rec.retransmit_una = true;
                 let mss = self.payload_mss();
-                self.inflation = self.inflation.saturating_sub(data_acked);
+                self.rec.inflation = self.rec.inflation.saturating_sub(data_acked);
                 if data_acked >= mss {
-                    self.inflation += mss;
+                    self.rec.inflation += mss;
                 }
                 // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
                 // ACK (the "impatient" variant); this resets it on every one (below),
@@ -546,14 +522,13 @@ impl Connection {
         } else {
             self.cc.on_ack(now, data_acked, flight_before, sample);
             // Limited transmit's allowance ends with the duplicate ACKs that gave it.
-            self.inflation = 0;
+            self.rec.inflation = 0;
         }
-        self.dup_acks = 0;
-        self.una_rxt_mark = None;
+        self.rec.dup_acks = 0;
         self.tlp_out = false;
         self.scoreboard.ack(self.snd_una);
-        if self.high_rxt.diff(self.snd_una) < 0 {
-            self.high_rxt = self.snd_una;
+        if self.rec.high_rxt < self.snd_una {
+            self.rec.high_rxt = self.snd_una;
         }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
@@ -568,7 +543,7 @@ impl Connection {
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
     /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
     /// inflate the window (3.2 step 4).
-    fn maybe_dup_ack(
+    pub(crate) fn maybe_dup_ack(
         &mut self,
         now: Instant,
         seg: &TcpRepr<'_>,
@@ -588,34 +563,27 @@ impl Connection {
         if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
             return;
         }
-        // A lost retransmission of the first hole: data sent after it has been SACKed
-        // (three segments' worth beyond), yet SND.UNA has not moved. Send it again now
-        // rather than wait for the retransmission timer.
-        if self.in_recovery && self.opts.sack {
-            let mss = self.payload_mss();
-            if let (Some(mark), Some(high)) = (self.una_rxt_mark, self.scoreboard.high()) {
-                if high.diff(mark) >= (super::sack::DUP_THRESH * mss) as i32 {
-                    self.retransmit_una = true;
-                    self.una_rxt_mark = None;
-                    log::debug!(target: LOG, "{} -> {}: retransmission of {} lost, again",
-                        self.local, self.remote, self.snd_una);
-                }
-            }
-        }
-        self.dup_acks += 1;
+        self.rec.dup_acks += 1;
         let mss = self.payload_mss();
         if self.in_recovery {
-            self.inflation += mss;
+            self.rec.inflation += mss;
             return;
         }
-        let after_timeout = self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss;
-        if self.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
+        let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
+        if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
             // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
             // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
             // while going back after a timeout: what follows SND.NXT then is old data.)
-            self.inflation = self.dup_acks as usize * mss;
+            self.rec.inflation = self.rec.dup_acks as usize * mss;
         }
-        let sack_says_lost = self.opts.sack && self.scoreboard.is_lost(self.snd_una, mss);
+        if sacks_new {
+            self.tlp_out = false;
+        }
+        if self.opts.sack {
+            // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
+            // replaces the duplicate-ACK threshold.
+            return;
+        }
         // RFC 5827 early retransmit: with fewer than four segments outstanding and
         // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
         // one less than the segments outstanding.
@@ -629,41 +597,10 @@ impl Connection {
         } else {
             3
         };
-        if sacks_new {
-            self.tlp_out = false;
-        }
-        if self.dup_acks as usize >= dupthresh || sack_says_lost {
-            // RFC 6675 5 (and 3.2 of RFC 5681): the third duplicate ACK, or SACK showing
-            // the first segment lost, starts loss recovery. RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
-            // recovery for losses of the same window).
-            if self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss {
-                return;
-            }
-            let flight = self.snd_max.since(self.snd_una);
-            if self.opts.sack {
-                // RFC 3708: remember the window, to undo the reduction if D-SACKs show
-                // the retransmissions spurious.
-                self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
-            }
-            self.in_recovery = true;
-            self.recover = self.snd_max;
-            self.cc.on_congestion_event(now, flight);
-            self.high_rxt = self.snd_una;
-            // RFC 6675 5 (4.2) / RFC 5681 3.2: retransmit the first segment presumed
-            // dropped at once.
-            self.retransmit_una = true;
-            if self.opts.sack {
-                // RFC 6675: the pipe estimate replaces window inflation; the send loop
-                // then retransmits lost holes first (NextSeg rule 1).
-                self.inflation = 0;
-            } else {
-                self.inflation = 3 * mss;
-            }
-            self.stats.fast_retransmits += 1;
-            ctx.stats.tcp_fast_retrans += 1;
-            self.sampler.on_retransmit();
-            log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
-                self.local, self.remote, self.snd_una, self.cc.cwnd());
+        if self.rec.dup_acks as usize >= dupthresh {
+            // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
+            // step 2: only if the ACK covers more than `recover`).
+            self.enter_recovery(now, ctx.stats);
         }
     }
 
@@ -672,7 +609,7 @@ impl Connection {
     /// hole is filled).
     fn take_data(&mut self, _now: Instant, seq: SeqNum, payload: &[u8]) {
         // Trim what lies before RCV.NXT.
-        let (offset, data) = if seq.diff(self.rcv_nxt) < 0 {
+        let (offset, data) = if seq < self.rcv_nxt {
             let skip = self.rcv_nxt.since(seq);
             if self.opts.sack {
                 // RFC 2883 section 4: the part below RCV.NXT is a duplicate.

@@ -7,7 +7,9 @@
 //! | `congestion/` | congestion control behind a trait: Reno (RFC 5681), CUBIC (RFC 9438) with HyStart++ (RFC 9406), BBR (draft-ietf-ccwg-bbr-06) |
 //! | `recv.rs` | receive buffer: reassembly of out-of-order data, window |
 //! | `send.rs` | send buffer |
-//! | `sack.rs` | the sender's SACK scoreboard and pipe (RFC 2018, RFC 6675) |
+//! | `sack.rs` | the sender's SACK scoreboard (RFC 2018, RFC 6675) |
+//! | `rack.rs` | RACK time-based loss detection (RFC 8985 section 6) |
+//! | `recovery.rs` | loss recovery glue: RACK, TLP (RFC 8985 7), PRR, undo, go-back |
 //! | `isn.rs` | initial sequence numbers (RFC 6528) |
 //! | `syncookie.rs` | SYN cookies (RFC 4987 3.6) |
 //! | `state.rs` | the eleven states (RFC 9293 3.3.2) |
@@ -32,6 +34,7 @@ pub(crate) mod output;
 pub mod pace;
 pub mod pmtu;
 pub mod prr;
+pub mod rack;
 pub mod rate;
 pub(crate) mod recovery;
 pub mod recv;

@@ -65,9 +65,14 @@ impl Connection {
     /// RFC 1122 4.2.3.2 and 4.2.3.6, RFC 9293 3.6 TIME-WAIT).
     pub(crate) fn on_timers(&mut self, now: Instant, ctx: &mut OutputCtx<'_>) {
         let expired: Vec<Timer> = self.timers.expired(now).collect();
-        for t in expired {
+        // RFC 8985 7.2: a PTO capped at the RTO's expiry fires instead of it (the probe
+        // re-arms the RTO).
+        let probe_instead = expired.contains(&Timer::LossProbe) && self.tlp_may_fire();
+        for &t in &expired {
             match t {
+                Timer::Retransmit if probe_instead => {}
                 Timer::Retransmit => self.on_rto(now, ctx),
+                Timer::RackReorder => self.rack_on_timer(now, ctx.stats),
                 Timer::Persist => {
                     self.probe_due = true;
                     self.persist_count = self.persist_count.saturating_add(1);
@@ -86,7 +91,7 @@ impl Connection {
                     self.recv_buf.release();
                 }
                 Timer::LossProbe => {
-                    if self.snd_max != self.snd_una && !self.in_recovery && !self.tlp_out {
+                    if self.tlp_may_fire() {
                         self.tlp_due = true;
                     }
                 }
@@ -124,6 +129,7 @@ impl Connection {
         // RFC 5681 3.1 eq. 4 (via the congestion controller), RFC 6582 section 4: after a
         // timeout, `recover` is the highest sequence number sent.
         if self.state.is_synchronized() {
+            self.rto_undo_on_rto(now);
             self.cc.on_rto(now, flight, self.rto_count == 1);
         } else {
             // RFC 6928 2 / RFC 5681 3.1: a lost SYN or SYN-ACK leaves an initial window of
@@ -181,7 +187,7 @@ impl Connection {
         let mut wnd = free.min(max);
         let old = self.rcv_adv.since(self.rcv_nxt);
         let step = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
-        if wnd > old && wnd - old < step && self.rcv_adv.diff(self.rcv_nxt) >= 0 {
+        if wnd > old && wnd - old < step && self.rcv_adv >= self.rcv_nxt {
             wnd = old;
         }
         wnd = wnd.max(old).min(max);
@@ -197,7 +203,7 @@ impl Connection {
             repr.ack_number = self.rcv_nxt.0;
             let (field, edge) = self.window_to_advertise(syn);
             repr.window_len = field;
-            if edge.diff(self.rcv_adv) > 0 || self.rcv_adv.diff(self.rcv_nxt) < 0 {
+            if edge > self.rcv_adv || self.rcv_adv < self.rcv_nxt {
                 self.rcv_adv = edge;
             }
             self.last_ack_sent = self.rcv_nxt;
@@ -294,19 +300,17 @@ impl Connection {
         }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         self.pace_start(now);
-        if self.retransmit_una && budget > 0 {
-            self.retransmit_una = false;
+        if self.rec.retransmit_una && budget > 0 {
+            self.rec.retransmit_una = false;
             self.trace.why(Cause::FastRetransmit);
             self.send_data_at(now, self.snd_una, ctx, emit, true);
             if self.in_recovery {
                 let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
-                self.high_rxt = self.high_rxt.max(end);
-                self.una_rxt_mark = Some(self.snd_max);
+                self.rec.high_rxt = self.rec.high_rxt.max(end);
             }
             budget -= 1;
         }
         if self.in_recovery && self.opts.sack {
-            budget -= self.resend_lost_retransmissions(now, ctx, emit, budget);
             budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
         while budget > 0 && self.send_new_data(now, ctx, emit) {
@@ -476,42 +480,10 @@ impl Connection {
         )
     }
 
-    /// One step of the send loop: new data (or data again after a timeout) within the
-    /// window, under Nagle and SWS rules. Returns whether a segment went out.
-    /// RFC 8985 7.3: the loss probe: one new segment if the receiver's window allows,
-    /// else the last segment sent again; then the RTO is re-armed.
-    fn send_loss_probe(
-        &mut self,
-        now: Instant,
-        ctx: &mut OutputCtx<'_>,
-        emit: &mut dyn FnMut(&Outgoing<'_>),
-    ) {
-        self.trace.why(Cause::Tlp);
-        let mss = self.payload_mss();
-        let offset = self.snd_nxt.since(self.snd_una);
-        let unsent = self.send_buf.len().saturating_sub(offset);
-        let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
-        self.tlp_out = true;
-        ctx.stats.tcp_loss_probes += 1;
-        if unsent > 0 && room > 0 && self.snd_nxt == self.snd_max {
-            let len = unsent.min(room).min(mss);
-            let seq = self.snd_nxt;
-            self.emit_segment(now, seq, len, false, ctx, emit, false);
-        } else {
-            let data_end = self.snd_una + self.send_buf.len().min(self.snd_max.since(self.snd_una));
-            let len = data_end.since(self.snd_una).min(mss);
-            if len == 0 {
-                return;
-            }
-            let seq = data_end - len;
-            self.emit_segment(now, seq, len, false, ctx, emit, true);
-        }
-        self.arm_rto(now);
-    }
-
     /// RFC 6675 section 5 steps (C): while cwnd - pipe >= 1 SMSS, send NextSeg(): a lost
-    /// hole first (rule 1), else new data the receiver's window allows (rule 2). Returns
-    /// the segments sent.
+    /// segment first (rule 1; lost as RACK, RFC 8985 6.2, marks it, retransmissions
+    /// found lost again included), else new data the receiver's window allows (rule 2).
+    /// Returns the segments sent.
     fn sack_recovery_send(
         &mut self,
         now: Instant,
@@ -523,9 +495,7 @@ impl Connection {
         let mss = self.payload_mss();
         let mut sent = 0;
         while sent < budget {
-            let pipe = self
-                .scoreboard
-                .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
+            let pipe = self.sack_pipe();
             // RFC 9937: the window is PRR's `pipe + sndcnt` of the last ACK.
             let cwnd = if self.prr.active() {
                 self.prr.cwnd()
@@ -535,16 +505,17 @@ impl Connection {
             if pipe + mss > cwnd {
                 break;
             }
-            let from = self.high_rxt.max(self.snd_una);
-            if let Some((s, e)) = self.scoreboard.next_lost(from, mss) {
+            if let Some((s, e)) = self.rack.next_lost(self.snd_una) {
                 let len = self.pace_limit(now, e.since(s).min(mss));
                 if len == 0 {
                     break;
                 }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
-                self.high_rxt = s + len;
+                self.rec.high_rxt = self.rec.high_rxt.max(s + len);
                 if s == self.snd_una {
-                    self.una_rxt_mark = Some(self.snd_max);
+                    // The head again (its retransmission was lost, RACK found it): the
+                    // RTO restarts from this retransmission, as after the first.
+                    self.arm_rto(now);
                 }
                 sent += 1;
                 continue;
@@ -568,6 +539,8 @@ impl Connection {
         sent
     }
 
+    /// One step of the send loop: new data (or data again after a timeout) within the
+    /// window, under Nagle and SWS rules. Returns whether a segment went out.
     fn send_new_data(
         &mut self,
         now: Instant,
@@ -591,7 +564,7 @@ impl Connection {
         let fin_pending = self.fin_queued
             && self.may_send_fin()
             && offset <= buffered
-            && self.fin_sent_seq.is_none_or(|f| self.snd_nxt.diff(f) <= 0);
+            && self.fin_sent_seq.is_none_or(|f| self.snd_nxt <= f);
         if unsent == 0 && !fin_pending {
             return false;
         }
@@ -600,11 +573,11 @@ impl Connection {
             // RFC 9937: PRR's window bounds new data during SACK recovery too.
             self.prr.cwnd()
         } else {
-            self.cc.cwnd().saturating_add(self.inflation)
+            self.cc.cwnd().saturating_add(self.rec.inflation)
         };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
-        let retransmission = self.snd_nxt.diff(self.snd_max) < 0;
+        let retransmission = self.snd_nxt < self.snd_max;
         let mut len = unsent.min(usable).min(self.max_send_len(mss));
         if retransmission {
             // Data sent before and data never sent go in separate segments, so each is
@@ -687,6 +660,10 @@ impl Connection {
         self.pmtu_note_sent(seq, len);
         self.pace_sent(now, len);
         self.rate_on_send(now, seq, len, retransmission);
+        if self.opts.sack {
+            // RFC 8985 6.1: each transmission's time, for RACK.
+            self.rack.on_send(now, seq, len);
+        }
         let mss = self.payload_mss();
         let segs = len.div_ceil(mss).max(1) as u64;
         self.count_out_segs(ctx, segs);
@@ -705,7 +682,7 @@ impl Connection {
             self.rexmit_tsval = self.ts_now(now);
         }
         let end = seq + len + usize::from(fin);
-        if !retransmission && end.diff(self.snd_max) > 0 {
+        if !retransmission && end > self.snd_max {
             self.sampler.start(end, now);
         }
         {
@@ -720,7 +697,7 @@ impl Connection {
             self.fin_sent_seq = Some(seq + len);
         }
         self.last_data_sent = now;
-        if end.diff(self.snd_nxt) > 0 {
+        if end > self.snd_nxt {
             self.snd_nxt = end;
         }
         self.snd_max = self.snd_max.max(end);
@@ -758,7 +735,7 @@ impl Connection {
                 .min(self.send_buf.len() - offset)
                 .min(self.payload_mss());
             let seq = self.snd_nxt;
-            let retransmission = seq.diff(self.snd_max) < 0;
+            let retransmission = seq < self.snd_max;
             self.emit_segment(now, seq, len, false, ctx, emit, retransmission);
             return;
         }

@@ -18,7 +18,7 @@
 //! at its model's rate (draft 5.6.2); Reno and CUBIC pace only when asked
 //! ([`TcpConfig::pacing`](super::TcpConfig::pacing)), at Linux's rate:
 //! `cwnd / srtt`, times 2 in slow start and 1.2 after (`tcp_update_pacing_rate`).
-//! Retransmissions of the first hole, loss probes, ACKs and control segments are never
+//! Fast retransmissions of SND.UNA, loss probes, ACKs and control segments are never
 //! held back; what they send counts against the rate all the same.
 
 use super::conn::Connection;
@@ -187,9 +187,7 @@ impl Connection {
             }
         }
         let inflight = if self.opts.sack {
-            let mss = self.payload_mss();
-            self.scoreboard
-                .pipe(self.snd_una, self.snd_max, self.high_rxt, mss)
+            self.sack_pipe()
         } else {
             self.snd_max.since(self.snd_una)
         };
@@ -197,57 +195,6 @@ impl Connection {
         if let Some(rs) = self.delivery.take_sample(now, inflight, min_rtt) {
             self.cc.on_rate_sample(now, &rs);
         }
-        if self.in_recovery && self.opts.sack {
-            // RFC 8985 6.2: the reordering window is a quarter of the minimum RTT.
-            let rtt = min_rtt
-                .or(self.rtt.srtt())
-                .unwrap_or(Duration::from_millis(4));
-            let reo_wnd = Duration::from_micros(rtt.total_micros() / 4);
-            let n = self.delivery.detect_lost_retransmissions(reo_wnd);
-            if n > 0 {
-                log::debug!(target: "tunstack::tcp", "{} -> {}: {n} retransmissions lost (RACK), sending again",
-                    self.local, self.remote);
-            }
-        } else {
-            self.delivery.clear_lost_again();
-        }
-    }
-
-    /// RFC 8985 6.2: sends again the retransmissions found lost, within the window and
-    /// the pacer, before the send loop's other work. Returns the segments sent.
-    pub(crate) fn resend_lost_retransmissions(
-        &mut self,
-        now: Instant,
-        ctx: &mut super::output::OutputCtx<'_>,
-        emit: &mut dyn FnMut(&super::output::Outgoing<'_>),
-        budget: usize,
-    ) -> usize {
-        let mss = self.payload_mss();
-        let mut sent = 0;
-        while sent < budget {
-            let pipe = self
-                .scoreboard
-                .pipe(self.snd_una, self.snd_max, self.high_rxt, mss);
-            if pipe + mss > self.cc.cwnd() {
-                break;
-            }
-            let Some((s, e)) = self.delivery.pop_lost_again(self.snd_una) else {
-                break;
-            };
-            let want = e.since(s).min(mss);
-            let len = self.pace_limit(now, want);
-            if len == 0 {
-                // Held back by the pacer: keep it for the next burst.
-                self.delivery.push_lost_again_front((s, e));
-                break;
-            }
-            if s + len < e {
-                self.delivery.push_lost_again_front((s + len, e));
-            }
-            self.emit_segment(now, s, len, false, ctx, emit, true);
-            sent += 1;
-        }
-        sent
     }
 
     /// The last delivery rate measured, bytes per second.

@@ -1,6 +1,9 @@
 //! The sender's SACK scoreboard (RFC 2018; RFC 6675 sections 2-4): what the peer has
-//! reported receiving above SND.UNA, and from it which holes are lost and how much data
-//! is really in the network ("pipe").
+//! reported receiving above SND.UNA. The sender reads the SACKed bytes from it (PRR's
+//! DeliveredData, RACK's DupThresh test); which segments are lost, and so the pipe, come
+//! from RACK (`rack.rs`, RFC 8985), which replaces RFC 6675's IsLost() in the sender.
+//! RFC 6675's own IsLost(), NextSeg() and SetPipe() stay here with their tests; the
+//! sender no longer calls them.
 
 use super::seq::SeqNum;
 
@@ -54,10 +57,10 @@ impl Scoreboard {
         let mut new = false;
         for &(l, r) in blocks.iter().flatten() {
             let (mut l, r) = (SeqNum(l), SeqNum(r));
-            if r.diff(l) <= 0 || r.diff(snd_una) <= 0 || r.diff(snd_max) > 0 {
+            if r <= l || r <= snd_una || r > snd_max {
                 continue;
             }
-            if l.diff(snd_una) < 0 {
+            if l < snd_una {
                 l = snd_una;
             }
             new |= self.insert(l, r);
@@ -67,17 +70,13 @@ impl Scoreboard {
 
     fn insert(&mut self, l: SeqNum, r: SeqNum) -> bool {
         // Covered already?
-        if self
-            .ranges
-            .iter()
-            .any(|&(a, b)| a.diff(l) <= 0 && r.diff(b) <= 0)
-        {
+        if self.ranges.iter().any(|&(a, b)| a <= l && r <= b) {
             return false;
         }
         let mut nl = l;
         let mut nr = r;
         self.ranges.retain(|&(a, b)| {
-            let touches = a.diff(nr) <= 0 && nl.diff(b) <= 0;
+            let touches = a <= nr && nl <= b;
             if touches {
                 nl = nl.min(a);
                 nr = nr.max(b);
@@ -87,7 +86,7 @@ impl Scoreboard {
         let at = self
             .ranges
             .iter()
-            .position(|&(a, _)| a.diff(nl) > 0)
+            .position(|&(a, _)| a > nl)
             .unwrap_or(self.ranges.len());
         self.ranges.insert(at, (nl, nr));
         if self.ranges.len() > MAX_RANGES {
@@ -98,9 +97,9 @@ impl Scoreboard {
 
     /// SND.UNA moved: drop what lies below it.
     pub fn ack(&mut self, snd_una: SeqNum) {
-        self.ranges.retain(|&(_, b)| b.diff(snd_una) > 0);
+        self.ranges.retain(|&(_, b)| b > snd_una);
         if let Some(first) = self.ranges.first_mut() {
-            if first.0.diff(snd_una) < 0 {
+            if first.0 < snd_una {
                 first.0 = snd_una;
             }
         }
@@ -108,16 +107,14 @@ impl Scoreboard {
 
     /// Whether `seq` is SACKed.
     pub fn is_sacked(&self, seq: SeqNum) -> bool {
-        self.ranges
-            .iter()
-            .any(|&(a, b)| a.diff(seq) <= 0 && seq.diff(b) < 0)
+        self.ranges.iter().any(|&(a, b)| a <= seq && seq < b)
     }
 
     /// If `seq` is inside a SACKed range, where that range ends.
     pub fn sacked_until(&self, seq: SeqNum) -> Option<SeqNum> {
         self.ranges
             .iter()
-            .find(|&&(a, b)| a.diff(seq) <= 0 && seq.diff(b) < 0)
+            .find(|&&(a, b)| a <= seq && seq < b)
             .map(|r| r.1)
     }
 
@@ -127,7 +124,7 @@ impl Scoreboard {
         let mut bytes = 0;
         let mut count = 0;
         for &(a, b) in self.ranges.iter().rev() {
-            if b.diff(seq) <= 0 {
+            if b <= seq {
                 break;
             }
             count += 1;
@@ -140,8 +137,8 @@ impl Scoreboard {
     pub fn holes(&self, from: SeqNum) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
         let mut at = from;
         self.ranges.iter().filter_map(move |&(a, b)| {
-            let hole = (a.diff(at) > 0).then_some((at, a));
-            if b.diff(at) > 0 {
+            let hole = (a > at).then_some((at, a));
+            if b > at {
                 at = b;
             }
             hole
@@ -174,7 +171,7 @@ impl Scoreboard {
             if !self.is_lost(s, smss) {
                 pipe += e.since(s);
             }
-            if high_rxt.diff(s) > 0 {
+            if high_rxt > s {
                 pipe += high_rxt.min(e).since(s);
             }
         }

@@ -25,9 +25,12 @@ pub enum Timer {
     PathMtu = 7,
     /// The pacer lets the next burst go (`tcp/pace.rs`).
     Pace = 8,
+    /// RACK's reordering timer (RFC 8985 6.3): a segment will be deemed lost once its
+    /// reordering window has passed.
+    RackReorder = 9,
 }
 
-const COUNT: usize = 9;
+const COUNT: usize = 10;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::Persist,
@@ -38,6 +41,7 @@ const ALL: [Timer; COUNT] = [
     Timer::Linger,
     Timer::PathMtu,
     Timer::Pace,
+    Timer::RackReorder,
 ];
 
 /// The deadline table.

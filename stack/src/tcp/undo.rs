@@ -7,8 +7,11 @@
 //! needed: the loss was spurious (reordering, a delayed ACK path), and the congestion
 //! window reduction is undone, cwnd and ssthresh going back to their values before it
 //! (the response RFC 3708 section 5 leaves to the implementation; Linux does the same).
-//! Only fast retransmit episodes are tracked: a retransmission timeout ends the
+//! Only fast retransmit episodes are tracked here: a retransmission timeout ends the
 //! episode's undo state.
+//!
+//! A retransmission timeout has its own undo, [`RtoUndo`]: the Eifel detection
+//! algorithm (RFC 3522) with timestamps, and the Eifel response (RFC 4015).
 
 use super::seq::SeqNum;
 
@@ -62,14 +65,14 @@ impl Undo {
         let mut rest = Vec::with_capacity(self.ranges.len() + 1);
         for &(a, b) in &self.ranges {
             // Keep the parts of [a, b) outside [l, r).
-            if l.diff(a) > 0 {
-                rest.push((a, if l.diff(b) < 0 { l } else { b }));
+            if l > a {
+                rest.push((a, if l < b { l } else { b }));
             }
-            if b.diff(r) > 0 {
-                rest.push((if r.diff(a) > 0 { r } else { a }, b));
+            if b > r {
+                rest.push((if r > a { r } else { a }, b));
             }
         }
-        rest.retain(|&(a, b)| b.diff(a) > 0);
+        rest.retain(|&(a, b)| b > a);
         self.ranges = rest;
         self.spurious()
     }
@@ -77,6 +80,29 @@ impl Undo {
     /// Whether every retransmission so far has been reported duplicate.
     pub fn spurious(&self) -> bool {
         self.retransmitted && !self.overflow && self.ranges.is_empty()
+    }
+}
+
+/// RFC 3522 / RFC 4015: what a retransmission timeout changed, kept until the first
+/// ACK after it tells whether the timeout was spurious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtoUndo {
+    /// cwnd and ssthresh before the timeout's reduction.
+    pub prior_cwnd: usize,
+    pub prior_ssthresh: usize,
+    /// `recover` before the timeout set it to SND.MAX.
+    pub prior_recover: SeqNum,
+    /// RFC 3522 2: the TSval of the retransmission (RetransmitTS). An ACK echoing an
+    /// earlier timestamp acknowledges the original transmission.
+    pub retransmit_ts: u32,
+}
+
+impl RtoUndo {
+    /// RFC 3522 section 2: the first acceptable ACK after the retransmission, echoing
+    /// `tsecr`, shows the retransmission spurious when "the value of the Timestamp Echo
+    /// Reply field ... is smaller than the value of RetransmitTS".
+    pub fn spurious(&self, tsecr: u32) -> bool {
+        (tsecr.wrapping_sub(self.retransmit_ts) as i32) < 0
     }
 }
 

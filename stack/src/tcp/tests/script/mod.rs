@@ -17,6 +17,7 @@ mod handshake;
 mod listen;
 mod options;
 mod prr;
+mod rack;
 mod recovery;
 mod rfc5961;
 mod rst;
@@ -573,6 +574,31 @@ impl Harness {
             ts: o.ts.then_some((PEER_TS, 0)),
         };
         c.saw(&sa);
+        self.inject(&c.seg(ACK));
+        self.expect_none();
+        c.h = self.s.tcp_accept(l).expect("accept").expect("a connection");
+        c
+    }
+
+    /// A listener and one accepted connection whose handshake took `rtt` (the peer's
+    /// ACK of the SYN-ACK comes `rtt` after it): the connection starts with that RTT
+    /// sample, as RACK (RFC 8985 6.2) and the RTO need a realistic one.
+    pub fn passive_rtt(&mut self, o: PeerOpts, rtt: Duration) -> Conn {
+        let l = self.listen(16);
+        self.inject(&Harness::syn(PPORT, o));
+        let sa = self.expect(&[flags(SYN | ACK), ack(PEER_ISS.wrapping_add(1))]);
+        let mut c = Conn {
+            h: TcpHandle { idx: 0, gen: 0 },
+            port: LPORT,
+            pport: PPORT,
+            iss: sa.seq,
+            nxt: PEER_ISS.wrapping_add(1),
+            una: sa.seq.wrapping_add(1),
+            wnd: o.wnd,
+            ts: o.ts.then_some((PEER_TS, 0)),
+        };
+        c.saw(&sa);
+        self.idle_until(self.now + rtt);
         self.inject(&c.seg(ACK));
         self.expect_none();
         c.h = self.s.tcp_accept(l).expect("accept").expect("a connection");

@@ -7,17 +7,24 @@ use crate::tcp::congestion::Algorithm;
 
 const MSS: u32 = 1460;
 
-/// A SACK connection whose window has grown to 20 segments (the initial ten each
-/// acknowledged), with 20 full segments in flight and more data queued; returns the
-/// connection and the 20 segments.
+/// A SACK connection with a 100 ms RTT whose window has grown to 20 segments (the
+/// initial ten each acknowledged a round trip after they left), with 20 full segments in
+/// flight and more data queued, a round trip later; returns the connection and the 20
+/// segments. RACK's reordering window (RFC 8985 6.2 step 4) is a quarter of the RTT, so
+/// the duplicate ACKs, which come together, mark nothing lost until DupThresh segments
+/// are SACKed: then the window is 0 and the hole is lost, as RFC 6675 would have it.
 fn twenty_in_flight(h: &mut Harness) -> (Conn, Vec<Seg>) {
-    let mut c = h.passive(PeerOpts {
-        sack: true,
-        ..PeerOpts::default()
-    });
+    let mut c = h.passive_rtt(
+        PeerOpts {
+            sack: true,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
     h.send(&c, &vec![0x5a; 60 * MSS as usize]);
     let first = h.out();
     assert_eq!(first.len(), 10);
+    h.advance_by(ms(100));
     let mut flight = Vec::new();
     for s in &first {
         c.saw(s);
@@ -25,6 +32,7 @@ fn twenty_in_flight(h: &mut Harness) -> (Conn, Vec<Seg>) {
         flight.extend(h.out());
     }
     assert_eq!(flight.len(), 20, "slow start doubled the window");
+    h.advance_by(ms(100));
     let conn = h.s.tcp_conn(c.h).unwrap();
     assert_eq!(conn.info().cwnd, 20 * MSS as usize);
     (c, flight)
@@ -133,13 +141,17 @@ fn cubic_sends_seven_segments_per_ten_acks() {
 #[test]
 fn burst_loss_crb_on_dup_acks_ssrb_on_safe_ack() {
     let mut h = Harness::with_cc(Algorithm::Reno);
-    let mut c = h.passive(PeerOpts {
-        sack: true,
-        ..PeerOpts::default()
-    });
+    let mut c = h.passive_rtt(
+        PeerOpts {
+            sack: true,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
     // Exactly twenty segments in flight and nothing more to send.
     h.send(&c, &vec![0x5a; 30 * MSS as usize]);
     let first = h.out();
+    h.advance_by(ms(100));
     let mut flight = Vec::new();
     for s in &first {
         c.saw(s);
@@ -147,6 +159,7 @@ fn burst_loss_crb_on_dup_acks_ssrb_on_safe_ack() {
         flight.extend(h.out());
     }
     assert_eq!(flight.len(), 20);
+    h.advance_by(ms(100));
     let una = flight[0].seq;
     // Segments 0-13 lost; the peer SACKs 14.. one by one.
     let mut per_ack = Vec::new();

@@ -243,3 +243,38 @@ fn sack_recovery_retransmits_every_lost_hole_at_once() {
     );
     assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 1);
 }
+
+/// RFC 6582 3.2 step 2: a new fast retransmit needs an ACK that "covers more than
+/// recover", the highest sequence number sent when the last one began. A segment sent
+/// after that (here the first one sent during recovery, lost) is a new window's loss:
+/// its duplicate ACKs, which acknowledge exactly up to it, start a new fast retransmit
+/// (early retransmit here, two segments out and nothing more to send) instead of
+/// leaving it to the RTO.
+#[test]
+fn loss_just_above_recover_starts_a_new_recovery() {
+    let mut h = Harness::new();
+    let (c, out) = ten_in_flight(&mut h, 2 * 1460);
+    let una = out[0].seq;
+    for _ in 0..3 {
+        h.inject(&dup(&c, una));
+    }
+    h.expect(&[seq(una)]);
+    // Inflation lets the two new segments go.
+    let mut new = Vec::new();
+    for _ in 0..4 {
+        h.inject(&dup(&c, una));
+        new.extend(h.out());
+    }
+    assert_eq!(new.len(), 2, "{new:#?}");
+    let recover = out[9].seq.wrapping_add(MSS);
+    check(&new[0], &[seq(recover)]);
+    // The retransmission fills the hole: a full ACK, recovery ends.
+    h.inject(&c.seg(ACK).ack(recover));
+    h.expect_none();
+    assert!(!h.s.tcp_conn(c.h).unwrap().in_recovery);
+    // The first new segment was lost, the second arrived: a duplicate ACK at recover.
+    h.inject(&dup(&c, recover));
+    h.expect(&[seq(recover), len(1460)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.stats.fast_retransmits, info.stats.timeouts), (2, 0));
+}

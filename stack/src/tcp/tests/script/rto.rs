@@ -244,3 +244,62 @@ fn idle_connection_restarts_from_initial_window() {
     h.send(&c, &[2u8; 40_000]);
     assert_eq!(h.out().len(), 10);
 }
+
+/// A SACK and timestamps connection with a 100 ms RTT, ten full segments in flight and
+/// no ACK for them until the retransmission timer has fired and sent the first again.
+/// Returns the connection, the flight and what the timeout sent.
+fn timed_out_flight(h: &mut Harness) -> (Conn, Vec<Seg>, Seg) {
+    let c = h.passive_rtt(
+        PeerOpts {
+            sack: true,
+            ts: true,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
+    h.send(&c, &vec![7u8; 10 * 1448]);
+    let out = h.out();
+    assert_eq!(out.len(), 10);
+    h.advance_by(ms(50));
+    let (_, re) = h.next_out(secs(2)).expect("the RTO");
+    assert_eq!(re.len(), 1, "{re:#?}");
+    check(&re[0], &[seq(out[0].seq), len(1448)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((info.stats.timeouts, info.cwnd), (1, 1448));
+    (c, out, re[0].clone())
+}
+
+/// RFC 3522 section 2 (Eifel detection) and RFC 4015 section 3.2 (response): the first
+/// ACK after a timeout echoes the timestamp of the original transmission (which was
+/// only delayed): the timeout was spurious. cwnd and ssthresh go back to their values
+/// before it (ten segments, no ssthresh yet), and the rest of the flight, on its way,
+/// is not sent again.
+#[test]
+fn spurious_rto_is_undone_by_the_timestamp_echo() {
+    let mut h = Harness::new();
+    let (c, out, _) = timed_out_flight(&mut h);
+    let original_ts = out[0].ts.unwrap().tsval;
+    let (val, _) = c.ts.unwrap();
+    h.inject(&c.seg(ACK).ack(out[5].seq).ts(val + 1, original_ts));
+    let sent = h.out();
+    assert!(sent.is_empty(), "nothing of the flight again: {sent:#?}");
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(info.ssthresh, usize::MAX, "ssthresh restored");
+    assert!(info.cwnd >= 10 * 1448, "cwnd restored: {}", info.cwnd);
+    assert_eq!(h.s.stats().tcp_spurious_rtos, 1);
+}
+
+/// RFC 3522 section 2: an ACK echoing the retransmission's own timestamp shows the
+/// timeout was needed: nothing is undone, and the go-back goes on.
+#[test]
+fn needed_rto_is_not_undone() {
+    let mut h = Harness::new();
+    let (c, out, re) = timed_out_flight(&mut h);
+    let (val, _) = c.ts.unwrap();
+    h.inject(&c.seg(ACK).ack(out[1].seq).ts(val + 1, re.ts.unwrap().tsval));
+    let sent = h.out();
+    assert!(sent.iter().any(|s| s.seq == out[1].seq), "{sent:#?}");
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert!(info.ssthresh < usize::MAX);
+    assert_eq!(h.s.stats().tcp_spurious_rtos, 0);
+}
