@@ -27,7 +27,9 @@
 //!
 //! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half;
 //! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
-//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state.
+//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state,
+//! `TUNSTACK_LOSS_RACE_WATCH=MS` its window, flight, rates and BBR state every MS ms,
+//! and `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only the senders named.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -280,6 +282,16 @@ fn tun_grid() {
         .map(|&a| tun::Sender::Tunstack(a))
         .collect();
     senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
+    // `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only those senders (the other
+    // columns show 0).
+    let only_senders = std::env::var("TUNSTACK_LOSS_RACE_SENDERS").unwrap_or_default();
+    let runs = |who: &tun::Sender| {
+        let name = match who {
+            tun::Sender::Tunstack(a) => a.name().to_string(),
+            tun::Sender::Linux(l) => format!("linux-{l}"),
+        };
+        only_senders.is_empty() || only_senders.split(',').any(|s| s.trim() == name)
+    };
     let mut rows = Vec::new();
     let mut used_notes = Vec::new();
     // `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` (loss %:one-way ms) runs only those points.
@@ -297,6 +309,10 @@ fn tun_grid() {
             }
             let mut mbit = Vec::new();
             for who in &senders {
+                if !runs(who) {
+                    mbit.push((0.0, ""));
+                    continue;
+                }
                 let r = tun::transfer(who, loss, delay, total, cap);
                 if let tun::Sender::Linux(name) = who {
                     if &r.used != name {

@@ -635,8 +635,11 @@ impl Connection {
         if self.dup_acks as usize >= dupthresh || sack_says_lost {
             // RFC 6675 5 (and 3.2 of RFC 5681): the third duplicate ACK, or SACK showing
             // the first segment lost, starts loss recovery. RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (no second
-            // recovery for losses of the same window).
-            if self.snd_una.diff(self.recover) <= 0 && self.recover != self.iss {
+            // recovery for losses of the same window); with SACK, RFC 6675 5.1: once
+            // HighACK reaches RecoveryPoint (SACK shows the new loss is past it).
+            let behind = self.snd_una.diff(self.recover) < 0
+                || (self.snd_una == self.recover && !self.opts.sack);
+            if behind && self.recover != self.iss {
                 return;
             }
             let flight = self.snd_max.since(self.snd_una);
