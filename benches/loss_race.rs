@@ -25,7 +25,8 @@
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
 //! every loss-based algorithm under random loss (its published table was made so too).
 //!
-//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half;
+//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half,
+//! `=fairness` only the fairness runs;
 //! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
 //! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state,
 //! `TUNSTACK_LOSS_RACE_WATCH=MS` its window, flight, rates and BBR state every MS ms,
@@ -55,12 +56,14 @@ fn main() {
     println!("loss_race: goodput under random loss, tunstack beside smoltcp and Linux");
     let started = Instant::now();
     let only = std::env::var("TUNSTACK_BENCH_ONLY").unwrap_or_default();
-    if only != "tun" {
+    if only != "tun" && only != "fairness" {
         netsim_reference();
         virtual_grid();
+    }
+    if only != "tun" {
         fairness();
     }
-    if only != "sim" {
+    if only != "sim" && only != "fairness" {
         if support::root_or_skip("the real-TUN grid") {
             tun_grid();
         } else {
