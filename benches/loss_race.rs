@@ -25,9 +25,12 @@
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
 //! every loss-based algorithm under random loss (its published table was made so too).
 //!
-//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half;
+//! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half,
+//! `=fairness` only the fairness runs;
 //! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
-//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state.
+//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state,
+//! `TUNSTACK_LOSS_RACE_WATCH=MS` its window, flight, rates and BBR state every MS ms,
+//! and `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only the senders named.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -53,12 +56,14 @@ fn main() {
     println!("loss_race: goodput under random loss, tunstack beside smoltcp and Linux");
     let started = Instant::now();
     let only = std::env::var("TUNSTACK_BENCH_ONLY").unwrap_or_default();
-    if only != "tun" {
+    if only != "tun" && only != "fairness" {
         netsim_reference();
         virtual_grid();
+    }
+    if only != "tun" {
         fairness();
     }
-    if only != "sim" {
+    if only != "sim" && only != "fairness" {
         if support::root_or_skip("the real-TUN grid") {
             tun_grid();
         } else {
@@ -280,6 +285,16 @@ fn tun_grid() {
         .map(|&a| tun::Sender::Tunstack(a))
         .collect();
     senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
+    // `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only those senders (the other
+    // columns show 0).
+    let only_senders = std::env::var("TUNSTACK_LOSS_RACE_SENDERS").unwrap_or_default();
+    let runs = |who: &tun::Sender| {
+        let name = match who {
+            tun::Sender::Tunstack(a) => a.name().to_string(),
+            tun::Sender::Linux(l) => format!("linux-{l}"),
+        };
+        only_senders.is_empty() || only_senders.split(',').any(|s| s.trim() == name)
+    };
     let mut rows = Vec::new();
     let mut used_notes = Vec::new();
     // `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` (loss %:one-way ms) runs only those points.
@@ -297,6 +312,10 @@ fn tun_grid() {
             }
             let mut mbit = Vec::new();
             for who in &senders {
+                if !runs(who) {
+                    mbit.push((0.0, ""));
+                    continue;
+                }
                 let r = tun::transfer(who, loss, delay, total, cap);
                 if let tun::Sender::Linux(name) = who {
                     if &r.used != name {

@@ -169,6 +169,34 @@ fn drain(r: &mut impl Read, total: u64, deadline: Instant) -> (u64, Instant) {
     (got, Instant::now().min(deadline))
 }
 
+/// Prints the sender's window, flight, rates and BBR state every `ms` until `deadline`
+/// or the connection is gone (one line each, Mbit/s for rates).
+fn watch(c: &tunstack::TcpStream, total: u64, t0: Instant, deadline: Instant, ms: u64) {
+    let mut last = (0u64, 0u64, 0u64);
+    while Instant::now() < deadline {
+        let Ok(i) = c.info() else { return };
+        if i.bytes_in_flight == 0 && i.stats.bytes_acked >= total {
+            return;
+        }
+        let mbit = |r: Option<u64>| r.map_or(0.0, |r| r as f64 * 8.0 / 1e6);
+        let (b, st, mr) = i.bbr.map_or(("-", 0.0, 0), |b| {
+            (
+                b.state,
+                b.bw as f64 * 8.0 / 1e6,
+                b.min_rtt.map_or(0, |d| d.total_micros()),
+            )
+        });
+        let s = &i.stats;
+        println!(
+            "    t {:6.3} cwnd {:7} flight {:7} pace {:6.1} dr {:6.1} bw {:6.1} minrtt {:6} {} srtt {:?} rexmit +{} rto +{} fast +{}",
+            t0.elapsed().as_secs_f64(), i.cwnd, i.bytes_in_flight, mbit(i.pacing_rate), mbit(i.delivery_rate), st, mr, b,
+            i.srtt.map(|d| d.total_micros()), s.retransmits - last.0, s.timeouts - last.1, s.fast_retransmits - last.2
+        );
+        last = (s.retransmits, s.timeouts, s.fast_retransmits);
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
 /// One transfer of `total` bytes (at most `cap`) at loss `loss`, one-way delay
 /// `delay_ms`, sent by `who`.
 pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duration) -> Run {
@@ -179,7 +207,7 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
     let run = match who {
         Sender::Tunstack(alg) => {
             let l = ns.run(move || std::net::TcpListener::bind(sa(HOST, PORT)).expect("bind"));
-            let mut c = tunstack::TcpStream::connect_on(&h, sa(HOST, PORT), Some(cap))
+            let c = tunstack::TcpStream::connect_on(&h, sa(HOST, PORT), Some(cap))
                 .expect("tunstack connect");
             c.set_congestion_control(*alg).expect("set cc");
             c.set_write_timeout(tick).expect("write timeout");
@@ -190,7 +218,17 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                 s.set_read_timeout(tick).expect("read timeout");
                 drain(&mut s, total, deadline)
             });
-            pump(&mut c, total, deadline);
+            std::thread::scope(|sc| {
+                // `TUNSTACK_LOSS_RACE_WATCH=MS`: the sender's state every MS ms.
+                if let Some(ms) = std::env::var("TUNSTACK_LOSS_RACE_WATCH")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    let c = &c;
+                    sc.spawn(move || watch(c, total, t0, deadline, ms));
+                }
+                pump(&mut &c, total, deadline);
+            });
             let (got, t1) = rx.join().expect("kernel reader");
             if std::env::var_os("TUNSTACK_LOSS_RACE_INFO").is_some() {
                 if let Ok(i) = c.info() {

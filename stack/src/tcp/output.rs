@@ -438,6 +438,11 @@ impl Connection {
         if retransmission {
             self.stats.retransmits += 1;
             ctx.stats.tcp_retrans_segs += 1;
+            // Karn (RFC 6298 3): the SYN's ACK times no round trip now, and an echo of
+            // the first SYN's timestamp is stale (as for data, `ack_advance`).
+            self.sampler.on_retransmit();
+            self.rexmit_high = self.iss + 1;
+            self.rexmit_tsval = self.ts_now(now);
         } else {
             self.sampler.start(self.iss + 1, now);
         }

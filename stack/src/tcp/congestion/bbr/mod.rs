@@ -8,9 +8,11 @@
 //! | `model.rs` | the state machine (Startup, Drain, ProbeBW DOWN/CRUISE/REFILL/UP, ProbeRTT; 5.3), round counting (5.5.1), pacing rate, send quantum and cwnd (5.6), packet conservation in recovery (5.6.4.4) |
 //! | `cc.rs` | [`Bbr`], the model behind the [`CongestionControl`](super::CongestionControl) trait |
 //!
-//! Departures from the draft, each for the reason `cc.rs` gives with its measurement:
-//! no loss-based bounds (inflight_longterm, 5.5.10) and no Startup exit on loss
-//! (5.3.1.3), as in Linux's BBRv1. Not done yet: ACK aggregation (extra_acked, 5.5.9),
+//! Departures from the draft, each for the reason given where it is made, with its
+//! measurement: no loss-based bounds (inflight_longterm, 5.5.10) and no Startup exit on
+//! loss (5.3.1.3), as in Linux's BBRv1 (`cc.rs`); no packet conservation in Startup
+//! (`STARTUP_WITHOUT_CONSERVATION`, `model.rs`); the full-pipe plateau test on BBR.max_bw
+//! rather than one sample (`FULL_BW_ON_MAX_BW`, `model.rs`, as Linux). Not done yet: ACK aggregation (extra_acked, 5.5.9),
 //! the offload budget (5.5.8) and BBR's own undo (5.5.11; the sender's RFC 3708 undo
 //! restores the cwnd).
 

@@ -257,3 +257,132 @@ fn probe_rtt() {
     assert_eq!(p.m.state(), State::ProbeBwCruise);
     assert!(p.m.cwnd() >= 2 * bdp, "cwnd {} restored", p.m.cwnd());
 }
+
+/// Draft 5.3.1.2 with tunstack's departure (`FULL_BW_COUNT`): the plateau test looks at
+/// BBR.max_bw, not at the sample of the ACK that starts each round. Here the first ACK
+/// of every round comes after a loss and samples 1 MB/s while the round's other ACKs
+/// show the bandwidth doubling each round up to the path's 12.5 MB/s: Startup goes on
+/// until BBR.max_bw stops growing (the draft's test would have ended it in the fourth
+/// round, at 8 MB/s), then ends three rounds after the first round-start check that sees
+/// the plateau.
+#[test]
+fn startup_plateau_follows_max_bw_not_the_round_start_sample() {
+    let mut m = BbrModel::new(MSS, 10 * MSS, 7);
+    let mut now = at(1000);
+    let mut delivered = 0;
+    let mut level: u64 = 1_000_000;
+    let mut rounds = 0;
+    let mut plateau_at = None;
+    while m.state() == State::Startup {
+        let d0 = delivered;
+        for i in 0..10 {
+            delivered += MSS;
+            now += ms(2);
+            let rs = RateSample {
+                delivered,
+                prior_delivered: d0,
+                delivery_rate: if i == 0 { 1_000_000 } else { level },
+                rtt: Some(ms(20)),
+                newly_acked: MSS,
+                inflight: 500_000,
+                ..RateSample::default()
+            };
+            m.on_ack(now, &rs);
+        }
+        rounds += 1;
+        if level == 12_500_000 && plateau_at.is_none() {
+            plateau_at = Some(rounds);
+        }
+        level = (level * 2).min(12_500_000);
+        assert!(rounds < 20, "Startup never ended");
+    }
+    assert_eq!(
+        m.max_bw(),
+        12_500_000,
+        "Startup ended at the path's bandwidth"
+    );
+    let plateau_at = plateau_at.unwrap();
+    assert!(
+        rounds > plateau_at && rounds <= plateau_at + 4,
+        "ended {rounds}, plateau from {plateau_at}"
+    );
+}
+
+/// Draft 5.6.4.4: entering fast recovery saves the cwnd and sets it to the flight plus
+/// what the ACK delivered; for one round trip — until a packet sent after the loss was
+/// detected is delivered — packets are conserved (cwnd = max(cwnd, flight + newly
+/// acked), no growth beyond); after it the cwnd grows with what is delivered again, and
+/// leaving recovery restores the saved cwnd.
+#[test]
+fn recovery_conserves_packets_for_one_round_trip() {
+    let mut p = Path::new(12_500_000);
+    let rtt = ms(20);
+    while !p.m.full_bw_reached() {
+        p.round(10, rtt, 500_000);
+    }
+    let bdp = p.bdp();
+    p.round(400, rtt, bdp);
+    let saved = p.m.cwnd();
+    assert_eq!(saved, 2 * bdp);
+    let ack = |p: &mut Path, prior: u64, inflight: u64| {
+        p.delivered += MSS;
+        p.now += ms(1);
+        let rs = RateSample {
+            delivered: p.delivered,
+            prior_delivered: prior,
+            delivery_rate: 12_500_000,
+            rtt: Some(rtt),
+            newly_acked: MSS,
+            inflight,
+            ..RateSample::default()
+        };
+        p.m.on_ack(p.now, &rs);
+    };
+    // The ACK that shows the loss: cwnd = flight + newly acked.
+    let before = p.delivered;
+    p.m.on_enter_recovery();
+    ack(&mut p, before - 100 * MSS, 100 * MSS);
+    let at_loss = p.delivered;
+    assert!(p.m.packet_conservation());
+    assert_eq!(p.m.cwnd(), 101 * MSS);
+    // ACKs of packets sent before: packet conservation, the cwnd follows the flight
+    // plus what each ACK delivers and no more.
+    for i in 0..50 {
+        ack(&mut p, before - 50 * MSS + i * MSS, 100 * MSS);
+        assert!(p.m.packet_conservation());
+        assert_eq!(p.m.cwnd(), 101 * MSS);
+    }
+    // The first packet sent after the loss is delivered: one round trip is over, the
+    // cwnd grows again with each ACK (up to 2 BDP).
+    ack(&mut p, at_loss, 100 * MSS);
+    assert!(!p.m.packet_conservation());
+    assert_eq!(p.m.cwnd(), 102 * MSS);
+    ack(&mut p, at_loss, 100 * MSS);
+    assert_eq!(p.m.cwnd(), 103 * MSS);
+    // Recovery ends: the cwnd saved at its start comes back.
+    p.m.on_exit_recovery();
+    assert_eq!(p.m.cwnd(), saved);
+}
+
+/// tunstack's departure `STARTUP_WITHOUT_CONSERVATION`: a loss in Startup leaves the
+/// cwnd growing with what is delivered (no packet conservation until the pipe is full);
+/// once it is full, the same loss sets the cwnd to the flight (draft 5.6.4.4).
+#[test]
+fn no_packet_conservation_in_startup() {
+    let mut p = Path::new(12_500_000);
+    let rtt = ms(20);
+    p.round(10, rtt, 30 * MSS);
+    assert_eq!(p.m.state(), State::Startup);
+    let cwnd = p.m.cwnd();
+    p.m.on_enter_recovery();
+    p.round(10, rtt, 5 * MSS);
+    assert!(!p.m.packet_conservation());
+    assert_eq!(p.m.cwnd(), cwnd + 10 * MSS, "Startup's growth goes on");
+    while !p.m.full_bw_reached() {
+        p.round(10, rtt, 500_000);
+    }
+    p.m.on_enter_recovery();
+    p.round(1, rtt, 5 * MSS);
+    assert!(p.m.packet_conservation());
+    assert_eq!(p.m.cwnd(), 6 * MSS);
+}

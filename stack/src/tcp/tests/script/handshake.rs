@@ -409,3 +409,42 @@ fn data_queued_in_syn_sent_goes_after_the_handshake() {
         ],
     );
 }
+
+/// Karn's algorithm (RFC 6298 3) with timestamps (RFC 7323 4.1): after a SYN
+/// retransmission, a SYN-ACK echoing the first SYN's TSval (a peer that got the first
+/// SYN and lost its SYN-ACK keeps that echo, as Linux does) times the peer's SYN-ACK
+/// timeout, not a round trip: no sample, so the RTO stays RFC 6298 5.7's 3 s. An echo
+/// of the retransmitted SYN's TSval is a valid sample.
+#[test]
+fn syn_ack_echoing_the_first_syn_times_nothing() {
+    for echo_first in [true, false] {
+        let mut h = Harness::new();
+        let ch =
+            h.s.tcp_connect(h.now, SocketAddrV4::new(PEER, LPORT), None)
+                .unwrap();
+        let syn = h.expect(&[flags(SYN)]);
+        let out = h.advance(T0 + secs(1));
+        let (t, again) = out.last().expect("the SYN again at 1 s");
+        assert_eq!((*t, again.flags), (T0 + secs(1), SYN));
+        let first_ts = syn.ts.unwrap().tsval;
+        let again_ts = again.ts.unwrap().tsval;
+        assert!(again_ts > first_ts);
+        h.advance(T0 + ms(1100));
+        let echo = if echo_first { first_ts } else { again_ts };
+        h.inject(
+            &Seg::new(SYN | ACK)
+                .ports(LPORT, syn.sport)
+                .seq(PEER_ISS)
+                .ack(syn.seq.wrapping_add(1))
+                .mss(Some(1460))
+                .ts(PEER_TS, echo),
+        );
+        h.expect(&[flags(ACK)]);
+        let srtt = h.s.tcp_conn(ch).unwrap().info().srtt;
+        if echo_first {
+            assert_eq!(srtt, None, "the echo of the first SYN is stale");
+        } else {
+            assert_eq!(srtt, Some(ms(100)), "the retransmitted SYN's echo");
+        }
+    }
+}

@@ -278,3 +278,50 @@ fn loss_just_above_recover_starts_a_new_recovery() {
     let info = h.s.tcp_conn(c.h).unwrap().info();
     assert_eq!((info.stats.fast_retransmits, info.stats.timeouts), (2, 0));
 }
+
+/// RFC 6675 5.1: a new SACK recovery may start once HighACK reaches RecoveryPoint; when
+/// recovery ended on an ACK of exactly `recover` and the very next segment is lost, the
+/// SACK blocks above it start a new recovery and retransmit it at once (RFC 6582's
+/// "covers more than recover" would hold it until the retransmission timeout).
+#[test]
+fn sack_recovery_again_when_the_segment_at_recover_is_lost() {
+    let mut h = Harness::with_cc(Algorithm::Reno);
+    let mut c = h.passive(PeerOpts {
+        sack: true,
+        ..PeerOpts::default()
+    });
+    h.send(&c, &vec![0x11; 60 * MSS as usize]);
+    let mut sent = h.out();
+    assert_eq!(sent.len(), 10);
+    let una = sent[0].seq;
+    // The first segment is lost: three duplicate ACKs SACKing the next ones.
+    for k in 1..=3 {
+        let mut s = dup(&c, una);
+        s.sack = vec![(sent[1].seq, sent[k].seq.wrapping_add(MSS))];
+        h.inject(&s);
+        sent.extend(h.out());
+    }
+    assert!(sent[10..].iter().any(|s| s.seq == una), "fast retransmit");
+    let recover = sent.iter().map(|s| s.seq.wrapping_add(MSS)).max().unwrap();
+    // A full ACK of exactly `recover` ends the recovery; new data follows.
+    c.una = recover;
+    h.inject(&c.seg(ACK));
+    let after = h.out();
+    assert!(after.len() >= 4, "new data after recovery: {}", after.len());
+    assert_eq!(after[0].seq, recover);
+    // The segment at `recover` is lost; the next three arrive and are SACKed.
+    let mut again = Vec::new();
+    for k in 1..=3 {
+        let mut s = c.seg(ACK);
+        s.sack = vec![(after[1].seq, after[k].seq.wrapping_add(MSS))];
+        h.inject(&s);
+        again.extend(h.out());
+    }
+    assert!(
+        again
+            .iter()
+            .any(|s| s.seq == recover && s.data.len() == MSS as usize),
+        "the segment at recover is retransmitted at once"
+    );
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().stats.fast_retransmits, 2);
+}
