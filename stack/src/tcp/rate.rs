@@ -48,8 +48,6 @@ struct Record {
     retransmitted: bool,
     /// Delivered (SACKed) already.
     delivered_flag: bool,
-    /// Declared lost again after a retransmission (RFC 8985 6.2), until sent again.
-    marked_lost: bool,
 }
 
 /// The connection-wide delivery state (`C.*` of draft 4.1.2.1) and the records.
@@ -69,10 +67,6 @@ pub struct RateSampler {
     lost: u64,
     /// The last valid delivery rate, bytes per second (0: none yet), for listings.
     last_rate: u64,
-    /// RFC 8985 RACK.xmit_ts: the latest send time of any segment delivered so far.
-    rack_xmit: Option<Instant>,
-    /// Retransmissions found lost (RFC 8985 6.2), to send again; bounded.
-    lost_again: VecDeque<(SeqNum, SeqNum)>,
     /// The sample being built for the current ACK (draft 4.1.2.3 `UpdateRateSample`).
     acc: Pending,
 }
@@ -135,7 +129,6 @@ impl RateSampler {
             lost: self.lost,
             retransmitted: false,
             delivered_flag: false,
-            marked_lost: false,
         };
         let last_end = self.records.back().map(|r| r.end);
         match last_end {
@@ -200,7 +193,6 @@ impl RateSampler {
         self.delivered += len;
         self.delivered_time = Some(now);
         self.acc.newly_delivered += len;
-        self.rack_xmit = Some(self.rack_xmit.map_or(r.sent, |t| t.max(r.sent)));
         // The most recently sent record of the ACK is the sample's reference.
         let newer = match self.acc.newest {
             None => true,
@@ -245,51 +237,6 @@ impl RateSampler {
             }
             i += 1;
         }
-    }
-
-    /// RFC 8985 6.2 (RACK's loss detection) for retransmissions, wherever they lie: a
-    /// retransmitted segment not yet delivered is lost when a segment sent more than
-    /// `reo_wnd` after it has been delivered. Each such range is queued once for
-    /// [`RateSampler::pop_lost_again`] (at most [`MAX_RECORDS`] / 16); returns how many
-    /// were found.
-    pub fn detect_lost_retransmissions(&mut self, reo_wnd: Duration) -> usize {
-        let Some(xmit) = self.rack_xmit else {
-            return 0;
-        };
-        let mut found = 0;
-        for r in self.records.iter_mut() {
-            if self.lost_again.len() >= MAX_RECORDS / 16 {
-                break;
-            }
-            if r.retransmitted && !r.delivered_flag && !r.marked_lost && r.sent + reo_wnd < xmit {
-                r.marked_lost = true;
-                self.lost_again.push_back((r.start, r.end));
-                found += 1;
-            }
-        }
-        found
-    }
-
-    /// The next retransmission found lost, to send again (ranges below `una` dropped).
-    pub fn pop_lost_again(&mut self, una: SeqNum) -> Option<(SeqNum, SeqNum)> {
-        while let Some((s, e)) = self.lost_again.pop_front() {
-            if e > una {
-                return Some((s.max(una), e));
-            }
-        }
-        None
-    }
-
-    /// Puts back a range [`RateSampler::pop_lost_again`] gave (not sent yet, or its
-    /// rest).
-    pub fn push_lost_again_front(&mut self, range: (SeqNum, SeqNum)) {
-        self.lost_again.push_front(range);
-    }
-
-    /// Forgets the queue of lost retransmissions (recovery ended, or a timeout resends
-    /// everything).
-    pub fn clear_lost_again(&mut self) {
-        self.lost_again.clear();
     }
 
     /// Draft 4.1.2.3 `GenerateRateSample()` at the end of an ACK's processing, with
