@@ -249,7 +249,9 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
             iface: tunstack::iface::IfaceId(n),
         });
     }
-    let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
+    // The stack's turns and the servers' tasks on one thread (see `Runtime::spawn_tokio`).
+    let runtime =
+        Runtime::spawn_tokio(stack, devices).map_err(|e| explain("starting the runtime", e))?;
     Ok(Running {
         runtime,
         ifaces: setup.ifaces.clone(),

@@ -146,12 +146,11 @@ impl Server {
         rt.block_on(async move { me.run(listener.into_async()?).await })
     }
 
-    /// Runs [`Server::serve`] on a thread of its own.
-    pub fn spawn<L: IntoAsyncListener>(
-        self: Arc<Self>,
-        listener: L,
-    ) -> io::Result<std::thread::JoinHandle<io::Result<()>>> {
-        aio::spawn_server("tunstack-http", move || {
+    /// Runs [`Server::serve`] in the background: on the stack's own tokio runtime if
+    /// the listener's stack has one, else on a thread of its own.
+    pub fn spawn<L: IntoAsyncListener>(self: Arc<Self>, listener: L) -> io::Result<()> {
+        let on = listener.runtime();
+        aio::spawn_server("tunstack-http", on, move || {
             let l = listener.into_async()?;
             Ok(async move { self.run(l).await })
         })

@@ -10,6 +10,8 @@
 //! wake-up instead of two channel hops and a reply; the core stays single-threaded inside
 //! the lock, so it needs no internal synchronisation at all. See `benches/` for figures.
 
+#[cfg(feature = "tokio")]
+mod driven;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod icmp;
