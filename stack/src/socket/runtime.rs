@@ -540,6 +540,8 @@ pub(super) struct TurnIo {
     /// Buffers of frames sent, handed back to the core's pool (for its next frames)
     /// at the start of the next turn.
     sent: Vec<Vec<u8>>,
+    /// Tasks to wake after this turn.
+    tasks: Vec<std::task::Waker>,
     /// Devices not to read this turn, by index (the driver task knows which have
     /// nothing); empty: read them all.
     pub(super) skip: Vec<bool>,
@@ -615,13 +617,13 @@ pub(super) fn turn(
             }
         });
     }
-    let tasks = wakers.take_for(events);
+    wakers.take_for(events, &mut io.tasks);
     let mut deadline = core.poll_at();
     drop(guard);
     for t in woken.drain(..) {
         t.unpark();
     }
-    for w in tasks {
+    for w in io.tasks.drain(..) {
         w.wake();
     }
 
