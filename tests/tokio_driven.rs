@@ -186,3 +186,30 @@ fn shutting_a_driven_stack_down_ends_its_tasks_and_wakes_blocked_threads() {
     }
     drop(a);
 }
+
+/// A blocking call that has to wait, made on the thread that drives the stack, would
+/// wait for a turn that cannot come: it panics (the task fails) instead of hanging the
+/// stack, and the stack goes on serving.
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_wait_on_the_drivers_thread_panics_instead_of_hanging() {
+    let p = Pair::driven();
+    let hb = p.hb();
+    let l = tunstack::TcpListener::bind_on(&hb, sa(B, 6006)).unwrap();
+    let _c = TcpStream::connect_on(&p.ha(), sa(B, 6006)).await.unwrap();
+    let (s, _) = l.accept().unwrap();
+    let task = rt(&hb).spawn(async move {
+        let mut s = s;
+        // Data already there would be returned at once; none is, so this would wait.
+        s.read(&mut [0u8; 8]).map(drop)
+    });
+    let r = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the blocking call does not hang");
+    assert!(r.unwrap_err().is_panic());
+    echo_on(&hb, 6007);
+    let mut c = TcpStream::connect_on(&p.ha(), sa(B, 6007)).await.unwrap();
+    c.write_all(b"still here").await.unwrap();
+    let mut buf = [0u8; 10];
+    c.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"still here");
+}

@@ -154,6 +154,7 @@ struct Driver {
 /// Drives the stack until it is shut down or a device fails; runs inside the tokio
 /// runtime of [`super::Runtime::spawn_tokio`].
 pub(super) async fn drive(shared: &Shared, devices: Vec<Attached>) -> io::Result<()> {
+    shared.driven_here();
     let result = match Driver::new(devices) {
         Ok(mut d) => poll_fn(|cx| d.poll(shared, cx)).await,
         Err(e) => Err(e),

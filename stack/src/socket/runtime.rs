@@ -41,6 +41,9 @@ pub(super) struct Shared {
     /// The tokio runtime that drives the stack ([`Runtime::spawn_tokio`]).
     #[cfg(feature = "tokio")]
     tokio: Option<::tokio::runtime::Handle>,
+    /// The thread the driver task runs on (tokio mode): blocking calls there would wait
+    /// for a turn that cannot come.
+    driver: std::sync::OnceLock<std::thread::ThreadId>,
     stop: AtomicBool,
     /// The runtime is about to sleep (or sleeps) in ppoll: application threads that left
     /// it work must write `wake`. While it runs a turn they need not: it looks for work
@@ -82,6 +85,7 @@ impl Shared {
             wake,
             #[cfg(feature = "tokio")]
             tokio: None,
+            driver: std::sync::OnceLock::new(),
             stop: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
         }
@@ -119,6 +123,39 @@ impl Shared {
         }
     }
 
+    /// Records the calling thread as the driver's.
+    #[cfg(feature = "tokio")]
+    pub(super) fn driven_here(&self) {
+        let _ = self.driver.set(std::thread::current().id());
+    }
+
+    fn on_driver(&self) -> bool {
+        self.driver
+            .get()
+            .is_some_and(|t| *t == std::thread::current().id())
+    }
+
+    /// Panics on the driver's thread, where a call that has to wait would wait forever
+    /// (as tokio refuses to block inside its runtime).
+    #[track_caller]
+    fn not_on_driver(&self) {
+        if self.on_driver() {
+            blocking_on_driver();
+        }
+    }
+}
+
+/// A call that has to wait, on the driver's thread: it would wait forever.
+#[track_caller]
+#[cold]
+fn blocking_on_driver() -> ! {
+    panic!(
+        "a blocking tunstack call on the thread that drives the stack (a task on \
+         Runtime::spawn_tokio's runtime) would wait forever: use tunstack::tokio's sockets there"
+    );
+}
+
+impl Shared {
     pub(super) fn awake(&self) {
         self.sleeping.store(false, Ordering::SeqCst);
     }
@@ -238,6 +275,7 @@ impl StackHandle {
                 }
                 core.waiters.push((key, me.clone()));
             }
+            self.shared.not_on_driver();
             match deadline {
                 None => std::thread::park(),
                 Some(d) => {
@@ -269,6 +307,10 @@ impl StackHandle {
             }
             if self.shared.stop.load(Ordering::Acquire) {
                 return None;
+            }
+            if self.shared.on_driver() {
+                drop(core);
+                blocking_on_driver();
             }
             self.shared.any_waiters.fetch_add(1, Ordering::SeqCst);
             let waited = match deadline {
