@@ -345,8 +345,20 @@ where
 
 /// `fut`, unless `limit` passes first (`TimedOut`).
 pub async fn within<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    match tokio::time::timeout(limit, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    match before(tokio::time::Instant::now() + limit, fut).await {
+        Some(r) => r,
+        None => Err(io::ErrorKind::TimedOut.into()),
     }
+}
+
+/// `fut`'s output, unless `deadline` passes first (`None`). A future that is ready at
+/// its first poll (a write the send buffer takes whole, a read of bytes already there:
+/// most of a busy server's) costs no timer: the timer is set only once it has to wait.
+pub async fn before<F: Future>(deadline: tokio::time::Instant, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Some(out);
+    }
+    tokio::time::timeout_at(deadline, fut).await.ok()
 }

@@ -230,8 +230,9 @@ impl Server {
                 break;
             }
             if out.is_empty() {
-                // Between requests a connection holds no buffers.
-                out = Vec::new();
+                // Between requests a connection holds no buffers (they go back to the
+                // thread's spares).
+                super::io::give_out_buffer(std::mem::take(&mut out));
                 conn.release();
             }
         }
@@ -261,11 +262,11 @@ impl Server {
                 return Ok(req);
             }
             if head_deadline.is_none() {
-                let ready = tokio::time::timeout_at(idle_deadline.into(), conn.stream.readable());
+                let ready = aio::before(idle_deadline.into(), conn.stream.readable());
                 match ready.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(HeadError::Io(e)),
-                    Err(_) => return Err(HeadScan::at_timeout(conn.buffered())),
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => return Err(HeadError::Io(e)),
+                    None => return Err(HeadScan::at_timeout(conn.buffered())),
                 }
             }
             match conn
@@ -393,6 +394,9 @@ impl Server {
         let close = resp.close;
         let status = resp.status;
         let limit = self.cfg.write_timeout;
+        if out.capacity() == 0 {
+            *out = super::io::take_out_buffer();
+        }
         response::write_head(out, &resp, close, minor);
         let sent = if head_only {
             Ok(0)
