@@ -243,10 +243,17 @@ impl Driver {
             // Every device read was read until empty: what readiness the reactor holds
             // for it is spent (no reactor tick came between the reads and here), so
             // clear it and register for the next frame.
+            // A device that holds frames back (an impairment's delay) may have said
+            // "nothing now" with frames still unread beneath it: ask the descriptor
+            // itself before taking its readiness as spent.
             let mut ready = false;
-            for (fd, skipped) in self.fds.iter().zip(&self.io.skip) {
+            for ((fd, skipped), (_, dev)) in self.fds.iter().zip(&self.io.skip).zip(&self.devices) {
                 if let (Some(fd), false) = (fd, skipped) {
-                    ready |= rearm(fd, cx)?;
+                    if dev.poll_at().is_some() && readable_now(fd.get_ref().0)? {
+                        ready = true;
+                    } else {
+                        ready |= rearm(fd, cx)?;
+                    }
                 }
             }
             if ready {
@@ -281,6 +288,26 @@ impl Driver {
             return Poll::Pending;
         }
     }
+}
+
+/// Whether `fd` has something to read at this moment (poll(2) without waiting).
+fn readable_now(fd: RawFd) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live pollfd, its count, and a zero timeout.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(true)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(p.revents & libc::POLLIN != 0)
 }
 
 /// Clears `fd`'s readiness (its device was read until empty) and registers `cx` for the

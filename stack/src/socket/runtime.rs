@@ -63,6 +63,15 @@ pub(super) enum Wake {
 }
 
 impl Wake {
+    /// The eventfd the runtime thread sleeps on, if that is how it sleeps.
+    fn eventfd(&self) -> Option<&EventFd> {
+        match self {
+            Wake::Fd(fd) => Some(fd),
+            #[cfg(feature = "tokio")]
+            Wake::Task(_) => None,
+        }
+    }
+
     fn signal(&self) {
         match self {
             Wake::Fd(fd) => fd.signal(),
@@ -155,7 +164,9 @@ fn blocking_on_driver() -> ! {
     );
 }
 
+#[cfg(feature = "tokio")]
 impl Shared {
+    /// The runtime is running a turn: application threads need not wake it.
     pub(super) fn awake(&self) {
         self.sleeping.store(false, Ordering::SeqCst);
     }
@@ -543,7 +554,7 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
         // that leaves work after this look sees `sleeping` and writes the eventfd.
         if !shared.about_to_sleep() {
             fds.clear();
-            if let Wake::Fd(wake) = &shared.wake {
+            if let Some(wake) = shared.wake.eventfd() {
                 fds.push(pollfd(wake.fd));
             }
             fds.extend(devices.iter().filter_map(|(_, d)| d.raw_fd()).map(pollfd));
@@ -554,7 +565,7 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
             }
         }
         shared.sleeping.store(false, Ordering::SeqCst);
-        if let Wake::Fd(wake) = &shared.wake {
+        if let Some(wake) = shared.wake.eventfd() {
             wake.drain();
         }
     };
