@@ -146,6 +146,8 @@ struct Driver {
     timer: AsyncFd<TimerFd>,
     /// The deadline the timer is set for.
     armed: Option<Instant>,
+    /// The next deadline, as the last turn saw it.
+    deadline: Option<Instant>,
     io: TurnIo,
     events: Vec<WaitKey>,
     woken: Vec<std::thread::Thread>,
@@ -191,6 +193,7 @@ impl Driver {
             devices,
             timer,
             armed: None,
+            deadline: None,
             io: TurnIo::default(),
             events: Vec::new(),
             woken: Vec::new(),
@@ -210,8 +213,12 @@ impl Driver {
             shared.awake();
             // Read only the devices with news (readiness from the reactor, or frames an
             // impairment held back that are due): a turn for an application's work
-            // costs no read that would find nothing.
+            // costs no read that would find nothing. But a turn whose deadline has come
+            // reads them all: the reactor may not have heard yet of frames that arrived
+            // while the thread was busy, and a timer must not fire before them (an ACK
+            // waiting in the device would otherwise meet a retransmission timeout).
             let now = Instant::now();
+            let due = self.deadline.is_some_and(|d| d <= now);
             self.io.skip.clear();
             for ((_, dev), fd) in self.devices.iter().zip(&self.fds) {
                 let quiet = match fd {
@@ -222,9 +229,8 @@ impl Driver {
                     },
                     None => false,
                 };
-                self.io
-                    .skip
-                    .push(quiet && dev.poll_at().is_none_or(|t| t > now));
+                let held = dev.poll_at().is_some_and(|t| t <= now);
+                self.io.skip.push(quiet && !held && !due);
             }
             let (deadline, drained) = turn(
                 shared,
@@ -233,6 +239,7 @@ impl Driver {
                 &mut self.events,
                 &mut self.woken,
             )?;
+            self.deadline = deadline;
             shared.notify_turned();
             if !drained {
                 // A device had more than a turn's budget: read on after the tasks this
