@@ -78,7 +78,7 @@ fn main() {
     let listener = srv
         .run(|| std::net::TcpListener::bind("10.88.0.2:8080"))
         .expect("bind the kernel-socket server");
-    let _kernel = server
+    server
         .spawn(listener)
         .expect("start the kernel-socket server");
     wait_ready(&cli, "http://10.88.0.2/4k.html");

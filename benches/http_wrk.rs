@@ -81,7 +81,7 @@ fn main() {
     // 10.77.0.1 exists once tunstack has configured its TUN device's kernel side.
     let listener = ns.run(|| std::net::TcpListener::bind(KERNEL_ADDR));
     let listener = listener.expect("bind the kernel-side server");
-    let _kernel = server
+    server
         .spawn(listener)
         .expect("start the kernel-side server");
 

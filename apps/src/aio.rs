@@ -3,8 +3,10 @@
 //! the same server code runs on either (which is how the two stacks are compared), and
 //! the one bounded accept loop every bundled server uses.
 //!
-//! A server runs on one thread of its own ([`spawn_server`]) with a single-threaded
-//! tokio runtime: every connection is a task, not a thread. Each server holds at most
+//! A server runs on a single-threaded tokio runtime ([`spawn_server`]): the stack's own
+//! when its stack has one (`tunstack up`: the servers, the stack's turns and every
+//! connection share one thread), else one on a thread of its own; every connection is
+//! a task, not a thread. Each server holds at most
 //! `max` connections ([`ConnLimit`]); the one past it is accepted and refused at once
 //! (HTTP answers 503 with `Retry-After`; the others reset it), and every refusal is
 //! counted in [`conn_refused_max`], shown as `TcpExtTunstackConnRefusedMax`.
@@ -64,6 +66,12 @@ pub trait IntoAsyncListener: Send + 'static {
     type Listener: AsyncListener;
     /// Converts; called inside the server's runtime.
     fn into_async(self) -> io::Result<Self::Listener>;
+    /// The tokio runtime the server should run on, if the listener's stack has one
+    /// (`tunstack up`'s stack runs its servers on its own thread, see
+    /// `tunstack::socket::Runtime::spawn_tokio`); `None`: a thread of its own.
+    fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        None
+    }
 }
 
 impl AsyncStream for tunstack::tokio::TcpStream {
@@ -93,12 +101,18 @@ impl IntoAsyncListener for tunstack::TcpListener {
     fn into_async(self) -> io::Result<Self::Listener> {
         Ok(tunstack::tokio::TcpListener::from_std(self))
     }
+    fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.stack().tokio_runtime()
+    }
 }
 
 impl IntoAsyncListener for tunstack::tokio::TcpListener {
     type Listener = tunstack::tokio::TcpListener;
     fn into_async(self) -> io::Result<Self::Listener> {
         Ok(self)
+    }
+    fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.get_ref().stack().tokio_runtime()
     }
 }
 
@@ -289,30 +303,62 @@ pub fn reset<S: AsyncStream>(stream: S, _peer: SocketAddr) {
     stream.abort();
 }
 
-/// Runs `make()`'s future on a thread of its own named `name`, on a single-threaded
-/// tokio runtime; the thread returns the future's result.
+/// Runs `make()`'s future as a task on `on` (the stack's own runtime, so the server
+/// shares the stack's thread), or else on a thread of its own named `name` with a
+/// single-threaded tokio runtime. An error that ends the server is logged.
 pub fn spawn_server<F, Fut>(
     name: &str,
+    on: Option<tokio::runtime::Handle>,
     make: F,
-) -> io::Result<std::thread::JoinHandle<io::Result<()>>>
+) -> io::Result<()>
 where
     F: FnOnce() -> io::Result<Fut> + Send + 'static,
-    Fut: Future<Output = io::Result<()>>,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
 {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move { make()?.await })
-        })
+    let what = name.to_string();
+    let run = async move {
+        if let Err(e) = async move { make()?.await }.await {
+            log::error!(target: LOG, "{what}: {e}");
+        }
+    };
+    match on {
+        Some(rt) => {
+            rt.spawn(run);
+            Ok(())
+        }
+        None => {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(run),
+                        Err(e) => log::error!(target: LOG, "server runtime: {e}"),
+                    }
+                })?;
+            Ok(())
+        }
+    }
 }
 
 /// `fut`, unless `limit` passes first (`TimedOut`).
 pub async fn within<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    match tokio::time::timeout(limit, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    match before(tokio::time::Instant::now() + limit, fut).await {
+        Some(r) => r,
+        None => Err(io::ErrorKind::TimedOut.into()),
     }
+}
+
+/// `fut`'s output, unless `deadline` passes first (`None`). A future that is ready at
+/// its first poll (a write the send buffer takes whole, a read of bytes already there:
+/// most of a busy server's) costs no timer: the timer is set only once it has to wait.
+pub async fn before<F: Future>(deadline: tokio::time::Instant, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Some(out);
+    }
+    tokio::time::timeout_at(deadline, fut).await.ok()
 }

@@ -184,7 +184,8 @@ pub fn serve_on<L: IntoAsyncListener>(
     let limit = ConnLimit::new(cfg.max_conns);
     let lim = Arc::clone(&limit);
     let name = format!("tunstack-{service:?}").to_lowercase();
-    aio::spawn_server(&name, move || {
+    let on = listener.runtime();
+    aio::spawn_server(&name, on, move || {
         let l = listener.into_async()?;
         let cfg = Arc::new(cfg);
         let block: Arc<[u8]> = chargen_block(64 * 1024).into();

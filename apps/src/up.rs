@@ -260,7 +260,15 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
             iface: tunstack::iface::IfaceId(n),
         });
     }
-    let runtime = Runtime::spawn(stack, devices).map_err(|e| explain("starting the runtime", e))?;
+    // The stack's turns and the servers' tasks on one thread (see `Runtime::spawn_tokio`);
+    // `TUNSTACK_RUNTIME=thread` gives the stack a thread of its own, the servers theirs
+    // (for comparisons).
+    let start = if std::env::var_os("TUNSTACK_RUNTIME").is_some_and(|v| v == "thread") {
+        Runtime::spawn
+    } else {
+        Runtime::spawn_tokio
+    };
+    let runtime = start(stack, devices).map_err(|e| explain("starting the runtime", e))?;
     Ok(Running {
         runtime,
         ifaces: setup.ifaces.clone(),

@@ -24,14 +24,35 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// Each stack on a runtime thread of its own ([`Runtime::spawn`]).
     pub fn new() -> Pair {
+        Pair::with(|s, devices| Runtime::spawn(s, devices).unwrap())
+    }
+
+    /// Each stack driven by a task on a tokio runtime thread of its own
+    /// ([`Runtime::spawn_tokio`]).
+    pub fn driven() -> Pair {
+        Pair::with(|s, devices| Runtime::spawn_tokio(s, devices).unwrap())
+    }
+
+    /// Each stack started by `start`.
+    pub fn with(start: impl Fn(Stack, Vec<tunstack::socket::Attached>) -> Runtime) -> Pair {
         let (ea, eb) = MemoryLink::pair(Medium::Ip, 1500);
-        let mk = |addr: Ipv4Addr, addr6: Ipv6Addr, seed: u64, dev: tunstack::link::MemoryEnd| {
+        Pair::with_devices(Box::new(ea), Box::new(eb), start)
+    }
+
+    /// Stacks A and B over the two ends of a link, each started by `start`.
+    pub fn with_devices(
+        ea: Box<dyn tunstack::link::Device + Send>,
+        eb: Box<dyn tunstack::link::Device + Send>,
+        start: impl Fn(Stack, Vec<tunstack::socket::Attached>) -> Runtime,
+    ) -> Pair {
+        let mk = |addr: Ipv4Addr, addr6: Ipv6Addr, seed: u64, dev| {
             let mut s = Stack::new(StackConfig::default(), Rng::new(seed));
             let cfg = InterfaceConfig::ip("mem", Ipv4Cidr::new(addr, 24).unwrap())
                 .with_ipv6(Ipv6Cidr::new(addr6, 64).unwrap());
             let i = s.add_interface(cfg);
-            Runtime::spawn(s, vec![(i, Box::new(dev))]).unwrap()
+            start(s, vec![(i, dev)])
         };
         Pair {
             a: mk(A, A6, 1, ea),

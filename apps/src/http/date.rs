@@ -18,6 +18,23 @@ pub fn format(t: SystemTime) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
+/// Appends `now` as an HTTP-date (the Date field), formatted once per second per thread:
+/// a busy server answers thousands of requests with the same second.
+pub fn append_now(out: &mut Vec<u8>, now: SystemTime) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = unix_secs(now);
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.0 != secs {
+            *l = (secs, format(now));
+        }
+        out.extend_from_slice(l.1.as_bytes());
+    });
+}
+
 /// Parses an HTTP-date in any of the three formats RFC 9110 5.6.7 requires a recipient to
 /// accept: IMF-fixdate, the obsolete RFC 850 form (two-digit year) and asctime. `None` for
 /// anything else — RFC 9110 13.1.3 says an invalid date in a condition is then ignored.
@@ -59,6 +76,28 @@ mod tests {
     }
 
     /// RFC 9110 13.1.3: an invalid date is ignored, so it must not parse.
+    /// The cached Date follows the clock: a new second gives a new date, the same second
+    /// the same one.
+    #[test]
+    fn the_date_field_follows_the_second() {
+        let field = |t| {
+            let mut v = Vec::new();
+            append_now(&mut v, t);
+            String::from_utf8(v).unwrap()
+        };
+        let t = at(784_111_777);
+        assert_eq!(field(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            field(t + Duration::from_millis(999)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            field(t + Duration::from_secs(1)),
+            "Sun, 06 Nov 1994 08:49:38 GMT"
+        );
+        assert_eq!(field(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
     #[test]
     fn rejects_garbage() {
         for s in [

@@ -159,6 +159,54 @@ impl Conn<Exhausted> {
     }
 }
 
+/// Spare buffers kept per thread, so a keep-alive request takes its read buffer and its
+/// response buffer from here instead of allocating (and zeroing) them, while a
+/// connection waiting for its next request still holds none.
+const SPARE_BUFFERS: usize = 64;
+
+thread_local! {
+    static SPARE_READ: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_OUT: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A read buffer of [`READ_CHUNK`] bytes (its contents are whatever it held).
+fn take_read_buffer() -> Vec<u8> {
+    SPARE_READ
+        .with(|b| b.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0u8; READ_CHUNK])
+}
+
+fn give_read_buffer(buf: Vec<u8>) {
+    if buf.len() == READ_CHUNK {
+        SPARE_READ.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < SPARE_BUFFERS {
+                b.push(buf);
+            }
+        });
+    }
+}
+
+/// An empty buffer for a response, from the spares if there is one.
+pub fn take_out_buffer() -> Vec<u8> {
+    SPARE_OUT.with(|b| b.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Gives a response buffer back (emptied); a large one is dropped.
+pub fn give_out_buffer(mut buf: Vec<u8>) {
+    if buf.capacity() > 0 && buf.capacity() <= 2 * READ_CHUNK {
+        buf.clear();
+        SPARE_OUT.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < SPARE_BUFFERS {
+                b.push(buf);
+            }
+        });
+    }
+}
+
 /// The event-driven twin of [`Conn`]: a stream with a read buffer that exists only while
 /// there are unread bytes, so a connection waiting for its next request holds none.
 pub struct AsyncConn<S> {
@@ -200,7 +248,7 @@ impl<S: crate::aio::AsyncStream> AsyncConn<S> {
     /// Gives the buffer's memory back if nothing is in it (between requests).
     pub fn release(&mut self) {
         if self.start == self.end {
-            self.buf = Vec::new();
+            give_read_buffer(std::mem::take(&mut self.buf));
         }
     }
 
@@ -208,6 +256,9 @@ impl<S: crate::aio::AsyncStream> AsyncConn<S> {
     /// it passes. Returns how many bytes arrived (0 at end of stream).
     pub async fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
         use tokio::io::AsyncReadExt;
+        if self.buf.is_empty() {
+            self.buf = take_read_buffer();
+        }
         if self.buf.len() - self.end < READ_CHUNK / 4 {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -221,9 +272,9 @@ impl<S: crate::aio::AsyncStream> AsyncConn<S> {
         let read = self.stream.read(&mut self.buf[self.end..]);
         let n = match deadline {
             None => read.await?,
-            Some(d) => tokio::time::timeout_at(d.into(), read)
+            Some(d) => crate::aio::before(d.into(), read)
                 .await
-                .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??,
+                .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))??,
         };
         self.end += n;
         Ok(n)

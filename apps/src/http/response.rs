@@ -116,28 +116,29 @@ pub fn reason(status: u16) -> &'static str {
 /// persist. `Connection: close` when it will close (RFC 9112 9.6); to an HTTP/1.0 client
 /// that asked for keep-alive, `Connection: keep-alive` (RFC 9112 9.3, C.2.2).
 pub fn write_head(out: &mut Vec<u8>, resp: &Response, close: bool, minor: u8) {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(256);
+    use std::io::Write as _;
     let _ = write!(
-        s,
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: tunstack\r\n",
+        out,
+        "HTTP/1.1 {} {}\r\nDate: ",
         resp.status,
-        reason(resp.status),
-        date::format(SystemTime::now())
+        reason(resp.status)
     );
+    date::append_now(out, SystemTime::now());
+    out.extend_from_slice(b"\r\nServer: tunstack\r\n");
     for (n, v) in &resp.headers {
-        let _ = write!(s, "{n}: {v}\r\n");
+        for part in [n.as_bytes(), b": ", v.as_bytes(), b"\r\n"] {
+            out.extend_from_slice(part);
+        }
     }
     if let Some(len) = resp.content_length() {
-        let _ = write!(s, "Content-Length: {len}\r\n");
+        let _ = write!(out, "Content-Length: {len}\r\n");
     }
     if close {
-        s.push_str("Connection: close\r\n");
+        out.extend_from_slice(b"Connection: close\r\n");
     } else if minor == 0 {
-        s.push_str("Connection: keep-alive\r\n");
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    s.push_str("\r\n");
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// How many body bytes `body` sends.

@@ -146,12 +146,11 @@ impl Server {
         rt.block_on(async move { me.run(listener.into_async()?).await })
     }
 
-    /// Runs [`Server::serve`] on a thread of its own.
-    pub fn spawn<L: IntoAsyncListener>(
-        self: Arc<Self>,
-        listener: L,
-    ) -> io::Result<std::thread::JoinHandle<io::Result<()>>> {
-        aio::spawn_server("tunstack-http", move || {
+    /// Runs [`Server::serve`] in the background: on the stack's own tokio runtime if
+    /// the listener's stack has one, else on a thread of its own.
+    pub fn spawn<L: IntoAsyncListener>(self: Arc<Self>, listener: L) -> io::Result<()> {
+        let on = listener.runtime();
+        aio::spawn_server("tunstack-http", on, move || {
             let l = listener.into_async()?;
             Ok(async move { self.run(l).await })
         })
@@ -231,8 +230,9 @@ impl Server {
                 break;
             }
             if out.is_empty() {
-                // Between requests a connection holds no buffers.
-                out = Vec::new();
+                // Between requests a connection holds no buffers (they go back to the
+                // thread's spares).
+                super::io::give_out_buffer(std::mem::take(&mut out));
                 conn.release();
             }
         }
@@ -262,11 +262,11 @@ impl Server {
                 return Ok(req);
             }
             if head_deadline.is_none() {
-                let ready = tokio::time::timeout_at(idle_deadline.into(), conn.stream.readable());
+                let ready = aio::before(idle_deadline.into(), conn.stream.readable());
                 match ready.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(HeadError::Io(e)),
-                    Err(_) => return Err(HeadScan::at_timeout(conn.buffered())),
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => return Err(HeadError::Io(e)),
+                    None => return Err(HeadScan::at_timeout(conn.buffered())),
                 }
             }
             match conn
@@ -394,6 +394,9 @@ impl Server {
         let close = resp.close;
         let status = resp.status;
         let limit = self.cfg.write_timeout;
+        if out.capacity() == 0 {
+            *out = super::io::take_out_buffer();
+        }
         response::write_head(out, &resp, close, minor);
         let sent = if head_only {
             Ok(0)

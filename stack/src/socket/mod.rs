@@ -1,15 +1,19 @@
 //! The blocking, `std::net`-shaped socket API and the runtime thread that drives the core.
 //!
-//! One runtime thread owns the devices and, behind a mutex, the [`Stack`]: it sleeps in
-//! `ppoll(2)` until a device has a frame, the core's next deadline comes, or an
-//! application thread wakes it (an `eventfd`). Application threads lock the core to do
-//! their operation, wake the runtime so it sends what they queued, and wait on a condition
-//! variable that the runtime signals after every turn.
+//! One runtime owns the devices and, behind a mutex, the [`Stack`]: a thread of its own
+//! ([`Runtime::spawn`]) that sleeps in `ppoll(2)` until a device has a frame, the core's
+//! next deadline comes, or an application thread wakes it (an `eventfd`); or, with the
+//! `tokio` feature, a task on a single-threaded tokio runtime ([`Runtime::spawn_tokio`])
+//! whose other tasks then share the stack's thread. Application threads lock the core to
+//! do their operation, wake the runtime so it sends what they queued, and wait until the
+//! runtime wakes them after a turn that touched their socket.
 //!
 //! Why a mutex rather than channels: a socket call then costs one uncontended lock and a
 //! wake-up instead of two channel hops and a reply; the core stays single-threaded inside
 //! the lock, so it needs no internal synchronisation at all. See `benches/` for figures.
 
+#[cfg(feature = "tokio")]
+mod driven;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod icmp;

@@ -28,7 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::task::{Wake, Waker};
@@ -47,40 +49,101 @@ pub(crate) fn stopped() -> io::Error {
 /// One-shot wakers by the key they wait on (the runtime's registry).
 #[derive(Default)]
 pub(crate) struct Wakers {
-    map: HashMap<WaitKey, Vec<Waker>>,
+    map: HashMap<WaitKey, Slot, BuildHasherDefault<KeyHasher>>,
+}
+
+/// The wakers of one key: nearly always one task, kept without an allocation.
+enum Slot {
+    One(Waker),
+    Many(Vec<Waker>),
 }
 
 impl Wakers {
     /// Registers `w` for `key`, once (a waker that would wake the same task is kept once).
     pub(crate) fn register(&mut self, key: WaitKey, w: &Waker) {
-        let v = self.map.entry(key).or_default();
-        if !v.iter().any(|x| x.will_wake(w)) {
-            v.push(w.clone());
+        match self.map.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(Slot::One(w.clone()));
+            }
+            Entry::Occupied(mut e) => match e.get_mut() {
+                Slot::One(x) if x.will_wake(w) => {}
+                Slot::One(_) => {
+                    let Slot::One(x) = e.insert(Slot::Many(Vec::with_capacity(2))) else {
+                        unreachable!("just matched");
+                    };
+                    if let Slot::Many(v) = e.get_mut() {
+                        v.extend([x, w.clone()]);
+                    }
+                }
+                Slot::Many(v) => {
+                    if !v.iter().any(|x| x.will_wake(w)) {
+                        v.push(w.clone());
+                    }
+                }
+            },
         }
     }
 
-    /// Takes the wakers of every key in `events`, for waking outside the lock.
-    pub(crate) fn take_for(&mut self, events: &[WaitKey]) -> Vec<Waker> {
-        let mut out = Vec::new();
+    /// Moves the wakers of every key in `events` to `out`, for waking outside the lock.
+    pub(crate) fn take_for(&mut self, events: &[WaitKey], out: &mut Vec<Waker>) {
         if self.map.is_empty() {
-            return out;
+            return;
         }
         for k in events {
-            if let Some(v) = self.map.remove(k) {
-                out.extend(v);
+            match self.map.remove(k) {
+                Some(Slot::One(w)) => out.push(w),
+                Some(Slot::Many(v)) => out.extend(v),
+                None => {}
+            }
+        }
+    }
+
+    /// Takes every waker (the stack is stopping: every waiter must hear of it).
+    pub(crate) fn take_all(&mut self) -> Vec<Waker> {
+        let mut out = Vec::new();
+        for (_, slot) in self.map.drain() {
+            match slot {
+                Slot::One(w) => out.push(w),
+                Slot::Many(v) => out.extend(v),
             }
         }
         out
     }
 
-    /// Takes every waker (the stack is stopping: every waiter must hear of it).
-    pub(crate) fn take_all(&mut self) -> Vec<Waker> {
-        self.map.drain().flat_map(|(_, v)| v).collect()
-    }
-
     /// Drops the wakers of `key` (its socket is closed).
     pub(crate) fn forget(&mut self, key: WaitKey) {
         self.map.remove(&key);
+    }
+}
+
+/// A hasher for [`WaitKey`]s (a tag and a slot number; no hostile input chooses them, so
+/// no need for SipHash's flood resistance): a multiply-rotate per word written.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
     }
 }
 
@@ -486,5 +549,56 @@ impl Poller {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (Arc::clone(&c), Waker::from(c))
+    }
+
+    #[track_caller]
+    fn wake_for(w: &mut Wakers, keys: &[WaitKey]) {
+        let mut out = Vec::new();
+        w.take_for(keys, &mut out);
+        out.into_iter().for_each(Waker::wake);
+    }
+
+    /// Every task registered on a key is woken once when it is touched, however many
+    /// times it registered; other keys' tasks are not, and a woken registration is spent.
+    #[test]
+    fn each_task_of_a_touched_key_is_woken_once() {
+        let mut w = Wakers::default();
+        let (a, wa) = counter();
+        let (b, wb) = counter();
+        let (c, wc) = counter();
+        for _ in 0..3 {
+            w.register(WaitKey::Tcp(1), &wa);
+        }
+        w.register(WaitKey::Tcp(1), &wb);
+        w.register(WaitKey::Tcp(1), &wa);
+        w.register(WaitKey::TcpWrite(1), &wc);
+        wake_for(&mut w, &[WaitKey::Tcp(1), WaitKey::Tcp(2)]);
+        let n = |x: &Arc<Count>| x.0.load(Ordering::SeqCst);
+        assert_eq!((n(&a), n(&b), n(&c)), (1, 1, 0));
+        wake_for(&mut w, &[WaitKey::Tcp(1)]);
+        assert_eq!((n(&a), n(&b)), (1, 1), "a woken registration is spent");
+        for t in w.take_all() {
+            t.wake();
+        }
+        assert_eq!(n(&c), 1, "stopping wakes the rest");
     }
 }

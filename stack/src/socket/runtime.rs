@@ -2,7 +2,7 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -29,12 +29,21 @@ struct Core {
     wakers: super::ready::Wakers,
 }
 
-struct Shared {
+pub(super) struct Shared {
     core: Mutex<Core>,
     /// Signalled after every runtime turn, for `wait_any` callers.
     turned: Condvar,
-    /// Written by application threads to wake the runtime.
-    wake: EventFd,
+    /// How many threads wait in `wait_any` (the runtime signals `turned` only then: a
+    /// condition variable's notify is a system call even with nobody waiting).
+    any_waiters: AtomicUsize,
+    /// How application threads wake the runtime.
+    wake: Wake,
+    /// The tokio runtime that drives the stack ([`Runtime::spawn_tokio`]).
+    #[cfg(feature = "tokio")]
+    tokio: Option<::tokio::runtime::Handle>,
+    /// The thread the driver task runs on (tokio mode): blocking calls there would wait
+    /// for a turn that cannot come.
+    driver: std::sync::OnceLock<std::thread::ThreadId>,
     stop: AtomicBool,
     /// The runtime is about to sleep (or sleeps) in ppoll: application threads that left
     /// it work must write `wake`. While it runs a turn they need not: it looks for work
@@ -43,21 +52,137 @@ struct Shared {
     sleeping: AtomicBool,
 }
 
+/// How the runtime sleeps, and so how it is woken.
+pub(super) enum Wake {
+    /// The runtime thread sleeps in ppoll(2) on this eventfd beside the devices.
+    Fd(EventFd),
+    /// The runtime is a task on a tokio runtime ([`Runtime::spawn_tokio`]), woken
+    /// through its waker: from a task on its own thread that is no system call at all.
+    #[cfg(feature = "tokio")]
+    Task(super::driven::TaskWake),
+}
+
+impl Wake {
+    /// The eventfd the runtime thread sleeps on, if that is how it sleeps.
+    fn eventfd(&self) -> Option<&EventFd> {
+        match self {
+            Wake::Fd(fd) => Some(fd),
+            #[cfg(feature = "tokio")]
+            Wake::Task(_) => None,
+        }
+    }
+
+    fn signal(&self) {
+        match self {
+            Wake::Fd(fd) => fd.signal(),
+            #[cfg(feature = "tokio")]
+            Wake::Task(t) => t.signal(),
+        }
+    }
+}
+
 impl Shared {
+    fn new(stack: Stack, wake: Wake) -> Shared {
+        Shared {
+            core: Mutex::new(Core {
+                stack,
+                waiters: Vec::new(),
+                wakers: super::ready::Wakers::default(),
+            }),
+            turned: Condvar::new(),
+            any_waiters: AtomicUsize::new(0),
+            wake,
+            #[cfg(feature = "tokio")]
+            tokio: None,
+            driver: std::sync::OnceLock::new(),
+            stop: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+        }
+    }
+
     /// Wakes the runtime for work an application thread left, if it may be asleep.
     fn nudge(&self) {
         if self.sleeping.load(Ordering::SeqCst) {
             self.wake.signal();
         }
     }
+
+    /// Tells `wait_any` callers a turn happened.
+    pub(super) fn notify_turned(&self) {
+        if self.any_waiters.load(Ordering::SeqCst) > 0 {
+            self.turned.notify_all();
+        }
+    }
+
+    /// Announces that the runtime is about to sleep, then looks for work left meanwhile
+    /// (true: do not sleep). An application thread that leaves work after this look
+    /// sees `sleeping` and wakes the runtime.
+    pub(super) fn about_to_sleep(&self) -> bool {
+        self.sleeping.store(true, Ordering::SeqCst);
+        let core = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        core.stack.has_work(Instant::now())
+    }
+
+    /// The driver task's wake-up, when the runtime is a tokio task.
+    #[cfg(feature = "tokio")]
+    pub(super) fn task_wake(&self) -> Option<&super::driven::TaskWake> {
+        match &self.wake {
+            Wake::Task(t) => Some(t),
+            Wake::Fd(_) => None,
+        }
+    }
+
+    /// Records the calling thread as the driver's.
+    #[cfg(feature = "tokio")]
+    pub(super) fn driven_here(&self) {
+        let _ = self.driver.set(std::thread::current().id());
+    }
+
+    fn on_driver(&self) -> bool {
+        self.driver
+            .get()
+            .is_some_and(|t| *t == std::thread::current().id())
+    }
+
+    /// Panics on the driver's thread, where a call that has to wait would wait forever
+    /// (as tokio refuses to block inside its runtime).
+    #[track_caller]
+    fn not_on_driver(&self) {
+        if self.on_driver() {
+            blocking_on_driver();
+        }
+    }
+}
+
+/// A call that has to wait, on the driver's thread: it would wait forever.
+#[track_caller]
+#[cold]
+fn blocking_on_driver() -> ! {
+    panic!(
+        "a blocking tunstack call on the thread that drives the stack (a task on \
+         Runtime::spawn_tokio's runtime) would wait forever: use tunstack::tokio's sockets there"
+    );
+}
+
+#[cfg(feature = "tokio")]
+impl Shared {
+    /// The runtime is running a turn: application threads need not wake it.
+    pub(super) fn awake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+    }
+
+    pub(super) fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
 }
 
 impl Shared {
     /// Marks the runtime stopped and wakes every thread waiting on it, so their calls
     /// return (`ConnectionAborted`) instead of waiting forever.
-    fn halt(&self) {
+    pub(super) fn halt(&self) {
         self.stop.store(true, Ordering::Release);
         self.turned.notify_all();
+        self.wake.signal();
         let (threads, wakers) = {
             let mut core = self.core.lock().unwrap_or_else(|e| e.into_inner());
             (std::mem::take(&mut core.waiters), core.wakers.take_all())
@@ -161,6 +286,7 @@ impl StackHandle {
                 }
                 core.waiters.push((key, me.clone()));
             }
+            self.shared.not_on_driver();
             match deadline {
                 None => std::thread::park(),
                 Some(d) => {
@@ -193,7 +319,12 @@ impl StackHandle {
             if self.shared.stop.load(Ordering::Acquire) {
                 return None;
             }
-            core = match deadline {
+            if self.shared.on_driver() {
+                drop(core);
+                blocking_on_driver();
+            }
+            self.shared.any_waiters.fetch_add(1, Ordering::SeqCst);
+            let waited = match deadline {
                 None => self
                     .shared
                     .turned
@@ -202,6 +333,7 @@ impl StackHandle {
                 Some(d) => {
                     let now = std::time::Instant::now();
                     if now >= d {
+                        self.shared.any_waiters.fetch_sub(1, Ordering::SeqCst);
                         return None;
                     }
                     self.shared
@@ -211,6 +343,8 @@ impl StackHandle {
                         .0
                 }
             };
+            self.shared.any_waiters.fetch_sub(1, Ordering::SeqCst);
+            core = waited;
         }
     }
 
@@ -273,6 +407,15 @@ impl StackHandle {
         self.shared.stop.load(Ordering::Acquire)
     }
 
+    /// The tokio runtime driving this stack, if it was started with
+    /// [`Runtime::spawn_tokio`]: tasks spawned on it run on the stack's own thread, so a
+    /// socket call there and the frames it causes need no hand-off between threads.
+    /// Such tasks must not make the blocking calls (they would wait on their own thread).
+    #[cfg(feature = "tokio")]
+    pub fn tokio_runtime(&self) -> Option<::tokio::runtime::Handle> {
+        self.shared.tokio.clone()
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
         self.lock().stack.stats().clone()
@@ -297,21 +440,45 @@ pub type Attached = (IfaceId, Box<dyn Device + Send>);
 impl Runtime {
     /// Starts the runtime thread driving `stack` over `devices`.
     pub fn spawn(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
-        let shared = Arc::new(Shared {
-            core: Mutex::new(Core {
-                stack,
-                waiters: Vec::new(),
-                wakers: super::ready::Wakers::default(),
-            }),
-            turned: Condvar::new(),
-            wake: EventFd::new()?,
-            stop: AtomicBool::new(false),
-            sleeping: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(stack, Wake::Fd(EventFd::new()?)));
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("tunstack-runtime".into())
             .spawn(move || run(&s, devices))?;
+        Ok(Runtime::started(shared, thread))
+    }
+
+    /// Starts a thread running a single-threaded tokio runtime whose one built-in task
+    /// drives `stack` over `devices` (it waits on the devices' descriptors and a timer
+    /// through tokio's reactor); spawn tasks on it with [`StackHandle::tokio_runtime`].
+    /// A server whose tasks run there does all of a request on one thread, as an
+    /// event-loop server on the kernel does: the turn that reads the request wakes its
+    /// task, the task writes the response into the core and wakes the driver (in
+    /// memory, on the same thread), and the next turn writes the responses of every
+    /// task that ran meanwhile. The blocking API works from other threads as with
+    /// [`Runtime::spawn`].
+    #[cfg(feature = "tokio")]
+    pub fn spawn_tokio(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
+        let rt = ::tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let mut shared = Shared::new(stack, Wake::Task(super::driven::TaskWake::default()));
+        shared.tokio = Some(rt.handle().clone());
+        let shared = Arc::new(shared);
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("tunstack-runtime".into())
+            .spawn(move || {
+                let r = rt.block_on(super::driven::drive(&s, devices));
+                // The tasks still there (servers, connections) go with the runtime.
+                drop(rt);
+                r
+            })?;
+        Ok(Runtime::started(shared, thread))
+    }
+
+    fn started(shared: Arc<Shared>, thread: JoinHandle<io::Result<()>>) -> Runtime {
         let handle = StackHandle { shared };
         {
             let mut d = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
@@ -321,10 +488,10 @@ impl Runtime {
                 *d = Some(handle.clone());
             }
         }
-        Ok(Runtime {
+        Runtime {
             handle,
             thread: Some(thread),
-        })
+        }
     }
 
     /// A handle for application threads.
@@ -377,22 +544,19 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
         if shared.stop.load(Ordering::Acquire) {
             break Ok(());
         }
-        let deadline = match turn(shared, &mut devices, &mut io, &mut events, &mut woken) {
+        let (deadline, _) = match turn(shared, &mut devices, &mut io, &mut events, &mut woken) {
             Ok(d) => d,
             Err(e) => break Err(e),
         };
-        shared.turned.notify_all();
+        shared.notify_turned();
 
         // Announce the sleep, then look for work left meanwhile: an application thread
         // that leaves work after this look sees `sleeping` and writes the eventfd.
-        shared.sleeping.store(true, Ordering::SeqCst);
-        let pending = {
-            let core = shared.core.lock().unwrap_or_else(|e| e.into_inner());
-            core.stack.has_work(Instant::now())
-        };
-        if !pending {
+        if !shared.about_to_sleep() {
             fds.clear();
-            fds.push(pollfd(shared.wake.fd));
+            if let Some(wake) = shared.wake.eventfd() {
+                fds.push(pollfd(wake.fd));
+            }
             fds.extend(devices.iter().filter_map(|(_, d)| d.raw_fd()).map(pollfd));
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = ppoll(&mut fds, timeout) {
@@ -401,7 +565,9 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
             }
         }
         shared.sleeping.store(false, Ordering::SeqCst);
-        shared.wake.drain();
+        if let Some(wake) = shared.wake.eventfd() {
+            wake.drain();
+        }
     };
     shared.halt();
     if let Err(e) = &result {
@@ -417,7 +583,7 @@ const RX_BUF: usize = 65_536 + 64;
 /// What a turn moves to and from the devices outside the core's lock, kept between
 /// turns so that its buffers are reused.
 #[derive(Default)]
-struct TurnIo {
+pub(super) struct TurnIo {
     /// Frames read this turn: interface, buffer, length, offload header.
     rx: Vec<(IfaceId, Vec<u8>, usize, VirtioNetHdr)>,
     /// Empty receive buffers.
@@ -427,27 +593,39 @@ struct TurnIo {
     /// Buffers of frames sent, handed back to the core's pool (for its next frames)
     /// at the start of the next turn.
     sent: Vec<Vec<u8>>,
+    /// Tasks to wake after this turn.
+    tasks: Vec<std::task::Waker>,
+    /// Devices not to read this turn, by index (the driver task knows which have
+    /// nothing); empty: read them all.
+    pub(super) skip: Vec<bool>,
 }
 
 /// One turn: read what the devices have, then under the core's lock take it in, run
 /// timers and collect what the core sends; then, with the lock released (so that
 /// application threads work on the core meanwhile, on the other CPU), write it out and
-/// wake the threads and tasks whose sockets the turn touched. Returns the next deadline.
-fn turn(
+/// wake the threads and tasks whose sockets the turn touched. Returns the next deadline,
+/// and whether every device was read until it had nothing more (none hit the budget).
+pub(super) fn turn(
     shared: &Shared,
     devices: &mut [Attached],
     io: &mut TurnIo,
     events: &mut Vec<WaitKey>,
     woken: &mut Vec<Thread>,
-) -> io::Result<Option<Instant>> {
+) -> io::Result<(Option<Instant>, bool)> {
     let now = Instant::now();
-    for (iface, dev) in devices.iter_mut() {
+    let mut drained = true;
+    for (i, (iface, dev)) in devices.iter_mut().enumerate() {
+        if io.skip.get(i) == Some(&true) {
+            continue;
+        }
+        let mut empty = false;
         for _ in 0..RX_BUDGET {
             let mut buf = io.spare.pop().unwrap_or_else(|| vec![0; RX_BUF]);
             match dev.recv_offload(&mut buf, now) {
                 Ok(Some((n, hdr))) => io.rx.push((*iface, buf, n, hdr)),
                 Ok(None) => {
                     io.spare.push(buf);
+                    empty = true;
                     break;
                 }
                 Err(e) => {
@@ -456,6 +634,7 @@ fn turn(
                 }
             }
         }
+        drained &= empty;
     }
 
     let mut guard = shared.core.lock().unwrap_or_else(|e| e.into_inner());
@@ -491,13 +670,13 @@ fn turn(
             }
         });
     }
-    let tasks = wakers.take_for(events);
+    wakers.take_for(events, &mut io.tasks);
     let mut deadline = core.poll_at();
     drop(guard);
     for t in woken.drain(..) {
         t.unpark();
     }
-    for w in tasks {
+    for w in io.tasks.drain(..) {
         w.wake();
     }
 
@@ -516,7 +695,7 @@ fn turn(
     for (_, dev) in devices.iter() {
         deadline = earliest(deadline, dev.poll_at());
     }
-    Ok(deadline)
+    Ok((deadline, drained))
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -565,7 +744,7 @@ fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> 
 }
 
 /// A Linux eventfd used as a wake-up signal.
-struct EventFd {
+pub(super) struct EventFd {
     fd: RawFd,
 }
 

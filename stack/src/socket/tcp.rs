@@ -119,6 +119,11 @@ impl TcpListener {
         Ok(self.local)
     }
 
+    /// The stack this listener is on.
+    pub fn stack(&self) -> &StackHandle {
+        &self.handle
+    }
+
     /// Waits for a connection (unless non-blocking) and returns it with its peer address.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let l = self.listen;
