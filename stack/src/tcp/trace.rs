@@ -35,7 +35,7 @@ pub enum Cause {
     /// Fast retransmit (RFC 5681 3.2) or a NewReno partial ACK (RFC 6582 3.2), or the
     /// segment at SND.UNA found lost again during SACK recovery.
     FastRetransmit,
-    /// A hole the SACK scoreboard deems lost (RFC 6675 NextSeg rule 1).
+    /// A hole RACK deems lost (RFC 6675 NextSeg rule 1 with RFC 8985 6.2's losses).
     Sack,
     /// A tail loss probe (RFC 8985 7.3).
     Tlp,
