@@ -88,6 +88,8 @@ fn every_subcommand_has_help() {
 fn bad_values_exit_2_naming_the_flag() {
     for (args, flag, hint) in [
         (&["up", "--mtu", "50"][..], "--mtu", "68..=65535"),
+        // RFC 8200 5: IPv6 needs 1280-byte links; IPv6 is on unless --no-ipv6.
+        (&["up", "--mtu", "1000"], "--mtu", "1280"),
         (&["up", "--loss", "banana"], "--loss", "5%"),
         (&["up", "--delay", "soon"], "--delay", "20ms"),
         (&["up", "--cc", "vegas"], "--cc", "reno"),
