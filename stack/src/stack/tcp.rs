@@ -18,7 +18,7 @@ use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
-use crate::wire::virtio::VirtioNetHdr;
+use crate::wire::virtio::{GsoType, VirtioNetHdr};
 
 const LOG: &str = "tunstack::tcp";
 
@@ -102,18 +102,7 @@ fn build_frame(
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
     let total = IP_HL + hl + plen;
-    // A fresh buffer gets room for any wire-sized frame, so that it can be recycled
-    // (`Stack::recycle` keeps buffers of at least an Ethernet MTU's frame).
-    let mut buf = pool
-        .pop()
-        .unwrap_or_else(|| Vec::with_capacity(total.max(super::FRAME_CAPACITY)));
-    buf.clear();
-    buf.reserve(total);
-    // Headers zeroed, then the payload appended: no pass that zeroes the payload's room
-    // only to overwrite it. The IP header is written before the payload is copied in:
-    // written after, its reads of the (just stored) header fields would wait for the
-    // whole copy's stores to land.
-    buf.resize(IP_HL + hl, 0);
+    let mut buf = frame_buffer(pool, IP_HL + hl, total);
     let ip = Ipv4Repr {
         src_addr: src,
         dst_addr: dst,
@@ -127,9 +116,49 @@ fn build_frame(
         tos: 0,
     };
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    finish_segment(
+        buf,
+        IP_HL,
+        seg,
+        src.into(),
+        dst.into(),
+        offload,
+        GsoType::TcpV4,
+    )
+}
+
+/// A frame buffer from `pool` (a fresh one gets room for any wire-sized frame, so that it
+/// can be recycled: `Stack::recycle` keeps buffers of at least an Ethernet MTU's frame),
+/// with room for `total` bytes and its first `headers` bytes zeroed. Headers zeroed, then
+/// the payload appended: no pass that zeroes the payload's room only to overwrite it. The
+/// IP header is written before the payload is copied in: written after, its reads of the
+/// (just stored) header fields would wait for the whole copy's stores to land.
+fn frame_buffer(pool: &mut Vec<Vec<u8>>, headers: usize, total: usize) -> Vec<u8> {
+    let mut buf = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(total.max(super::FRAME_CAPACITY)));
+    buf.clear();
+    buf.reserve(total);
+    buf.resize(headers, 0);
+    buf
+}
+
+/// The rest of a frame whose IP header (`ip_hl` bytes) `buf` holds: the segment's
+/// payload appended, then its TCP header written, with the checksum whole or, with
+/// `offload`, partial for the kernel to complete, and a segment longer than its `gso`
+/// size a super-segment of type `tso`.
+fn finish_segment(
+    mut buf: Vec<u8>,
+    ip_hl: usize,
+    seg: &Outgoing<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    offload: bool,
+    tso: GsoType,
+) -> (Vec<u8>, VirtioNetHdr) {
     buf.extend_from_slice(seg.payload[0]);
     buf.extend_from_slice(seg.payload[1]);
-    let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
+    let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
     if !offload {
         // The payload's sum is taken from the send buffer's bytes the copy just read,
         // not from the frame, whose fresh stores a read would wait for.
@@ -138,10 +167,10 @@ fn build_frame(
         return (buf, VirtioNetHdr::NONE);
     }
     seg.repr.emit_offloaded(tcp, src, dst);
-    let mut hdr = VirtioNetHdr::tcp4_tso(0, IP_HL, hl, seg.gso.unwrap_or(0));
-    if seg.gso.is_none() {
-        hdr.gso_type = crate::wire::virtio::GsoType::None;
-    }
+    let hdr = VirtioNetHdr {
+        gso_type: seg.gso.map_or(GsoType::None, |_| tso),
+        ..VirtioNetHdr::tcp4_tso(0, ip_hl, seg.repr.header_len(), seg.gso.unwrap_or(0))
+    };
     (buf, hdr)
 }
 
@@ -168,12 +197,7 @@ fn build_frame6(
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
     let total = IP_HL + hl + plen;
-    let mut buf = pool
-        .pop()
-        .unwrap_or_else(|| Vec::with_capacity(total.max(super::FRAME_CAPACITY)));
-    buf.clear();
-    buf.reserve(total);
-    buf.resize(IP_HL + hl, 0);
+    let mut buf = frame_buffer(pool, IP_HL + hl, total);
     let ip = Ipv6Repr {
         src_addr: src,
         dst_addr: dst,
@@ -187,20 +211,15 @@ fn build_frame6(
     // 60 of TCP header, within the 65,535 the Payload Length holds: emitting cannot fail.
     // (Written before the payload, as in `build_frame`.)
     let _ = ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
-    buf.extend_from_slice(seg.payload[0]);
-    buf.extend_from_slice(seg.payload[1]);
-    let tcp = &mut TcpPacket::new_unchecked(&mut buf[IP_HL..]);
-    if !offload {
-        let payload_sum = payload_sum(seg);
-        seg.repr.emit_before_payload(tcp, src, dst, payload_sum);
-        return (buf, VirtioNetHdr::NONE);
-    }
-    seg.repr.emit_offloaded(tcp, src, dst);
-    let mut hdr = VirtioNetHdr::tcp6_tso(0, IP_HL, hl, seg.gso.unwrap_or(0));
-    if seg.gso.is_none() {
-        hdr.gso_type = crate::wire::virtio::GsoType::None;
-    }
-    (buf, hdr)
+    finish_segment(
+        buf,
+        IP_HL,
+        seg,
+        src.into(),
+        dst.into(),
+        offload,
+        GsoType::TcpV6,
+    )
 }
 
 /// Keeps the state-derived counters (RFC 1213 / RFC 4022) as a connection moves from

@@ -235,36 +235,7 @@ impl VirtioNetHdr {
         }
         let ip_hl = usize::from(first & 0x0f) * 4;
         let proto = *packet.get(9).ok_or(Error::Truncated)?;
-        let total = link_hl + packet.len();
-        if self.needs_csum() {
-            let field = match proto {
-                6 => 16,
-                17 => 6,
-                _ => return Err(Error::Malformed),
-            };
-            let start = usize::from(self.csum_start);
-            if start != link_hl + ip_hl
-                || usize::from(self.csum_offset) != field
-                || start + field + 2 > total
-            {
-                return Err(Error::Malformed);
-            }
-        }
-        match self.gso_type {
-            GsoType::None => Ok(()),
-            GsoType::TcpV4 => {
-                if proto != 6
-                    || !self.needs_csum()
-                    || self.gso_size == 0
-                    || usize::from(self.hdr_len) > total
-                {
-                    return Err(Error::Malformed);
-                }
-                Ok(())
-            }
-            GsoType::TcpV6 => Err(Error::Malformed),
-            _ => Err(Error::Unsupported),
-        }
+        self.check_transport(false, proto, link_hl + ip_hl, link_hl + packet.len())
     }
 
     /// Checks the header against the IPv6 `packet` it came with, as
@@ -284,25 +255,36 @@ impl VirtioNetHdr {
             return Err(Error::BadVersion);
         }
         let (proto, at) = ipv6_transport(packet)?;
-        let total = link_hl + packet.len();
+        self.check_transport(true, proto, link_hl + at, link_hl + packet.len())
+    }
+
+    /// What [`check_ipv4`](Self::check_ipv4) and [`check_ipv6`](Self::check_ipv6) ask of
+    /// the header once the transport is found: protocol `proto` starting `start` bytes
+    /// into the frame of `total` bytes. ICMPv6's checksum (offset 2) may be partial on
+    /// IPv6 only; a super-segment must be of the packet's own family.
+    fn check_transport(&self, ipv6: bool, proto: u8, start: usize, total: usize) -> Result<()> {
         if self.needs_csum() {
             let field = match proto {
                 6 => 16,
                 17 => 6,
-                58 => 2,
+                58 if ipv6 => 2,
                 _ => return Err(Error::Malformed),
             };
-            let start = usize::from(self.csum_start);
-            if start != link_hl + at
+            if usize::from(self.csum_start) != start
                 || usize::from(self.csum_offset) != field
                 || start + field + 2 > total
             {
                 return Err(Error::Malformed);
             }
         }
+        let (own, other) = if ipv6 {
+            (GsoType::TcpV6, GsoType::TcpV4)
+        } else {
+            (GsoType::TcpV4, GsoType::TcpV6)
+        };
         match self.gso_type {
             GsoType::None => Ok(()),
-            GsoType::TcpV6 => {
+            t if t == own => {
                 if proto != 6
                     || !self.needs_csum()
                     || self.gso_size == 0
@@ -312,7 +294,7 @@ impl VirtioNetHdr {
                 }
                 Ok(())
             }
-            GsoType::TcpV4 => Err(Error::Malformed),
+            t if t == other => Err(Error::Malformed),
             _ => Err(Error::Unsupported),
         }
     }
