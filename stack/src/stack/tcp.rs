@@ -661,9 +661,12 @@ impl Stack {
         let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
         let r = c.recv(buf);
         if matches!(r, Ok(n) if n > 0) && c.ack_now {
-            // The read opened the window enough to tell the peer.
+            // The read opened the window enough to tell the peer. The update is built at
+            // the next poll, not here: reads the application makes before then (a reader
+            // draining a full buffer in 64 KiB calls) all count, and the peer gets one
+            // update with the whole window rather than one per read, each stopping short
+            // of what the next read frees.
             self.tcp.mark_dirty(h.idx);
-            self.tcp_flush(now);
         } else if c.recv_buf.is_drained() && !c.timers.is_set(crate::tcp::timer::Timer::Linger) {
             // Drained: its storage goes back if no data comes for a while.
             c.arm_linger(now);

@@ -394,3 +394,28 @@ fn short_request_after_the_handshake_sends_no_window_update() {
         "the answer offers the larger window: {r:?}"
     );
 }
+
+/// The window update a read triggers is built when the stack next polls, with the window
+/// of that moment: a reader that drains a full buffer in several calls before then sends
+/// one update offering the whole buffer, not one per call. Per call, the "at least twice"
+/// rule of `window_update_after_a_read_only_when_the_peer_is_held_up` announced the
+/// half-empty buffer and then stayed quiet about the rest (no other ACK was due: nothing
+/// was in flight), so a sender whose flight arrived all at once (as GRO or a virtual-time
+/// link delivers it) saw only part of the window each round.
+#[test]
+fn reads_before_the_next_poll_make_one_window_update() {
+    let mut h = Harness::with(small_buffer());
+    let mut c = h.passive(PeerOpts::default());
+    for part in [1460, 1460, 1176] {
+        h.inject(&c.data(&vec![5u8; part]));
+        c.nxt = c.nxt.wrapping_add(part as u32);
+    }
+    let _ = h.out();
+    let _ = h.advance_by(TcpConfig::default().delayed_ack);
+    let mut buf = [0u8; 1024];
+    for _ in 0..4 {
+        assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(1024));
+    }
+    h.expect(&[ack(c.nxt), wnd(4096)]);
+    h.expect_none();
+}
