@@ -211,6 +211,7 @@ fn sim_stack(addr: Ipv4Addr, seed: u64) -> (Stack, tunstack::iface::IfaceId) {
         tcp: TcpConfig {
             recv_buffer: BUFFER,
             send_buffer: BUFFER,
+            send_buffer_max: BUFFER, // fixed, as smoltcp's is
             ..TcpConfig::default()
         },
         ..StackConfig::default()

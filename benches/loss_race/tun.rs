@@ -115,6 +115,9 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
         if let Ok(b) = std::env::var("TUNSTACK_LOSS_RACE_SNDBUF") {
             config.tcp.send_buffer = b.parse().expect("TUNSTACK_LOSS_RACE_SNDBUF");
         }
+        // Fixed, not autotuned: tunstack's 256 KiB receive buffer bounds Linux's sender,
+        // and this bounds tunstack's the same way.
+        config.tcp.send_buffer_max = config.tcp.send_buffer;
         let mut s = Stack::new(config, Rng::new(SEED));
         let i = s.add_interface(InterfaceConfig::ip(
             name,

@@ -61,6 +61,7 @@ fn stack(addr: Ipv4Addr, seed: u64, buffer: usize, cc: Algorithm) -> (Stack, Ifa
         tcp: TcpConfig {
             recv_buffer: buffer,
             send_buffer: buffer,
+            send_buffer_max: buffer, // fixed, as smoltcp's is
             congestion: cc,
             ..TcpConfig::default()
         },

@@ -3,6 +3,11 @@
 //! needed.
 //!
 //!     cargo run --release -p tunstack --example sim_transfer -- 64 loss=1%,delay=10ms
+//!
+//! Environment: `SIM_BUF` (both buffers, bytes), `SIM_SNDBUF` (the send buffer's
+//! starting size), `SIM_CC` (`reno`, `cubic`, `bbr`), `SIM_READ` (the reader's read size,
+//! default 256 KiB), `SIM_WATCH=MS` (the sender's window, flight and BBR state every MS
+//! ms of virtual time).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -32,6 +37,12 @@ fn main() {
             cfg.tcp.recv_buffer = b;
             cfg.tcp.send_buffer = b;
         }
+        if let Ok(b) = std::env::var("SIM_SNDBUF") {
+            cfg.tcp.send_buffer = b.parse().unwrap();
+        }
+        if let Ok(cc) = std::env::var("SIM_CC") {
+            cfg.tcp.congestion = cc.parse().unwrap();
+        }
         let mut s = Stack::new(cfg, Rng::new(seed));
         let i = s.add_interface(InterfaceConfig::ip("sim", Ipv4Cidr::new(ip, 24).unwrap()));
         (s, i)
@@ -51,6 +62,10 @@ fn main() {
     let mut got = 0usize;
     let mut server = None;
     let mut buf = vec![0u8; 256 * 1024];
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let read = env("SIM_READ").map_or(buf.len(), |r| (r as usize).clamp(1, buf.len()));
+    let watch = env("SIM_WATCH").filter(|&ms| ms > 0);
+    let mut last_watch = u64::MAX;
     let start_v = sim.now;
     let start_w = std::time::Instant::now();
     let done = sim.run_until(Duration::from_secs(24 * 3600), |s| {
@@ -67,8 +82,22 @@ fn main() {
             }
             sent += n;
         }
+        if let Some(every) = watch.filter(|&ms| now.total_millis() / ms != last_watch) {
+            last_watch = now.total_millis() / every;
+            if let Some(i) = s.a.tcp_conn(c).map(|c| c.info()) {
+                println!(
+                    "{:>8} cwnd {:>7} fl {:>7} snd_wnd {:>7} pace {:?} bbr {:?}",
+                    now.total_millis(),
+                    i.cwnd,
+                    i.bytes_in_flight,
+                    i.snd_wnd,
+                    i.pacing_rate,
+                    i.bbr
+                );
+            }
+        }
         if let Some(h) = server {
-            while let Ok(n) = s.b.tcp_recv(now, h, &mut buf) {
+            while let Ok(n) = s.b.tcp_recv(now, h, &mut buf[..read]) {
                 if n == 0 {
                     break;
                 }

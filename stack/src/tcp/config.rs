@@ -8,8 +8,13 @@ use crate::time::Duration;
 pub struct TcpConfig {
     /// Receive buffer per connection, bytes: the most the window can offer.
     pub recv_buffer: usize,
-    /// Send buffer per connection, bytes.
+    /// Send buffer per connection, bytes, to begin with (Linux's `tcp_wmem[1]`).
     pub send_buffer: usize,
+    /// The most the send buffer grows to (Linux's `tcp_wmem[2]`, 4 MiB): it is kept at
+    /// twice what the connection can have in flight (see `Connection::send_limit`), so
+    /// a fast or lossy path is not held to `send_buffer`. At or below `send_buffer`, the
+    /// size is fixed (as `SO_SNDBUF` fixes Linux's).
+    pub send_buffer_max: usize,
     /// RFC 6298 2.4: the minimum RTO. RFC 6298 says 1 s SHOULD; Linux uses 200 ms, as does
     /// tunstack by default.
     pub min_rto: Duration,
@@ -80,6 +85,7 @@ impl Default for TcpConfig {
         TcpConfig {
             recv_buffer: 256 * 1024,
             send_buffer: 256 * 1024,
+            send_buffer_max: 4 * 1024 * 1024,
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(120),
             initial_rto: Duration::from_secs(1),

@@ -110,6 +110,8 @@ pub struct Connection {
     /// The largest window the peer has offered (for RFC 5961 5.2 and sender SWS).
     pub(crate) max_snd_wnd: usize,
     pub(crate) send_buf: SendBuffer,
+    /// The most `send_buf` may grow to (`TcpConfig::send_buffer_max`).
+    pub(crate) send_buffer_max: usize,
     /// The application called shutdown(Write)/close(): send a FIN after the data.
     pub(crate) fin_queued: bool,
     /// The sequence number of our FIN, once sent.
@@ -338,6 +340,7 @@ impl Connection {
             snd_wl2: iss,
             max_snd_wnd: 0,
             send_buf: SendBuffer::new(cfg.send_buffer),
+            send_buffer_max: cfg.send_buffer_max,
             fin_queued: false,
             fin_sent_seq: None,
             reset_reply: None,
@@ -477,6 +480,10 @@ impl Connection {
         if self.fin_queued {
             return Err(ConnError::Aborted);
         }
+        let limit = self.send_limit();
+        if limit > self.send_buf.capacity() {
+            self.send_buf.set_capacity(limit);
+        }
         Ok(self.send_buf.write(data))
     }
 
@@ -485,8 +492,23 @@ impl Connection {
         if self.fin_queued {
             0
         } else {
-            self.send_buf.free()
+            self.send_limit().saturating_sub(self.send_buf.len())
         }
+    }
+
+    /// The send buffer's size: twice what the connection can have in flight (the smaller
+    /// of cwnd and the largest window the peer offered), never below what it was, within
+    /// `TcpConfig::send_buffer_max`. RFC 9293 leaves buffer sizes to the implementation;
+    /// this is Linux's send-buffer autotuning (`tcp_sndbuf_expand`: twice cwnd, up to
+    /// `tcp_wmem[2]`): the application stays a flight ahead, and under loss the data
+    /// SACKed above a hole (held until the hole is filled) does not stop new data.
+    fn send_limit(&self) -> usize {
+        let now = self.send_buf.capacity();
+        if self.send_buffer_max <= now {
+            return now;
+        }
+        let flight = self.cc.cwnd().min(self.max_snd_wnd);
+        flight.saturating_mul(2).clamp(now, self.send_buffer_max)
     }
 
     /// RFC 6191 section 2: whether a SYN arriving in TIME-WAIT is certainly new, so that
@@ -516,7 +538,7 @@ impl Connection {
 
     /// The send buffer's size.
     pub fn send_buffer_capacity(&self) -> usize {
-        self.send_buf.capacity()
+        self.send_limit()
     }
 
     /// RFC 9293 3.10.3 RECEIVE: copies in-order data out. `Ok(0)` with a non-empty `buf`

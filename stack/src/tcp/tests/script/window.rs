@@ -419,3 +419,68 @@ fn reads_before_the_next_poll_make_one_window_update() {
     h.expect(&[ack(c.nxt), wnd(4096)]);
     h.expect_none();
 }
+
+/// Send-buffer autotuning (`Connection::send_limit`, Linux's `tcp_sndbuf_expand`): the
+/// buffer is twice what can be in flight, the smaller of cwnd and the peer's largest
+/// window; it grows as slow start opens cwnd, never past `send_buffer_max`, never
+/// shrinks, and stays at `send_buffer` when the maximum is no larger.
+#[test]
+fn send_buffer_grows_with_the_flight_up_to_its_maximum() {
+    let tuned = TcpConfig {
+        send_buffer: 16 * 1024,
+        send_buffer_max: 96 * 1024,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::with(tuned.clone());
+    let mut c = h.passive(PeerOpts::default());
+    let ch = c.h;
+    let conn = |h: &Harness| {
+        let k = h.s.tcp_conn(ch).unwrap();
+        (k.send_buffer_capacity(), k.cc.cwnd())
+    };
+    // IW10 (RFC 6928) of 1460-byte segments: room for twice that.
+    assert_eq!(conn(&h), (2 * 14_600, 14_600));
+    // Slow start: each flight acknowledged doubles cwnd, and the buffer follows it to
+    // the maximum.
+    let mut caps = Vec::new();
+    for _ in 0..3 {
+        let room = h.s.tcp_conn(c.h).unwrap().send_capacity();
+        h.send(&c, &vec![7u8; room]);
+        for s in h.out() {
+            c.saw(&s);
+        }
+        h.inject(&c.seg(ACK));
+        let _ = h.out();
+        caps.push(conn(&h));
+    }
+    assert_eq!(caps[0], (2 * 29_200, 29_200));
+    assert_eq!(caps[1].0, 96 * 1024, "at the maximum: {caps:?}");
+    assert!(caps[2].1 > caps[1].1 && caps[2].0 == 96 * 1024, "{caps:?}");
+
+    // The peer's window bounds what can fly: a 6,000-byte window keeps the buffer at
+    // twice that, though cwnd is 14,600.
+    let mut h = Harness::with(tuned.clone());
+    let c = h.passive(PeerOpts {
+        wnd: 6_000,
+        ..PeerOpts::default()
+    });
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().send_buffer_capacity(), 16 * 1024);
+    let mut h = Harness::with(TcpConfig {
+        send_buffer: 4096,
+        ..tuned.clone()
+    });
+    let c = h.passive(PeerOpts {
+        wnd: 6_000,
+        ..PeerOpts::default()
+    });
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().send_buffer_capacity(), 12_000);
+
+    // A maximum at or below the starting size fixes it.
+    let mut h = Harness::with(TcpConfig {
+        send_buffer_max: 0,
+        ..tuned
+    });
+    let c = h.passive(PeerOpts::default());
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().send_buffer_capacity(), 16 * 1024);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().send_capacity(), 16 * 1024);
+}
