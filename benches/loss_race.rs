@@ -222,6 +222,8 @@ fn fairness() {
         [Algorithm::Cubic, Algorithm::Reno],
         [Algorithm::Bbr, Algorithm::Bbr],
         [Algorithm::Bbr, Algorithm::Cubic],
+        [Algorithm::BbrDraft, Algorithm::BbrDraft],
+        [Algorithm::BbrDraft, Algorithm::Cubic],
     ];
     let mut rows = Vec::new();
     for ccs in pairs {

@@ -386,6 +386,11 @@ fn loss_20_percent_16mib_both_ways_bbr() {
 }
 
 #[test]
+fn loss_20_percent_16mib_both_ways_bbr_draft() {
+    loss_20_percent_16mib_both_ways(Algorithm::BbrDraft, 2);
+}
+
+#[test]
 fn jitter_16mib_both_ways() {
     // ±5 ms of jitter reorders nearly every burst (frames leave in due-time order).
     let o = run(&both_ways("jitter 15±5 ms", "delay 15ms 5ms", 1, 600));
@@ -468,6 +473,11 @@ fn everything_16mib_both_ways_reno() {
 #[test]
 fn everything_16mib_both_ways_bbr() {
     everything_16mib_both_ways(Algorithm::Bbr);
+}
+
+#[test]
+fn everything_16mib_both_ways_bbr_draft() {
+    everything_16mib_both_ways(Algorithm::BbrDraft);
 }
 
 #[test]

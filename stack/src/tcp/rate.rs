@@ -280,6 +280,7 @@ impl RateSampler {
             tx_in_flight: p.tx_in_flight,
             inflight: inflight as u64,
             is_cwnd_limited: false,
+            lost_total: self.lost,
         })
     }
 }

@@ -209,13 +209,23 @@ pub enum Algorithm {
     /// RFC 9438 CUBIC with HyStart++ (RFC 9406), as Linux, Windows and Apple default to.
     #[default]
     Cubic,
-    /// BBR (draft-ietf-ccwg-bbr-06), paced.
+    /// BBR (draft-ietf-ccwg-bbr-06), paced, without the draft's loss-based bounds (as
+    /// Linux's `bbr`; see `bbr/cc.rs` for why).
     Bbr,
+    /// BBR with the draft's loss-based bounds and Startup's high-loss exit
+    /// (`bbr/bounds.rs`): it keeps shallow queues and shares with CUBIC, at a cost
+    /// under random loss.
+    BbrDraft,
 }
 
 impl Algorithm {
     /// Every algorithm, for help texts.
-    pub const ALL: &'static [Algorithm] = &[Algorithm::Reno, Algorithm::Cubic, Algorithm::Bbr];
+    pub const ALL: &'static [Algorithm] = &[
+        Algorithm::Reno,
+        Algorithm::Cubic,
+        Algorithm::Bbr,
+        Algorithm::BbrDraft,
+    ];
 
     /// A fresh instance for a sender whose SMSS is `mss` (the initial window follows RFC
     /// 6928 for it).
@@ -224,6 +234,7 @@ impl Algorithm {
             Algorithm::Reno => Box::new(Reno::new(mss)),
             Algorithm::Cubic => Box::new(Cubic::new(mss)),
             Algorithm::Bbr => Box::new(Bbr::new(mss)),
+            Algorithm::BbrDraft => Box::new(Bbr::with_loss_bounds(mss)),
         }
     }
 
@@ -233,6 +244,7 @@ impl Algorithm {
             Algorithm::Reno => "reno",
             Algorithm::Cubic => "cubic",
             Algorithm::Bbr => "bbr",
+            Algorithm::BbrDraft => "bbr-draft",
         }
     }
 }
@@ -266,7 +278,7 @@ impl std::error::Error for UnknownAlgorithm {}
 impl FromStr for Algorithm {
     type Err = UnknownAlgorithm;
 
-    /// Parses a name case-insensitively: "reno", "cubic", "bbr".
+    /// Parses a name case-insensitively: "reno", "cubic", "bbr", "bbr-draft".
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Algorithm::ALL
             .iter()
@@ -323,10 +335,11 @@ mod tests {
         assert_eq!("Reno".parse::<Algorithm>(), Ok(Algorithm::Reno));
         assert_eq!(" CUBIC".parse::<Algorithm>(), Ok(Algorithm::Cubic));
         assert_eq!("BBR".parse::<Algorithm>(), Ok(Algorithm::Bbr));
+        assert_eq!("bbr-draft".parse::<Algorithm>(), Ok(Algorithm::BbrDraft));
         let err = "vegas".parse::<Algorithm>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown congestion control algorithm \"vegas\" (known: reno cubic bbr)"
+            "unknown congestion control algorithm \"vegas\" (known: reno cubic bbr bbr-draft)"
         );
         assert_eq!(Algorithm::default(), Algorithm::Cubic);
         assert_eq!(Algorithm::default().to_string(), "cubic");

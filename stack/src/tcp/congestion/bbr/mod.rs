@@ -16,6 +16,7 @@
 //! the offload budget (5.5.8) and BBR's own undo (5.5.11; the sender's RFC 3708 undo
 //! restores the cwnd).
 
+pub mod bounds;
 pub mod cc;
 pub mod filter;
 pub mod model;

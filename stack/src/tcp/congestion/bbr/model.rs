@@ -4,12 +4,15 @@
 //! pacing rate, send quantum and cwnd are. It reads no clock and sends nothing.
 //!
 //! The loss response is packet conservation (5.6.4.4) for one round trip from the loss,
-//! once the pipe is full (not in Startup: `STARTUP_WITHOUT_CONSERVATION`, at `on_enter_recovery`). Left out: the loss-based bounds
-//! (BBR.inflight_longterm, BBR.bw_shortterm, BBR.inflight_shortterm, sections 5.5.10
-//! and 5.3.3.6) and Startup's exit on high loss (5.3.1.3) — on purpose, see `cc.rs` —
-//! and BBR.extra_acked (5.5.9), the offload budget (5.5.8) and undo (5.5.11);
-//! inflight_longterm stays infinite, as the draft initializes it.
+//! once the pipe is full (not in Startup: `STARTUP_WITHOUT_CONSERVATION`, at
+//! `on_enter_recovery`). The loss-based bounds (BBR.inflight_longterm, BBR.bw_shortterm,
+//! BBR.inflight_shortterm, sections 5.5.10 and 5.3.3.6) and Startup's exit on high loss
+//! (5.3.1.3) are `bounds.rs`, on only when built [`BbrModel::with_loss_bounds`] (`bbr-draft`;
+//! `bbr` leaves them out on purpose, see `cc.rs`: its bounds stay infinite, as the draft
+//! initializes them). Left out: BBR.extra_acked (5.5.9), the offload budget (5.5.8) and
+//! undo (5.5.11).
 
+use super::bounds::{inflight_too_high, LossBounds, UNBOUNDED};
 use super::filter::{MaxBwFilter, MinRttFilter};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
@@ -99,6 +102,8 @@ pub struct RateSample {
     pub inflight: u64,
     /// C.is_cwnd_limited.
     pub is_cwnd_limited: bool,
+    /// C.lost after this ACK: bytes declared lost over the connection's life.
+    pub lost_total: u64,
 }
 
 /// The BBR model of one connection.
@@ -143,6 +148,8 @@ pub struct BbrModel {
     delivered: u64,
     /// After a timeout, BBR.prior_cwnd comes back when packet conservation ends.
     restore_after_conservation: bool,
+    /// The loss-based bounds (`bounds.rs`), when on.
+    bounds: Option<LossBounds>,
     // Outputs (draft 2.4).
     pacing_rate: u64,
     send_quantum: u64,
@@ -185,6 +192,7 @@ impl BbrModel {
             conservation_end: 0,
             delivered: 0,
             restore_after_conservation: false,
+            bounds: None,
             pacing_rate: 0,
             send_quantum: 2 * smss,
             cwnd: initial_cwnd.max(MIN_PIPE_CWND_SEGMENTS * smss),
@@ -192,6 +200,24 @@ impl BbrModel {
         };
         m.init_pacing_rate(None);
         m
+    }
+
+    /// The model with the draft's loss-based bounds and Startup's high-loss exit on
+    /// (`bounds.rs`).
+    pub fn with_loss_bounds(mut self) -> Self {
+        self.bounds = Some(LossBounds::default());
+        self
+    }
+
+    /// The loss-based bounds, when on.
+    pub fn loss_bounds(&self) -> Option<&LossBounds> {
+        self.bounds.as_ref()
+    }
+
+    /// BBR.bw (draft `BoundBWForModel()`): BBR.max_bw within BBR.bw_shortterm.
+    pub fn bw(&self) -> u64 {
+        let short = self.bounds.as_ref().map_or(UNBOUNDED, |b| b.bw_shortterm);
+        self.max_bw().min(short)
     }
 
     pub fn state(&self) -> State {
@@ -257,7 +283,7 @@ impl BbrModel {
     pub fn bdp_multiple(&self, gain: f64) -> u64 {
         match self.min_rtt() {
             None => self.initial_cwnd,
-            Some(rtt) => (gain * self.max_bw() as f64 * rtt.total_micros() as f64 / 1e6) as u64,
+            Some(rtt) => (gain * self.bw() as f64 * rtt.total_micros() as f64 / 1e6) as u64,
         }
     }
 
@@ -306,6 +332,9 @@ impl BbrModel {
         self.cycle_stamp = now;
         self.ack_phase = AckPhase::ProbeStopping;
         self.start_round(delivered);
+        if let Some(b) = self.bounds.as_mut() {
+            b.reset_congestion_signals();
+        }
         self.state = State::ProbeBwDown;
         self.pacing_gain = PROBE_DOWN_PACING_GAIN;
         self.cwnd_gain = DEFAULT_CWND_GAIN;
@@ -318,6 +347,9 @@ impl BbrModel {
     }
 
     fn start_probe_bw_refill(&mut self, delivered: u64) {
+        if let Some(b) = self.bounds.as_mut() {
+            b.start_refill();
+        }
         self.ack_phase = AckPhase::Refilling;
         self.start_round(delivered);
         self.state = State::ProbeBwRefill;
@@ -333,6 +365,52 @@ impl BbrModel {
         self.state = State::ProbeBwUp;
         self.pacing_gain = PROBE_UP_PACING_GAIN;
         self.cwnd_gain = PROBE_UP_CWND_GAIN;
+        let (cwnd, smss) = (self.cwnd, self.smss);
+        if let Some(b) = self.bounds.as_mut() {
+            b.raise_slope(cwnd, smss);
+        }
+    }
+
+    /// Draft 5.3.3.9 `IsProbingBW()`.
+    fn is_probing_bw(&self) -> bool {
+        matches!(
+            self.state,
+            State::Startup | State::ProbeBwRefill | State::ProbeBwUp
+        )
+    }
+
+    /// C.is_cwnd_limited: the sample says so, or the flight before this ACK filled the
+    /// cwnd to within a segment.
+    fn cwnd_limited(&self, rs: &RateSample) -> bool {
+        rs.is_cwnd_limited || rs.inflight + rs.newly_acked + self.smss > self.cwnd
+    }
+
+    /// `AdaptLongTermModel()`'s loss part at this ACK (see `bounds.rs` on why per ACK):
+    /// a bandwidth probe that lost too much cuts BBR.inflight_longterm
+    /// (`HandleInflightTooHigh()`, leaving ProbeBW_UP for DOWN); a safe loss rate lets it
+    /// rise. Returns whether it decided a state transition.
+    fn adapt_long_term_model(&mut self, now: Instant, rs: &RateSample) -> bool {
+        let target = self.bdp_multiple(1.0).min(self.cwnd);
+        let cwnd_limited = self.cwnd_limited(rs);
+        let (state, cwnd, smss, round_start) = (self.state, self.cwnd, self.smss, self.round_start);
+        let Some(b) = self.bounds.as_mut() else {
+            return false;
+        };
+        if inflight_too_high(rs.lost, rs.tx_in_flight) {
+            if b.is_bw_probe_sample {
+                b.cut_longterm(rs.tx_in_flight, target, rs.is_app_limited);
+                if state == State::ProbeBwUp {
+                    self.start_probe_bw_down(now, rs.delivered);
+                    return true;
+                }
+            }
+        } else {
+            b.follow_safe_flight(rs.tx_in_flight);
+            if state == State::ProbeBwUp {
+                b.probe_upward(cwnd_limited, cwnd, rs.newly_acked, round_start, smss);
+            }
+        }
+        false
     }
 
     /// Draft 5.3.3.8 `IsTimeToProbeBW()`: the wall-clock wait elapsed, or as many rounds
@@ -361,27 +439,57 @@ impl BbrModel {
         }
         if self.ack_phase == AckPhase::ProbeStopping && self.round_start {
             self.ack_phase = AckPhase::Init;
+            if let Some(b) = self.bounds.as_mut() {
+                b.is_bw_probe_sample = false;
+            }
             if self.state.is_probe_bw() && !rs.is_app_limited {
                 self.max_bw.advance();
             }
+        }
+        if self.adapt_long_term_model(now, rs) {
+            return;
         }
         match self.state {
             State::ProbeBwDown => {
                 if self.is_time_to_probe_bw(now, rs.delivered) {
                     return;
                 }
-                // IsTimeToCruise(): with inflight_longterm infinite, only the BDP test.
-                if rs.inflight <= self.inflight(1.0) {
+                // IsTimeToCruise(): headroom under BBR.inflight_longterm (infinite
+                // without the loss bounds), and the flight down to the BDP.
+                let headroom = self.bounds.as_ref().map_or(UNBOUNDED, |b| {
+                    b.inflight_with_headroom(self.smss, self.min_pipe_cwnd())
+                });
+                if rs.inflight <= headroom && rs.inflight <= self.inflight(1.0) {
                     self.start_probe_bw_cruise();
                 }
             }
             State::ProbeBwCruise => {
                 self.is_time_to_probe_bw(now, rs.delivered);
             }
-            // After one round of REFILL, UP.
-            State::ProbeBwRefill if self.round_start => self.start_probe_bw_up(rs),
-            // IsTimeToGoDown(), without inflight_longterm.
-            State::ProbeBwUp if self.full_bw_now => self.start_probe_bw_down(now, rs.delivered),
+            // After one round of REFILL, UP: its ACKs are bandwidth-probe samples.
+            State::ProbeBwRefill if self.round_start => {
+                if let Some(b) = self.bounds.as_mut() {
+                    b.is_bw_probe_sample = true;
+                }
+                self.start_probe_bw_up(rs);
+            }
+            State::ProbeBwUp => {
+                // IsTimeToGoDown(): a flow held at BBR.inflight_longterm has not yet
+                // measured the path's bandwidth; keep probing (and raising the bound).
+                let longterm = self
+                    .bounds
+                    .as_ref()
+                    .map_or(UNBOUNDED, |b| b.inflight_longterm);
+                if self.cwnd_limited(rs) && self.cwnd >= longterm {
+                    self.reset_full_bw();
+                    self.full_bw = rs.delivery_rate;
+                } else if self.full_bw_now {
+                    if let Some(b) = self.bounds.as_mut() {
+                        b.prev_probe_too_high = false;
+                    }
+                    self.start_probe_bw_down(now, rs.delivered);
+                }
+            }
             _ => {}
         }
     }
@@ -402,6 +510,17 @@ impl BbrModel {
     /// 11.7, 11.9. The same test ends ProbeBW_UP (`IsTimeToGoDown()`).
     pub fn on_ack(&mut self, now: Instant, rs: &RateSample) {
         self.delivered = rs.delivered;
+        let in_sample = rs.delivered.saturating_sub(rs.prior_delivered);
+        if let Some(b) = self.bounds.as_mut() {
+            // UpdateLatestDeliverySignals(), with NoteLoss() for new losses.
+            b.update_latest(
+                rs.delivery_rate,
+                rs.delivered,
+                in_sample,
+                rs.prior_delivered,
+                rs.lost_total,
+            );
+        }
         // 5.5.5 UpdateMaxBw(), with 5.5.1 UpdateRound().
         if rs.prior_delivered >= self.next_round_delivered {
             self.start_round(rs.delivered);
@@ -429,7 +548,26 @@ impl BbrModel {
                 }
             }
         }
-        // 5.3.1 CheckStartupDone() (the high-loss exit is not modelled yet).
+        // 5.3.1.3 CheckStartupHighLoss(), with the loss bounds: a round that lost too
+        // much ends Startup, BBR.inflight_longterm set to what seemed safe.
+        if self.state == State::Startup && !self.full_bw_reached {
+            let (bdp, smss) = (self.bdp_multiple(1.0), self.smss);
+            let exit = self
+                .bounds
+                .as_ref()
+                .and_then(|b| b.startup_high_loss(bdp, smss));
+            if let (Some(longterm), Some(b)) = (exit, self.bounds.as_mut()) {
+                b.inflight_longterm = longterm;
+                self.full_bw_reached = true;
+            }
+        }
+        // The rest of UpdateCongestionSignals(): once per loss round, a round with loss
+        // while not probing cuts the short-term model.
+        let (probing, max_bw, cwnd) = (self.is_probing_bw(), self.max_bw(), self.cwnd);
+        if let Some(b) = self.bounds.as_mut() {
+            b.adapt_lower_bounds(probing, max_bw, cwnd);
+        }
+        // 5.3.1 CheckStartupDone().
         if self.state == State::Startup && self.full_bw_reached {
             self.enter_drain();
         }
@@ -444,6 +582,9 @@ impl BbrModel {
         // 5.3.4.3 UpdateMinRTT() and CheckProbeRTT().
         self.min_rtt.update(now, rs.rtt);
         self.check_probe_rtt(now, rs);
+        if let Some(b) = self.bounds.as_mut() {
+            b.advance_latest(rs.delivery_rate, in_sample);
+        }
         self.update_control_parameters(rs);
     }
 
@@ -497,8 +638,7 @@ impl BbrModel {
     /// Draft 5.6: `SetPacingRate()`, `SetSendQuantum()`, `SetCwnd()`.
     fn update_control_parameters(&mut self, rs: &RateSample) {
         // 5.6.2 SetPacingRate(): until the pipe is full the rate only rises.
-        let rate =
-            self.pacing_gain * self.max_bw() as f64 * (100.0 - PACING_MARGIN_PERCENT) / 100.0;
+        let rate = self.pacing_gain * self.bw() as f64 * (100.0 - PACING_MARGIN_PERCENT) / 100.0;
         if self.full_bw_reached || rate as u64 > self.pacing_rate {
             self.pacing_rate = rate as u64;
         }
@@ -533,6 +673,13 @@ impl BbrModel {
         self.cwnd = self.cwnd.max(self.min_pipe_cwnd());
         if self.state == State::ProbeRtt {
             self.cwnd = self.cwnd.min(self.probe_rtt_cwnd());
+        }
+        // 5.6.4.7 BoundCwndForModel().
+        if let Some(b) = &self.bounds {
+            let probing = self.state.is_probe_bw() && self.state != State::ProbeBwCruise;
+            let cruising = matches!(self.state, State::ProbeBwCruise | State::ProbeRtt);
+            let cap = b.cwnd_cap(probing, cruising, self.smss, self.min_pipe_cwnd());
+            self.cwnd = self.cwnd.min(cap);
         }
     }
 
@@ -595,7 +742,7 @@ impl BbrModel {
         self.idle_restart = true;
         if self.state.is_probe_bw() {
             // "SetPacingRateWithGain(1)": resume at the estimated bandwidth.
-            let rate = self.max_bw() as f64 * (100.0 - PACING_MARGIN_PERCENT) / 100.0;
+            let rate = self.bw() as f64 * (100.0 - PACING_MARGIN_PERCENT) / 100.0;
             if rate > 0.0 {
                 self.pacing_rate = rate as u64;
             }

@@ -72,6 +72,8 @@ struct Path {
     now: Instant,
     delivered: u64,
     bw: u64,
+    /// C.lost.
+    lost: u64,
 }
 
 impl Path {
@@ -81,7 +83,51 @@ impl Path {
             now: at(1000),
             delivered: 0,
             bw,
+            lost: 0,
         }
+    }
+
+    /// The same path for `bbr-draft` (the loss-based bounds on).
+    fn with_loss_bounds(bw: u64) -> Path {
+        let mut p = Path::new(bw);
+        p.m = p.m.clone().with_loss_bounds();
+        p
+    }
+
+    /// One round like [`Path::round`] in which the sender declares `lost` bytes lost at
+    /// its first ACK; every sample's packet left with `inflight` in flight and has seen
+    /// those losses (RS.lost, RS.tx_in_flight).
+    fn lossy_round(&mut self, acks: u64, rtt: Duration, inflight: u64, lost: u64) {
+        let d0 = self.delivered;
+        self.lost += lost;
+        for _ in 0..acks {
+            self.delivered += MSS;
+            self.now += Duration::from_micros(rtt.total_micros() / acks);
+            let rs = RateSample {
+                delivered: self.delivered,
+                prior_delivered: d0,
+                delivery_rate: self.bw.min(self.m.pacing_rate()),
+                is_app_limited: false,
+                rtt: Some(rtt),
+                newly_acked: MSS,
+                inflight,
+                is_cwnd_limited: true,
+                lost,
+                tx_in_flight: inflight,
+                lost_total: self.lost,
+            };
+            self.m.on_ack(self.now, &rs);
+        }
+    }
+
+    /// Startup, Drain, then ProbeBW_CRUISE at the BDP.
+    fn run_to_cruise(&mut self, rtt: Duration) {
+        while !self.m.full_bw_reached() {
+            self.round(10, rtt, 500_000);
+        }
+        let bdp = self.bdp();
+        self.round(1, rtt, bdp);
+        assert_eq!(self.m.state(), State::ProbeBwCruise);
     }
 
     /// One round of `acks` ACKs over `rtt`, each with that RTT and `inflight` after it;
@@ -100,6 +146,7 @@ impl Path {
                 newly_acked: MSS,
                 inflight,
                 is_cwnd_limited: true,
+                lost_total: self.lost,
                 ..RateSample::default()
             };
             self.m.on_ack(self.now, &rs);
@@ -385,4 +432,179 @@ fn no_packet_conservation_in_startup() {
     p.round(1, rtt, 5 * MSS);
     assert!(p.m.packet_conservation());
     assert_eq!(p.m.cwnd(), 6 * MSS);
+}
+
+fn longterm(p: &Path) -> u64 {
+    p.m.loss_bounds().expect("bbr-draft").inflight_longterm
+}
+
+/// Draft 5.5.10 (`bbr-draft`): a bandwidth probe (ProbeBW_UP) whose samples see more
+/// than BBR.LossThresh (2%) of their flight lost sets BBR.inflight_longterm to that
+/// flight (`HandleInflightTooHigh()`, no less than BBR.Beta of the target) and goes
+/// DOWN at once; the cwnd is then held to it while probing and to it less BBR.Headroom
+/// (15%) while cruising (5.6.4.7 `BoundCwndForModel()`). `bbr` ignores the same loss.
+#[test]
+fn a_probe_that_loses_too_much_sets_inflight_longterm() {
+    let rtt = ms(20);
+    for bounded in [true, false] {
+        let mut p = if bounded {
+            Path::with_loss_bounds(12_500_000)
+        } else {
+            Path::new(12_500_000)
+        };
+        p.run_to_cruise(rtt);
+        let bdp = p.bdp();
+        while p.m.state() != State::ProbeBwUp {
+            p.round(10, rtt, bdp);
+        }
+        if bounded {
+            assert_eq!(longterm(&p), u64::MAX, "unbounded until a probe loses");
+        }
+        // 3% of the probe's flight lost.
+        let flight = bdp * 5 / 4;
+        p.lossy_round(10, rtt, flight, flight * 3 / 100);
+        if !bounded {
+            assert_eq!(p.m.state(), State::ProbeBwUp, "bbr keeps probing");
+            assert!(p.m.loss_bounds().is_none());
+            continue;
+        }
+        assert_eq!(p.m.state(), State::ProbeBwDown);
+        assert_eq!(longterm(&p), flight);
+        assert!(
+            p.m.cwnd() <= flight,
+            "DOWN holds cwnd {} to the bound",
+            p.m.cwnd()
+        );
+        // Back to the BDP: CRUISE, with 15% of the bound left free.
+        p.round(10, rtt, bdp);
+        assert_eq!(p.m.state(), State::ProbeBwCruise);
+        assert_eq!(p.m.cwnd(), flight - (flight as f64 * 0.15) as u64);
+    }
+}
+
+/// Draft 5.3.3.9 `ProbeInflightLongtermUpward()` and `RaiseInflightLongtermSlope()`: in
+/// ProbeBW_UP, cwnd-limited at BBR.inflight_longterm with a safe loss rate, the bound
+/// grows by one SMSS per cwnd/2^n delivered, n the rounds of the probe so far (1, 2, 4,
+/// 8 ... segments a round).
+#[test]
+fn safe_probes_raise_inflight_longterm_ever_faster() {
+    let rtt = ms(20);
+    let mut p = Path::with_loss_bounds(12_500_000);
+    p.run_to_cruise(rtt);
+    let bdp = p.bdp();
+    while p.m.state() != State::ProbeBwUp {
+        p.round(10, rtt, bdp);
+    }
+    let flight = bdp * 5 / 4;
+    p.lossy_round(10, rtt, flight, flight * 3 / 100);
+    let cut = longterm(&p);
+    // The next probe: REFILL, then UP at the bound, losing nothing.
+    while p.m.state() != State::ProbeBwUp {
+        p.round(10, rtt, bdp);
+    }
+    let mut grown = vec![longterm(&p)];
+    for _ in 0..4 {
+        let cwnd = p.m.cwnd();
+        let acks = cwnd / MSS;
+        p.round(acks, rtt, cwnd);
+        grown.push(longterm(&p));
+        if p.m.state() != State::ProbeBwUp {
+            break;
+        }
+    }
+    assert_eq!(grown[0], cut);
+    // Segments added per round: the first round brings cwnd up to the bound; then 1, 2,
+    // 4 ... a round, less what cwnd's own growth within a round takes off.
+    let steps: Vec<u64> = grown.windows(2).map(|w| (w[1] - w[0]) / MSS).collect();
+    assert!(steps.len() >= 4, "{steps:?}");
+    assert!(steps[1] > 0, "{steps:?}");
+    assert!(
+        steps.windows(2).all(|w| w[1] > w[0]),
+        "faster each round: {steps:?}"
+    );
+    assert!(steps[1..].iter().sum::<u64>() >= 1 + 2 + 4, "{steps:?}");
+}
+
+/// Draft 5.3.3.6 / "When not Probing for Bandwidth" (`bbr-draft`): once per round trip
+/// with loss while not probing, BBR.bw_shortterm becomes max(BBR.bw_latest, 0.7 x
+/// BBR.bw_shortterm) (starting from BBR.max_bw) and the pacing rate follows BBR.bw =
+/// min(max_bw, bw_shortterm); the next probe (REFILL) forgets it.
+#[test]
+fn loss_while_cruising_cuts_the_short_term_bandwidth() {
+    let rtt = ms(20);
+    let mut p = Path::with_loss_bounds(12_500_000);
+    p.run_to_cruise(rtt);
+    let max_bw = p.m.max_bw();
+    let short = |p: &Path| p.m.loss_bounds().unwrap().bw_shortterm;
+    assert_eq!(short(&p), u64::MAX);
+    // The path slows to 5 MB/s and loses a segment a round. A loss round runs from a
+    // loss to the ACK of data sent after it, so with a loss at each round's first ACK
+    // every other round ends one with loss.
+    p.bw = 5_000_000;
+    let bdp = p.bdp();
+    let mut seen = vec![];
+    for _ in 0..8 {
+        p.lossy_round(10, rtt, bdp, MSS);
+        assert_eq!(p.m.state(), State::ProbeBwCruise);
+        if seen.last() != Some(&short(&p)) {
+            seen.push(short(&p));
+            assert_eq!(p.m.bw(), short(&p).min(max_bw));
+            assert_pacing_bw(&p.m, 1.0, p.m.bw());
+        }
+    }
+    let first = (0.7 * max_bw as f64) as u64;
+    assert_eq!(
+        seen,
+        [u64::MAX, first, (0.7 * first as f64) as u64, 5_000_000],
+        "0.7 x max_bw, then 0.7 x that, no lower than the latest delivery rate"
+    );
+    // Without loss the bound holds until the next probe's REFILL resets it.
+    p.bw = 12_500_000;
+    while p.m.state() != State::ProbeBwRefill {
+        assert_eq!(short(&p), 5_000_000);
+        p.round(10, rtt, p.bdp());
+    }
+    assert_eq!(short(&p), u64::MAX);
+}
+
+#[track_caller]
+fn assert_pacing_bw(m: &BbrModel, gain: f64, bw: u64) {
+    let want = (gain * bw as f64 * 0.99) as u64;
+    assert!(
+        m.pacing_rate().abs_diff(want) <= 1,
+        "pacing {} want {want}",
+        m.pacing_rate()
+    );
+}
+
+/// Draft 5.3.1.3 `CheckStartupHighLoss()` (`bbr-draft`): a Startup round that loses more
+/// than 2% of what it sent, and at least six segments, ends Startup with
+/// BBR.inflight_longterm at max(BDP, the round's delivered volume); `bbr` stays in
+/// Startup (its departure, `cc.rs`), and a round losing less does not end it.
+#[test]
+fn startup_ends_on_high_loss() {
+    let rtt = ms(20);
+    for (bounded, lost_segs, ends) in [(true, 8, true), (true, 1, false), (false, 8, false)] {
+        let mut p = if bounded {
+            Path::with_loss_bounds(12_500_000)
+        } else {
+            Path::new(12_500_000)
+        };
+        // Growing rounds: the plateau test does not end Startup.
+        p.round(10, rtt, 30_000);
+        p.bw = 25_000_000;
+        p.round(40, rtt, 60_000);
+        assert_eq!(p.m.state(), State::Startup);
+        p.lossy_round(40, rtt, 60_000, lost_segs * MSS);
+        p.round(1, rtt, 60_000);
+        let case = format!("bounded {bounded}, {lost_segs} lost");
+        if ends {
+            // Drain, and at once ProbeBW: the flight is already below the BDP.
+            assert!(p.m.state().is_probe_bw(), "{case}: {:?}", p.m.state());
+            assert!(p.m.full_bw_reached());
+            assert_eq!(longterm(&p), p.bdp().max(40 * MSS), "{case}");
+        } else {
+            assert_eq!(p.m.state(), State::Startup, "{case}");
+        }
+    }
 }
