@@ -130,27 +130,11 @@ impl Path {
         assert_eq!(self.m.state(), State::ProbeBwCruise);
     }
 
-    /// One round of `acks` ACKs over `rtt`, each with that RTT and `inflight` after it;
-    /// the delivery rate is what the bottleneck lets through of the pacing rate.
+    /// One round of `acks` ACKs over `rtt`, each with that RTT and `inflight` after it
+    /// (and when its packet left); the delivery rate is what the bottleneck lets
+    /// through of the pacing rate.
     fn round(&mut self, acks: u64, rtt: Duration, inflight: u64) {
-        let d0 = self.delivered;
-        for _ in 0..acks {
-            self.delivered += MSS;
-            self.now += Duration::from_micros(rtt.total_micros() / acks);
-            let rs = RateSample {
-                delivered: self.delivered,
-                prior_delivered: d0,
-                delivery_rate: self.bw.min(self.m.pacing_rate()),
-                is_app_limited: false,
-                rtt: Some(rtt),
-                newly_acked: MSS,
-                inflight,
-                is_cwnd_limited: true,
-                lost_total: self.lost,
-                ..RateSample::default()
-            };
-            self.m.on_ack(self.now, &rs);
-        }
+        self.lossy_round(acks, rtt, inflight, 0);
     }
 
     fn bdp(&self) -> u64 {
