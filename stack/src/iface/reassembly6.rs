@@ -13,9 +13,9 @@
 //! chain) are made by [`ExtChain::parse`](crate::wire::ipv6::ExtChain::parse), which
 //! answers them with Parameter Problems; this module repeats the first two as a guard.
 
-use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
+use super::reassembly::{Entry, Limits, Piece, Table};
 use crate::time::{Duration, Instant};
 
 /// Limits and timeout for reassembly.
@@ -68,36 +68,7 @@ pub struct Fragment6<'a> {
     pub data: &'a [u8],
 }
 
-/// What became of a fragment.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The packet is complete: the unfragmentable part of the first fragment with its
-    /// Payload Length and the Next Header that named the Fragment header rewritten, then
-    /// the fragmentable part (RFC 8200 section 4.5, "Reassembly").
-    Complete(Vec<u8>),
-    /// Held; more fragments are needed.
-    Pending,
-    /// An exact duplicate of a fragment already held; dropped, the others kept (RFC 8200
-    /// section 4.5 allows this instead of treating it as an overlap).
-    Duplicate,
-    /// The fragment was refused and the packet (if any) dropped.
-    Failed(Failure),
-}
-
-/// Why reassembly failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// Fragments overlap (RFC 5722 section 4): the packet is dropped, and so are its
-    /// fragments still to come, until its timeout.
-    Overlap,
-    /// The packet would exceed 65,535 octets of payload.
-    TooBig,
-    /// A non-final fragment's length is not a multiple of 8, or the lengths disagree
-    /// (data past the end a final fragment set, or two different ends).
-    Inconsistent,
-    /// Too many fragments, packets or bytes in progress.
-    NoRoom,
-}
+pub use super::reassembly::{Failure, Outcome};
 
 /// A packet whose time ran out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,52 +96,38 @@ struct First {
     next_header: u8,
 }
 
-#[derive(Debug)]
-struct Packet {
-    deadline: Instant,
-    born: u64,
-    /// After an overlap: every fragment is dropped until the deadline (RFC 5722).
-    dead: bool,
-    /// Received ranges `[start, end)` of the fragmentable part, sorted and disjoint.
-    ranges: Vec<(usize, usize)>,
-    received: usize,
-    /// Length of the fragmentable part, once the last fragment has arrived.
-    total: Option<usize>,
-    first: Option<First>,
-    payload: Vec<u8>,
-}
-
 /// The largest payload length (RFC 8200 section 3: 16 bits; no jumbograms here).
 const MAX_PAYLOAD: usize = 65_535;
 
 /// IPv6 fragment reassembly state.
 #[derive(Debug)]
 pub struct Reassembler6 {
-    config: Reassembly6Config,
-    packets: HashMap<Key, Packet>,
-    bytes: usize,
-    born: u64,
+    table: Table<Key, First>,
 }
 
 impl Reassembler6 {
-    /// An empty reassembler.
+    /// An empty reassembler. An overlapped packet stays, dead, until its timeout
+    /// (RFC 5722 section 4).
     pub fn new(config: Reassembly6Config) -> Reassembler6 {
+        let limits = Limits {
+            timeout: config.timeout,
+            max_datagrams: config.max_packets,
+            max_bytes: config.max_bytes,
+            max_fragments: config.max_fragments,
+        };
         Reassembler6 {
-            config,
-            packets: HashMap::new(),
-            bytes: 0,
-            born: 0,
+            table: Table::new(limits, true),
         }
     }
 
     /// Packets in progress (dead ones included).
     pub fn in_progress(&self) -> usize {
-        self.packets.len()
+        self.table.len()
     }
 
     /// Fragment bytes held.
     pub fn bytes_held(&self) -> usize {
-        self.bytes
+        self.table.bytes()
     }
 
     /// Adds a fragment.
@@ -186,175 +143,63 @@ impl Reassembler6 {
                 None => Outcome::Failed(Failure::Inconsistent),
             };
         }
+        if frag.unfragmentable.len() < 40 || frag.named_at >= frag.unfragmentable.len() {
+            return Outcome::Failed(Failure::Inconsistent);
+        }
         let key = Key {
             src: frag.src,
             dst: frag.dst,
             ident: frag.ident,
         };
-        let start = frag.offset;
-        let end = start + frag.data.len();
-        if frag.more_frags && (frag.data.is_empty() || !frag.data.len().is_multiple_of(8)) {
-            return self.fail(key, Failure::Inconsistent);
-        }
-        if frag.unfragmentable.len() < 40 || frag.named_at >= frag.unfragmentable.len() {
-            return Outcome::Failed(Failure::Inconsistent);
-        }
-        if frag.unfragmentable.len() - 40 + end > MAX_PAYLOAD {
-            return self.fail(key, Failure::TooBig);
-        }
-        if !self.packets.contains_key(&key) {
-            if self.packets.len() >= self.config.max_packets && !self.evict_oldest(None) {
-                return Outcome::Failed(Failure::NoRoom);
-            }
-            self.born += 1;
-            self.packets.insert(
-                key,
-                Packet {
-                    deadline: now + self.config.timeout,
-                    born: self.born,
-                    dead: false,
-                    ranges: Vec::new(),
-                    received: 0,
-                    total: None,
-                    first: None,
-                    payload: Vec::new(),
-                },
-            );
-        }
-        if self.packets.get(&key).is_some_and(|p| p.dead) {
-            return Outcome::Failed(Failure::Overlap);
-        }
-        while self.bytes + frag.data.len() > self.config.max_bytes {
-            if !self.evict_oldest(Some(key)) {
-                return self.fail(key, Failure::NoRoom);
-            }
-        }
-        let Some(p) = self.packets.get_mut(&key) else {
-            return Outcome::Failed(Failure::NoRoom);
+        let end = frag.offset + frag.data.len();
+        let piece = Piece {
+            start: frag.offset,
+            data: frag.data,
+            more: frag.more_frags,
+            too_big: frag.unfragmentable.len() - 40 + end > MAX_PAYLOAD,
         };
-        let at = p.ranges.partition_point(|&(s, _)| s < start);
-        if p.ranges.get(at) == Some(&(start, end)) {
-            return Outcome::Duplicate;
-        }
-        let overlaps_prev = at > 0 && p.ranges[at - 1].1 > start;
-        let overlaps_next = p.ranges.get(at).is_some_and(|&(s, _)| s < end);
-        if overlaps_prev || overlaps_next {
-            // RFC 5722 section 4: "the entire datagram (and any constituent fragments,
-            // including those not yet received) MUST be silently discarded".
-            self.bytes -= p.received;
-            p.received = 0;
-            p.ranges = Vec::new();
-            p.payload = Vec::new();
-            p.first = None;
-            p.dead = true;
-            return Outcome::Failed(Failure::Overlap);
-        }
-        if !frag.more_frags {
-            if p.total.is_some_and(|t| t != end) || p.ranges.last().is_some_and(|&(_, e)| e > end) {
-                return self.fail(key, Failure::Inconsistent);
-            }
-            p.total = Some(end);
-        } else if p.total.is_some_and(|t| end > t) {
-            return self.fail(key, Failure::Inconsistent);
-        }
-        if p.ranges.len() >= self.config.max_fragments {
-            return self.fail(key, Failure::NoRoom);
-        }
-        p.ranges.insert(at, (start, end));
-        if p.payload.len() < end {
-            p.payload.resize(end, 0);
-        }
-        p.payload[start..end].copy_from_slice(frag.data);
-        p.received += frag.data.len();
-        self.bytes += frag.data.len();
-        if start == 0 {
-            // RFC 8200 section 4.5: the unfragmentable part and the Next Header come from
-            // the Offset zero fragment only.
-            p.first = Some(First {
-                unfragmentable: frag.unfragmentable.to_vec(),
-                named_at: frag.named_at,
-                next_header: frag.next_header,
-            });
-        }
-        match (p.total, &p.first) {
-            (Some(total), Some(_)) if p.received == total => {
-                let Some(p) = self.packets.remove(&key) else {
-                    return Outcome::Pending;
-                };
-                self.bytes -= p.received;
-                match assemble(p) {
-                    Some(out) => Outcome::Complete(out),
-                    None => Outcome::Failed(Failure::TooBig),
-                }
-            }
-            _ => Outcome::Pending,
-        }
+        // RFC 8200 section 4.5: the unfragmentable part and the Next Header come from
+        // the Offset zero fragment only.
+        let first = || First {
+            unfragmentable: frag.unfragmentable.to_vec(),
+            named_at: frag.named_at,
+            next_header: frag.next_header,
+        };
+        self.table.place(now, key, piece, first).outcome(assemble)
     }
 
     /// The earliest time a packet in progress expires.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.packets.values().map(|p| p.deadline).min()
+        self.table.poll_at()
     }
 
     /// Drops every packet whose time ran out (RFC 8200 section 4.5: "within 60 seconds
     /// of the reception of the first-arriving fragment"), returning them.
     pub fn expire(&mut self, now: Instant) -> Vec<Expired> {
-        let keys: Vec<Key> = self
-            .packets
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Some(p) = self.packets.remove(&key) else {
-                continue;
-            };
-            self.bytes -= p.received;
-            let first_fragment = p.first.map(|f| {
-                // Rebuild the first fragment as it arrived: unfragmentable part, the
-                // Fragment header (offset 0, M set), and its data.
-                let data_len = p
-                    .ranges
-                    .first()
-                    .map_or(0, |&(s, e)| if s == 0 { e } else { 0 });
-                let mut b = f.unfragmentable;
-                b.extend_from_slice(&[f.next_header, 0, 0, 1]);
-                b.extend_from_slice(&key.ident.to_be_bytes());
-                b.extend_from_slice(&p.payload[..data_len]);
-                let plen = (b.len() - 40) as u16;
-                b[4..6].copy_from_slice(&plen.to_be_bytes());
-                b
-            });
-            out.push(Expired {
-                src: key.src,
-                first_fragment,
-            });
-        }
-        out
-    }
-
-    fn fail(&mut self, key: Key, why: Failure) -> Outcome {
-        if let Some(p) = self.packets.remove(&key) {
-            self.bytes -= p.received;
-        }
-        Outcome::Failed(why)
-    }
-
-    fn evict_oldest(&mut self, keep: Option<Key>) -> bool {
-        let oldest = self
-            .packets
-            .iter()
-            .filter(|(k, _)| Some(**k) != keep)
-            .min_by_key(|(_, p)| p.born)
-            .map(|(k, _)| *k);
-        match oldest {
-            Some(k) => {
-                self.fail(k, Failure::NoRoom);
-                true
-            }
-            None => false,
-        }
+        let expired = self.table.expire(now).into_iter();
+        expired
+            .map(|(key, p)| {
+                let first_fragment = p.first.map(|f| {
+                    // Rebuild the first fragment as it arrived: unfragmentable part, the
+                    // Fragment header (offset 0, M set), and its data.
+                    let data_len = p
+                        .ranges
+                        .first()
+                        .map_or(0, |&(s, e)| if s == 0 { e } else { 0 });
+                    let mut b = f.unfragmentable;
+                    b.extend_from_slice(&[f.next_header, 0, 0, 1]);
+                    b.extend_from_slice(&key.ident.to_be_bytes());
+                    b.extend_from_slice(&p.payload[..data_len]);
+                    let plen = (b.len() - 40) as u16;
+                    b[4..6].copy_from_slice(&plen.to_be_bytes());
+                    b
+                });
+                Expired {
+                    src: key.src,
+                    first_fragment,
+                }
+            })
+            .collect()
     }
 }
 
@@ -362,7 +207,7 @@ impl Reassembler6 {
 /// unfragmentable part, with the Next Header field that named the Fragment header set to
 /// the Fragment header's Next Header and the Payload Length recomputed, then the
 /// fragmentable part.
-fn assemble(p: Packet) -> Option<Vec<u8>> {
+fn assemble(p: Entry<First>) -> Option<Vec<u8>> {
     let first = p.first?;
     let mut out = first.unfragmentable;
     out[first.named_at] = first.next_header;
