@@ -1,7 +1,7 @@
 //! `ping`: ICMP echo from inside the stack, printing what iputils' ping prints.
 
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use tunstack::icmp::{EchoEvent, IcmpError};
@@ -65,19 +65,76 @@ pub fn ping(
     stop: impl Fn() -> bool,
 ) -> io::Result<PingReport> {
     let sock = EchoSocket::open(handle)?;
-    let mut report = PingReport::default();
     writeln!(
         out,
         "PING {dst} ({dst}) {}({}) bytes of data.",
         opts.size,
         opts.size + 28
     )?;
+    let send = |seq: u16, data: &[u8], _: &PingReport| {
+        let sent = Instant::now();
+        sock.send(dst, seq, opts.ttl, data)?;
+        Ok(sent)
+    };
+    let recv = |wait: Duration| {
+        sock.recv(Some(wait)).map(|e| match e {
+            EchoEvent::Reply {
+                from,
+                seq,
+                ttl,
+                data,
+                ..
+            } => Heard::Reply {
+                from: from.into(),
+                seq,
+                ttl,
+                data,
+            },
+            EchoEvent::Error {
+                from, seq, error, ..
+            } => Heard::Error {
+                from: from.into(),
+                seq,
+                text: describe(error),
+            },
+        })
+    };
+    let report = exchange(opts, out, &stop, send, recv)?;
+    summary(dst, &report, out)?;
+    Ok(report)
+}
+
+/// What came back for a request, in either family.
+enum Heard {
+    Reply {
+        from: IpAddr,
+        seq: u16,
+        ttl: u8,
+        data: Vec<u8>,
+    },
+    Error {
+        from: IpAddr,
+        seq: u16,
+        text: String,
+    },
+}
+
+/// Sends requests and prints what comes back, as iputils does, for either family:
+/// `send` sends request `seq` (told what was sent so far) and says when; `recv` waits
+/// up to the given time for what came back.
+fn exchange(
+    opts: &PingOptions,
+    out: &mut impl Write,
+    stop: &impl Fn() -> bool,
+    mut send: impl FnMut(u16, &[u8], &PingReport) -> io::Result<Instant>,
+    mut recv: impl FnMut(Duration) -> Option<Heard>,
+) -> io::Result<PingReport> {
+    let mut report = PingReport::default();
     let mut seq: u16 = 0;
     while opts.count.is_none_or(|c| report.transmitted < c) && !stop() {
         seq = seq.wrapping_add(1);
         let data = pattern(opts.size, seq);
-        let sent = Instant::now();
-        sock.send(dst, seq, opts.ttl, &data)?;
+        let sent = send(seq, &data, &report)?;
         report.transmitted += 1;
         let wait_until = sent + opts.timeout.max(opts.interval);
         loop {
@@ -85,13 +142,12 @@ pub fn ping(
             if now >= wait_until || stop() {
                 break;
             }
-            match sock.recv(Some(wait_until - now)) {
-                Some(EchoEvent::Reply {
+            match recv(wait_until - now) {
+                Some(Heard::Reply {
                     from,
                     seq: s,
                     ttl,
                     data: d,
-                    ..
                 }) if s == seq => {
                     let rtt = sent.elapsed();
                     if d != data {
@@ -112,14 +168,9 @@ pub fn ping(
                     )?;
                     break;
                 }
-                Some(EchoEvent::Error {
-                    from,
-                    seq: s,
-                    error,
-                    ..
-                }) if s == seq => {
+                Some(Heard::Error { from, seq: s, text }) if s == seq => {
                     report.errors += 1;
-                    writeln!(out, "From {from} icmp_seq={s} {}", describe(error))?;
+                    writeln!(out, "From {from} icmp_seq={s} {text}")?;
                     break;
                 }
                 Some(_) => continue, // a late reply to an earlier request
@@ -130,10 +181,9 @@ pub fn ping(
         let next = sent + opts.interval;
         let now = Instant::now();
         if next > now && opts.count.is_none_or(|c| report.transmitted < c) {
-            sleep_unless(next - now, &stop);
+            sleep_unless(next - now, stop);
         }
     }
-    summary(dst, &report, out)?;
     Ok(report)
 }
 
@@ -211,19 +261,15 @@ fn ping6_with(
     out: &mut impl Write,
     stop: impl Fn() -> bool,
 ) -> io::Result<PingReport> {
-    let mut report = PingReport::default();
     writeln!(out, "PING {dst}({dst}) {} data bytes", opts.size)?;
-    let mut seq: u16 = 0;
-    while opts.count.is_none_or(|c| report.transmitted < c) && !stop() {
-        seq = seq.wrapping_add(1);
-        let data = pattern(opts.size, seq);
+    let send = |seq: u16, data: &[u8], report: &PingReport| {
         // On Ethernet the stack's address is unusable until Duplicate Address Detection
         // has passed (RFC 4862 5.4, about a second after start): wait for it up to 3 s.
         let mut tries = 0;
-        let sent = loop {
+        loop {
             let sent = Instant::now();
-            match handle.with(|s, now| s.echo6_send(now, ident, dst, seq, opts.ttl, &data)) {
-                Ok(()) => break sent,
+            match handle.with(|s, now| s.echo6_send(now, ident, dst, seq, opts.ttl, data)) {
+                Ok(()) => return Ok(sent),
                 Err(tunstack::stack::SendError::NoRoute)
                     if report.transmitted == 0 && tries < 30 =>
                 {
@@ -232,71 +278,38 @@ fn ping6_with(
                 }
                 Err(e) => return Err(io::Error::new(io::ErrorKind::HostUnreachable, e)),
             }
-        };
-        report.transmitted += 1;
-        let wait_until = sent + opts.timeout.max(opts.interval);
-        loop {
-            let now = Instant::now();
-            if now >= wait_until || stop() {
-                break;
-            }
-            let event = handle.wait(WaitKey::Echo(ident), Some(wait_until - now), |s, _| {
-                s.echo6_recv(ident)
-            });
-            match event {
-                Some(Echo6Event::Reply {
-                    from,
-                    seq: s,
-                    hop_limit,
-                    data: d,
-                    ..
-                }) if s == seq => {
-                    let rtt = sent.elapsed();
-                    if d != data {
-                        writeln!(
-                            out,
-                            "{} bytes from {from}: icmp_seq={s} ttl={hop_limit} (wrong data)",
-                            d.len() + 8
-                        )?;
-                        break;
-                    }
-                    report.received += 1;
-                    report.rtts.push(rtt);
-                    writeln!(
-                        out,
-                        "{} bytes from {from}: icmp_seq={s} ttl={hop_limit} time={:.3} ms",
-                        d.len() + 8,
-                        rtt.as_secs_f64() * 1e3
-                    )?;
-                    break;
-                }
-                Some(Echo6Event::Error {
-                    from,
-                    seq: s,
-                    msg_type,
-                    code,
-                    param,
-                    ..
-                }) if s == seq => {
-                    report.errors += 1;
-                    writeln!(
-                        out,
-                        "From {from} icmp_seq={s} {}",
-                        describe6(msg_type, code, param)
-                    )?;
-                    break;
-                }
-                Some(_) => continue, // a late reply to an earlier request
-                None => break,
-            }
         }
-        out.flush()?;
-        let next = sent + opts.interval;
-        let now = Instant::now();
-        if next > now && opts.count.is_none_or(|c| report.transmitted < c) {
-            sleep_unless(next - now, &stop);
-        }
-    }
+    };
+    let recv = |wait: Duration| {
+        let event = handle.wait(WaitKey::Echo(ident), Some(wait), |s, _| s.echo6_recv(ident));
+        event.map(|e| match e {
+            Echo6Event::Reply {
+                from,
+                seq,
+                hop_limit,
+                data,
+                ..
+            } => Heard::Reply {
+                from: from.into(),
+                seq,
+                ttl: hop_limit,
+                data,
+            },
+            Echo6Event::Error {
+                from,
+                seq,
+                msg_type,
+                code,
+                param,
+                ..
+            } => Heard::Error {
+                from: from.into(),
+                seq,
+                text: describe6(msg_type, code, param),
+            },
+        })
+    };
+    let report = exchange(opts, out, &stop, send, recv)?;
     summary(dst, &report, out)?;
     Ok(report)
 }
