@@ -121,7 +121,6 @@ fn kernel_ip_counter(ns: &common::NetNs, name: &str) -> u64 {
 /// and the stack. With `mtu` at least 1280 the link carries IPv6 too (fd00:88::/64).
 fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tunstack) {
     let v6 = mtu >= 1280;
-    let mtu = mtu.to_string();
     let a = common::NetNs::new();
     let b = common::NetNs::new();
     let t = Tunstack::up(&[
@@ -138,30 +137,12 @@ fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tun
         "11",
     ]);
     // A: the kernel routes between the TUN link and the 1000-byte veth to B.
-    a.exec_ok(
-        "ip",
-        &[
-            "link",
-            "add",
-            "pmtu-a",
-            "mtu",
-            &mtu,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "pmtu-b",
-            "mtu",
-            &mtu,
-            "netns",
-            b.name(),
-        ],
-    );
-    a.exec_ok("ip", &["addr", "add", "10.88.0.1/24", "dev", "pmtu-a"]);
-    a.exec_ok("ip", &["link", "set", "pmtu-a", "up"]);
+    let (va, vb) = a.veth_to(&b, "pmtu", Some(u32::from(mtu)));
+    a.exec_ok("ip", &["addr", "add", "10.88.0.1/24", "dev", &va]);
+    a.exec_ok("ip", &["link", "set", &va, "up"]);
     a.exec_ok("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
-    b.exec_ok("ip", &["addr", "add", "10.88.0.2/24", "dev", "pmtu-b"]);
-    b.exec_ok("ip", &["link", "set", "pmtu-b", "up"]);
+    b.exec_ok("ip", &["addr", "add", "10.88.0.2/24", "dev", &vb]);
+    b.exec_ok("ip", &["link", "set", &vb, "up"]);
     // B announces MSS 1460 towards the stack although its own link is 1000 bytes.
     b.exec_ok(
         "ip",
@@ -179,28 +160,12 @@ fn behind_a_small_hop(dev: &str, mtu: u16) -> (common::NetNs, common::NetNs, Tun
     if v6 {
         a.exec_ok(
             "ip",
-            &[
-                "-6",
-                "addr",
-                "add",
-                "fd00:88::1/64",
-                "dev",
-                "pmtu-a",
-                "nodad",
-            ],
+            &["-6", "addr", "add", "fd00:88::1/64", "dev", &va, "nodad"],
         );
         a.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.forwarding=1"]);
         b.exec_ok(
             "ip",
-            &[
-                "-6",
-                "addr",
-                "add",
-                "fd00:88::2/64",
-                "dev",
-                "pmtu-b",
-                "nodad",
-            ],
+            &["-6", "addr", "add", "fd00:88::2/64", "dev", &vb, "nodad"],
         );
         b.exec_ok(
             "ip",

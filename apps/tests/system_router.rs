@@ -88,48 +88,12 @@ fn tunstack_traceroute_through_a_kernel_router() {
     }
     let r = common::NetNs::new(); // the kernel router, holding the TUN device
     let far = common::NetNs::new();
-    let ip = |args: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let (va, vb) = (
-        format!("vr{}", std::process::id() % 100_000),
-        format!("vf{}", std::process::id() % 100_000),
-    );
-    ip(&[
-        "link",
-        "add",
-        &va,
-        "netns",
-        r.name(),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &vb,
-        "netns",
-        far.name(),
-    ]);
-    ip(&["-n", r.name(), "addr", "add", "10.88.0.1/24", "dev", &va]);
-    ip(&["-n", far.name(), "addr", "add", "10.88.0.2/24", "dev", &vb]);
-    ip(&["-n", r.name(), "link", "set", &va, "up"]);
-    ip(&["-n", far.name(), "link", "set", &vb, "up"]);
-    ip(&[
-        "-n",
-        far.name(),
-        "route",
-        "add",
-        "10.77.0.0/24",
-        "via",
-        "10.88.0.1",
-    ]);
+    let (va, vb) = r.veth_to(&far, "vr", None);
+    r.ip(&["addr", "add", "10.88.0.1/24", "dev", &va]);
+    far.ip(&["addr", "add", "10.88.0.2/24", "dev", &vb]);
+    r.ip(&["link", "set", &va, "up"]);
+    far.ip(&["link", "set", &vb, "up"]);
+    far.ip(&["route", "add", "10.77.0.0/24", "via", "10.88.0.1"]);
     r.exec_ok("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))

@@ -162,57 +162,9 @@ fn tunstack_traceroute6_through_a_kernel_router() {
     }
     let r = common::NetNs::new(); // the kernel router, holding the TUN device
     let far = common::NetNs::new();
-    let ip = |args: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let (va, vb) = (
-        format!("v6r{}", std::process::id() % 100_000),
-        format!("v6f{}", std::process::id() % 100_000),
-    );
-    ip(&[
-        "link",
-        "add",
-        &va,
-        "netns",
-        r.name(),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &vb,
-        "netns",
-        far.name(),
-    ]);
-    ip(&[
-        "-n",
-        r.name(),
-        "-6",
-        "addr",
-        "add",
-        "fd00:88::1/64",
-        "dev",
-        &va,
-        "nodad",
-    ]);
-    ip(&[
-        "-n",
-        far.name(),
-        "-6",
-        "addr",
-        "add",
-        "fd00:88::2/64",
-        "dev",
-        &vb,
-        "nodad",
-    ]);
+    let (va, vb) = r.veth_to(&far, "v6r", None);
+    r.ip(&["-6", "addr", "add", "fd00:88::1/64", "dev", &va, "nodad"]);
+    far.ip(&["-6", "addr", "add", "fd00:88::2/64", "dev", &vb, "nodad"]);
     // No DAD on the veth link-local addresses either: the kernel waits for it (a second
     // or more) before its first Neighbor Solicitation, delaying the first forwarded probe.
     r.exec_ok(
@@ -223,18 +175,9 @@ fn tunstack_traceroute6_through_a_kernel_router() {
         "sysctl",
         &["-qw", &format!("net.ipv6.conf.{vb}.accept_dad=0")],
     );
-    ip(&["-n", r.name(), "link", "set", &va, "up"]);
-    ip(&["-n", far.name(), "link", "set", &vb, "up"]);
-    ip(&[
-        "-n",
-        far.name(),
-        "-6",
-        "route",
-        "add",
-        "fd00:77::/64",
-        "via",
-        "fd00:88::1",
-    ]);
+    r.ip(&["link", "set", &va, "up"]);
+    far.ip(&["link", "set", &vb, "up"]);
+    far.ip(&["-6", "route", "add", "fd00:77::/64", "via", "fd00:88::1"]);
     r.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.forwarding=1"]);
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))

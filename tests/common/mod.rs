@@ -183,6 +183,28 @@ impl NetNs {
         ChildGuard { child: Some(child) }
     }
 
+    /// `ip args...` inside the namespace; panics, showing stderr, if it fails.
+    pub fn ip(&self, args: &[&str]) {
+        self.exec_ok("ip", args);
+    }
+
+    /// Creates a veth pair between this namespace and `peer` (`mtu` if given), both ends
+    /// down, named `<tag>a<pid>` here and `<tag>b<pid>` there (deleted with the
+    /// namespaces); returns the two names.
+    pub fn veth_to(&self, peer: &NetNs, tag: &str, mtu: Option<u32>) -> (String, String) {
+        let pid = std::process::id() % 100_000;
+        let (here, there) = (format!("{tag}a{pid}"), format!("{tag}b{pid}"));
+        let mtu = mtu.map(|m| m.to_string());
+        let mtu: Vec<&str> = mtu.iter().flat_map(|m| ["mtu", m.as_str()]).collect();
+        let mut args = vec!["link", "add", &here];
+        args.extend(&mtu);
+        args.extend(["type", "veth", "peer", "name", &there]);
+        args.extend(&mtu);
+        args.extend(["netns", peer.name()]);
+        self.ip(&args);
+        (here, there)
+    }
+
     /// A `Command` for `ip netns exec <name> cmd args...`, to adjust before running.
     pub fn command(&self, cmd: &str, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
