@@ -84,6 +84,12 @@ pub struct BbrRow {
     /// The pacing and cwnd gains, in hundredths.
     pub pacing_gain_pct: u32,
     pub cwnd_gain_pct: u32,
+    /// `bbr-draft`'s loss bounds once set: BBR.inflight_longterm, bytes, and
+    /// BBR.bw_shortterm, bits per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflight_longterm: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bw_shortterm_bps: Option<u64>,
 }
 
 impl From<&tunstack::tcp::ConnInfo> for ConnRow {
@@ -120,6 +126,8 @@ impl From<&tunstack::tcp::ConnInfo> for ConnRow {
                 min_rtt_us: b.min_rtt.map(|d| d.total_micros()),
                 pacing_gain_pct: b.pacing_gain_pct,
                 cwnd_gain_pct: b.cwnd_gain_pct,
+                inflight_longterm: b.inflight_longterm,
+                bw_shortterm_bps: b.bw_shortterm.map(|r| r.saturating_mul(8)),
             }),
         }
     }

@@ -93,7 +93,9 @@ async function connections() {
       "  retrans " + c.retransmits + "  segs out " + c.segs_out +
       (c.pacing_rate_bps ? "  pacing " + (c.pacing_rate_bps / 1e6).toFixed(2) + " Mbit/s" : "") +
       (c.bbr ? "  bbr " + c.bbr.state + " bw " + (c.bbr.bw_bps / 1e6).toFixed(2) + " Mbit/s min_rtt " +
-        (c.bbr.min_rtt_us === null ? "-" : ms(c.bbr.min_rtt_us)) : "");
+        (c.bbr.min_rtt_us === null ? "-" : ms(c.bbr.min_rtt_us)) +
+        (c.bbr.inflight_longterm ? " inflight_hi " + c.bbr.inflight_longterm + " B" : "") +
+        (c.bbr.bw_shortterm_bps ? " bw_lo " + (c.bbr.bw_shortterm_bps / 1e6).toFixed(2) + " Mbit/s" : "") : "");
     el.querySelector(".sparkbox").innerHTML = "cwnd " + spark(history[c.id]);
     const charts = el.querySelector(".charts");
     if (traced[c.id] && (tick % 2 === 0 || charts.children.length === 0)) {

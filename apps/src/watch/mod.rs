@@ -186,6 +186,12 @@ pub fn print_ss(rows: &[ConnRow], out: &mut dyn Write) -> io::Result<()> {
                 f64::from(b.pacing_gain_pct) / 100.0,
                 f64::from(b.cwnd_gain_pct) / 100.0
             );
+            if let Some(v) = b.inflight_longterm {
+                line.insert_str(line.len() - 1, &format!(",inflight_hi:{v}"));
+            }
+            if let Some(r) = b.bw_shortterm_bps {
+                line.insert_str(line.len() - 1, &format!(",bw_lo:{}", bps(r)));
+            }
         }
         writeln!(out, "{line}")?;
     }

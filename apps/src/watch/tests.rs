@@ -46,13 +46,27 @@ fn ss_line_shows_bbr() {
         min_rtt_us: Some(20_250),
         pacing_gain_pct: 100,
         cwnd_gain_pct: 200,
+        inflight_longterm: None,
+        bw_shortterm_bps: None,
     });
     let mut out = Vec::new();
-    print_ss(&[r], &mut out).unwrap();
+    print_ss(std::slice::from_ref(&r), &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("pacing_rate 25Mbps"), "{text}");
     assert!(
         text.contains("bbr:(state:probe_bw_cruise,bw:20Mbps,mrtt:20.25,pacing_gain:1,cwnd_gain:2)"),
+        "{text}"
+    );
+    // bbr-draft's loss bounds, once set, close the list.
+    if let Some(b) = r.bbr.as_mut() {
+        b.inflight_longterm = Some(180_000);
+        b.bw_shortterm_bps = Some(16_000_000);
+    }
+    let mut out = Vec::new();
+    print_ss(&[r], &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("cwnd_gain:2,inflight_hi:180000,bw_lo:16Mbps)"),
         "{text}"
     );
 }

@@ -438,6 +438,8 @@ fn bbr_conn_info_to_row() {
         min_rtt: Some(tunstack::time::Duration::from_micros(20_500)),
         pacing_gain_pct: 125,
         cwnd_gain_pct: 225,
+        inflight_longterm: None,
+        bw_shortterm: None,
     });
     let row = ConnRow::from(&info);
     assert_eq!(row.pacing_rate_bps, Some(10_000_000));
@@ -457,6 +459,24 @@ fn bbr_conn_info_to_row() {
         json.contains("\"bbr\":{\"state\":\"probe_bw_up\""),
         "{json}"
     );
+    assert_eq!(serde_json::from_str::<ConnRow>(&json).unwrap(), row);
+    assert!(
+        !json.contains("inflight_longterm"),
+        "bbr sets no bounds: {json}"
+    );
+    // bbr-draft's bounds, once set, ride along (bytes; bits per second).
+    info.congestion = "bbr-draft";
+    if let Some(b) = info.bbr.as_mut() {
+        b.inflight_longterm = Some(180_000);
+        b.bw_shortterm = Some(1_000_000);
+    }
+    let row = ConnRow::from(&info);
+    let bbr = row.bbr.clone().unwrap();
+    assert_eq!(
+        (bbr.inflight_longterm, bbr.bw_shortterm_bps),
+        (Some(180_000), Some(8_000_000))
+    );
+    let json = serde_json::to_string(&row).unwrap();
     assert_eq!(serde_json::from_str::<ConnRow>(&json).unwrap(), row);
 }
 

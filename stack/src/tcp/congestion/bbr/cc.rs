@@ -36,6 +36,7 @@
 //! moves 56.2, 48.4 and 43.4 (CUBIC: 5.2, 3.8, 2.0).
 
 use super::super::{initial_window, CongestionControl, MAX_CWND};
+use super::bounds::{LossBounds, UNBOUNDED};
 use super::model::{BbrModel, RateSample, State};
 use crate::time::{Duration, Instant};
 
@@ -51,6 +52,10 @@ pub struct BbrInfo {
     /// BBR.pacing_gain and BBR.cwnd_gain, in hundredths.
     pub pacing_gain_pct: u32,
     pub cwnd_gain_pct: u32,
+    /// `bbr-draft`'s loss bounds, when set: BBR.inflight_longterm (bytes) and
+    /// BBR.bw_shortterm (bytes per second).
+    pub inflight_longterm: Option<u64>,
+    pub bw_shortterm: Option<u64>,
 }
 
 impl State {
@@ -223,12 +228,18 @@ impl CongestionControl for Bbr {
     }
 
     fn bbr_info(&self) -> Option<BbrInfo> {
+        let bound = |f: fn(&LossBounds) -> u64| {
+            let b = self.model.loss_bounds().map(f);
+            b.filter(|&v| v != UNBOUNDED)
+        };
         Some(BbrInfo {
             state: self.model.state().name(),
             bw: self.model.max_bw(),
             min_rtt: self.model.min_rtt(),
             pacing_gain_pct: (self.model.pacing_gain() * 100.0).round() as u32,
             cwnd_gain_pct: (self.model.cwnd_gain() * 100.0).round() as u32,
+            inflight_longterm: bound(|b| b.inflight_longterm),
+            bw_shortterm: bound(|b| b.bw_shortterm),
         })
     }
 }
