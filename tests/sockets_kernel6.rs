@@ -166,7 +166,19 @@ fn udp_over_ipv6_with_the_kernel() {
     assert_eq!((&buf[..n], from), (&b"ping over IPv6"[..], kaddr));
     let big: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
     ours.send_to(&big, from).unwrap();
-    let (n, from) = kernel.recv_from(&mut buf).unwrap();
+    // Once in a few hundred full-suite runs this reply has not arrived: say where it
+    // went missing (the stack's counters, and the kernel's in the namespace).
+    let (n, from) = kernel.recv_from(&mut buf).unwrap_or_else(|e| {
+        let ours: Vec<String> = rt.handle().with(|s, _| {
+            let stats = s.stats().iter().filter(|(_, v)| *v > 0);
+            stats.map(|(k, v)| format!("{k} {v}")).collect()
+        });
+        let theirs = ns.exec("nstat", &["-az"]);
+        panic!(
+            "the kernel got no reply ({e}); the stack's counters: {ours:?}; the kernel's:\n{}",
+            String::from_utf8_lossy(&theirs.stdout)
+        )
+    });
     assert_eq!(&buf[..n], &big[..]);
     assert_eq!(from, sa(STACK, 5353));
 
