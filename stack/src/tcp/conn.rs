@@ -138,10 +138,7 @@ pub struct Connection {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) cc: Box<dyn CongestionControl>,
-    /// NewReno (RFC 6582) / RFC 6675: in loss recovery until `rec.recover` is
-    /// acknowledged. (Kept beside `rec`: the pacer and the trace read it too.)
-    pub(crate) in_recovery: bool,
-    /// The loss-recovery episode's state (`recovery.rs`).
+    /// The loss-recovery episode's state (`recovery.rs`; `in_recovery()` asks it).
     pub(crate) rec: super::recovery::Episode,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
@@ -172,12 +169,8 @@ pub struct Connection {
     /// When we last answered an unacceptable segment without data (RFC 5961-era ACK-loop
     /// protection; Linux's `tcp_invalid_ratelimit`).
     pub(crate) last_oow_ack: Option<Instant>,
-    /// Tail loss probes are on (configuration).
-    pub(crate) tlp_enabled: bool,
-    /// A tail loss probe is outstanding (RFC 8985 7.3: one per flight).
-    pub(crate) tlp_out: bool,
-    /// The loss probe timer fired: send a probe.
-    pub(crate) tlp_due: bool,
+    /// The tail loss probe's state (RFC 8985 section 7, `tlp.rs`).
+    pub(crate) tlp: super::tlp::Tlp,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
     /// for an acknowledgement without progress: the clock of the user timeout (RFC 5482)
     /// and of the SYN timeout. `None` while nothing is outstanding.
@@ -358,7 +351,6 @@ impl Connection {
                 cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
                 cc
             },
-            in_recovery: false,
             rec: super::recovery::Episode::new(iss),
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),
@@ -367,12 +359,10 @@ impl Connection {
             dsack: None,
             undo: None,
             rto_undo: None,
-            tlp_enabled: cfg.tail_loss_probe,
+            tlp: super::tlp::Tlp::new(cfg.tail_loss_probe),
             rexmit_high: iss,
             rexmit_tsval: 0,
             last_oow_ack: None,
-            tlp_out: false,
-            tlp_due: false,
             rack: super::rack::Rack::default(),
             stalled_since: None,
             rto_count: 0,

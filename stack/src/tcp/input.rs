@@ -487,49 +487,8 @@ impl Connection {
         // RFC 3522: was the timeout before this ACK spurious?
         self.rto_undo_on_ack(now, seg.timestamp.map(|t| t.tsecr), ctx.stats);
 
-        // NewReno (RFC 6582 3.2 steps 5 and 6).
-        if self.in_recovery {
-            if ack >= self.rec.recover {
-                // Full acknowledgement: leave fast recovery.
-                self.in_recovery = false;
-                self.rec.inflation = 0;
-                self.rack.on_recovery_exit();
-                let flight = if self.prr.active() {
-                    // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
-                    // with FlightSize = ssthresh gives exactly that).
-                    self.prr.exit();
-                    self.cc.ssthresh()
-                } else {
-                    self.snd_max.since(self.snd_una)
-                };
-                self.cc.on_recovery_exit(now, flight);
-            } else if self.opts.sack {
-                // RFC 6675: a partial ACK just updates the scoreboard; the send loop
-                // decides what goes next from the pipe.
-            } else {
-                // Partial acknowledgement: retransmit the next hole, deflate by what was
-                // acknowledged, add back one SMSS if that was at least one SMSS.
-                self.rec.retransmit_una = true;
-                let mss = self.payload_mss();
-                self.rec.inflation = self.rec.inflation.saturating_sub(data_acked);
-                if data_acked >= mss {
-                    self.rec.inflation += mss;
-                }
-                // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
-                // ACK (the "impatient" variant); this resets it on every one (below),
-                // the "slow-but-steady" variant, which avoids needless timeouts.
-            }
-        } else {
-            self.cc.on_ack(now, data_acked, flight_before, sample);
-            // Limited transmit's allowance ends with the duplicate ACKs that gave it.
-            self.rec.inflation = 0;
-        }
-        self.rec.dup_acks = 0;
-        self.tlp_out = false;
+        self.recovery_on_new_ack(now, data_acked, flight_before, sample);
         self.scoreboard.ack(self.snd_una);
-        if self.rec.high_rxt < self.snd_una {
-            self.rec.high_rxt = self.snd_una;
-        }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
         if self.snd_una == self.snd_max {
@@ -537,70 +496,6 @@ impl Connection {
         } else {
             self.arm_rto(now);
             self.arm_tlp(now);
-        }
-    }
-
-    /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
-    /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
-    /// inflate the window (3.2 step 4).
-    pub(crate) fn maybe_dup_ack(
-        &mut self,
-        now: Instant,
-        seg: &TcpRepr<'_>,
-        seg_len: usize,
-        sacks_new: bool,
-        ctx: &mut InputCtx<'_>,
-    ) {
-        let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
-        let outstanding = self.snd_max != self.snd_una;
-        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
-        // whatever its window says (receivers such as Linux change the window as their
-        // application reads).
-        // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
-        // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
-        // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
-        let rfc5681_dup = wnd == self.snd_wnd;
-        if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
-            return;
-        }
-        self.rec.dup_acks += 1;
-        let mss = self.payload_mss();
-        if self.in_recovery {
-            self.rec.inflation += mss;
-            return;
-        }
-        let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
-        if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
-            // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
-            // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
-            // while going back after a timeout: what follows SND.NXT then is old data.)
-            self.rec.inflation = self.rec.dup_acks as usize * mss;
-        }
-        if sacks_new {
-            self.tlp_out = false;
-        }
-        if self.opts.sack {
-            // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
-            // replaces the duplicate-ACK threshold.
-            return;
-        }
-        // RFC 5827 early retransmit: with fewer than four segments outstanding and
-        // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
-        // one less than the segments outstanding.
-        let segs_out = self.snd_max.since(self.snd_una).div_ceil(mss.max(1));
-        let unsent = self
-            .send_buf
-            .len()
-            .saturating_sub(self.snd_nxt.since(self.snd_una));
-        let dupthresh = if segs_out < 4 && unsent == 0 {
-            segs_out.saturating_sub(1).max(1)
-        } else {
-            3
-        };
-        if self.rec.dup_acks as usize >= dupthresh {
-            // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
-            // step 2: only if the ACK covers more than `recover`).
-            self.enter_recovery(now, ctx.stats);
         }
     }
 

@@ -13,7 +13,12 @@
 //! A retransmission timeout has its own undo, [`RtoUndo`]: the Eifel detection
 //! algorithm (RFC 3522) with timestamps, and the Eifel response (RFC 4015).
 
+use super::conn::Connection;
 use super::seq::SeqNum;
+use crate::stats::Stats;
+use crate::time::Instant;
+
+const LOG: &str = "tunstack::tcp";
 
 /// The most separate retransmitted ranges tracked; an episode with more is not undone.
 const MAX_RANGES: usize = 32;
@@ -103,6 +108,42 @@ impl RtoUndo {
     /// Reply field ... is smaller than the value of RetransmitTS".
     pub fn spurious(&self, tsecr: u32) -> bool {
         (tsecr.wrapping_sub(self.retransmit_ts) as i32) < 0
+    }
+}
+
+impl Connection {
+    /// RFC 3522 section 3 / RFC 4015: on the first timeout of a series, with timestamps
+    /// in use, remember the window and the retransmission's timestamp (the go-back
+    /// retransmission leaves in this same turn, with this TSval or a later one, which only
+    /// makes the test stricter). A later timeout in the series forgets it.
+    pub(crate) fn rto_undo_on_rto(&mut self, now: Instant) {
+        self.rto_undo = (self.opts.timestamps && self.rto_count == 1).then(|| RtoUndo {
+            prior_cwnd: self.cc.cwnd(),
+            prior_ssthresh: self.cc.ssthresh(),
+            prior_recover: self.rec.recover(),
+            retransmit_ts: self.ts_now(now),
+        });
+    }
+
+    /// RFC 3522 section 2 (Eifel detection): the first ACK of new data after a timeout
+    /// echoes a timestamp older than the retransmission's: it acknowledges the original
+    /// transmission, and the timeout was spurious. RFC 4015 section 3.2 (Eifel
+    /// response): cwnd and ssthresh go back to their values before it, sending resumes
+    /// with new data (SND.NXT = SND.MAX: the originals are on their way), and `recover`
+    /// is what it was, so a real loss in the window can still start fast recovery.
+    pub(crate) fn rto_undo_on_ack(&mut self, now: Instant, tsecr: Option<u32>, stats: &mut Stats) {
+        let Some(u) = self.rto_undo.take() else {
+            return;
+        };
+        if !tsecr.is_some_and(|e| u.spurious(e)) {
+            return;
+        }
+        self.cc.undo(u.prior_cwnd, u.prior_ssthresh);
+        self.snd_nxt = self.snd_max;
+        self.rec.restore_recover(u.prior_recover);
+        stats.tcp_spurious_rtos += 1;
+        log::debug!(target: LOG, "{} -> {}: spurious RTO (Eifel), window restored to {} at {:?}",
+            self.local, self.remote, self.cc.cwnd(), now);
     }
 }
 
