@@ -493,11 +493,10 @@ impl Connection {
     /// RCV.NXT (RFC 9293 3.6.1). Linux's `tcp_timewait_state_process` gives the same
     /// answers for the cases with timestamps on both incarnations or neither.
     pub fn syn_may_reopen(&self, seq: SeqNum, tsval: Option<u32>, we_use_ts: bool) -> bool {
-        let seq_beyond = seq.diff(self.rcv_nxt) > 0;
+        let seq_beyond = seq > self.rcv_nxt;
         match (self.opts.timestamps, tsval.filter(|_| we_use_ts)) {
             (true, Some(ts)) => {
-                let newer = ts.wrapping_sub(self.ts_recent) as i32;
-                newer > 0 || (newer == 0 && seq_beyond)
+                super::rtt::ts_before(self.ts_recent, ts) || (ts == self.ts_recent && seq_beyond)
             }
             (false, Some(_)) => true,
             (_, None) => seq_beyond,
@@ -697,14 +696,14 @@ impl Connection {
         }
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
         let (_, edge) = self.window_to_advertise(false);
-        let seen = usize::try_from(self.rcv_adv.diff(self.rcv_nxt)).unwrap_or(0);
-        let offered = usize::try_from(edge.diff(self.rcv_nxt)).unwrap_or(0);
+        let seen = self.rcv_adv.since(self.rcv_nxt);
+        let offered = edge.since(self.rcv_nxt);
         // The advertised right edge from the start of the stream (without wrapping).
         let ever = usize::try_from(self.stats.bytes_received)
             .unwrap_or(usize::MAX)
             .saturating_add(seen);
         let starved = seen <= self.recv_buf.capacity().min(ever) / 2 && offered >= 2 * seen;
-        if edge.diff(self.rcv_adv) >= threshold as i32 && starved {
+        if edge >= self.rcv_adv + threshold && starved {
             self.ack_now = true;
         }
     }
@@ -746,7 +745,7 @@ impl Connection {
 
     /// Whether our FIN has been sent and acknowledged.
     pub(crate) fn fin_acked(&self) -> bool {
-        self.fin_sent_seq.is_some_and(|f| self.snd_una.diff(f) > 0)
+        self.fin_sent_seq.is_some_and(|f| self.snd_una > f)
     }
 
     /// Our timestamp clock: milliseconds plus a per-connection offset (RFC 7323 5.4).

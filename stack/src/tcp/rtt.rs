@@ -255,5 +255,14 @@ pub fn sample_from_tsecr(now_ts_ms: u32, tsecr: u32) -> Option<Duration> {
     (rtt <= MAX_TS_RTT).then_some(rtt)
 }
 
+/// RFC 7323 5.3's timestamp comparison, modulo 2^32: whether `a` is earlier than `b`
+/// (`a < b` in the RFC's "considered as a 32-bit unsigned integer ... compared modulo
+/// 2^32" sense; timestamps less than 2^31 apart). The one helper for every timestamp
+/// comparison: PAWS, TS.Recent, and the echoes that tell a retransmission from the
+/// original (RFC 3522, Karn's rule with timestamps).
+pub fn ts_before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
 #[cfg(test)]
 mod tests;

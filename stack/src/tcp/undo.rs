@@ -107,7 +107,7 @@ impl RtoUndo {
     /// `tsecr`, shows the retransmission spurious when "the value of the Timestamp Echo
     /// Reply field ... is smaller than the value of RetransmitTS".
     pub fn spurious(&self, tsecr: u32) -> bool {
-        (tsecr.wrapping_sub(self.retransmit_ts) as i32) < 0
+        super::rtt::ts_before(tsecr, self.retransmit_ts)
     }
 }
 
