@@ -52,6 +52,7 @@ impl Connection {
     /// SACKed (which RACK would handle).
     pub(crate) fn tlp_may_fire(&self) -> bool {
         self.tlp.enabled
+            && self.opts.sack
             && self.snd_max != self.snd_una
             && !self.in_recovery()
             && !self.tlp.out
