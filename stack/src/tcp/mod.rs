@@ -11,6 +11,7 @@
 //! | `rack.rs` | RACK time-based loss detection (RFC 8985 section 6) |
 //! | `recovery.rs` | loss recovery behind a small interface: the episode's state, duplicate ACKs, NewReno, RACK glue, PRR, D-SACK undo, go-back |
 //! | `tlp.rs` | the tail loss probe (RFC 8985 section 7), SACK connections only |
+//! | `frto.rs` | F-RTO, spurious timeouts detected without timestamps (RFC 5682) |
 //! | `undo.rs` | spurious retransmissions undone: D-SACK (RFC 3708), Eifel (RFC 3522/4015), F-RTO (RFC 5682) |
 //! | `isn.rs` | initial sequence numbers (RFC 6528) |
 //! | `syncookie.rs` | SYN cookies (RFC 4987 3.6) |
@@ -28,6 +29,7 @@
 pub mod config;
 pub mod congestion;
 pub mod conn;
+pub mod frto;
 pub mod icmp_err;
 pub(crate) mod input;
 pub mod isn;

@@ -306,6 +306,8 @@ impl Connection {
         if self.in_recovery() && self.opts.sack {
             budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
+        // RFC 5682 step 2b: new data instead of old after a timeout (`frto.rs`).
+        self.frto_send_new(now, ctx, emit);
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }

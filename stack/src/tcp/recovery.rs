@@ -435,8 +435,8 @@ impl Connection {
     /// RFCs stack up: D-SACK (RFC 2883 5), the SACK scoreboard (RFC 2018), SND.UNA and the
     /// RTT, congestion control and the end of recovery (`ack_advance`) or a duplicate ACK
     /// (RFC 5681 2, `maybe_dup_ack`), RACK's loss detection (RFC 8985 6.2), the TLP
-    /// episode (RFC 8985 7.4), PRR (RFC 9937), the delivery-rate sample, and D-SACK undo
-    /// (RFC 3708).
+    /// episode (RFC 8985 7.4), PRR (RFC 9937), the delivery-rate sample, and F-RTO (RFC
+    /// 5682 steps 2-3) and D-SACK undo (RFC 3708).
     pub(crate) fn on_ack_field(
         &mut self,
         now: Instant,
@@ -461,11 +461,13 @@ impl Connection {
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
+        let dups_before = self.rec.dup_acks;
         if ack > self.snd_una {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
         }
+        let dup = self.rec.dup_acks > dups_before;
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
         let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
         let pure_dup = self.snd_una == una_before && !sacks_new;
@@ -475,6 +477,16 @@ impl Connection {
         }
         // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
         self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
+        // RFC 5682: F-RTO's steps 2 and 3 after a timeout (without timestamps).
+        self.frto_on_ack(
+            now,
+            una_before,
+            dup,
+            &seg.sack_ranges,
+            dsack.is_some(),
+            newly_sacked,
+            ctx.stats,
+        );
         let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
         self.on_dsack_undo(now, dsack, ctx);
     }

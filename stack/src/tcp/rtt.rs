@@ -128,6 +128,14 @@ impl RttEstimator {
         self.backoffs = self.backoffs.saturating_add(1);
     }
 
+    /// The back-off ends without a new measurement: a spurious timeout was undone (RFC
+    /// 4015 sections 2 and 3.2: the response re-initializes the retransmission timer;
+    /// the doubling was the spurious timeout's doing, not the path's). The RTO is again
+    /// the one computed from SRTT and RTTVAR (RFC 6298 section 2).
+    pub fn reset_backoff(&mut self) {
+        self.backoffs = 0;
+    }
+
     /// Timer expirations since the last measurement (or reset).
     pub fn backoffs(&self) -> u32 {
         self.backoffs
