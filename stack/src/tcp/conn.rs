@@ -750,9 +750,6 @@ impl Connection {
 
     /// Our timestamp clock: milliseconds plus a per-connection offset (RFC 7323 5.4).
     pub(crate) fn ts_now(&self, now: Instant) -> u32 {
-        // Never 0: an echoed 0 means "no echo" to the RTT code.
-        (now.total_millis() as u32)
-            .wrapping_add(self.ts_offset)
-            .max(1)
+        super::rtt::ts_clock(now, self.ts_offset)
     }
 }

@@ -334,6 +334,7 @@ impl Connection {
         now: Instant,
         blocks: &[Option<(u32, u32)>],
         dsack: bool,
+        tsecr: Option<u32>,
         stats: &mut Stats,
     ) -> usize {
         if !self.opts.sack {
@@ -345,7 +346,15 @@ impl Connection {
             sacked[n] = (SeqNum(l), SeqNum(r));
             n += 1;
         }
-        self.rack.on_ack(now, self.snd_una, &sacked[..n]);
+        // RFC 8985 6.2 step 2's echo check, with timestamps in use (RFC 7323 5.3's
+        // comparison, against the TSval the transmission carried).
+        let echo = tsecr.filter(|_| self.opts.timestamps);
+        let offset = self.ts_offset;
+        let echo_predates = |xmit: Instant| {
+            echo.is_some_and(|e| super::rtt::ts_before(e, super::rtt::ts_clock(xmit, offset)))
+        };
+        self.rack
+            .on_ack_echoing(now, self.snd_una, &sacked[..n], echo_predates);
         self.rack.on_dsack(dsack, self.snd_una, self.snd_max);
         self.rack_detect(now, stats)
     }
@@ -469,7 +478,13 @@ impl Connection {
         }
         let dup = self.rec.dup_acks > dups_before;
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
-        let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
+        let further_loss = self.rack_on_ack(
+            now,
+            &seg.sack_ranges,
+            dsack.is_some(),
+            seg.timestamp.map(|t| t.tsecr),
+            ctx.stats,
+        ) > 0;
         let pure_dup = self.snd_una == una_before && !sacks_new;
         self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup, ctx.stats);
         if self.in_recovery() && self.opts.sack {

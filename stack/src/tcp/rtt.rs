@@ -263,6 +263,12 @@ pub fn sample_from_tsecr(now_ts_ms: u32, tsecr: u32) -> Option<Duration> {
     (rtt <= MAX_TS_RTT).then_some(rtt)
 }
 
+/// Our timestamp clock at `now` (RFC 7323 5.4): milliseconds plus the connection's
+/// `offset`, never 0 (an echoed 0 means "no echo" to the RTT code).
+pub fn ts_clock(now: crate::time::Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset).max(1)
+}
+
 /// RFC 7323 5.3's timestamp comparison, modulo 2^32: whether `a` is earlier than `b`
 /// (`a < b` in the RFC's "considered as a 32-bit unsigned integer ... compared modulo
 /// 2^32" sense; timestamps less than 2^31 apart). The one helper for every timestamp
