@@ -183,15 +183,14 @@ impl Frto {
 impl Connection {
     /// RFC 5682 steps 2 and 3 for an ACK (after `on_ack_field` took it in): `una_before`
     /// is SND.UNA before it, `dup` whether it was a duplicate ACK, `blocks` its SACK
-    /// blocks with `dsack` telling whether the first reports a duplicate, and
-    /// `newly_sacked` the bytes the scoreboard learned from it.
+    /// blocks (without a D-SACK block), and `newly_sacked` the bytes the scoreboard
+    /// learned from it.
     pub(crate) fn frto_on_ack(
         &mut self,
         now: Instant,
         una_before: SeqNum,
         dup: bool,
         blocks: &[Option<(u32, u32)>],
-        dsack: bool,
         newly_sacked: usize,
         stats: &mut Stats,
     ) {
@@ -201,7 +200,6 @@ impl Connection {
         let recover = f.recover;
         let sacks = blocks
             .iter()
-            .skip(usize::from(dsack))
             .flatten()
             .map(|&(l, r)| (SeqNum(l), SeqNum(r)));
         let facts = AckFacts {

@@ -497,8 +497,7 @@ impl Connection {
             now,
             una_before,
             dup,
-            &seg.sack_ranges,
-            dsack.is_some(),
+            &seg.sack_ranges[usize::from(dsack.is_some())..],
             newly_sacked,
             ctx.stats,
         );
