@@ -325,7 +325,7 @@ impl Connection {
             self.pmtu.verified = self
                 .pmtu
                 .full_sent_end
-                .is_some_and(|end| self.snd_una.diff(end) >= 0);
+                .is_some_and(|end| self.snd_una >= end);
         }
         self.pmtu.verified
     }

@@ -14,6 +14,7 @@
 //! This module holds the per-transmission records and the RACK state as a pure struct
 //! fed with `now`; `rack_glue.rs` wires it into the connection.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use super::seq::SeqNum;
@@ -272,7 +273,7 @@ impl Rack {
         }
         // Step 3 in ascending order of end sequence (records are in sequence order,
         // the cumulative part first, then each block's).
-        delivered.sort_by(|a, b| a.end.diff(b.end).cmp(&0));
+        delivered.sort_by(|a, b| a.end.partial_cmp(&b.end).unwrap_or(Ordering::Equal));
         for s in &delivered {
             match self.fack {
                 Some(f) if s.end < f => {

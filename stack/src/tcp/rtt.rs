@@ -219,7 +219,7 @@ impl RttSampler {
     /// ends the measurement.
     pub fn on_ack(&mut self, ack: SeqNum, now: Instant) -> Option<Duration> {
         let (seq_end, sent) = self.timed?;
-        if ack.diff(seq_end) >= 0 {
+        if ack >= seq_end {
             self.timed = None;
             Some(now.saturating_duration_since(sent))
         } else {
