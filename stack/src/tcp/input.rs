@@ -165,8 +165,8 @@ impl Connection {
         self.timestamps_check(seg, ctx)?;
         self.first_check_sequence_number(now, seg, ctx)?;
         self.second_check_rst(now, seg, ctx)?;
-        // Third, "check security": RFC 9293 3.10.7.4 leaves the IP security compartment
-        // (RFC 791's option, obsolete) to implementations that use it; tunstack does not.
+        // Third, "check security": tunstack keeps no security/compartment labels on a
+        // connection (IP's Security option is not implemented), so nothing can differ.
         self.fourth_check_syn(seg, ctx)?;
         self.fifth_check_ack(now, seg, ctx)?;
         self.sixth_check_urg(seg);
