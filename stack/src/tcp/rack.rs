@@ -218,8 +218,9 @@ impl Rack {
     /// As [`Rack::on_ack`], for an ACK whose timestamp echo is known:
     /// `echo_predates(t)` says whether the ACK's TSecr is earlier than the timestamp of
     /// a transmission at `t` (RFC 8985 6.2 step 2's "ACK.ts_option.echo_reply <
-    /// Segment.xmit_ts"): such an ACK was drawn by an earlier copy of a retransmitted
-    /// segment, and the retransmission gives RACK no RTT or send time.
+    /// Segment.xmit_ts"): such an ACK, acknowledging a retransmitted segment
+    /// cumulatively, was drawn by an earlier copy, and the retransmission gives RACK no
+    /// RTT or send time.
     pub fn on_ack_echoing(
         &mut self,
         now: Instant,
@@ -283,12 +284,17 @@ impl Rack {
                 }
                 _ => self.fack = Some(s.end),
             }
-            // Step 2: a retransmission whose ACK echoes a timestamp from before it left,
-            // or delivered sooner than the minimum RTT allows, was the original's
-            // delivery (a spurious retransmission): it says nothing about when the
-            // retransmission left.
+            // Step 2: a retransmission delivered sooner than the minimum RTT allows, or
+            // acknowledged cumulatively by an ACK whose timestamp echo predates it, was
+            // the original's delivery (a spurious retransmission): it says nothing about
+            // when the retransmission left. The echo speaks only for the cumulative
+            // part: RFC 7323 4.3 updates TS.Recent from in-order segments only, so the
+            // ACK of a SACKed retransmission echoes an older segment's TSval whichever
+            // copy arrived (skipping those starved lost-retransmission detection, an
+            // RTO storm in the 20%-loss Sim transfer).
             let rtt = now - s.xmit;
-            if s.rexmit && (echo_predates(s.xmit) || self.min_rtt.is_some_and(|m| rtt < m)) {
+            let echo_stale = s.end <= una && echo_predates(s.xmit);
+            if s.rexmit && (echo_stale || self.min_rtt.is_some_and(|m| rtt < m)) {
                 continue;
             }
             if newest.is_none_or(|n| sent_after(s.xmit, s.end, n.xmit, n.end)) {
@@ -530,11 +536,13 @@ mod tests {
         assert_eq!(r.next_lost(s(1)), Some((s(1), s(2))));
     }
 
-    /// RFC 8985 6.2 step 2: a retransmission (of segment 0, at 150 ms) delivered by an
-    /// ACK whose timestamp echo predates it was the original's delivery: RACK.xmit_ts
+    /// RFC 8985 6.2 step 2: a retransmission (of segment 0, at 150 ms) acknowledged
+    /// cumulatively by an ACK whose timestamp echo predates it was the original's
+    /// delivery: RACK.xmit_ts
     /// stays, and nothing sent before the retransmission is deemed lost. The same ACK
     /// echoing the retransmission itself moves RACK.xmit_ts to 150 ms, and segments 1-9
-    /// (sent at 1-9 ms, a round trip ago) are lost.
+    /// (sent at 1-9 ms, a round trip ago) are lost; so does a SACK of a retransmission,
+    /// whatever its ACK echoes.
     #[test]
     fn echo_older_than_a_retransmission_gives_no_rack_sample() {
         let mut r = ten();
@@ -544,6 +552,12 @@ mod tests {
         let mut r = ten();
         r.on_send(ms(150), s(0), MSS);
         r.on_ack_echoing(ms(260), s(1), &[], |_| false);
+        assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (9 * MSS, None));
+        // A SACKed retransmission counts whatever the echo: the ACK of out-of-order
+        // data echoes an older in-order segment's TSval (RFC 7323 4.3).
+        let mut r = ten();
+        r.on_send(ms(150), s(5), MSS);
+        r.on_ack_echoing(ms(260), s(0), &[(s(5), s(6))], |t| t > ms(0));
         assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (9 * MSS, None));
     }
 
