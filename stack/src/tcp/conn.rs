@@ -148,8 +148,8 @@ pub struct Connection {
     /// RFC 3708: the window before the last fast retransmit, until D-SACKs prove its
     /// retransmissions spurious (or a timeout or the next episode ends it).
     pub(crate) undo: Option<super::undo::Undo>,
-    /// RFC 3522 / RFC 4015: the state a retransmission timeout changed, until the ACK
-    /// after it shows whether it was spurious.
+    /// RFC 3522 (Eifel) or RFC 5682 (F-RTO), and RFC 4015: the state a retransmission
+    /// timeout changed, until the ACKs after it show whether it was spurious.
     pub(crate) rto_undo: Option<super::undo::RtoUndo>,
     /// RFC 9937 PRR: the window during SACK loss recovery.
     pub(crate) prr: super::prr::Prr,
