@@ -140,10 +140,7 @@ pub struct Connection {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) cc: Box<dyn CongestionControl>,
-    /// NewReno (RFC 6582) / RFC 6675: in loss recovery until `rec.recover` is
-    /// acknowledged. (Kept beside `rec`: the pacer and the trace read it too.)
-    pub(crate) in_recovery: bool,
-    /// The loss-recovery episode's state (`recovery.rs`).
+    /// The loss-recovery episode's state (`recovery.rs`; `in_recovery()` asks it).
     pub(crate) rec: super::recovery::Episode,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
     pub(crate) scoreboard: super::sack::Scoreboard,
@@ -153,8 +150,8 @@ pub struct Connection {
     /// RFC 3708: the window before the last fast retransmit, until D-SACKs prove its
     /// retransmissions spurious (or a timeout or the next episode ends it).
     pub(crate) undo: Option<super::undo::Undo>,
-    /// RFC 3522 / RFC 4015: the state a retransmission timeout changed, until the ACK
-    /// after it shows whether it was spurious.
+    /// RFC 3522 (Eifel) or RFC 5682 (F-RTO), and RFC 4015: the state a retransmission
+    /// timeout changed, until the ACKs after it show whether it was spurious.
     pub(crate) rto_undo: Option<super::undo::RtoUndo>,
     /// RFC 9937 PRR: the window during SACK loss recovery.
     pub(crate) prr: super::prr::Prr,
@@ -174,12 +171,8 @@ pub struct Connection {
     /// When we last answered an unacceptable segment without data (RFC 5961-era ACK-loop
     /// protection; Linux's `tcp_invalid_ratelimit`).
     pub(crate) last_oow_ack: Option<Instant>,
-    /// Tail loss probes are on (configuration).
-    pub(crate) tlp_enabled: bool,
-    /// A tail loss probe is outstanding (RFC 8985 7.3: one per flight).
-    pub(crate) tlp_out: bool,
-    /// The loss probe timer fired: send a probe.
-    pub(crate) tlp_due: bool,
+    /// The tail loss probe's state (RFC 8985 section 7, `tlp.rs`).
+    pub(crate) tlp: super::tlp::Tlp,
     /// Since when the oldest unacknowledged sequence space (SYN, data or FIN) has waited
     /// for an acknowledgement without progress: the clock of the user timeout (RFC 5482)
     /// and of the SYN timeout. `None` while nothing is outstanding.
@@ -361,7 +354,6 @@ impl Connection {
                 cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
                 cc
             },
-            in_recovery: false,
             rec: super::recovery::Episode::new(iss),
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),
@@ -370,12 +362,10 @@ impl Connection {
             dsack: None,
             undo: None,
             rto_undo: None,
-            tlp_enabled: cfg.tail_loss_probe,
+            tlp: super::tlp::Tlp::new(cfg.tail_loss_probe),
             rexmit_high: iss,
             rexmit_tsval: 0,
             last_oow_ack: None,
-            tlp_out: false,
-            tlp_due: false,
             rack: super::rack::Rack::default(),
             stalled_since: None,
             rto_count: 0,
@@ -525,11 +515,10 @@ impl Connection {
     /// RCV.NXT (RFC 9293 3.6.1). Linux's `tcp_timewait_state_process` gives the same
     /// answers for the cases with timestamps on both incarnations or neither.
     pub fn syn_may_reopen(&self, seq: SeqNum, tsval: Option<u32>, we_use_ts: bool) -> bool {
-        let seq_beyond = seq.diff(self.rcv_nxt) > 0;
+        let seq_beyond = seq > self.rcv_nxt;
         match (self.opts.timestamps, tsval.filter(|_| we_use_ts)) {
             (true, Some(ts)) => {
-                let newer = ts.wrapping_sub(self.ts_recent) as i32;
-                newer > 0 || (newer == 0 && seq_beyond)
+                super::rtt::ts_before(self.ts_recent, ts) || (ts == self.ts_recent && seq_beyond)
             }
             (false, Some(_)) => true,
             (_, None) => seq_beyond,
@@ -729,14 +718,14 @@ impl Connection {
         }
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));
         let (_, edge) = self.window_to_advertise(false);
-        let seen = usize::try_from(self.rcv_adv.diff(self.rcv_nxt)).unwrap_or(0);
-        let offered = usize::try_from(edge.diff(self.rcv_nxt)).unwrap_or(0);
+        let seen = self.rcv_adv.since(self.rcv_nxt);
+        let offered = edge.since(self.rcv_nxt);
         // The advertised right edge from the start of the stream (without wrapping).
         let ever = usize::try_from(self.stats.bytes_received)
             .unwrap_or(usize::MAX)
             .saturating_add(seen);
         let starved = seen <= self.recv_buf.capacity().min(ever) / 2 && offered >= 2 * seen;
-        if edge.diff(self.rcv_adv) >= threshold as i32 && starved {
+        if edge >= self.rcv_adv + threshold && starved {
             self.ack_now = true;
         }
     }
@@ -778,14 +767,11 @@ impl Connection {
 
     /// Whether our FIN has been sent and acknowledged.
     pub(crate) fn fin_acked(&self) -> bool {
-        self.fin_sent_seq.is_some_and(|f| self.snd_una.diff(f) > 0)
+        self.fin_sent_seq.is_some_and(|f| self.snd_una > f)
     }
 
     /// Our timestamp clock: milliseconds plus a per-connection offset (RFC 7323 5.4).
     pub(crate) fn ts_now(&self, now: Instant) -> u32 {
-        // Never 0: an echoed 0 means "no echo" to the RTT code.
-        (now.total_millis() as u32)
-            .wrapping_add(self.ts_offset)
-            .max(1)
+        super::rtt::ts_clock(now, self.ts_offset)
     }
 }

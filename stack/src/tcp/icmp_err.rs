@@ -107,7 +107,7 @@ impl Connection {
     /// acknowledged; otherwise the message is ignored and counted in
     /// `TcpExtOutOfWindowIcmps`, as Linux's `tcp_v4_err` counts it.
     pub(crate) fn icmp_quote_in_flight(&self, quoted_seq: SeqNum, stats: &mut Stats) -> bool {
-        let in_flight = quoted_seq.diff(self.snd_una) >= 0 && quoted_seq.diff(self.snd_max) < 0;
+        let in_flight = quoted_seq >= self.snd_una && quoted_seq < self.snd_max;
         if !in_flight {
             stats.tcp_out_of_window_icmps += 1;
             log::debug!(target: LOG, "{} -> {}: ICMP error quoting {} outside {}..{} ignored",

@@ -9,6 +9,7 @@ use super::timer::Timer;
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{TcpFlags, TcpRepr};
+use std::ops::ControlFlow;
 
 const LOG: &str = "tunstack::tcp";
 
@@ -141,71 +142,106 @@ impl Connection {
             self.opts.timestamps, self.opts.sack);
     }
 
-    /// RFC 9293 3.10.7.4: every state after SYN-SENT.
+    /// RFC 9293 3.10.7.4: every state after SYN-SENT. The segment goes through the
+    /// RFC's steps in its order; a step that drops the segment (or answers it and is
+    /// done) breaks out of the list.
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
-        let mut seg = *seg;
-        let seg = &mut seg;
-        // RFC 7323 2.2: the window of a segment with SYN is never scaled.
-        let wnd_shift = if seg.flags.contains(TcpFlags::SYN) {
-            0
-        } else {
-            self.opts.snd_wscale
-        };
-        // RFC 9293 3.5 figure 8 (simultaneous open): in SYN-RECEIVED, the peer's SYN-ACK
-        // repeats its SYN (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC
-        // 5961 4.2 exempts it, as Linux's tcp_validate_incoming does): with an acceptable
-        // ACK it is the segment that completes the handshake, taken without its SYN.
-        if self.state == State::SynReceived
-            && seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
-            && SeqNum(seg.seq_number) == self.irs
-        {
-            let ack = SeqNum(seg.ack_number);
-            if ack > self.snd_una && ack <= self.snd_max {
-                seg.flags.remove(TcpFlags::SYN);
-                seg.seq_number = seg.seq_number.wrapping_add(1);
-            }
-        }
-        let seq = SeqNum(seg.seq_number);
+        let mut seg = Segment::new(*seg, self.opts.snd_wscale);
+        let _ = self.segment_arrives(now, &mut seg, ctx);
+    }
+
+    /// The steps of RFC 9293 3.10.7.4, each a function, each returning
+    /// `ControlFlow::Break` when the segment goes no further.
+    fn segment_arrives(
+        &mut self,
+        now: Instant,
+        seg: &mut Segment<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) -> ControlFlow<()> {
         // RFC 2883 section 4 (1): a D-SACK reports a duplicate in the most recent segment
         // only.
         self.dsack = None;
-        // RFC 9293 3.8.1: in SYN-RECEIVED, the peer's SYN again (SEQ = IRS, no ACK) means
-        // our SYN-ACK was lost: send it again (not a challenge ACK: this is no attack).
-        if self.state == State::SynReceived
-            && seg.flags.contains(TcpFlags::SYN)
-            && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
-            && seq == self.irs
-        {
-            self.snd_nxt = self.iss;
-            self.ack_now = true;
-            return;
-        }
-        let seg_len = seg.payload.len()
-            + usize::from(seg.flags.contains(TcpFlags::SYN))
-            + usize::from(seg.flags.contains(TcpFlags::FIN));
-        let rst = seg.flags.contains(TcpFlags::RST);
+        self.syn_received_repeats(seg)?;
+        self.timestamps_check(seg, ctx)?;
+        self.first_check_sequence_number(now, seg, ctx)?;
+        self.second_check_rst(now, seg, ctx)?;
+        // Third, "check security": tunstack keeps no security/compartment labels on a
+        // connection (IP's Security option is not implemented), so nothing can differ.
+        self.fourth_check_syn(seg, ctx)?;
+        self.fifth_check_ack(now, seg, ctx)?;
+        self.sixth_check_urg(seg);
+        self.seventh_process_text(now, seg)?;
+        self.eighth_check_fin(now, seg, ctx);
+        self.segment_taken(now);
+        ControlFlow::Continue(())
+    }
 
-        // RFC 7323 3.2: once timestamps are in use, "If a non-<RST> segment is received
-        // without a TSopt, a TCP SHOULD silently drop the segment."
-        if self.opts.timestamps && !rst && seg.timestamp.is_none() {
-            log::trace!(target: LOG, "dropped a segment without timestamps");
-            return;
+    /// In SYN-RECEIVED, the peer's SYN repeated, before the usual steps:
+    ///
+    /// RFC 9293 3.5 figure 8 (simultaneous open): the peer's SYN-ACK repeats its SYN
+    /// (SEQ = IRS) and acknowledges ours. It is not a stray SYN (RFC 5961 4.2 exempts
+    /// it, as Linux's tcp_validate_incoming does): with an acceptable ACK it is the
+    /// segment that completes the handshake, taken on without its SYN.
+    ///
+    /// RFC 9293 3.8.1: the peer's SYN again (SEQ = IRS, no ACK) means our SYN-ACK was
+    /// lost: it is sent again (not a challenge ACK: this is no attack), and that is all.
+    fn syn_received_repeats(&mut self, seg: &mut Segment<'_>) -> ControlFlow<()> {
+        if self.state != State::SynReceived || !seg.has(TcpFlags::SYN) || seg.seq() != self.irs {
+            return ControlFlow::Continue(());
         }
-
-        // RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is a duplicate
-        // from an earlier incarnation of the sequence space: drop it (ACK it unless RST).
-        if self.opts.timestamps && !rst {
-            if let Some(ts) = seg.timestamp {
-                if (ts.tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
-                    ctx.stats.tcp_paws_estab += 1;
-                    log::trace!(target: LOG, "PAWS dropped a segment (tsval {} < {})", ts.tsval, self.ts_recent);
-                    self.ack_now = true;
-                    return;
-                }
+        if seg.has(TcpFlags::ACK) {
+            let ack = seg.ack();
+            if ack > self.snd_una && ack <= self.snd_max {
+                seg.repr.flags.remove(TcpFlags::SYN);
+                seg.repr.seq_number = seg.repr.seq_number.wrapping_add(1);
+                seg.len -= 1;
             }
+            return ControlFlow::Continue(());
         }
+        if seg.has(TcpFlags::RST) {
+            return ControlFlow::Continue(());
+        }
+        self.snd_nxt = self.iss;
+        self.ack_now = true;
+        ControlFlow::Break(())
+    }
 
-        // First: is the segment acceptable (RFC 9293 3.10.7.4, the four cases)?
+    /// RFC 7323, ahead of the first step: once timestamps are in use, a non-RST segment
+    /// without them is dropped (3.2: "a TCP SHOULD silently drop the segment"), and PAWS
+    /// (5.3) drops a segment whose TSval is older than TS.Recent, a duplicate from an
+    /// earlier incarnation of the sequence space, with an ACK.
+    fn timestamps_check(&mut self, seg: &Segment<'_>, ctx: &mut InputCtx<'_>) -> ControlFlow<()> {
+        if !self.opts.timestamps || seg.has(TcpFlags::RST) {
+            return ControlFlow::Continue(());
+        }
+        let Some(ts) = seg.repr.timestamp else {
+            log::trace!(target: LOG, "dropped a segment without timestamps");
+            return ControlFlow::Break(());
+        };
+        if super::rtt::ts_before(ts.tsval, self.ts_recent) {
+            ctx.stats.tcp_paws_estab += 1;
+            log::trace!(target: LOG, "PAWS dropped a segment (tsval {} < {})", ts.tsval, self.ts_recent);
+            self.ack_now = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// RFC 9293 3.10.7.4 "first, check sequence number": the four cases of segment
+    /// length and receive window. An unacceptable segment is answered with an ACK
+    /// (rate limited without data; a SYN gets RFC 5961 4.2's challenge ACK; a duplicate
+    /// gets a D-SACK, RFC 2883 4) and dropped, except that a segment at RCV.NXT into a
+    /// zero window still has its ACK and window taken ("special allowance should be made
+    /// to accept valid ACKs").
+    fn first_check_sequence_number(
+        &mut self,
+        now: Instant,
+        seg: &mut Segment<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) -> ControlFlow<()> {
+        let seq = seg.seq();
+        let seg_len = seg.len;
+        let rst = seg.has(TcpFlags::RST);
         let rcv_wnd = self.rcv_adv.since(self.rcv_nxt).max(self.rcv_wnd());
         let acceptable = if seg_len == 0 {
             if rcv_wnd == 0 {
@@ -219,126 +255,152 @@ impl Connection {
             seq.in_window(self.rcv_nxt, rcv_wnd)
                 || (seq + (seg_len - 1)).in_window(self.rcv_nxt, rcv_wnd)
         };
-        if !acceptable {
-            // RFC 5961 4.2: a SYN gets a challenge ACK "regardless of the sequence number"
-            // (rate limited like every challenge ACK, section 7).
-            if seg.flags.contains(TcpFlags::SYN) && !rst {
-                self.send_challenge_ack(ctx);
-                return;
-            }
-            // In TIME-WAIT a retransmitted FIN is acknowledged and restarts the 2 MSL wait.
-            if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) && !rst {
-                self.timers
-                    .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
-            }
-            if !rst
-                && self.opts.sack
-                && !seg.payload.is_empty()
-                && seq + seg.payload.len() <= self.rcv_nxt
-            {
-                // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
-                // reports it in a D-SACK block.
-                self.dsack = Some((seq, seq + seg.payload.len()));
-            }
-            if !rst {
-                // Answer, but a segment without data gets at most one answer per 500 ms:
-                // two stacks that disagree about each other's sequence numbers would
-                // otherwise trade ACKs forever (Linux's tcp_invalid_ratelimit).
-                let pure = seg.payload.is_empty() && !seg.flags.contains(TcpFlags::FIN);
-                let limited = pure
-                    && self
-                        .last_oow_ack
-                        .is_some_and(|t| now - t < Duration::from_millis(500));
-                if !limited {
-                    self.ack_now = true;
-                    if pure {
-                        self.last_oow_ack = Some(now);
-                    }
-                }
-            }
-            // RFC 9293 3.10.7.4 (first): "If the RCV.WND is zero, no segments will be
-            // acceptable, but special allowance should be made to accept valid ACKs":
-            // a segment at RCV.NXT into our zero window (the peer's data or window probe)
-            // still carries its ACK and window; take those and drop only the text.
-            let zero_window_at_edge = rcv_wnd == 0
-                && seq == self.rcv_nxt
-                && !rst
-                && !seg.flags.contains(TcpFlags::SYN)
-                && seg.flags.contains(TcpFlags::ACK)
-                && self.state != State::TimeWait;
-            if !zero_window_at_edge {
-                return;
-            }
-            seg.payload = &[];
-            seg.flags.remove(TcpFlags::FIN);
+        if acceptable {
+            return ControlFlow::Continue(());
         }
-
-        // Second: RST (RFC 5961 3.2): exactly at RCV.NXT resets; elsewhere in the window
-        // gets a challenge ACK.
-        if rst {
-            if seq == self.rcv_nxt {
-                self.on_reset(now, ctx);
-            } else {
-                self.send_challenge_ack(ctx);
-            }
-            return;
-        }
-
-        // Fourth: SYN in a synchronized state (RFC 5961 4.2; RFC 9293 3.10.7.4): challenge
-        // ACK, whatever the sequence number.
-        if seg.flags.contains(TcpFlags::SYN) {
+        // RFC 5961 4.2: a SYN gets a challenge ACK "regardless of the sequence number"
+        // (rate limited like every challenge ACK, section 7).
+        if seg.has(TcpFlags::SYN) && !rst {
             self.send_challenge_ack(ctx);
-            return;
+            return ControlFlow::Break(());
         }
-
-        // Fifth: ACK. Without it, drop.
-        if !seg.flags.contains(TcpFlags::ACK) {
-            return;
+        // In TIME-WAIT a retransmitted FIN is acknowledged and restarts the 2 MSL wait.
+        if self.state == State::TimeWait && seg.has(TcpFlags::FIN) && !rst {
+            self.timers
+                .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
         }
-        let ack = SeqNum(seg.ack_number);
-
-        // TS.Recent update (RFC 7323 4.3): for an in-order segment at or before our last ACK.
-        if self.opts.timestamps {
-            if let Some(ts) = seg.timestamp {
-                if seq <= self.last_ack_sent && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
-                {
-                    self.ts_recent = ts.tsval;
+        let payload = seg.repr.payload;
+        if !rst && self.opts.sack && !payload.is_empty() && seq + payload.len() <= self.rcv_nxt {
+            // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
+            // reports it in a D-SACK block.
+            self.dsack = Some((seq, seq + payload.len()));
+        }
+        if !rst {
+            // Answer, but a segment without data gets at most one answer per 500 ms:
+            // two stacks that disagree about each other's sequence numbers would
+            // otherwise trade ACKs forever (Linux's tcp_invalid_ratelimit).
+            let pure = payload.is_empty() && !seg.has(TcpFlags::FIN);
+            let limited = pure
+                && self
+                    .last_oow_ack
+                    .is_some_and(|t| now - t < Duration::from_millis(500));
+            if !limited {
+                self.ack_now = true;
+                if pure {
+                    self.last_oow_ack = Some(now);
                 }
             }
         }
+        // "If the RCV.WND is zero, no segments will be acceptable, but special allowance
+        // should be made to accept valid ACKs": a segment at RCV.NXT into our zero window
+        // (the peer's data or window probe) still carries its ACK and window; take those
+        // and drop only the text.
+        let zero_window_at_edge = rcv_wnd == 0
+            && seq == self.rcv_nxt
+            && !rst
+            && !seg.has(TcpFlags::SYN)
+            && seg.has(TcpFlags::ACK)
+            && self.state != State::TimeWait;
+        if !zero_window_at_edge {
+            return ControlFlow::Break(());
+        }
+        seg.repr.payload = &[];
+        seg.repr.flags.remove(TcpFlags::FIN);
+        ControlFlow::Continue(())
+    }
 
+    /// RFC 9293 3.10.7.4 "second, check the RST bit", with RFC 5961 3.2: a reset exactly
+    /// at RCV.NXT resets the connection (`on_reset`); one elsewhere in the window gets a
+    /// challenge ACK.
+    fn second_check_rst(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) -> ControlFlow<()> {
+        if !seg.has(TcpFlags::RST) {
+            return ControlFlow::Continue(());
+        }
+        if seg.seq() == self.rcv_nxt {
+            self.on_reset(now, ctx);
+        } else {
+            self.send_challenge_ack(ctx);
+        }
+        ControlFlow::Break(())
+    }
+
+    /// RFC 9293 3.10.7.4 "fourth, check the SYN bit": a SYN in a synchronized state gets
+    /// a challenge ACK whatever its sequence number (RFC 5961 4.2), and is dropped.
+    fn fourth_check_syn(&mut self, seg: &Segment<'_>, ctx: &mut InputCtx<'_>) -> ControlFlow<()> {
+        if !seg.has(TcpFlags::SYN) {
+            return ControlFlow::Continue(());
+        }
+        self.send_challenge_ack(ctx);
+        ControlFlow::Break(())
+    }
+
+    /// RFC 9293 3.10.7.4 "fifth, check the ACK field": without ACK the segment is
+    /// dropped. TS.Recent follows (RFC 7323 4.3); in SYN-RECEIVED an acceptable ACK
+    /// establishes the connection, another draws a reset; RFC 5961 5.2 bounds the
+    /// acceptable ACKs; then the ACK itself (SND.UNA, loss detection and recovery,
+    /// `recovery.rs`), the send window, and what an acknowledged FIN means in each
+    /// closing state.
+    fn fifth_check_ack(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) -> ControlFlow<()> {
+        if !seg.has(TcpFlags::ACK) {
+            return ControlFlow::Break(());
+        }
+        let (seq, ack) = (seg.seq(), seg.ack());
+        // TS.Recent update (RFC 7323 4.3): for an in-order segment at or before our last ACK.
+        if let (true, Some(ts)) = (self.opts.timestamps, seg.repr.timestamp) {
+            if seq <= self.last_ack_sent && !super::rtt::ts_before(ts.tsval, self.ts_recent) {
+                self.ts_recent = ts.tsval;
+            }
+        }
         if self.state == State::SynReceived {
-            // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
+            // SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
             // <SEQ=SEG.ACK><CTL=RST>.
             if ack > self.snd_una && ack <= self.snd_max {
-                self.snd_wnd = usize::from(seg.window_len) << wnd_shift;
+                self.snd_wnd = seg.window();
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seq;
                 self.snd_wl2 = ack;
                 self.become_established(now);
             } else {
                 self.reset_reply = Some((ack, None));
-                return;
+                return ControlFlow::Break(());
             }
         }
-
         // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; beyond what
         // we sent it is answered with an ACK and dropped; too old, also.
         if ack > self.snd_max {
             self.ack_now = true;
-            return;
+            return ControlFlow::Break(());
         }
         if ack < self.snd_una - self.max_snd_wnd {
             self.send_challenge_ack(ctx);
-            return;
+            return ControlFlow::Break(());
         }
-
         // The ACK field: SND.UNA, loss detection and recovery (`recovery.rs`).
-        self.on_ack_field(now, seg, ack, seg_len, ctx);
-        // The send window.
-        self.update_send_window(seq, ack, usize::from(seg.window_len) << wnd_shift);
+        self.on_ack_field(now, &seg.repr, ack, seg.len, ctx);
+        self.update_send_window(seq, ack, seg.window());
+        self.on_fin_acked_state(now, seg, ctx)
+    }
 
-        // Our FIN acknowledged?
+    /// RFC 9293 3.10.7.4 fifth, the closing states: in FIN-WAIT-1 an acknowledged FIN
+    /// moves to FIN-WAIT-2; in CLOSING to TIME-WAIT; in LAST-ACK the connection closes;
+    /// in TIME-WAIT only a retransmitted FIN arrives, which is acknowledged and restarts
+    /// the 2 MSL wait.
+    fn on_fin_acked_state(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) -> ControlFlow<()> {
         let fin_acked = self.fin_acked();
         match self.state {
             State::FinWait1 if fin_acked => {
@@ -348,44 +410,63 @@ impl Connection {
             State::Closing if fin_acked => self.enter_time_wait(now, ctx),
             State::LastAck if fin_acked => {
                 self.enter_closed(None, now);
-                return;
+                return ControlFlow::Break(());
             }
             State::TimeWait => {
-                // Only a retransmitted FIN reaches here; acknowledge and restart.
-                if seg.flags.contains(TcpFlags::FIN) {
+                if seg.has(TcpFlags::FIN) {
                     self.ack_now = true;
                     self.timers
                         .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
                 }
-                return;
+                return ControlFlow::Break(());
             }
             _ => {}
         }
+        ControlFlow::Continue(())
+    }
 
-        // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
-        if self.orphaned() && self.state.can_receive() && seq + seg.payload.len() > self.rcv_nxt {
-            // RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its TCP
-            // SHOULD send a RST to show that data was lost" (Linux: TCPAbortOnData).
+    /// RFC 9293 3.10.7.4 "sixth, check the URG bit": tunstack keeps no urgent mode
+    /// (RFC 6093 section 6: new applications should not use it); the urgent pointer is
+    /// ignored and urgent data is delivered in line with the rest of the stream, as RFC
+    /// 6093 section 4 describes for stacks without it.
+    fn sixth_check_urg(&self, _seg: &Segment<'_>) {}
+
+    /// RFC 9293 3.10.7.4 "seventh, process the segment text" (ESTABLISHED, FIN-WAIT-1,
+    /// FIN-WAIT-2): in-window data is taken (`take_data`). New data after the
+    /// application closed the connection resets it (RFC 1122 4.2.2.13: "if new data is
+    /// received after CLOSE is called, its TCP SHOULD send a RST to show that data was
+    /// lost"; Linux's TCPAbortOnData).
+    fn seventh_process_text(&mut self, now: Instant, seg: &Segment<'_>) -> ControlFlow<()> {
+        let (seq, payload) = (seg.seq(), seg.repr.payload);
+        if self.orphaned() && self.state.can_receive() && seq + payload.len() > self.rcv_nxt {
             log::debug!(target: LOG, "{} -> {}: data after close, resetting", self.local, self.remote);
             self.send_rst = true;
             self.enter_closed(Some(ConnError::Aborted), now);
-            return;
+            return ControlFlow::Break(());
         }
-        if !seg.payload.is_empty() && self.state.can_receive() {
-            self.take_data(now, seq, seg.payload);
+        if !payload.is_empty() && self.state.can_receive() {
+            self.take_data(now, seq, payload);
         }
+        ControlFlow::Continue(())
+    }
 
-        // Eighth: FIN.
-        if seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
-            let fin = seq + seg.payload.len();
+    /// RFC 9293 3.10.7.4 "eighth, check the FIN bit": the FIN's place is noted; it is
+    /// taken once all data before it has arrived (`maybe_take_fin`). A FIN ahead of
+    /// missing data is out of order: an immediate duplicate ACK (RFC 5681 4.2).
+    fn eighth_check_fin(&mut self, now: Instant, seg: &Segment<'_>, ctx: &mut InputCtx<'_>) {
+        if seg.has(TcpFlags::FIN) && self.fin_seq.is_none() {
+            let fin = seg.seq() + seg.repr.payload.len();
             self.fin_seq = Some(fin);
             if fin > self.rcv_nxt {
-                // A FIN ahead of missing data is out-of-order: an immediate duplicate
-                // ACK (RFC 5681 4.2); the FIN is taken when the hole is filled.
                 self.ack_now = true;
             }
         }
         self.maybe_take_fin(now, ctx);
+    }
+
+    /// A segment went through every step: the peer is alive (keep-alive starts over,
+    /// RFC 1122 4.2.3.6).
+    fn segment_taken(&mut self, now: Instant) {
         self.last_recv = now;
         self.keepalive_sent = 0;
         if self.keepalive.is_some() && self.state == State::Established {
@@ -469,7 +550,7 @@ impl Connection {
             // An ACK covering retransmitted data whose echo predates the latest
             // retransmission echoes an earlier copy: its "RTT" spans the timeouts.
             let stale =
-                |tsecr: u32| covers_rexmit && (tsecr.wrapping_sub(self.rexmit_tsval) as i32) < 0;
+                |tsecr: u32| covers_rexmit && super::rtt::ts_before(tsecr, self.rexmit_tsval);
             if let Some(ts) = seg.timestamp.filter(|ts| !stale(ts.tsecr)) {
                 sample = super::rtt::sample_from_tsecr(self.ts_now(now), ts.tsecr);
             }
@@ -487,49 +568,8 @@ impl Connection {
         // RFC 3522: was the timeout before this ACK spurious?
         self.rto_undo_on_ack(now, seg.timestamp.map(|t| t.tsecr), ctx.stats);
 
-        // NewReno (RFC 6582 3.2 steps 5 and 6).
-        if self.in_recovery {
-            if ack >= self.rec.recover {
-                // Full acknowledgement: leave fast recovery.
-                self.in_recovery = false;
-                self.rec.inflation = 0;
-                self.rack.on_recovery_exit();
-                let flight = if self.prr.active() {
-                    // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
-                    // with FlightSize = ssthresh gives exactly that).
-                    self.prr.exit();
-                    self.cc.ssthresh()
-                } else {
-                    self.snd_max.since(self.snd_una)
-                };
-                self.cc.on_recovery_exit(now, flight);
-            } else if self.opts.sack {
-                // RFC 6675: a partial ACK just updates the scoreboard; the send loop
-                // decides what goes next from the pipe.
-            } else {
-                // Partial acknowledgement: retransmit the next hole, deflate by what was
-                // acknowledged, add back one SMSS if that was at least one SMSS.
-                self.rec.retransmit_una = true;
-                let mss = self.payload_mss();
-                self.rec.inflation = self.rec.inflation.saturating_sub(data_acked);
-                if data_acked >= mss {
-                    self.rec.inflation += mss;
-                }
-                // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
-                // ACK (the "impatient" variant); this resets it on every one (below),
-                // the "slow-but-steady" variant, which avoids needless timeouts.
-            }
-        } else {
-            self.cc.on_ack(now, data_acked, flight_before, sample);
-            // Limited transmit's allowance ends with the duplicate ACKs that gave it.
-            self.rec.inflation = 0;
-        }
-        self.rec.dup_acks = 0;
-        self.tlp_out = false;
+        self.recovery_on_new_ack(now, data_acked, flight_before, sample);
         self.scoreboard.ack(self.snd_una);
-        if self.rec.high_rxt < self.snd_una {
-            self.rec.high_rxt = self.snd_una;
-        }
 
         // RFC 6298 5.2 / 5.3: all acknowledged -> stop the timer; else restart it.
         if self.snd_una == self.snd_max {
@@ -537,70 +577,6 @@ impl Connection {
         } else {
             self.arm_rto(now);
             self.arm_tlp(now);
-        }
-    }
-
-    /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
-    /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
-    /// inflate the window (3.2 step 4).
-    pub(crate) fn maybe_dup_ack(
-        &mut self,
-        now: Instant,
-        seg: &TcpRepr<'_>,
-        seg_len: usize,
-        sacks_new: bool,
-        ctx: &mut InputCtx<'_>,
-    ) {
-        let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
-        let outstanding = self.snd_max != self.snd_una;
-        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
-        // whatever its window says (receivers such as Linux change the window as their
-        // application reads).
-        // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
-        // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
-        // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
-        let rfc5681_dup = wnd == self.snd_wnd;
-        if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
-            return;
-        }
-        self.rec.dup_acks += 1;
-        let mss = self.payload_mss();
-        if self.in_recovery {
-            self.rec.inflation += mss;
-            return;
-        }
-        let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
-        if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
-            // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
-            // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
-            // while going back after a timeout: what follows SND.NXT then is old data.)
-            self.rec.inflation = self.rec.dup_acks as usize * mss;
-        }
-        if sacks_new {
-            self.tlp_out = false;
-        }
-        if self.opts.sack {
-            // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
-            // replaces the duplicate-ACK threshold.
-            return;
-        }
-        // RFC 5827 early retransmit: with fewer than four segments outstanding and
-        // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
-        // one less than the segments outstanding.
-        let segs_out = self.snd_max.since(self.snd_una).div_ceil(mss.max(1));
-        let unsent = self
-            .send_buf
-            .len()
-            .saturating_sub(self.snd_nxt.since(self.snd_una));
-        let dupthresh = if segs_out < 4 && unsent == 0 {
-            segs_out.saturating_sub(1).max(1)
-        } else {
-            3
-        };
-        if self.rec.dup_acks as usize >= dupthresh {
-            // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
-            // step 2: only if the ACK covers more than `recover`).
-            self.enter_recovery(now, ctx.stats);
         }
     }
 
@@ -690,5 +666,48 @@ impl Connection {
         self.timers.stop_all();
         self.timers
             .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
+    }
+}
+
+/// An arriving segment as the steps of RFC 9293 3.10.7.4 see it: the header (which the
+/// steps may trim), its length in sequence space (SEG.LEN, fixed before any trimming,
+/// as the acceptability test computed it) and the window shift that applies to it.
+pub(crate) struct Segment<'a> {
+    repr: TcpRepr<'a>,
+    /// SEG.LEN: the payload plus one for SYN and one for FIN.
+    len: usize,
+    /// RFC 7323 2.2: the window of a segment with SYN is never scaled.
+    wnd_shift: u8,
+}
+
+impl<'a> Segment<'a> {
+    fn new(repr: TcpRepr<'a>, snd_wscale: u8) -> Segment<'a> {
+        let syn = repr.flags.contains(TcpFlags::SYN);
+        let len =
+            repr.payload.len() + usize::from(syn) + usize::from(repr.flags.contains(TcpFlags::FIN));
+        Segment {
+            repr,
+            len,
+            wnd_shift: if syn { 0 } else { snd_wscale },
+        }
+    }
+
+    fn has(&self, flags: TcpFlags) -> bool {
+        self.repr.flags.contains(flags)
+    }
+
+    /// SEG.SEQ.
+    fn seq(&self) -> SeqNum {
+        SeqNum(self.repr.seq_number)
+    }
+
+    /// SEG.ACK.
+    fn ack(&self) -> SeqNum {
+        SeqNum(self.repr.ack_number)
+    }
+
+    /// SEG.WND, scaled.
+    fn window(&self) -> usize {
+        usize::from(self.repr.window_len) << self.wnd_shift
     }
 }

@@ -9,7 +9,10 @@
 //! | `send.rs` | send buffer |
 //! | `sack.rs` | the sender's SACK scoreboard (RFC 2018, RFC 6675) |
 //! | `rack.rs` | RACK time-based loss detection (RFC 8985 section 6) |
-//! | `recovery.rs` | loss recovery glue: RACK, TLP (RFC 8985 7), PRR, undo, go-back |
+//! | `recovery.rs` | loss recovery behind a small interface: the episode's state, duplicate ACKs, NewReno, RACK glue, PRR, D-SACK undo, go-back |
+//! | `tlp.rs` | the tail loss probe (RFC 8985 section 7), SACK connections only |
+//! | `frto.rs` | F-RTO, spurious timeouts detected without timestamps (RFC 5682) |
+//! | `undo.rs` | spurious retransmissions undone: D-SACK (RFC 3708), Eifel (RFC 3522/4015), F-RTO (RFC 5682) |
 //! | `isn.rs` | initial sequence numbers (RFC 6528) |
 //! | `syncookie.rs` | SYN cookies (RFC 4987 3.6) |
 //! | `state.rs` | the eleven states (RFC 9293 3.3.2) |
@@ -26,6 +29,7 @@
 pub mod config;
 pub mod congestion;
 pub mod conn;
+pub mod frto;
 pub mod icmp_err;
 pub(crate) mod input;
 pub mod isn;
@@ -46,6 +50,7 @@ pub mod siphash;
 pub mod state;
 pub mod syncookie;
 pub mod timer;
+pub(crate) mod tlp;
 pub mod trace;
 pub mod undo;
 

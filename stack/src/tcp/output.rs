@@ -90,11 +90,7 @@ impl Connection {
                     self.send_buf.release();
                     self.recv_buf.release();
                 }
-                Timer::LossProbe => {
-                    if self.tlp_may_fire() {
-                        self.tlp_due = true;
-                    }
-                }
+                Timer::LossProbe => self.tlp_on_timer(),
                 Timer::PathMtu => self.on_pmtu_raise_timer(now, ctx.stats),
                 Timer::TimeWait => {
                     // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 timed out.
@@ -300,27 +296,23 @@ impl Connection {
         }
         let mut budget = 1024; // segments per call, so one connection cannot starve others
         self.pace_start(now);
-        if self.rec.retransmit_una && budget > 0 {
-            self.rec.retransmit_una = false;
+        if budget > 0 && self.rec.take_retransmit_una() {
             self.trace.why(Cause::FastRetransmit);
             self.send_data_at(now, self.snd_una, ctx, emit, true);
-            if self.in_recovery {
-                let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
-                self.rec.high_rxt = self.rec.high_rxt.max(end);
-            }
+            let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
+            self.rec.note_retransmitted(end);
             budget -= 1;
         }
-        if self.in_recovery && self.opts.sack {
+        if self.in_recovery() && self.opts.sack {
             budget -= self.sack_recovery_send(now, ctx, emit, budget);
         }
+        // RFC 5682 step 2b: new data instead of old after a timeout (`frto.rs`).
+        self.frto_send_new(now, ctx, emit);
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }
         self.rate_check_app_limited();
-        if self.tlp_due {
-            self.tlp_due = false;
-            self.send_loss_probe(now, ctx, emit);
-        }
+        self.tlp_send_if_due(now, ctx, emit);
         if self.probe_due {
             self.send_probe(now, ctx, emit);
         }
@@ -516,7 +508,7 @@ impl Connection {
                     break;
                 }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
-                self.rec.high_rxt = self.rec.high_rxt.max(s + len);
+                self.rec.note_retransmitted(s + len);
                 if s == self.snd_una {
                     // The head again (its retransmission was lost, RACK found it): the
                     // RTO restarts from this retransmission, as after the first.
@@ -578,7 +570,7 @@ impl Connection {
             // RFC 9937: PRR's window bounds new data during SACK recovery too.
             self.prr.cwnd()
         } else {
-            self.cc.cwnd().saturating_add(self.rec.inflation)
+            self.cc.cwnd().saturating_add(self.rec.inflation())
         };
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
@@ -674,7 +666,7 @@ impl Connection {
         self.count_out_segs(ctx, segs);
         self.trace_send(now, seq, len, r.flags, retransmission);
         if retransmission {
-            if self.in_recovery {
+            if self.in_recovery() {
                 if let Some(u) = self.undo.as_mut() {
                     u.on_retransmit(seq, len);
                 }

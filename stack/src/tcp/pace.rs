@@ -159,7 +159,7 @@ impl Connection {
 
     /// Draft-ietf-ccwg-bbr-06 4.1.2.4: the sender had room in its window but no data.
     pub(crate) fn rate_check_app_limited(&mut self) {
-        if !self.cc.wants_rate_samples() || self.in_recovery {
+        if !self.cc.wants_rate_samples() || self.in_recovery() {
             return;
         }
         let mss = self.payload_mss();

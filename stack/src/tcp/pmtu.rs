@@ -305,9 +305,7 @@ impl Connection {
     /// go-back resends what it would have repaired.
     fn resend_flight_smaller(&mut self) {
         self.go_back_to_una();
-        self.tlp_out = false;
-        self.tlp_due = false;
-        self.timers.stop(Timer::LossProbe);
+        self.tlp_reset();
         self.trace.why(super::trace::Cause::Pmtu);
     }
 
@@ -327,7 +325,7 @@ impl Connection {
             self.pmtu.verified = self
                 .pmtu
                 .full_sent_end
-                .is_some_and(|end| self.snd_una.diff(end) >= 0);
+                .is_some_and(|end| self.snd_una >= end);
         }
         self.pmtu.verified
     }

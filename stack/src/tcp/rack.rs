@@ -14,6 +14,7 @@
 //! This module holds the per-transmission records and the RACK state as a pure struct
 //! fed with `now`; `rack_glue.rs` wires it into the connection.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use super::seq::SeqNum;
@@ -207,8 +208,26 @@ impl Rack {
     /// RFC 8985 6.2 steps 2 and 3 for the records an ACK delivered: the cumulative ACK
     /// `una` and the SACK blocks `blocks` (D-SACK blocks left out by the caller). Updates
     /// RACK.xmit_ts/end_seq/rtt from the latest transmission delivered and notes
-    /// reordering. Returns the bytes newly delivered by SACK.
+    /// reordering. Returns the bytes newly delivered by SACK. (Without timestamps: no
+    /// echo to check, see [`Rack::on_ack_echoing`].)
+    #[cfg(test)]
     pub fn on_ack(&mut self, now: Instant, una: SeqNum, blocks: &[(SeqNum, SeqNum)]) -> usize {
+        self.on_ack_echoing(now, una, blocks, |_| false)
+    }
+
+    /// As [`Rack::on_ack`], for an ACK whose timestamp echo is known:
+    /// `echo_predates(t)` says whether the ACK's TSecr is earlier than the timestamp of
+    /// a transmission at `t` (RFC 8985 6.2 step 2's "ACK.ts_option.echo_reply <
+    /// Segment.xmit_ts"): such an ACK, acknowledging a retransmitted segment
+    /// cumulatively, was drawn by an earlier copy, and the retransmission gives RACK no
+    /// RTT or send time.
+    pub fn on_ack_echoing(
+        &mut self,
+        now: Instant,
+        una: SeqNum,
+        blocks: &[(SeqNum, SeqNum)],
+        echo_predates: impl Fn(Instant) -> bool,
+    ) -> usize {
         let mut newest: Option<Seg> = None;
         let mut delivered = std::mem::take(&mut self.scratch);
         delivered.clear();
@@ -255,7 +274,7 @@ impl Rack {
         }
         // Step 3 in ascending order of end sequence (records are in sequence order,
         // the cumulative part first, then each block's).
-        delivered.sort_by(|a, b| a.end.diff(b.end).cmp(&0));
+        delivered.sort_by(|a, b| a.end.partial_cmp(&b.end).unwrap_or(Ordering::Equal));
         for s in &delivered {
             match self.fack {
                 Some(f) if s.end < f => {
@@ -265,12 +284,17 @@ impl Rack {
                 }
                 _ => self.fack = Some(s.end),
             }
-            // Step 2: a retransmission delivered sooner than the minimum RTT allows was
+            // Step 2: a retransmission delivered sooner than the minimum RTT allows, or
+            // acknowledged cumulatively by an ACK whose timestamp echo predates it, was
             // the original's delivery (a spurious retransmission): it says nothing about
-            // when the retransmission left. (RFC 8985 also checks the TSecr; the
-            // minimum RTT test covers both copies' cases here.)
+            // when the retransmission left. The echo speaks only for the cumulative
+            // part: RFC 7323 4.3 updates TS.Recent from in-order segments only, so the
+            // ACK of a SACKed retransmission echoes an older segment's TSval whichever
+            // copy arrived (skipping those starved lost-retransmission detection, an
+            // RTO storm in the 20%-loss Sim transfer).
             let rtt = now - s.xmit;
-            if s.rexmit && self.min_rtt.is_some_and(|m| rtt < m) {
+            let echo_stale = s.end <= una && echo_predates(s.xmit);
+            if s.rexmit && (echo_stale || self.min_rtt.is_some_and(|m| rtt < m)) {
                 continue;
             }
             if newest.is_none_or(|n| sent_after(s.xmit, s.end, n.xmit, n.end)) {
@@ -510,6 +534,31 @@ mod tests {
         r.on_ack(ms(211), s(1), &[(s(2), s(11))]);
         assert_eq!(r.detect_loss(ms(211), Duration::ZERO), (MSS, None));
         assert_eq!(r.next_lost(s(1)), Some((s(1), s(2))));
+    }
+
+    /// RFC 8985 6.2 step 2: a retransmission (of segment 0, at 150 ms) acknowledged
+    /// cumulatively by an ACK whose timestamp echo predates it was the original's
+    /// delivery: RACK.xmit_ts
+    /// stays, and nothing sent before the retransmission is deemed lost. The same ACK
+    /// echoing the retransmission itself moves RACK.xmit_ts to 150 ms, and segments 1-9
+    /// (sent at 1-9 ms, a round trip ago) are lost; so does a SACK of a retransmission,
+    /// whatever its ACK echoes.
+    #[test]
+    fn echo_older_than_a_retransmission_gives_no_rack_sample() {
+        let mut r = ten();
+        r.on_send(ms(150), s(0), MSS);
+        r.on_ack_echoing(ms(260), s(1), &[], |t| t > ms(0));
+        assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (0, None));
+        let mut r = ten();
+        r.on_send(ms(150), s(0), MSS);
+        r.on_ack_echoing(ms(260), s(1), &[], |_| false);
+        assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (9 * MSS, None));
+        // A SACKed retransmission counts whatever the echo: the ACK of out-of-order
+        // data echoes an older in-order segment's TSval (RFC 7323 4.3).
+        let mut r = ten();
+        r.on_send(ms(150), s(5), MSS);
+        r.on_ack_echoing(ms(260), s(0), &[(s(5), s(6))], |t| t > ms(0));
+        assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (9 * MSS, None));
     }
 
     /// A super-segment is split at SACK block edges; its parts share a send time, so

@@ -1,61 +1,64 @@
-//! The sender's loss detection and recovery beside the RFC 5681/6582 duplicate-ACK
-//! machinery of `input.rs`: RACK (RFC 8985 section 6, state in `rack.rs`) decides what
-//! is lost when SACK is on and starts recovery; the tail loss probe (RFC 8985 section 7);
-//! PRR's per-ACK steps (RFC 9937, arithmetic in `prr.rs`); D-SACK reading with the undo
-//! of a spurious fast retransmit (RFC 2883 section 5, RFC 3708; state in `undo.rs`); and
-//! the go-back to SND.UNA that ends any recovery episode, after a timeout or a lowered
-//! path MTU.
+//! The sender's loss detection and recovery, behind a small interface: the episode's
+//! state ([`Episode`]: in recovery or not, `recover`, inflation, HighRxt, duplicate
+//! ACKs, the pending fast retransmit) is this module's alone, as gVisor keeps its
+//! recovery behind `recovery` and its congestion control behind `congestionControl`.
+//! Here: the ACK field's processing in RFC order ([`Connection::on_ack_field`]), RFC
+//! 5681/6582 duplicate ACKs and NewReno's partial and full ACKs; RACK (RFC 8985 section
+//! 6, state in `rack.rs`), which decides what is lost when SACK is on and starts
+//! recovery; PRR's per-ACK steps (RFC 9937, arithmetic in `prr.rs`); D-SACK reading with
+//! the undo of a spurious fast retransmit (RFC 2883 section 5, RFC 3708; state in
+//! `undo.rs`); and the go-back to SND.UNA that ends any recovery episode, after a
+//! timeout or a lowered path MTU. The tail loss probe is `tlp.rs`; the spurious timeout
+//! detection (Eifel, F-RTO) is `undo.rs`.
 
 use super::conn::Connection;
 use super::input::InputCtx;
-use super::output::{Outgoing, OutputCtx};
 use super::seq::SeqNum;
 use super::timer::Timer;
-use super::trace::Cause;
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::TcpRepr;
 
 const LOG: &str = "tunstack::tcp";
 
-/// The state of one loss-recovery episode, beside `Connection::in_recovery`: what RFC
-/// 5681, RFC 6582 and RFC 6675 keep across the ACKs of an episode, and the tail loss
-/// probe outstanding (RFC 8985 7.4). The RACK records, PRR and the undo states have
-/// their own types (`rack.rs`, `prr.rs`, `undo.rs`).
+/// The state of one loss-recovery episode: what RFC 5681, RFC 6582 and RFC 6675 keep
+/// across the ACKs of an episode. Its fields are this module's alone; the rest of the
+/// connection asks through the methods below. The RACK records, PRR, the tail loss
+/// probe and the undo states have their own types (`rack.rs`, `prr.rs`, `tlp.rs`,
+/// `undo.rs`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Episode {
+    /// NewReno (RFC 6582) / RFC 6675: in loss recovery until `recover` is acknowledged.
+    active: bool,
     /// RFC 6582 `recover` / RFC 6675 RecoveryPoint: SND.MAX when the last recovery or
     /// timeout began; no new recovery before the cumulative ACK reaches it.
-    pub recover: SeqNum,
+    recover: SeqNum,
     /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery without SACK
     /// (and RFC 3042 limited transmit before it).
-    pub inflation: usize,
+    inflation: usize,
     /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
-    pub high_rxt: SeqNum,
+    high_rxt: SeqNum,
     /// RFC 5681 section 2's duplicate ACKs in a row.
-    pub dup_acks: u32,
+    dup_acks: u32,
     /// A retransmission of the segment at SND.UNA is due (fast retransmit, partial ACK).
-    pub retransmit_una: bool,
-    /// RFC 8985 7.4: the probe outstanding (TLP.end_seq, TLP.is_retrans), until its ACK
-    /// tells whether it repaired a loss.
-    pub tlp_end: Option<(SeqNum, bool)>,
+    retransmit_una: bool,
 }
 
 impl Episode {
     /// No episode yet, for a connection whose ISS is `iss`.
     pub fn new(iss: SeqNum) -> Episode {
         Episode {
+            active: false,
             recover: iss,
             inflation: 0,
             high_rxt: iss,
             dup_acks: 0,
             retransmit_una: false,
-            tlp_end: None,
         }
     }
 
-    /// A go-back to SND.UNA (`una`) with SND.MAX at `snd_max`: what was pending is
-    /// forgotten and `recover` is SND.MAX (RFC 6582 section 4).
+    /// A go-back to SND.UNA (`una`) with SND.MAX at `snd_max`: the episode ends, what
+    /// was pending is forgotten and `recover` is SND.MAX (RFC 6582 section 4).
     fn go_back(&mut self, una: SeqNum, snd_max: SeqNum) {
         *self = Episode {
             recover: snd_max,
@@ -63,15 +66,171 @@ impl Episode {
             ..Episode::new(una)
         };
     }
+
+    /// Whether a loss-recovery episode is under way.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// RFC 6582 `recover`.
+    pub fn recover(&self) -> SeqNum {
+        self.recover
+    }
+
+    /// An undo (`undo.rs`) puts back the `recover` a spurious timeout replaced, so that
+    /// a real loss in the window can still start fast recovery (RFC 4015 3.2).
+    pub fn restore_recover(&mut self, recover: SeqNum) {
+        self.recover = recover;
+    }
+
+    /// The bytes RFC 5681 3.2 (window inflation) or RFC 3042 (limited transmit) let go
+    /// beyond cwnd.
+    pub fn inflation(&self) -> usize {
+        self.inflation
+    }
+
+    /// Takes the pending retransmission of the segment at SND.UNA, if one is due.
+    pub fn take_retransmit_una(&mut self) -> bool {
+        std::mem::take(&mut self.retransmit_una)
+    }
+
+    /// Data up to `end` was retransmitted during the episode: HighRxt moves up to it.
+    pub fn note_retransmitted(&mut self, end: SeqNum) {
+        if self.active {
+            self.high_rxt = self.high_rxt.max(end);
+        }
+    }
 }
 
 impl Connection {
+    /// Whether the connection is in loss recovery (RFC 6582, RFC 6675): from the loss
+    /// that started it until the cumulative ACK covers `recover`, or a go-back.
+    pub(crate) fn in_recovery(&self) -> bool {
+        self.rec.active()
+    }
+
+    /// New data acknowledged (the part of `ack_advance` that is loss recovery's):
+    /// RFC 6582 3.2 steps 5 and 6 in recovery, the congestion controller's ACK
+    /// otherwise; the duplicate-ACK count and the probe start again.
+    pub(crate) fn recovery_on_new_ack(
+        &mut self,
+        now: Instant,
+        data_acked: usize,
+        flight_before: usize,
+        sample: Option<Duration>,
+    ) {
+        if self.rec.active {
+            if self.snd_una >= self.rec.recover {
+                // Full acknowledgement: leave fast recovery.
+                self.rec.active = false;
+                self.rec.inflation = 0;
+                self.rack.on_recovery_exit();
+                let flight = if self.prr.active() {
+                    // RFC 9937 completion steps: cwnd = ssthresh (RFC 6582's formula
+                    // with FlightSize = ssthresh gives exactly that).
+                    self.prr.exit();
+                    self.cc.ssthresh()
+                } else {
+                    self.snd_max.since(self.snd_una)
+                };
+                self.cc.on_recovery_exit(now, flight);
+            } else if self.opts.sack {
+                // RFC 6675: a partial ACK just updates the scoreboard; the send loop
+                // decides what goes next from the pipe.
+            } else {
+                // Partial acknowledgement: retransmit the next hole, deflate by what was
+                // acknowledged, add back one SMSS if that was at least one SMSS.
+                self.rec.retransmit_una = true;
+                let mss = self.payload_mss();
+                self.rec.inflation = self.rec.inflation.saturating_sub(data_acked);
+                if data_acked >= mss {
+                    self.rec.inflation += mss;
+                }
+                // RFC 6582 3.2 step 5 resets the retransmit timer on the first partial
+                // ACK (the "impatient" variant); `ack_advance` resets it on every one,
+                // the "slow-but-steady" variant, which avoids needless timeouts.
+            }
+        } else {
+            self.cc.on_ack(now, data_acked, flight_before, sample);
+            // Limited transmit's allowance ends with the duplicate ACKs that gave it.
+            self.rec.inflation = 0;
+        }
+        self.rec.dup_acks = 0;
+        self.tlp_on_progress();
+        if self.rec.high_rxt < self.snd_una {
+            self.rec.high_rxt = self.snd_una;
+        }
+    }
+
+    /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
+    /// outstanding, ACK == SND.UNA. The third starts fast retransmit (3.2); later ones
+    /// inflate the window (3.2 step 4).
+    pub(crate) fn maybe_dup_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        seg_len: usize,
+        sacks_new: bool,
+        ctx: &mut InputCtx<'_>,
+    ) {
+        let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+        let outstanding = self.snd_max != self.snd_una;
+        // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
+        // whatever its window says (receivers such as Linux change the window as their
+        // application reads).
+        // A zero window: the ACKs answer zero-window probes (whose byte lies beyond the
+        // window and counts in SND.MAX); they say nothing about loss (RFC 5681 2 (a): only
+        // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
+        let rfc5681_dup = wnd == self.snd_wnd;
+        if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
+            return;
+        }
+        self.rec.dup_acks += 1;
+        let mss = self.payload_mss();
+        if self.rec.active {
+            self.rec.inflation += mss;
+            return;
+        }
+        let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
+        if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
+            // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new
+            // segment go beyond cwnd, keeping the ACK clock alive for small windows. (Not
+            // while going back after a timeout: what follows SND.NXT then is old data.)
+            self.rec.inflation = self.rec.dup_acks as usize * mss;
+        }
+        if sacks_new {
+            self.tlp_on_progress();
+        }
+        if self.opts.sack {
+            // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
+            // replaces the duplicate-ACK threshold.
+            return;
+        }
+        // RFC 5827 early retransmit: with fewer than four segments outstanding and
+        // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
+        // one less than the segments outstanding.
+        let segs_out = self.snd_max.since(self.snd_una).div_ceil(mss.max(1));
+        let unsent = self
+            .send_buf
+            .len()
+            .saturating_sub(self.snd_nxt.since(self.snd_una));
+        let dupthresh = if segs_out < 4 && unsent == 0 {
+            segs_out.saturating_sub(1).max(1)
+        } else {
+            3
+        };
+        if self.rec.dup_acks as usize >= dupthresh {
+            // RFC 5681 3.2: the third duplicate ACK starts loss recovery (RFC 6582 3.2
+            // step 2: only if the ACK covers more than `recover`).
+            self.enter_recovery(now, ctx.stats);
+        }
+    }
+
     /// Ends any loss recovery episode and rewinds sending to SND.UNA: everything in flight
     /// goes again as the window allows. What a retransmission timeout does (RFC 6298 5.4)
     /// after its congestion response, and what a lowered path MTU does without one
     /// (`pmtu.rs`).
     pub(crate) fn go_back_to_una(&mut self) {
-        self.in_recovery = false;
         // RFC 9937 completion steps: the PRR episode ends.
         self.prr.exit();
         // RFC 3708 tracks fast retransmit episodes only.
@@ -85,6 +244,7 @@ impl Connection {
         // ACKs the resent data draws do not start a fast retransmit before all of it is
         // acknowledged; nothing else of the episode is kept.
         self.rec.go_back(self.snd_una, self.snd_max);
+        self.tlp_on_go_back();
         // Karn: the retransmission is not timed.
         self.sampler.on_retransmit();
         self.snd_nxt = self.snd_una;
@@ -145,7 +305,7 @@ impl Connection {
         if let Some((l, r)) = dsack {
             undo.on_dsack(l, r);
         }
-        if self.in_recovery || !undo.spurious() {
+        if self.rec.active || !undo.spurious() {
             return;
         }
         let Some(undo) = self.undo.take() else {
@@ -174,6 +334,7 @@ impl Connection {
         now: Instant,
         blocks: &[Option<(u32, u32)>],
         dsack: bool,
+        tsecr: Option<u32>,
         stats: &mut Stats,
     ) -> usize {
         if !self.opts.sack {
@@ -185,7 +346,15 @@ impl Connection {
             sacked[n] = (SeqNum(l), SeqNum(r));
             n += 1;
         }
-        self.rack.on_ack(now, self.snd_una, &sacked[..n]);
+        // RFC 8985 6.2 step 2's echo check, with timestamps in use (RFC 7323 5.3's
+        // comparison, against the TSval the transmission carried).
+        let echo = tsecr.filter(|_| self.opts.timestamps);
+        let offset = self.ts_offset;
+        let echo_predates = |xmit: Instant| {
+            echo.is_some_and(|e| super::rtt::ts_before(e, super::rtt::ts_clock(xmit, offset)))
+        };
+        self.rack
+            .on_ack_echoing(now, self.snd_una, &sacked[..n], echo_predates);
         self.rack.on_dsack(dsack, self.snd_una, self.snd_max);
         self.rack_detect(now, stats)
     }
@@ -205,7 +374,7 @@ impl Connection {
         let segs_sacked = self.scoreboard.sacked_bytes() / mss;
         let reo_wnd = self
             .rack
-            .reo_wnd(self.in_recovery, segs_sacked, self.rtt.srtt());
+            .reo_wnd(self.in_recovery(), segs_sacked, self.rtt.srtt());
         let (newly, timeout) = self.rack.detect_loss(now, reo_wnd);
         match timeout {
             Some(t) => self.timers.set(Timer::RackReorder, now + t),
@@ -215,7 +384,7 @@ impl Connection {
             log::debug!(target: LOG, "{} -> {}: RACK: {newly} bytes lost (reo_wnd {reo_wnd})",
                 self.local, self.remote);
         }
-        if self.rack.lost_bytes() > 0 && !self.in_recovery {
+        if self.rack.lost_bytes() > 0 && !self.in_recovery() {
             self.enter_recovery(now, stats);
         }
         newly
@@ -240,7 +409,7 @@ impl Connection {
             // retransmissions spurious.
             self.undo = Some(super::undo::Undo::new(self.cc.cwnd(), self.cc.ssthresh()));
         }
-        self.in_recovery = true;
+        self.rec.active = true;
         self.rec.recover = self.snd_max;
         self.cc.on_congestion_event(now, flight);
         self.rec.high_rxt = self.snd_una;
@@ -268,151 +437,6 @@ impl Connection {
         log::debug!(target: LOG, "{} -> {}: fast retransmit at {} (cwnd {})",
             self.local, self.remote, self.snd_una, self.cc.cwnd());
     }
-
-    /// RFC 8985 7.2's conditions for a probe: data outstanding, not in loss recovery, no
-    /// probe outstanding, and (with SACK) nothing SACKed, which RACK would handle.
-    pub(crate) fn tlp_may_fire(&self) -> bool {
-        self.tlp_enabled
-            && self.snd_max != self.snd_una
-            && !self.in_recovery
-            && !self.tlp_out
-            && self.state.is_synchronized()
-            && self.scoreboard.is_empty()
-    }
-
-    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
-    /// peer's delayed-ACK allowance, 40 ms, when one segment is in flight), at most
-    /// until the RTO would fire: a lost tail then costs a couple of round trips, not an
-    /// RTO. (RFC 8985 asks for SACK; tunstack probes without it too, where the probe's
-    /// duplicate ACK can still start early retransmit.)
-    pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let Some(srtt) = self.rtt.srtt() else {
-            return;
-        };
-        if !self.tlp_may_fire() {
-            self.timers.stop(Timer::LossProbe);
-            return;
-        }
-        let mut pto = srtt.saturating_mul(2).max(Duration::from_millis(10));
-        if self.snd_max.since(self.snd_una) <= self.payload_mss() {
-            pto += Duration::from_millis(40);
-        }
-        let mut at = now + pto;
-        if let Some(rto) = self.timers.get(Timer::Retransmit) {
-            at = at.min(rto);
-        }
-        self.timers.set(Timer::LossProbe, at);
-    }
-
-    /// RFC 8985 7.3: the loss probe: one new segment if the receiver's window allows,
-    /// else the last segment sent again; then the RTO is re-armed. TLP.end_seq is noted
-    /// for 7.4's loss detection.
-    pub(crate) fn send_loss_probe(
-        &mut self,
-        now: Instant,
-        ctx: &mut OutputCtx<'_>,
-        emit: &mut dyn FnMut(&Outgoing<'_>),
-    ) {
-        self.trace.why(Cause::Tlp);
-        let mss = self.payload_mss();
-        let offset = self.snd_nxt.since(self.snd_una);
-        let unsent = self.send_buf.len().saturating_sub(offset);
-        let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
-        self.tlp_out = true;
-        ctx.stats.tcp_loss_probes += 1;
-        let rexmit = !(unsent > 0 && room > 0 && self.snd_nxt == self.snd_max);
-        if !rexmit {
-            let len = unsent.min(room).min(mss);
-            let seq = self.snd_nxt;
-            self.emit_segment(now, seq, len, false, ctx, emit, false);
-        } else {
-            let data_end = self.snd_una + self.send_buf.len().min(self.snd_max.since(self.snd_una));
-            let len = data_end.since(self.snd_una).min(mss);
-            if len == 0 {
-                return;
-            }
-            let seq = data_end - len;
-            self.emit_segment(now, seq, len, false, ctx, emit, true);
-        }
-        self.rec.tlp_end = Some((self.snd_max, rexmit));
-        self.arm_rto(now);
-    }
-
-    /// RFC 8985 7.4.2: the ACK of a probe episode. A probe of new data needs nothing
-    /// (RACK sees any loss). For a retransmitted probe: a D-SACK means both copies
-    /// arrived (no loss); an ACK beyond TLP.end_seq means the probe repaired a loss
-    /// RACK could not see, and the congestion controller answers it as a loss (7.4.2:
-    /// "invoke the congestion control"), leaving cwnd at the reduced ssthresh.
-    pub(crate) fn tlp_on_ack(
-        &mut self,
-        now: Instant,
-        ack: SeqNum,
-        dsack: bool,
-        pure_dup: bool,
-        stats: &mut Stats,
-    ) {
-        let Some((end, rexmit)) = self.rec.tlp_end else {
-            return;
-        };
-        if ack < end {
-            return;
-        }
-        if !rexmit || dsack {
-            self.rec.tlp_end = None;
-        } else if ack > end {
-            self.rec.tlp_end = None;
-            if !self.in_recovery {
-                // The loss was of the window the probe ended (what is in flight now
-                // says nothing about it): as Linux's ssthresh from cwnd.
-                let window = self.cc.cwnd();
-                self.cc.on_congestion_event(now, window);
-                self.cc.on_recovery_exit(now, self.cc.ssthresh());
-                stats.tcp_loss_probe_recovery += 1;
-                log::debug!(target: LOG, "{} -> {}: the loss probe repaired a loss: cwnd {}",
-                    self.local, self.remote, self.cc.cwnd());
-            }
-        } else if pure_dup {
-            // The ACK of TLP.end_seq itself, once more: the episode is over.
-            self.rec.tlp_end = None;
-        }
-    }
-}
-
-impl Connection {
-    /// RFC 3522 section 3 / RFC 4015: on the first timeout of a series, with timestamps
-    /// in use, remember the window and the retransmission's timestamp (the go-back
-    /// retransmission leaves in this same turn, with this TSval or a later one, which only
-    /// makes the test stricter). A later timeout in the series forgets it.
-    pub(crate) fn rto_undo_on_rto(&mut self, now: Instant) {
-        self.rto_undo =
-            (self.opts.timestamps && self.rto_count == 1).then(|| super::undo::RtoUndo {
-                prior_cwnd: self.cc.cwnd(),
-                prior_ssthresh: self.cc.ssthresh(),
-                prior_recover: self.rec.recover,
-                retransmit_ts: self.ts_now(now),
-            });
-    }
-
-    /// RFC 3522 section 2 (Eifel detection): the first ACK of new data after a timeout
-    /// echoes a timestamp older than the retransmission's: it acknowledges the original
-    /// transmission, and the timeout was spurious. RFC 4015 section 3.2 (Eifel
-    /// response): cwnd and ssthresh go back to their values before it, sending resumes
-    /// with new data (SND.NXT = SND.MAX: the originals are on their way), and `recover`
-    /// is what it was, so a real loss in the window can still start fast recovery.
-    pub(crate) fn rto_undo_on_ack(&mut self, now: Instant, tsecr: Option<u32>, stats: &mut Stats) {
-        let Some(u) = self.rto_undo.take() else {
-            return;
-        };
-        if !tsecr.is_some_and(|e| u.spurious(e)) {
-            return;
-        }
-        self.cc.undo(u.prior_cwnd, u.prior_ssthresh);
-        self.snd_nxt = self.snd_max;
-        self.rec.recover = u.prior_recover;
-        stats.tcp_spurious_rtos += 1;
-        log::debug!(target: LOG, "{} -> {}: spurious RTO (Eifel), window restored to {} at {:?}",
-            self.local, self.remote, self.cc.cwnd(), now);
-    }
 }
 
 impl Connection {
@@ -420,8 +444,8 @@ impl Connection {
     /// RFCs stack up: D-SACK (RFC 2883 5), the SACK scoreboard (RFC 2018), SND.UNA and the
     /// RTT, congestion control and the end of recovery (`ack_advance`) or a duplicate ACK
     /// (RFC 5681 2, `maybe_dup_ack`), RACK's loss detection (RFC 8985 6.2), the TLP
-    /// episode (RFC 8985 7.4), PRR (RFC 9937), the delivery-rate sample, and D-SACK undo
-    /// (RFC 3708).
+    /// episode (RFC 8985 7.4), PRR (RFC 9937), the delivery-rate sample, and F-RTO (RFC
+    /// 5682 steps 2-3) and D-SACK undo (RFC 3708).
     pub(crate) fn on_ack_field(
         &mut self,
         now: Instant,
@@ -446,20 +470,37 @@ impl Connection {
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
+        let dups_before = self.rec.dup_acks;
         if ack > self.snd_una {
             self.ack_advance(now, ack, seg, ctx);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
         }
+        let dup = self.rec.dup_acks > dups_before;
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
-        let further_loss = self.rack_on_ack(now, &seg.sack_ranges, dsack.is_some(), ctx.stats) > 0;
+        let further_loss = self.rack_on_ack(
+            now,
+            &seg.sack_ranges,
+            dsack.is_some(),
+            seg.timestamp.map(|t| t.tsecr),
+            ctx.stats,
+        ) > 0;
         let pure_dup = self.snd_una == una_before && !sacks_new;
         self.tlp_on_ack(now, ack, dsack.is_some(), pure_dup, ctx.stats);
-        if self.in_recovery && self.opts.sack {
+        if self.in_recovery() && self.opts.sack {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, further_loss);
         }
         // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
         self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
+        // RFC 5682: F-RTO's steps 2 and 3 after a timeout (without timestamps).
+        self.frto_on_ack(
+            now,
+            una_before,
+            dup,
+            &seg.sack_ranges[usize::from(dsack.is_some())..],
+            newly_sacked,
+            ctx.stats,
+        );
         let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
         self.on_dsack_undo(now, dsack, ctx);
     }

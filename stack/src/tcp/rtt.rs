@@ -128,6 +128,14 @@ impl RttEstimator {
         self.backoffs = self.backoffs.saturating_add(1);
     }
 
+    /// The back-off ends without a new measurement: a spurious timeout was undone (RFC
+    /// 4015 sections 2 and 3.2: the response re-initializes the retransmission timer;
+    /// the doubling was the spurious timeout's doing, not the path's). The RTO is again
+    /// the one computed from SRTT and RTTVAR (RFC 6298 section 2).
+    pub fn reset_backoff(&mut self) {
+        self.backoffs = 0;
+    }
+
     /// Timer expirations since the last measurement (or reset).
     pub fn backoffs(&self) -> u32 {
         self.backoffs
@@ -211,7 +219,7 @@ impl RttSampler {
     /// ends the measurement.
     pub fn on_ack(&mut self, ack: SeqNum, now: Instant) -> Option<Duration> {
         let (seq_end, sent) = self.timed?;
-        if ack.diff(seq_end) >= 0 {
+        if ack >= seq_end {
             self.timed = None;
             Some(now.saturating_duration_since(sent))
         } else {
@@ -253,6 +261,21 @@ pub fn sample_from_tsecr(now_ts_ms: u32, tsecr: u32) -> Option<Duration> {
     let delta = now_ts_ms.wrapping_sub(tsecr);
     let rtt = Duration::from_millis(u64::from(delta));
     (rtt <= MAX_TS_RTT).then_some(rtt)
+}
+
+/// Our timestamp clock at `now` (RFC 7323 5.4): milliseconds plus the connection's
+/// `offset`, never 0 (an echoed 0 means "no echo" to the RTT code).
+pub fn ts_clock(now: crate::time::Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset).max(1)
+}
+
+/// RFC 7323 5.3's timestamp comparison, modulo 2^32: whether `a` is earlier than `b`
+/// (`a < b` in the RFC's "considered as a 32-bit unsigned integer ... compared modulo
+/// 2^32" sense; timestamps less than 2^31 apart). The one helper for every timestamp
+/// comparison: PAWS, TS.Recent, and the echoes that tell a retransmission from the
+/// original (RFC 3522, Karn's rule with timestamps).
+pub fn ts_before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
 }
 
 #[cfg(test)]

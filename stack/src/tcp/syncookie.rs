@@ -241,7 +241,7 @@ impl SynCookies {
         let wscale = opts.wscale.map_or(0xf, |s| u32::from(s.min(14)));
         let bits = wscale | u32::from(opts.sack_permitted) << 4;
         let ts = (ts_now & !mask) | bits;
-        if SeqNum(ts).diff(SeqNum(ts_now)) > 0 {
+        if super::rtt::ts_before(ts_now, ts) {
             ts.wrapping_sub(1 << TS_OPTION_BITS)
         } else {
             ts

@@ -334,7 +334,7 @@ impl Connection {
         let cwnd = (
             clamp32(self.cc.cwnd()),
             (ssthresh != usize::MAX).then(|| clamp32(ssthresh)),
-            self.in_recovery,
+            self.in_recovery(),
         );
         if cwnd != self.trace.last_cwnd {
             self.trace.last_cwnd = cwnd;

@@ -11,9 +11,15 @@
 //! episode's undo state.
 //!
 //! A retransmission timeout has its own undo, [`RtoUndo`]: the Eifel detection
-//! algorithm (RFC 3522) with timestamps, and the Eifel response (RFC 4015).
+//! algorithm (RFC 3522) with timestamps, F-RTO (RFC 5682, `frto.rs`) without, and for
+//! either the Eifel response (RFC 4015).
 
+use super::conn::Connection;
 use super::seq::SeqNum;
+use crate::stats::Stats;
+use crate::time::Instant;
+
+const LOG: &str = "tunstack::tcp";
 
 /// The most separate retransmitted ranges tracked; an episode with more is not undone.
 const MAX_RANGES: usize = 32;
@@ -83,8 +89,9 @@ impl Undo {
     }
 }
 
-/// RFC 3522 / RFC 4015: what a retransmission timeout changed, kept until the first
-/// ACK after it tells whether the timeout was spurious.
+/// What a retransmission timeout changed, kept until the ACKs after it tell whether
+/// the timeout was spurious: by the timestamp echo (Eifel, RFC 3522) when timestamps
+/// are in use, else by F-RTO (RFC 5682, `frto.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RtoUndo {
     /// cwnd and ssthresh before the timeout's reduction.
@@ -92,17 +99,118 @@ pub struct RtoUndo {
     pub prior_ssthresh: usize,
     /// `recover` before the timeout set it to SND.MAX.
     pub prior_recover: SeqNum,
+    /// How the timeout is being judged.
+    pub detect: Detect,
+}
+
+/// The detection algorithm a timeout is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detect {
     /// RFC 3522 2: the TSval of the retransmission (RetransmitTS). An ACK echoing an
     /// earlier timestamp acknowledges the original transmission.
-    pub retransmit_ts: u32,
+    Eifel { retransmit_ts: u32 },
+    /// RFC 5682: an F-RTO episode.
+    Frto(super::frto::Frto),
 }
 
 impl RtoUndo {
     /// RFC 3522 section 2: the first acceptable ACK after the retransmission, echoing
     /// `tsecr`, shows the retransmission spurious when "the value of the Timestamp Echo
-    /// Reply field ... is smaller than the value of RetransmitTS".
+    /// Reply field ... is smaller than the value of RetransmitTS". (False under F-RTO.)
     pub fn spurious(&self, tsecr: u32) -> bool {
-        (tsecr.wrapping_sub(self.retransmit_ts) as i32) < 0
+        match self.detect {
+            Detect::Eifel { retransmit_ts } => super::rtt::ts_before(tsecr, retransmit_ts),
+            Detect::Frto(_) => false,
+        }
+    }
+
+    /// The F-RTO episode, when the timeout is judged by F-RTO.
+    pub fn frto_mut(&mut self) -> Option<&mut super::frto::Frto> {
+        match &mut self.detect {
+            Detect::Frto(f) => Some(f),
+            Detect::Eifel { .. } => None,
+        }
+    }
+}
+
+impl Connection {
+    /// On the first timeout of a series (RFC 3522 section 3, RFC 5682 step 1): remember
+    /// the window and `recover`, and start the detection: with timestamps, Eifel's
+    /// RetransmitTS (the go-back retransmission leaves in this same turn, with this
+    /// TSval or a later one, which only makes the test stricter); without, F-RTO, its
+    /// SACK-enhanced variant when SACK is on. A later timeout in the series forgets it.
+    pub(crate) fn rto_undo_on_rto(&mut self, now: Instant) {
+        if self.rto_count != 1 {
+            self.rto_undo = None;
+            return;
+        }
+        let detect = if self.opts.timestamps {
+            Detect::Eifel {
+                retransmit_ts: self.ts_now(now),
+            }
+        } else {
+            let rexmit_end = self.snd_una + self.payload_mss().min(self.send_buf.len());
+            Detect::Frto(super::frto::Frto::new(
+                self.opts.sack,
+                self.snd_max,
+                rexmit_end,
+            ))
+        };
+        self.rto_undo = Some(RtoUndo {
+            prior_cwnd: self.cc.cwnd(),
+            prior_ssthresh: self.cc.ssthresh(),
+            prior_recover: self.rec.recover(),
+            detect,
+        });
+    }
+
+    /// RFC 3522 section 2 (Eifel detection): the first ACK of new data after a timeout
+    /// echoes a timestamp older than the retransmission's: it acknowledges the original
+    /// transmission, and the timeout was spurious.
+    pub(crate) fn rto_undo_on_ack(&mut self, now: Instant, tsecr: Option<u32>, stats: &mut Stats) {
+        if !matches!(
+            self.rto_undo,
+            Some(RtoUndo {
+                detect: Detect::Eifel { .. },
+                ..
+            })
+        ) {
+            return;
+        }
+        let Some(u) = self.rto_undo.take() else {
+            return;
+        };
+        if tsecr.is_some_and(|e| u.spurious(e)) {
+            self.rto_undo_respond(now, u, "Eifel", stats);
+        }
+    }
+
+    /// The response to a spurious timeout (RFC 4015 section 3.2, the Eifel response,
+    /// which RFC 5682 section 4 also names for F-RTO): cwnd and ssthresh go back to
+    /// their values before it (as Linux's undo does), sending resumes with new data
+    /// (SND.NXT = SND.MAX: the originals are on their way; step 3), `recover` is what
+    /// it was, so a real loss in the window can still start fast recovery, and the RTO's
+    /// exponential back-off is reset (RFC 4015 sections 2 and 3.2: the timer is
+    /// re-initialized from SRTT and RTTVAR, the backed-off value being the spurious
+    /// timeout's doing), the running timer re-armed with it.
+    /// `TcpExtTCPSpuriousRTOs` counts it.
+    pub(crate) fn rto_undo_respond(
+        &mut self,
+        now: Instant,
+        u: RtoUndo,
+        how: &str,
+        stats: &mut Stats,
+    ) {
+        self.cc.undo(u.prior_cwnd, u.prior_ssthresh);
+        self.snd_nxt = self.snd_max;
+        self.rec.restore_recover(u.prior_recover);
+        self.rtt.reset_backoff();
+        if self.snd_una != self.snd_max {
+            self.arm_rto(now);
+        }
+        stats.tcp_spurious_rtos += 1;
+        log::debug!(target: LOG, "{} -> {}: spurious RTO ({how}), window restored to {} at {:?}",
+            self.local, self.remote, self.cc.cwnd(), now);
     }
 }
 

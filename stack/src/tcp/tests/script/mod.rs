@@ -13,6 +13,7 @@ mod ack;
 mod close;
 mod congestion;
 mod dsack;
+mod frto;
 mod handshake;
 mod listen;
 mod options;

@@ -121,7 +121,7 @@ fn partial_ack_retransmits_the_next_hole() {
     let re = h.out();
     assert_eq!(re.len(), 1, "{re:#?}");
     check(&re[0], &[seq(out[3].seq), len(1460)]);
-    assert!(h.s.tcp_conn(c.h).unwrap().in_recovery);
+    assert!(h.s.tcp_conn(c.h).unwrap().in_recovery());
 }
 
 /// RFC 6582 3.2 step 6 (full acknowledgment) with option (1): an ACK of everything sent
@@ -140,7 +140,7 @@ fn full_ack_ends_recovery() {
     h.inject(&c.seg(ACK).ack(end));
     h.expect_none();
     let conn = h.s.tcp_conn(c.h).unwrap();
-    assert!(!conn.in_recovery);
+    assert!(!conn.in_recovery());
     assert_eq!(conn.info().cwnd, 2920);
     assert_eq!(conn.info().bytes_in_flight, 0);
 }
@@ -271,7 +271,7 @@ fn loss_just_above_recover_starts_a_new_recovery() {
     // The retransmission fills the hole: a full ACK, recovery ends.
     h.inject(&c.seg(ACK).ack(recover));
     h.expect_none();
-    assert!(!h.s.tcp_conn(c.h).unwrap().in_recovery);
+    assert!(!h.s.tcp_conn(c.h).unwrap().in_recovery());
     // The first new segment was lost, the second arrived: a duplicate ACK at recover.
     h.inject(&dup(&c, recover));
     h.expect(&[seq(recover), len(1460)]);

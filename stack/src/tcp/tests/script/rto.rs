@@ -272,12 +272,13 @@ fn timed_out_flight(h: &mut Harness) -> (Conn, Vec<Seg>, Seg) {
 /// RFC 3522 section 2 (Eifel detection) and RFC 4015 section 3.2 (response): the first
 /// ACK after a timeout echoes the timestamp of the original transmission (which was
 /// only delayed): the timeout was spurious. cwnd and ssthresh go back to their values
-/// before it (ten segments, no ssthresh yet), and the rest of the flight, on its way,
-/// is not sent again.
+/// before it (ten segments, no ssthresh yet), the rest of the flight, on its way, is
+/// not sent again, and the RTO's back-off is reset.
 #[test]
 fn spurious_rto_is_undone_by_the_timestamp_echo() {
     let mut h = Harness::new();
     let (c, out, _) = timed_out_flight(&mut h);
+    let backed_off = h.s.tcp_conn(c.h).unwrap().info().rto;
     let original_ts = out[0].ts.unwrap().tsval;
     let (val, _) = c.ts.unwrap();
     h.inject(&c.seg(ACK).ack(out[5].seq).ts(val + 1, original_ts));
@@ -286,6 +287,11 @@ fn spurious_rto_is_undone_by_the_timestamp_echo() {
     let info = h.s.tcp_conn(c.h).unwrap().info();
     assert_eq!(info.ssthresh, usize::MAX, "ssthresh restored");
     assert!(info.cwnd >= 10 * 1448, "cwnd restored: {}", info.cwnd);
+    assert_eq!(
+        info.rto.saturating_mul(2),
+        backed_off,
+        "RFC 4015: the back-off is reset"
+    );
     assert_eq!(h.s.stats().tcp_spurious_rtos, 1);
 }
 
