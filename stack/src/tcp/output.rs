@@ -299,8 +299,6 @@ impl Connection {
         if budget > 0 && self.rec.take_retransmit_una() {
             self.trace.why(Cause::FastRetransmit);
             self.send_data_at(now, self.snd_una, ctx, emit, true);
-            let end = self.snd_una + self.payload_mss().min(self.send_buf.len());
-            self.rec.note_retransmitted(end);
             budget -= 1;
         }
         if self.in_recovery() && self.opts.sack {
@@ -508,7 +506,6 @@ impl Connection {
                     break;
                 }
                 self.emit_segment(now, s, len, false, ctx, emit, true);
-                self.rec.note_retransmitted(s + len);
                 if s == self.snd_una {
                     // The head again (its retransmission was lost, RACK found it): the
                     // RTO restarts from this retransmission, as after the first.

@@ -1,6 +1,6 @@
 //! The sender's loss detection and recovery, behind a small interface: the episode's
-//! state ([`Episode`]: in recovery or not, `recover`, inflation, HighRxt, duplicate
-//! ACKs, the pending fast retransmit) is this module's alone, as gVisor keeps its
+//! state ([`Episode`]: in recovery or not, `recover`, inflation, duplicate ACKs,
+//! the pending fast retransmit) is this module's alone, as gVisor keeps its
 //! recovery behind `recovery` and its congestion control behind `congestionControl`.
 //! Here: the ACK field's processing in RFC order ([`Connection::on_ack_field`]), RFC
 //! 5681/6582 duplicate ACKs and NewReno's partial and full ACKs; RACK (RFC 8985 section
@@ -36,8 +36,6 @@ pub(crate) struct Episode {
     /// RFC 5681 3.2 steps 3-4: the window inflation during fast recovery without SACK
     /// (and RFC 3042 limited transmit before it).
     inflation: usize,
-    /// RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery.
-    high_rxt: SeqNum,
     /// RFC 5681 section 2's duplicate ACKs in a row.
     dup_acks: u32,
     /// A retransmission of the segment at SND.UNA is due (fast retransmit, partial ACK).
@@ -51,7 +49,6 @@ impl Episode {
             active: false,
             recover: iss,
             inflation: 0,
-            high_rxt: iss,
             dup_acks: 0,
             retransmit_una: false,
         }
@@ -62,7 +59,6 @@ impl Episode {
     fn go_back(&mut self, una: SeqNum, snd_max: SeqNum) {
         *self = Episode {
             recover: snd_max,
-            high_rxt: una,
             ..Episode::new(una)
         };
     }
@@ -92,13 +88,6 @@ impl Episode {
     /// Takes the pending retransmission of the segment at SND.UNA, if one is due.
     pub fn take_retransmit_una(&mut self) -> bool {
         std::mem::take(&mut self.retransmit_una)
-    }
-
-    /// Data up to `end` was retransmitted during the episode: HighRxt moves up to it.
-    pub fn note_retransmitted(&mut self, end: SeqNum) {
-        if self.active {
-            self.high_rxt = self.high_rxt.max(end);
-        }
     }
 }
 
@@ -157,9 +146,6 @@ impl Connection {
         }
         self.rec.dup_acks = 0;
         self.tlp_on_progress();
-        if self.rec.high_rxt < self.snd_una {
-            self.rec.high_rxt = self.snd_una;
-        }
     }
 
     /// RFC 5681 section 2's duplicate ACK: no data, no SYN/FIN, the same window, data
@@ -412,7 +398,6 @@ impl Connection {
         self.rec.active = true;
         self.rec.recover = self.snd_max;
         self.cc.on_congestion_event(now, flight);
-        self.rec.high_rxt = self.snd_una;
         self.timers.stop(Timer::LossProbe);
         // The retransmission of the first lost segment leaves in this turn: the RTO
         // restarts with it (RFC 6298 5.1's "including a retransmission", as Linux
