@@ -101,7 +101,7 @@ impl Connection {
         self.rcv_adv = self.rcv_nxt;
         apply_syn_options(self, seg, now);
         if has_ack {
-            self.ack_advance(now, ack, seg, ctx);
+            self.ack_advance(now, ack, seg, None, ctx);
         }
         if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED; the window comes unscaled in a SYN.
@@ -517,13 +517,23 @@ impl Connection {
         }
     }
 
+    /// An RTT measurement: the estimator (RFC 6298 2, which also ends a back-off),
+    /// RACK's minimum RTT, and the trace.
+    pub(crate) fn take_rtt_sample(&mut self, now: Instant, rtt: Duration) {
+        self.rtt.sample(rtt);
+        self.rack.on_rtt_sample(rtt);
+        self.trace_rtt(now, rtt);
+    }
+
     /// New data acknowledged: RTT, congestion control, fast recovery (RFC 5681, RFC 6582),
-    /// retransmission timer (RFC 6298 5.2-5.3).
+    /// retransmission timer (RFC 6298 5.2-5.3). `clean_rtt`: the RTT RACK's records give
+    /// when timestamps are off (see `on_ack_field`).
     pub(crate) fn ack_advance(
         &mut self,
         now: Instant,
         ack: SeqNum,
         seg: &TcpRepr<'_>,
+        clean_rtt: Option<Duration>,
         ctx: &mut InputCtx<'_>,
     ) {
         let flight_before = self.snd_max.since(self.snd_una);
@@ -544,7 +554,8 @@ impl Connection {
         }
         self.stats.bytes_acked += data_acked as u64;
 
-        // RTT: timestamps when in use (RFC 7323 4.1), else Karn's timed segment.
+        // RTT: timestamps when in use (RFC 7323 4.1), else RACK's records (with SACK),
+        // else Karn's timed segment.
         let mut sample = None;
         if self.opts.timestamps {
             // An ACK covering retransmitted data whose echo predates the latest
@@ -556,11 +567,9 @@ impl Connection {
             }
         }
         let timed = self.sampler.on_ack(ack, now);
-        let sample = sample.or(timed);
+        let sample = sample.or(clean_rtt).or(timed);
         if let Some(rtt) = sample {
-            self.rtt.sample(rtt);
-            self.rack.on_rtt_sample(rtt);
-            self.trace_rtt(now, rtt);
+            self.take_rtt_sample(now, rtt);
         }
         self.rto_count = 0;
         // Progress: the user timeout's clock starts again (from now, for what is left).

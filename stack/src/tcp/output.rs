@@ -134,6 +134,7 @@ impl Connection {
         }
         // Go back: everything from SND.UNA is sent again as the window allows.
         self.go_back_to_una();
+        self.rack.on_timeout(now);
         // RFC 4821 7.7: enough timeouts in a row may mean a path MTU black hole.
         self.pmtu_on_rto(now, ctx.stats);
         // RFC 6298 5.5: back off.

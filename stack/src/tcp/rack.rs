@@ -84,6 +84,8 @@ pub struct Rack {
     lost: usize,
     /// The records one ACK delivered (kept to save an allocation per ACK).
     scratch: Vec<Seg>,
+    /// When the last retransmission timeout fired (for [`Rack::clean_rtt`]).
+    timed_out_at: Option<Instant>,
 }
 
 impl Default for Rack {
@@ -102,6 +104,7 @@ impl Default for Rack {
             sacked: 0,
             lost: 0,
             scratch: Vec::new(),
+            timed_out_at: None,
         }
     }
 }
@@ -203,6 +206,45 @@ impl Rack {
             self.segs[i].end = seq;
             self.segs.insert(i + 1, tail);
         }
+    }
+
+    /// The RTT an ACK measures without timestamps (RFC 6298 3, Karn: never from a
+    /// retransmitted segment): from the latest-sent transmission it delivers that was
+    /// never retransmitted, as Linux takes its `seq_rtt` and `sack_rtt`. Read before
+    /// [`Rack::on_ack_echoing`] takes the ACK in. Data acknowledged cumulatively gives a
+    /// sample only if none of it was retransmitted (else the ACK may have waited for
+    /// the retransmission filling a hole below it); newly SACKed data does (the receiver
+    /// SACKs out-of-order data as it arrives). After a timeout only data sent since
+    /// counts (RFC 6298 5: a new measurement "can only happen when new data has been
+    /// sent and acknowledged"): the first report of an older segment, its ACKs lost
+    /// while the sender waited out the back-off, would measure the wait (a 20%-loss
+    /// `Sim` transfer's SRTT went to 8 s and its RTO to the 120 s maximum).
+    pub fn clean_rtt(
+        &self,
+        now: Instant,
+        una: SeqNum,
+        blocks: &[(SeqNum, SeqNum)],
+    ) -> Option<Duration> {
+        let mut newest: Option<Instant> = None;
+        let since = self.timed_out_at;
+        let mut note = |s: &Seg| {
+            let fresh = since.is_none_or(|t| s.xmit >= t);
+            if fresh && !s.sacked && !s.rexmit && newest.is_none_or(|t| s.xmit > t) {
+                newest = Some(s.xmit);
+            }
+        };
+        let acked = self.segs.iter().take_while(|s| s.end <= una);
+        if !acked.clone().any(|s| s.rexmit && !s.sacked) {
+            acked.for_each(&mut note);
+        }
+        for &(l, r) in blocks {
+            let i = self.segs.partition_point(|s| s.end <= l);
+            let inside = self.segs.range(i..).take_while(|s| s.start < r);
+            inside
+                .filter(|s| s.start >= l && s.end <= r)
+                .for_each(&mut note);
+        }
+        newest.map(|t| now.saturating_duration_since(t))
     }
 
     /// RFC 8985 6.2 steps 2 and 3 for the records an ACK delivered: the cumulative ACK
@@ -407,6 +449,11 @@ impl Rack {
             .skip(i)
             .find(|s| s.lost)
             .map(|s| (s.start.max(from), s.end))
+    }
+
+    /// The retransmission timer fired at `now` (see [`Rack::clean_rtt`]).
+    pub fn on_timeout(&mut self, now: Instant) {
+        self.timed_out_at = Some(now);
     }
 
     /// RFC 8985 6.3 / RFC 2018 section 8: after a retransmission timeout the sender

@@ -326,12 +326,7 @@ impl Connection {
         if !self.opts.sack {
             return 0;
         }
-        let mut sacked = [(SeqNum(0), SeqNum(0)); 4];
-        let mut n = 0;
-        for &(l, r) in blocks.iter().skip(usize::from(dsack)).flatten() {
-            sacked[n] = (SeqNum(l), SeqNum(r));
-            n += 1;
-        }
+        let (sacked, n) = sack_blocks(blocks, dsack);
         // RFC 8985 6.2 step 2's echo check, with timestamps in use (RFC 7323 5.3's
         // comparison, against the TSval the transmission carried).
         let echo = tsecr.filter(|_| self.opts.timestamps);
@@ -424,6 +419,17 @@ impl Connection {
     }
 }
 
+/// The SACK blocks of an ACK as sequence numbers, without its D-SACK block.
+fn sack_blocks(blocks: &[Option<(u32, u32)>], dsack: bool) -> ([(SeqNum, SeqNum); 4], usize) {
+    let mut sacked = [(SeqNum(0), SeqNum(0)); 4];
+    let mut n = 0;
+    for &(l, r) in blocks.iter().skip(usize::from(dsack)).flatten().take(4) {
+        sacked[n] = (SeqNum(l), SeqNum(r));
+        n += 1;
+    }
+    (sacked, n)
+}
+
 impl Connection {
     /// RFC 9293 3.10.7.4 fifth, the ACK field of an acceptable segment, in the order the
     /// RFCs stack up: D-SACK (RFC 2883 5), the SACK scoreboard (RFC 2018), SND.UNA and the
@@ -456,10 +462,25 @@ impl Connection {
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
         let dups_before = self.rec.dup_acks;
+        // Without timestamps, with SACK: the RTT from RACK's records (`Rack::clean_rtt`),
+        // also from ACKs that only SACK. Karn's one timed segment at a time, discarded
+        // at every retransmission, gave so few samples under heavy loss that a backed-off
+        // RTO could grow to the user timeout before one came (RFC 6298 5.7: only a new
+        // measurement collapses the back-off).
+        let clean_rtt = if self.opts.sack && !self.opts.timestamps {
+            let (sacked, n) = sack_blocks(&seg.sack_ranges, dsack.is_some());
+            self.rack
+                .clean_rtt(now, ack.max(self.snd_una), &sacked[..n])
+        } else {
+            None
+        };
         if ack > self.snd_una {
-            self.ack_advance(now, ack, seg, ctx);
+            self.ack_advance(now, ack, seg, clean_rtt, ctx);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
+            if let Some(rtt) = clean_rtt {
+                self.take_rtt_sample(now, rtt);
+            }
         }
         let dup = self.rec.dup_acks > dups_before;
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.

@@ -154,3 +154,35 @@ fn sack_enhanced_frto_keeps_a_genuine_rto() {
     assert!(info.ssthresh < usize::MAX);
     assert_eq!(h.s.stats().tcp_spurious_rtos, 0);
 }
+
+/// RFC 6298 3 and 5 without timestamps, with SACK (`Rack::clean_rtt`, as Linux's
+/// `sack_rtt`): after a timeout, the ACK that cumulatively acknowledges only the
+/// retransmitted segment measures nothing (Karn: it may answer either copy), nor does a
+/// first SACK of a segment sent before the timeout (its report may have waited out the
+/// back-off: "a new RTT measurement ... can only happen when new data has been sent and
+/// acknowledged"); a SACK of new data sent after it measures its RTT and collapses the
+/// back-off. Karn's single timed segment, dropped at the retransmission, gave none.
+#[test]
+fn without_timestamps_a_sack_of_new_data_ends_the_back_off() {
+    let mut h = Harness::new();
+    let (c, out, _) = timed_out_flight(&mut h, true);
+    let backoffs = |h: &Harness| h.s.tcp_conn(c.h).unwrap().rtt.backoffs();
+    assert_eq!(backoffs(&h), 1);
+    let mut a = c.seg(ACK).ack(end(&out[0]));
+    a.sack = vec![(out[2].seq, end(&out[2]))];
+    h.inject(&a);
+    assert_eq!(backoffs(&h), 1, "nothing measured");
+    // F-RTO (RFC 5682 2b) sends two new segments; 30 ms later the first is SACKed.
+    let new = expect_two_new(&mut h, &out);
+    let srtt = h.s.tcp_conn(c.h).unwrap().info().srtt;
+    let _ = h.advance_by(ms(30));
+    let mut b = c.seg(ACK).ack(end(&out[0]));
+    b.sack = vec![(out[2].seq, end(&out[2])), (new[0].seq, end(&new[0]))];
+    h.inject(&b);
+    assert_eq!(backoffs(&h), 0, "a SACK of new data measures");
+    let after = h.s.tcp_conn(c.h).unwrap().info().srtt;
+    assert!(
+        after < srtt,
+        "a 30 ms sample lowered SRTT: {srtt:?} -> {after:?}"
+    );
+}
