@@ -103,7 +103,7 @@ impl Writer {
         });
         let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
-            .name(format!("tunstack-tx-{}", tx.name()))
+            .name(format!("tstx-{}", tx.name()))
             .spawn(move || {
                 let _ended = Ended(&q);
                 write_loop(&q, &mut tx);
