@@ -647,7 +647,8 @@ impl TurnIo {
 
 /// One turn: read what the devices have, then under the core's lock take it in, run
 /// timers and collect what the core sends; then, with the lock released (so that
-/// application threads work on the core meanwhile, on the other CPU), write it out and
+/// application threads work on the core meanwhile, on the other CPU), write it out (or
+/// hand it to the device's writer thread, see `super::writer`) and
 /// wake the threads and tasks whose sockets the turn touched. Returns the next deadline,
 /// and whether every device was read until it had nothing more (none hit the budget).
 pub(super) fn turn(
