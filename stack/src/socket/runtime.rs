@@ -14,7 +14,7 @@ use crate::wire::virtio::VirtioNetHdr;
 use std::thread::Thread;
 
 use super::poll::{pollfd, ppoll, EventFd};
-use super::writer::{Frame, RuntimeOptions, Writer};
+use super::writer::{Frame, RuntimeOptions, Writer, INLINE_FRAMES};
 
 const LOG: &str = "tunstack::runtime";
 
@@ -749,9 +749,24 @@ pub(super) fn turn(
         }
         io.sent.push(t.frame);
     }
-    for (w, staged) in io.writers.iter().zip(io.staged.iter_mut()) {
-        if let Some(w) = w {
+    for (i, (w, staged)) in io.writers.iter().zip(io.staged.iter_mut()).enumerate() {
+        let Some(w) = w else { continue };
+        if staged.is_empty() {
+            continue;
+        }
+        if staged.len() > INLINE_FRAMES || !w.drained() {
             w.push(staged)?;
+            continue;
+        }
+        // A few frames, and the thread holds none: written here, still in order.
+        for (frame, offload) in staged.drain(..) {
+            let sent = devices[i].1.send_offload(&frame, &offload, Instant::now());
+            io.sent.push(frame);
+            if let Err(e) = sent {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    return Err(e);
+                }
+            }
         }
     }
     for (_, dev) in devices.iter() {

@@ -19,6 +19,8 @@
 //! * **One lock per turn each way**: the runtime appends a turn's frames under one lock
 //!   and signals the thread only when it sleeps; the thread takes everything queued at
 //!   once and gives the buffers back under one lock.
+//! * **Small turns stay inline**: a turn with at most [`INLINE_FRAMES`] frames for a
+//!   thread that holds none writes them itself (nothing handed over can be overtaken).
 //! * **Errors**: a write error other than a full queue (which drops the frame, as
 //!   inline) is kept and returned to the runtime at its next turn, which stops it, as an
 //!   inline write error does.
@@ -40,6 +42,11 @@ const LOG: &str = "tunstack::runtime";
 /// wire-sized frames, or 16 super-segments. Enough for a turn's burst without waiting,
 /// small enough to stay in the caches the frames were built in.
 pub(super) const QUEUE_BYTES: usize = 1 << 20;
+
+/// A turn with at most this many frames for a device whose writer thread has nothing in
+/// hand writes them itself: an ACK or a request's answer then costs no hand-off between
+/// threads (a wake-up and a context switch), while bulk sending goes to the thread.
+pub(super) const INLINE_FRAMES: usize = 4;
 
 /// A frame and its offload header, as the device takes it.
 pub(super) type Frame = (Vec<u8>, VirtioNetHdr);
@@ -147,6 +154,13 @@ impl Writer {
             self.queue.work.notify_one();
         }
         Ok(())
+    }
+
+    /// Whether the thread has nothing handed over and not yet written, so that frames
+    /// written by the caller now leave in order after everything handed over before.
+    pub(super) fn drained(&self) -> bool {
+        let st = self.queue.lock();
+        st.bytes == 0 && !st.failed
     }
 
     /// Moves the buffers of the frames written since the last call into `out`; returns
