@@ -284,3 +284,57 @@ fn shutdown_mid_transfer_writes_in_order_and_closes_the_device_under_tokio() {
     }
     shutdown_mid_transfer(Drive::Tokio, "tsw6");
 }
+
+/// The interface deleted under a transfer (writes and reads then fail with `EBADFD`):
+/// the runtime stops with the device's error instead of waiting on its writer thread,
+/// the application's write fails, and the writer thread is gone.
+#[test]
+fn a_vanished_device_stops_the_runtime_with_its_error() {
+    if !common::require_root() {
+        return;
+    }
+    let name = "tsw7";
+    let ns = common::NetNs::new();
+    let rt = stack_in(&ns, name, false, Drive::Thread, WriterMode::Thread);
+    let listener = ns.run(|| std::net::TcpListener::bind(sa(HOST, 6300)).unwrap());
+    let kernel = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let h = rt.handle();
+    let app = std::thread::spawn(move || {
+        let mut c = tunstack::TcpStream::connect_on(&h, sa(HOST, 6300), None).unwrap();
+        let chunk = data(1 << 20, 4);
+        loop {
+            if let Err(e) = c.write_all(&chunk) {
+                return e.kind();
+            }
+        }
+    });
+    let t = Instant::now();
+    while rt.handle().stats().get("TcpOutSegs").unwrap_or(0) < 1024 {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the transfer started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ns.exec_ok("ip", &["link", "del", "dev", name]);
+    let t = Instant::now();
+    while rt.is_running() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the runtime stops when its device goes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        rt.shutdown().is_err(),
+        "shutdown reports the device's error"
+    );
+    assert_eq!(app.join().unwrap(), ErrorKind::ConnectionAborted);
+    assert_eq!(writer_threads_settle(name, 0), 0, "the writer thread ended");
+    kernel.join().unwrap();
+}
