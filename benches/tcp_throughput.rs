@@ -31,7 +31,12 @@
 //! `TUNSTACK_BENCH_LONG=1` moves 1 GiB per transfer (default 256 MiB),
 //! `TUNSTACK_BENCH_MIB=n` sets it directly, `TUNSTACK_BENCH_REPS=n` the repetitions
 //! (default 3), `TUNSTACK_BENCH_ONLY=a,b` the parts (`memory`, `tunstack`, `smoltcp`,
-//! `raw`, `veth`, `loss`; `tun` = the four TUN-table parts; default all).
+//! `raw`, `veth`, `loss`; `tun` = the four TUN-table parts; `tunstack-tso` and
+//! `tunstack-plain` = tunstack with offloads or `--no-offload` alone; default all),
+//! `TUNSTACK_BENCH_DIR=in|out` one direction of the table (`in`: kernel -> X, `out`:
+//! X -> kernel; default both), e.g. to profile one of them with `perf record -a`;
+//! `TUNSTACK_BENCH_WRITER=auto|thread|inline` tunstack's writer threads (`tunstack up
+//! --writer`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -89,7 +94,12 @@ impl Parts {
 
     fn wants(&self, part: &str) -> bool {
         let tun_part = matches!(part, "tunstack" | "smoltcp" | "raw" | "veth");
-        self.0.is_empty() || self.0.iter().any(|p| p == part || (p == "tun" && tun_part))
+        let half = matches!(part, "tunstack-tso" | "tunstack-plain");
+        self.0.is_empty()
+            || self
+                .0
+                .iter()
+                .any(|p| p == part || (p == "tun" && tun_part) || (p == "tunstack" && half))
     }
 }
 
@@ -113,7 +123,7 @@ fn main() {
     if parts.wants("memory") {
         in_memory(reps, total, &mut notes);
     }
-    let table = ["tunstack", "smoltcp", "raw", "veth"]
+    let table = ["tunstack-tso", "tunstack-plain", "smoltcp", "raw", "veth"]
         .iter()
         .any(|p| parts.wants(p));
     if (table || parts.wants("loss")) && support::root_or_skip("the TUN and veth scenarios") {
@@ -438,6 +448,7 @@ fn tunstack_up(ns: &NetNs, tun: &str, n: u8, offload: bool, loss: f64) -> Runnin
         },
         seed: Some(11),
         no_offload: !offload,
+        writer: writer_mode(),
         ..LinkOptions::default()
     };
     let running = bring_up(&setup, &link).unwrap_or_else(|e| panic!("tunstack up: {e}"));
@@ -447,6 +458,18 @@ fn tunstack_up(ns: &NetNs, tun: &str, n: u8, offload: bool, loss: f64) -> Runnin
             .expect("tunstack service");
     }
     running
+}
+
+/// `TUNSTACK_BENCH_WRITER=auto|thread|inline`: which of tunstack's devices get a
+/// writer thread (`tunstack up --writer`; default auto).
+fn writer_mode() -> tunstack::socket::WriterMode {
+    std::env::var("TUNSTACK_BENCH_WRITER")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|e| panic!("TUNSTACK_BENCH_WRITER: {e}"))
+        })
+        .unwrap_or_default()
 }
 
 /// Counters worth reading after the runs, by `nstat` name (absent ones print `-`).
@@ -485,7 +508,7 @@ fn tun_table(parts: &Parts, reps: usize, total: u64, notes: &mut Vec<String>) {
         runs: [Vec::new(), Vec::new()],
         note: None,
     };
-    if parts.wants("tunstack") {
+    if parts.wants("tunstack-tso") {
         let on = tunstack_up(&ns, "tsb0", 0, true, 0.0);
         // What the device took (the ready line's `offload tso|off`).
         let status = if on.offload {
@@ -494,15 +517,17 @@ fn tun_table(parts: &Parts, reps: usize, total: u64, notes: &mut Vec<String>) {
             " (the kernel refused: runs without)"
         };
         stacks.push(("tunstack (offloads)".into(), on));
-        stacks.push((
-            "tunstack --no-offload".into(),
-            tunstack_up(&ns, "tsb1", 1, false, 0.0),
-        ));
         subjects.push(tcp(
             format!("tunstack, offloads on{status}"),
             &ns,
             net(0, 2),
             None,
+        ));
+    }
+    if parts.wants("tunstack-plain") {
+        stacks.push((
+            "tunstack --no-offload".into(),
+            tunstack_up(&ns, "tsb1", 1, false, 0.0),
         ));
         subjects.push(tcp("tunstack --no-offload".into(), &ns, net(1, 2), None));
     }
@@ -551,10 +576,16 @@ fn tun_table(parts: &Parts, reps: usize, total: u64, notes: &mut Vec<String>) {
         )),
     }
 
+    let dirs: &[Dir] = match std::env::var("TUNSTACK_BENCH_DIR").as_deref() {
+        Ok("in") => &[Dir::KernelToX],
+        Ok("out") => &[Dir::XToKernel],
+        _ => &[Dir::KernelToX, Dir::XToKernel],
+    };
     for _ in 0..reps {
         for s in subjects.iter_mut() {
-            s.run(Dir::KernelToX, total, cap);
-            s.run(Dir::XToKernel, total, cap);
+            for &d in dirs {
+                s.run(d, total, cap);
+            }
         }
     }
 

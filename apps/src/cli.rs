@@ -149,6 +149,11 @@ pub struct LinkArgs {
     /// sends and receives one wire-sized packet per syscall.
     #[arg(long)]
     pub no_offload: bool,
+    /// Which devices get a writer thread, so the write system calls (and the kernel's
+    /// receive work inside them) overlap the stack's work on another core: auto (devices
+    /// without offloads), thread (every TUN/TAP device), inline (none).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub writer: tunstack::socket::WriterMode,
     /// TCP congestion control algorithm.
     #[arg(long = "cc", value_name = "NAME", value_parser = algorithm,
           help = algorithm_help())]
@@ -420,6 +425,7 @@ impl LinkArgs {
             tap: self.tap.is_some(),
             mac: self.mac,
             no_offload: self.no_offload,
+            writer: self.writer,
             congestion: self.congestion,
             trace_events: 0,
         };

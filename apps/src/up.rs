@@ -12,7 +12,7 @@ use tunstack::link::tap::TapDevice;
 use tunstack::link::tun::TunDevice;
 use tunstack::link::{Device, Medium};
 use tunstack::rand::Rng;
-use tunstack::socket::Runtime;
+use tunstack::socket::{Runtime, RuntimeOptions};
 use tunstack::stack::{Stack, StackConfig};
 use tunstack::wire::EthernetAddress;
 
@@ -37,6 +37,8 @@ pub struct LinkOptions {
     /// Open the TUN or TAP device without virtio-net offloads (TSO/checksum): one wire-sized
     /// packet per syscall (`--no-offload`).
     pub no_offload: bool,
+    /// Which devices get a writer thread (`--writer`; see `tunstack::socket::WriterMode`).
+    pub writer: tunstack::socket::WriterMode,
     /// The TCP congestion control algorithm (`--cc`; `None`: the stack's default).
     pub congestion: Option<tunstack::tcp::congestion::Algorithm>,
     /// Events kept per TCP connection in its trace (0: no tracing; `tunstack up
@@ -276,11 +278,12 @@ pub fn bring_up(setup: &Setup, link: &LinkOptions) -> Result<Running, UpError> {
     // `TUNSTACK_RUNTIME=thread` gives the stack a thread of its own, the servers theirs
     // (for comparisons).
     let start = if std::env::var_os("TUNSTACK_RUNTIME").is_some_and(|v| v == "thread") {
-        Runtime::spawn
+        Runtime::spawn_with
     } else {
-        Runtime::spawn_tokio
+        Runtime::spawn_tokio_with
     };
-    let runtime = start(stack, devices).map_err(|e| explain("starting the runtime", e))?;
+    let options = RuntimeOptions::with_writer(link.writer);
+    let runtime = start(stack, devices, options).map_err(|e| explain("starting the runtime", e))?;
     Ok(Running {
         runtime,
         ifaces: setup.ifaces.clone(),

@@ -189,8 +189,15 @@ pub struct Stack {
     tcp_out: Vec<(Vec<u8>, VirtioNetHdr)>,
 }
 
-/// The most buffers [`Stack::recycle`] keeps.
-const FRAME_POOL: usize = 256;
+/// The most buffers [`Stack::recycle`] keeps: a turn's worth of wire-sized frames with
+/// the runtime's writer threads holding theirs (1 MiB each, about 700 frames), so that
+/// sending without offloads allocates no frame.
+const FRAME_POOL: usize = 1024;
+
+/// The most buffers [`Stack::recycle`] keeps when it is handed a large one (a
+/// super-segment's, up to 64 KiB): large buffers are kept only while the pool is under
+/// this, so they hold at most 16 MiB, and wire-sized ones (4 KiB at most) 4 MiB more.
+const FRAME_POOL_LARGE: usize = 256;
 
 /// The capacity of a fresh frame buffer: any wire-sized frame (an Ethernet MTU's with
 /// its header) fits, so [`Stack::recycle`] takes it back.
@@ -435,7 +442,12 @@ impl Stack {
     /// Hands back the buffer of a frame that was sent (or received and processed), so
     /// the next outgoing frame can reuse it instead of allocating.
     pub fn recycle(&mut self, frame: Vec<u8>) {
-        if self.frame_pool.len() < FRAME_POOL && frame.capacity() >= FRAME_MIN_RECYCLE {
+        let keep = if frame.capacity() > 2 * FRAME_CAPACITY {
+            FRAME_POOL_LARGE
+        } else {
+            FRAME_POOL
+        };
+        if self.frame_pool.len() < keep && frame.capacity() >= FRAME_MIN_RECYCLE {
             self.frame_pool.push(frame);
         }
     }

@@ -41,6 +41,30 @@ fn defaults_without_flags() {
     assert!(link.impair.is_noop() && !link.tap && link.pcap.is_none());
 }
 
+/// `--writer`: which devices get a writer thread; `auto` unless asked, a wrong value
+/// refused with the choices named.
+#[test]
+fn writer_mode_is_stored() {
+    use tunstack::socket::WriterMode;
+    let writer = |line: &str| match parse(&args(line)) {
+        Ok(Command::Up(_, link, _)) => link.writer,
+        c => panic!("{line}: {c:?}"),
+    };
+    assert_eq!(writer("up"), WriterMode::Auto);
+    assert_eq!(writer("up --writer thread"), WriterMode::Thread);
+    assert_eq!(
+        writer("up --no-offload --writer inline"),
+        WriterMode::Inline
+    );
+    assert_eq!(writer("up --writer auto"), WriterMode::Auto);
+    let (e, code) = error("up --writer always");
+    assert_eq!(code, 2);
+    assert!(
+        e.contains("--writer") && e.contains("auto, thread or inline"),
+        "{e}"
+    );
+}
+
 #[test]
 fn new_flags_are_stored() {
     let c = parse(&args("up --no-offload --cc RENO --max-conns 3"));
@@ -217,7 +241,14 @@ fn help_and_version_exit_zero() {
         );
     }
     let (text, _) = error("up --help");
-    for flag in ["--www", "--max-conns", "--loss", "--no-offload", "--cc"] {
+    for flag in [
+        "--www",
+        "--max-conns",
+        "--loss",
+        "--no-offload",
+        "--writer",
+        "--cc",
+    ] {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
     assert!(

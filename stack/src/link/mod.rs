@@ -48,7 +48,7 @@ pub use impair::{ImpairConfig, ImpairCounters, ImpairStats, Impaired, Impairment
 pub use memory::{MemoryEnd, MemoryLink};
 pub use pcap::{LinkType, Pcap, PcapReader, PcapWriter};
 pub use tap::TapDevice;
-pub use tun::TunDevice;
+pub use tun::{DeviceTx, TunDevice};
 
 /// Length of an Ethernet II header (destination, source, EtherType), without FCS or VLAN tag.
 pub const ETHERNET_HEADER_LEN: usize = 14;
@@ -125,6 +125,15 @@ pub trait Device {
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
         None
     }
+
+    /// The device's sending side as an object of its own, for a writer thread (the
+    /// runtime's [`WriterMode`](crate::socket::WriterMode)): TUN and TAP devices have
+    /// one ([`DeviceTx`], on a duplicate of their descriptor); wrappers (impairment,
+    /// capture) and in-memory links do not (`None`, the default), since what they do
+    /// on sending must stay in order with what they do on receiving.
+    fn split_tx(&self) -> io::Result<Option<DeviceTx>> {
+        Ok(None)
+    }
 }
 
 impl<D: Device + ?Sized> Device for Box<D> {
@@ -159,6 +168,9 @@ impl<D: Device + ?Sized> Device for Box<D> {
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
         (**self).raw_fd()
     }
+    fn split_tx(&self) -> io::Result<Option<DeviceTx>> {
+        (**self).split_tx()
+    }
 }
 
 impl<D: Device + ?Sized> Device for &mut D {
@@ -192,6 +204,9 @@ impl<D: Device + ?Sized> Device for &mut D {
     }
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
         (**self).raw_fd()
+    }
+    fn split_tx(&self) -> io::Result<Option<DeviceTx>> {
+        (**self).split_tx()
     }
 }
 

@@ -102,4 +102,7 @@ impl Device for TapDevice {
     fn raw_fd(&self) -> Option<RawFd> {
         Some(self.raw.fd.as_raw_fd())
     }
+    fn split_tx(&self) -> io::Result<Option<super::DeviceTx>> {
+        self.raw.split_tx().map(Some)
+    }
 }

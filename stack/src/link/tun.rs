@@ -144,6 +144,9 @@ impl Device for TunDevice {
     fn raw_fd(&self) -> Option<RawFd> {
         Some(self.raw.fd.as_raw_fd())
     }
+    fn split_tx(&self) -> io::Result<Option<DeviceTx>> {
+        self.raw.split_tx().map(Some)
+    }
 }
 
 /// What TUN and TAP devices share: the descriptor, a control socket and the cached MTU.
@@ -284,13 +287,82 @@ impl RawIface {
     /// other errors (`EIO` while the interface is down, `EINVAL` for a malformed frame)
     /// are returned.
     pub(super) fn send(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
-        if hdr.gso_type == virtio::GsoType::TcpV6 && !self.tso6 {
-            return self.send_cut(frame, hdr);
+        self.tx_info().send(&self.fd, frame, hdr)
+    }
+
+    fn tx_info(&self) -> TxInfo<'_> {
+        TxInfo {
+            name: &self.name,
+            vnet: self.vnet,
+            tso6: self.tso6,
+            link_hl: self.link_hl,
+        }
+    }
+
+    /// The sending side on a descriptor of its own ([`Device::split_tx`]).
+    pub(super) fn split_tx(&self) -> io::Result<DeviceTx> {
+        Ok(DeviceTx {
+            fd: self.fd.try_clone()?,
+            name: self.name.clone(),
+            vnet: self.vnet,
+            tso6: self.tso6,
+            link_hl: self.link_hl,
+        })
+    }
+}
+
+/// The sending side of a TUN or TAP device on a thread of its own (the runtime's writer
+/// thread, see [`Device::split_tx`]): a duplicate of the device's descriptor (the
+/// interface lives until both are closed) and what sending needs to know. It sends as
+/// the device's [`Device::send_offload`] does.
+#[derive(Debug)]
+pub struct DeviceTx {
+    fd: OwnedFd,
+    name: String,
+    vnet: bool,
+    tso6: bool,
+    link_hl: usize,
+}
+
+impl DeviceTx {
+    /// Writes one frame with its offload header, as [`Device::send_offload`] does on the
+    /// device: a full kernel queue drops it (`Ok`), other errors are returned.
+    pub fn send_offload(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
+        TxInfo {
+            name: &self.name,
+            vnet: self.vnet,
+            tso6: self.tso6,
+            link_hl: self.link_hl,
+        }
+        .send(&self.fd, frame, hdr)
+    }
+
+    /// The interface's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What writing a frame needs to know of its device.
+struct TxInfo<'a> {
+    name: &'a str,
+    vnet: bool,
+    tso6: bool,
+    link_hl: usize,
+}
+
+impl TxInfo<'_> {
+    /// One frame, behind its header with the virtio-net header; as wire packets without
+    /// it (or for a TCPV6 super-segment the kernel did not agree to take).
+    fn send(&self, fd: &OwnedFd, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
+        if !hdr.is_none() && (!self.vnet || (hdr.gso_type == virtio::GsoType::TcpV6 && !self.tso6))
+        {
+            return self.send_cut(fd, frame, hdr);
         }
         let h = hdr.to_bytes();
         let parts: &[&[u8]] = if self.vnet { &[&h, frame] } else { &[frame] };
         loop {
-            match write_all_parts(&self.fd, parts) {
+            match write_all_parts(fd, parts) {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e)
@@ -304,20 +376,17 @@ impl RawIface {
             }
         }
     }
-}
 
-impl RawIface {
-    /// Writes a super-segment the kernel did not agree to take (TCPV6 without
-    /// `TUN_F_TSO6`) as the wire segments it stands for (each behind the frame's link
-    /// header on TAP).
-    fn send_cut(&mut self, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
+    /// Writes a frame the device cannot take whole (a super-segment or a partial
+    /// checksum without the virtio-net header; TCPV6 without `TUN_F_TSO6`) as the wire
+    /// frames it stands for (each behind the frame's link header on TAP).
+    fn send_cut(&self, fd: &OwnedFd, frame: &[u8], hdr: &VirtioNetHdr) -> io::Result<()> {
         let mut pieces = Vec::new();
-        let link_hl = self.link_hl;
-        super::wire_frames(link_hl, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("offload header: {e}"))
-        })?;
+        super::wire_frames(self.link_hl, frame, hdr, &mut |f| pieces.push(f.to_vec())).map_err(
+            |e| io::Error::new(io::ErrorKind::InvalidInput, format!("offload header: {e}")),
+        )?;
         for p in pieces {
-            self.send(&p, &VirtioNetHdr::NONE)?;
+            self.send(fd, &p, &VirtioNetHdr::NONE)?;
         }
         Ok(())
     }
@@ -407,8 +476,17 @@ fn read_retrying(fd: &OwnedFd, head: &mut [u8], buf: &mut [u8]) -> io::Result<Op
     }
 }
 
-/// One writev(2) of `parts` as a single packet.
+/// One writev(2) of `parts` as a single packet (a plain write(2) for one part: without
+/// the virtio-net header, which spares the kernel importing an iovec array per packet).
 fn write_all_parts(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<()> {
+    if let [one] = parts {
+        // SAFETY: `one` is a live buffer of the stated length, which write only reads.
+        let n = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        return Ok(());
+    }
     let mut arr = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,

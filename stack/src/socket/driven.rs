@@ -155,9 +155,11 @@ struct Driver {
 
 /// Drives the stack until it is shut down or a device fails; runs inside the tokio
 /// runtime of [`super::Runtime::spawn_tokio`].
-pub(super) async fn drive(shared: &Shared, devices: Vec<Attached>) -> io::Result<()> {
+pub(super) async fn drive(shared: &Shared, devices: Vec<Attached>, io: TurnIo) -> io::Result<()> {
     shared.driven_here();
-    let result = match Driver::new(devices) {
+    let result = match Driver::new(devices, io) {
+        // The driver (and its writer threads, which write what they hold first) goes
+        // before the stack is marked stopped.
         Ok(mut d) => poll_fn(|cx| d.poll(shared, cx)).await,
         Err(e) => Err(e),
     };
@@ -169,7 +171,7 @@ pub(super) async fn drive(shared: &Shared, devices: Vec<Attached>) -> io::Result
 }
 
 impl Driver {
-    fn new(devices: Vec<Attached>) -> io::Result<Driver> {
+    fn new(devices: Vec<Attached>, io: TurnIo) -> io::Result<Driver> {
         let fds = devices
             .iter()
             .map(|(_, d)| {
@@ -194,7 +196,7 @@ impl Driver {
             timer,
             armed: None,
             deadline: None,
-            io: TurnIo::default(),
+            io,
             events: Vec::new(),
             woken: Vec::new(),
         })

@@ -17,17 +17,20 @@ mod driven;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod icmp;
+mod poll;
 mod ready;
 mod runtime;
 mod task;
 mod tcp;
 mod udp;
+mod writer;
 
 pub use icmp::EchoSocket;
 pub use ready::{Event, Interest, Poller, Readiness, Source};
 pub use runtime::{Attached, Runtime, StackHandle};
 pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
+pub use writer::{RuntimeOptions, WriterMode};
 
 pub(crate) use tcp::{conn_error, tcp_error};
 pub(crate) use udp::udp_error;

@@ -1,7 +1,6 @@
 //! The runtime thread: drives the sans-IO core over real devices in real time.
 
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -10,9 +9,12 @@ use crate::iface::IfaceId;
 use crate::link::Device;
 use crate::stack::{Stack, Transmit, WaitKey};
 use crate::stats::Stats;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::virtio::VirtioNetHdr;
 use std::thread::Thread;
+
+use super::poll::{pollfd, ppoll, EventFd};
+use super::writer::{Frame, RuntimeOptions, Writer, INLINE_FRAMES};
 
 const LOG: &str = "tunstack::runtime";
 
@@ -438,13 +440,26 @@ impl std::fmt::Debug for Runtime {
 pub type Attached = (IfaceId, Box<dyn Device + Send>);
 
 impl Runtime {
-    /// Starts the runtime thread driving `stack` over `devices`.
+    /// Starts the runtime thread driving `stack` over `devices`, with the default
+    /// [`RuntimeOptions`].
     pub fn spawn(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
+        Runtime::spawn_with(stack, devices, RuntimeOptions::default())
+    }
+
+    /// Starts the runtime thread driving `stack` over `devices`, as `options` say
+    /// (which devices get a writer thread of their own, see
+    /// [`WriterMode`](super::WriterMode)).
+    pub fn spawn_with(
+        stack: Stack,
+        devices: Vec<Attached>,
+        options: RuntimeOptions,
+    ) -> io::Result<Runtime> {
+        let io = TurnIo::new(&devices, options)?;
         let shared = Arc::new(Shared::new(stack, Wake::Fd(EventFd::new()?)));
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("tunstack-runtime".into())
-            .spawn(move || run(&s, devices))?;
+            .spawn(move || run(&s, devices, io))?;
         Ok(Runtime::started(shared, thread))
     }
 
@@ -459,6 +474,19 @@ impl Runtime {
     /// [`Runtime::spawn`].
     #[cfg(feature = "tokio")]
     pub fn spawn_tokio(stack: Stack, devices: Vec<Attached>) -> io::Result<Runtime> {
+        Runtime::spawn_tokio_with(stack, devices, RuntimeOptions::default())
+    }
+
+    /// [`Runtime::spawn_tokio`] as `options` say. A device's writer thread
+    /// ([`WriterMode`](super::WriterMode)) takes its write system calls off the
+    /// runtime's thread, which the servers' tasks share.
+    #[cfg(feature = "tokio")]
+    pub fn spawn_tokio_with(
+        stack: Stack,
+        devices: Vec<Attached>,
+        options: RuntimeOptions,
+    ) -> io::Result<Runtime> {
+        let io = TurnIo::new(&devices, options)?;
         let rt = ::tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -470,7 +498,7 @@ impl Runtime {
         let thread = std::thread::Builder::new()
             .name("tunstack-runtime".into())
             .spawn(move || {
-                let r = rt.block_on(super::driven::drive(&s, devices));
+                let r = rt.block_on(super::driven::drive(&s, devices, io));
                 // The tasks still there (servers, connections) go with the runtime.
                 drop(rt);
                 r
@@ -535,8 +563,7 @@ impl Drop for Runtime {
     }
 }
 
-fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
-    let mut io = TurnIo::default();
+fn run(shared: &Shared, mut devices: Vec<Attached>, mut io: TurnIo) -> io::Result<()> {
     let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut events = Vec::new();
     let mut woken = Vec::new();
@@ -569,6 +596,8 @@ fn run(shared: &Shared, mut devices: Vec<Attached>) -> io::Result<()> {
             wake.drain();
         }
     };
+    // The writer threads write what they hold and end before the devices close.
+    drop(io);
     shared.halt();
     if let Err(e) = &result {
         log::error!(target: LOG, "runtime stopped: {e}");
@@ -598,11 +627,28 @@ pub(super) struct TurnIo {
     /// Devices not to read this turn, by index (the driver task knows which have
     /// nothing); empty: read them all.
     pub(super) skip: Vec<bool>,
+    /// Each device's writer thread, by index (`None`: written inline).
+    writers: Vec<Option<Writer>>,
+    /// Frames for each writer thread this turn, handed over at once.
+    staged: Vec<Vec<Frame>>,
+}
+
+impl TurnIo {
+    /// The turn's buffers, and a writer thread for each device `options` give one.
+    pub(super) fn new(devices: &[Attached], options: RuntimeOptions) -> io::Result<TurnIo> {
+        let writers = super::writer::writers_for(devices, options.writer)?;
+        Ok(TurnIo {
+            staged: writers.iter().map(|_| Vec::new()).collect(),
+            writers,
+            ..TurnIo::default()
+        })
+    }
 }
 
 /// One turn: read what the devices have, then under the core's lock take it in, run
 /// timers and collect what the core sends; then, with the lock released (so that
-/// application threads work on the core meanwhile, on the other CPU), write it out and
+/// application threads work on the core meanwhile, on the other CPU), write it out (or
+/// hand it to the device's writer thread, see `super::writer`) and
 /// wake the threads and tasks whose sockets the turn touched. Returns the next deadline,
 /// and whether every device was read until it had nothing more (none hit the budget).
 pub(super) fn turn(
@@ -614,6 +660,9 @@ pub(super) fn turn(
 ) -> io::Result<(Option<Instant>, bool)> {
     let now = Instant::now();
     let mut drained = true;
+    for w in io.writers.iter().flatten() {
+        w.take_written(&mut io.sent)?;
+    }
     for (i, (iface, dev)) in devices.iter_mut().enumerate() {
         if io.skip.get(i) == Some(&true) {
             continue;
@@ -681,16 +730,44 @@ pub(super) fn turn(
     }
 
     for t in io.tx.drain(..) {
-        if let Some((_, dev)) = devices.iter_mut().find(|(i, _)| *i == t.iface) {
-            let sent = dev.send_offload(&t.frame, &t.offload, Instant::now());
+        let Some(i) = devices.iter().position(|(i, _)| *i == t.iface) else {
+            io.sent.push(t.frame);
+            continue;
+        };
+        if io.writers.get(i).is_some_and(Option::is_some) {
+            io.staged[i].push((t.frame, t.offload));
+            continue;
+        }
+        let sent = devices[i]
+            .1
+            .send_offload(&t.frame, &t.offload, Instant::now());
+        if let Err(e) = sent {
+            // A full device queue drops the frame, as a full NIC ring would.
+            if e.kind() != io::ErrorKind::WouldBlock {
+                return Err(e);
+            }
+        }
+        io.sent.push(t.frame);
+    }
+    for (i, (w, staged)) in io.writers.iter().zip(io.staged.iter_mut()).enumerate() {
+        let Some(w) = w else { continue };
+        if staged.is_empty() {
+            continue;
+        }
+        if staged.len() > INLINE_FRAMES || !w.drained() {
+            w.push(staged)?;
+            continue;
+        }
+        // A few frames, and the thread holds none: written here, still in order.
+        for (frame, offload) in staged.drain(..) {
+            let sent = devices[i].1.send_offload(&frame, &offload, Instant::now());
+            io.sent.push(frame);
             if let Err(e) = sent {
-                // A full device queue drops the frame, as a full NIC ring would.
                 if e.kind() != io::ErrorKind::WouldBlock {
                     return Err(e);
                 }
             }
         }
-        io.sent.push(t.frame);
     }
     for (_, dev) in devices.iter() {
         deadline = earliest(deadline, dev.poll_at());
@@ -703,85 +780,5 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
-    }
-}
-
-fn pollfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
-}
-
-/// Waits for any of `fds` to become readable, or `timeout` (`None`: forever).
-fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: (d.total_micros() / 1_000_000) as libc::time_t,
-        tv_nsec: ((d.total_micros() % 1_000_000) * 1000) as libc::c_long,
-    });
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd structs whose length
-    // is passed alongside; `ts_ptr` is null or points to a timespec that outlives the call;
-    // a null signal mask leaves the mask unchanged.
-    let r = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            ts_ptr,
-            std::ptr::null(),
-        )
-    };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// A Linux eventfd used as a wake-up signal.
-pub(super) struct EventFd {
-    fd: RawFd,
-}
-
-impl EventFd {
-    fn new() -> io::Result<EventFd> {
-        // SAFETY: eventfd takes no pointers; the returned descriptor is owned by EventFd.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(EventFd { fd })
-    }
-
-    fn signal(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64 to our own eventfd. Failure (counter
-        // saturated) still leaves it readable, which is all a wake-up needs.
-        unsafe {
-            libc::write(self.fd, (&one as *const u64).cast(), 8);
-        }
-    }
-
-    fn drain(&self) {
-        let mut v: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64; non-blocking, so an empty counter
-        // returns EAGAIN, which is fine.
-        unsafe {
-            libc::read(self.fd, (&mut v as *mut u64).cast(), 8);
-        }
-    }
-}
-
-impl Drop for EventFd {
-    fn drop(&mut self) {
-        // SAFETY: we own this descriptor and close it exactly once.
-        unsafe {
-            libc::close(self.fd);
-        }
     }
 }

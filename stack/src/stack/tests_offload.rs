@@ -262,3 +262,22 @@ fn without_offload_segments_are_wire_sized() {
     }
     assert_eq!(s.stats().tun_gso_out, 0);
 }
+
+/// The frame pool is bounded whatever comes back: wire-sized buffers up to
+/// `FRAME_POOL` (a writer thread's worth in flight), super-segment-sized ones only while
+/// it holds under `FRAME_POOL_LARGE`, and buffers too small for a frame not at all.
+#[test]
+fn frame_pool_keeps_a_bounded_number_of_buffers() {
+    let (mut s, _) = stack(true);
+    for _ in 0..2 * FRAME_POOL {
+        s.recycle(Vec::with_capacity(64 * 1024));
+    }
+    assert_eq!(s.frame_pool.len(), FRAME_POOL_LARGE);
+    for _ in 0..2 * FRAME_POOL {
+        s.recycle(Vec::with_capacity(FRAME_CAPACITY));
+    }
+    assert_eq!(s.frame_pool.len(), FRAME_POOL);
+    s.frame_pool.clear();
+    s.recycle(Vec::with_capacity(100));
+    assert!(s.frame_pool.is_empty());
+}

@@ -418,10 +418,17 @@ impl Rack {
         let mut newly = 0;
         let mut timeout: Option<Duration> = None;
         for s in self.segs.iter_mut() {
-            if s.sacked || s.lost {
+            if sent_after(s.xmit, s.end, xmit_ts, self.end_seq) {
+                // First transmissions leave in sequence order and sending again only
+                // moves a record's time later, so every record after one sent once and
+                // after RACK.xmit_ts was sent after it too: none of them is lost yet.
+                // (Without this, each ACK walked the whole flight.)
+                if !s.rexmit {
+                    break;
+                }
                 continue;
             }
-            if sent_after(s.xmit, s.end, xmit_ts, self.end_seq) {
+            if s.sacked || s.lost {
                 continue;
             }
             let due = s.xmit + self.rtt + reo_wnd;
@@ -622,9 +629,38 @@ mod tests {
         assert_eq!((r.records(), r.lost_bytes(), r.pipe(0)), (0, 0, 0));
     }
 
+    /// RFC 8985 6.2 step 5 as written, looking at every record: what `detect_loss`,
+    /// which stops at the first record sent once after RACK.xmit_ts, must agree with.
+    fn detect_loss_every_record(
+        r: &mut Rack,
+        now: Instant,
+        reo_wnd: Duration,
+    ) -> (usize, Option<Duration>) {
+        let Some(xmit_ts) = r.xmit_ts else {
+            return (0, None);
+        };
+        let (mut newly, mut timeout) = (0, None::<Duration>);
+        for s in r.segs.iter_mut() {
+            if s.sacked || s.lost || sent_after(s.xmit, s.end, xmit_ts, r.end_seq) {
+                continue;
+            }
+            let due = s.xmit + r.rtt + reo_wnd;
+            if due <= now {
+                s.lost = true;
+                newly += s.len();
+            } else {
+                let left = due - now;
+                timeout = Some(timeout.map_or(left, |t| t.max(left)));
+            }
+        }
+        r.lost += newly;
+        (newly, timeout)
+    }
+
     /// The byte counts behind the pipe stay equal to the records' flags, and the records
     /// sorted and disjoint, whatever the peer's ACKs and SACK blocks say (hostile or
-    /// nonsense blocks included) and whatever is sent again.
+    /// nonsense blocks included) and whatever is sent again; and loss detection marks
+    /// what a look at every record would.
     #[test]
     fn counts_stay_exact_under_random_acks() {
         let mut rng = crate::rand::Rng::new(7);
@@ -663,7 +699,11 @@ mod tests {
                         una = una + rng.range_u64(0, nxt.since(una) as u64 + 1) as usize;
                     }
                     r.on_ack(now, una, &blocks);
-                    r.detect_loss(now, Duration::from_millis(rng.range_u64(0, 50)));
+                    let reo_wnd = Duration::from_millis(rng.range_u64(0, 50));
+                    let mut every = r.clone();
+                    let want = detect_loss_every_record(&mut every, now, reo_wnd);
+                    assert_eq!(r.detect_loss(now, reo_wnd), want, "step {step}");
+                    assert_eq!(r.segs, every.segs, "step {step}");
                 }
                 _ => {
                     if rng.chance(0.01) {
