@@ -15,6 +15,7 @@ use crate::tcp::state::State;
 use crate::tcp::SeqNum;
 use crate::tcp::Unreachable;
 use crate::time::Instant;
+use crate::wire::checksum;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
@@ -156,29 +157,26 @@ fn finish_segment(
     offload: bool,
     tso: GsoType,
 ) -> (Vec<u8>, VirtioNetHdr) {
-    buf.extend_from_slice(seg.payload[0]);
-    buf.extend_from_slice(seg.payload[1]);
-    let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
+    let [a, b] = seg.payload;
     if !offload {
-        // The payload's sum is taken from the send buffer's bytes the copy just read,
-        // not from the frame, whose fresh stores a read would wait for.
-        let payload_sum = payload_sum(seg);
+        // The payload is summed as it is copied from the send buffer, in the same pass
+        // (each vector loaded once, stored into the frame and added), not read again.
+        let first = checksum::append_and_sum(0, &mut buf, a);
+        let second = checksum::append_and_sum(0, &mut buf, b);
+        let payload_sum = checksum::add_at(first, second, a.len());
+        let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
         seg.repr.emit_before_payload(tcp, src, dst, payload_sum);
         return (buf, VirtioNetHdr::NONE);
     }
+    buf.extend_from_slice(a);
+    buf.extend_from_slice(b);
+    let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
     seg.repr.emit_offloaded(tcp, src, dst);
     let hdr = VirtioNetHdr {
         gso_type: seg.gso.map_or(GsoType::None, |_| tso),
         ..VirtioNetHdr::tcp4_tso(0, ip_hl, seg.repr.header_len(), seg.gso.unwrap_or(0))
     };
     (buf, hdr)
-}
-
-/// The one's-complement sum of a segment's payload, from its (up to two) pieces in the
-/// send buffer.
-fn payload_sum(seg: &Outgoing<'_>) -> u64 {
-    let [a, b] = seg.payload;
-    crate::wire::checksum::sum_at(crate::wire::checksum::sum(0, a), b, a.len())
 }
 
 /// [`build_frame`] for IPv6: the fixed header (no extension headers), then the segment
@@ -254,10 +252,12 @@ impl Stack {
         // A super-segment counts as the wire segments it stands for, as Linux counts
         // `gso_segs`.
         self.stats.tcp_in_segs += self.rx_offload.unwrap_or(1);
-        let seg = match TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
+        // Borrowed from the result, not moved out of it (see `ip_receive`).
+        let parsed = TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
             Some(_) => TcpRepr::parse_offloaded(&p),
             None => TcpRepr::parse(&p, src, dst),
-        }) {
+        });
+        let seg = match &parsed {
             Ok(s) => s,
             Err(e) => {
                 self.stats.tcp_in_errs += 1;
@@ -318,7 +318,7 @@ impl Stack {
             }
         }
         if let Some(idx) = found {
-            self.tcp_segment_for(now, idx, &seg);
+            self.tcp_segment_for(now, idx, seg);
             // An ACK that is due now (out-of-order data, a duplicate, a FIN) is
             // generated now, with the ACK number of this moment, so each such segment
             // gets its own (duplicate) ACK for the sender's loss detection. The ACK for
@@ -333,9 +333,9 @@ impl Stack {
                 self.tcp_flush(now);
             }
         } else if let Some(l) = self.tcp.find_listener(local) {
-            self.tcp_listen_input(now, l, local, remote, &seg);
+            self.tcp_listen_input(now, l, local, remote, seg);
         } else {
-            self.tcp_reset_closed(now, local, remote, &seg);
+            self.tcp_reset_closed(now, local, remote, seg);
         }
     }
 

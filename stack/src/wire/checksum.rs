@@ -16,7 +16,28 @@ mod fast;
 /// is summed as native-order words, with AVX-512 or AVX2 where the CPU has them
 /// (`checksum/fast.rs`), and folded and swapped here.
 pub fn sum(acc: u64, data: &[u8]) -> u64 {
-    let native = fast::native_sum(data);
+    finish(acc, fast::native_sum(data))
+}
+
+/// Copies `src` into `dst` (of the same length) and adds `src` to a running sum as
+/// [`sum`] does, reading each byte once: the copy into a receive buffer verifies the
+/// checksum on the way (RFC 1071 4.2 suggests combining the sum with a copy).
+///
+/// # Panics
+///
+/// If the lengths differ.
+pub fn copy_and_sum(acc: u64, dst: &mut [u8], src: &[u8]) -> u64 {
+    finish(acc, fast::copy_native_sum(dst, src))
+}
+
+/// Appends `src` to `buf` and adds it to a running sum as [`sum`] does, reading each byte
+/// once (a segment's payload going from the send buffer into its frame).
+pub fn append_and_sum(acc: u64, buf: &mut Vec<u8>, src: &[u8]) -> u64 {
+    finish(acc, fast::append_native_sum(buf, src))
+}
+
+/// A native-order sum folded, in network order, and added to the running sum `acc`.
+fn finish(acc: u64, native: u64) -> u64 {
     // Fold in native order, then swap to network order (a no-op on big-endian hosts).
     let folded = fold(native);
     // End-around carry: `acc` may be any running sum (2^64 = 1 modulo 2^16 - 1).
@@ -33,8 +54,19 @@ pub fn sum_at(acc: u64, data: &[u8], offset: usize) -> u64 {
     if offset.is_multiple_of(2) {
         return sum(acc, data);
     }
-    let part = fold(sum(0, data)).swap_bytes();
-    let (total, carry) = acc.overflowing_add(u64::from(part));
+    add_at(acc, sum(0, data), offset)
+}
+
+/// Adds `part`, the running sum of a piece of data taken as if it started the
+/// checksummed area, to `acc` for that piece lying `offset` bytes in: at an odd offset
+/// its folded sum is byte-swapped, as in [`sum_at`].
+pub fn add_at(acc: u64, part: u64, offset: usize) -> u64 {
+    let part = if offset.is_multiple_of(2) {
+        part
+    } else {
+        u64::from(fold(part).swap_bytes())
+    };
+    let (total, carry) = acc.overflowing_add(part);
     total + u64::from(carry)
 }
 

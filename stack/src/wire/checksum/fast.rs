@@ -43,6 +43,47 @@ pub(super) fn native_sum(data: &[u8]) -> u64 {
     portable(data)
 }
 
+/// Copies `src` into `dst` (of the same length) and returns [`native_sum`] of it, in one
+/// pass where the CPU has AVX-512: each vector is loaded once, stored and summed.
+///
+/// # Panics
+///
+/// If the lengths differ.
+pub(super) fn copy_native_sum(dst: &mut [u8], src: &[u8]) -> u64 {
+    assert_eq!(dst.len(), src.len(), "copy_native_sum: lengths differ");
+    #[cfg(target_arch = "x86_64")]
+    if src.len() >= 64 && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512F and AVX-512BW (checked just above), and `dst` is
+        // valid for `src.len()` bytes of writes (a slice of that length, borrowed
+        // mutably, so it overlaps nothing `src` borrows).
+        return unsafe { x86::copy_sum_avx512(dst.as_mut_ptr(), src) };
+    }
+    dst.copy_from_slice(src);
+    native_sum(src)
+}
+
+/// Appends `src` to `dst` and returns [`native_sum`] of it, in one pass where the CPU has
+/// AVX-512 (the bytes are stored straight into the vector's spare capacity, with no
+/// zeroing first).
+pub(super) fn append_native_sum(dst: &mut Vec<u8>, src: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if src.len() >= 64 && std::arch::is_x86_feature_detected!("avx512bw") {
+        dst.reserve(src.len());
+        let len = dst.len();
+        let spare = dst.spare_capacity_mut();
+        // SAFETY: the CPU has AVX-512F and AVX-512BW (checked just above); `spare` has
+        // room for at least `src.len()` bytes after the `reserve`, and is memory `dst`
+        // owns, which `src` (a shared borrow alive beside `&mut dst`) cannot overlap.
+        let total = unsafe { x86::copy_sum_avx512(spare.as_mut_ptr().cast(), src) };
+        // SAFETY: `copy_sum_avx512` wrote all `src.len()` bytes after the old length, so
+        // they are initialized, and they are within the capacity (the `reserve`).
+        unsafe { dst.set_len(len + src.len()) };
+        return total;
+    }
+    dst.extend_from_slice(src);
+    native_sum(src)
+}
+
 /// The sum in plain Rust: native-order 32-bit words into eight independent 64-bit
 /// accumulators (32 bytes a step, kept in vector registers by the compiler); no carry is
 /// lost before 2^32 words (16 GiB).
@@ -103,8 +144,9 @@ fn halves(data: &[u8]) -> u64 {
 pub(super) mod x86 {
     use std::arch::x86_64::{
         __m512i, _mm512_add_epi32, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512,
-        _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi64, _mm512_set1_epi32, _mm512_set1_epi64,
-        _mm512_setzero_si512, _mm512_srli_epi32, _mm512_srli_epi64,
+        _mm512_mask_storeu_epi8, _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi64,
+        _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi32,
+        _mm512_srli_epi64, _mm512_storeu_si512,
     };
 
     /// [`super::halves`] compiled for AVX2 (32-byte vectors).
@@ -167,6 +209,64 @@ pub(super) mod x86 {
                 // neither read nor faulted on (AVX-512 fault suppression) and load as zero.
                 let x = unsafe { _mm512_maskz_loadu_epi8(mask, rest.as_ptr().cast()) };
                 a1 = add_words(a1, x);
+            }
+            total += lanes_total(a0) + lanes_total(a1);
+        }
+        total
+    }
+
+    /// Copies `src` to `dst` and sums it, one 64-byte vector at a time (loaded once,
+    /// stored, and its words added), the last 0-63 bytes by masked load and store.
+    ///
+    /// # Safety
+    ///
+    /// `dst` must be valid for `src.len()` bytes of writes and not overlap `src`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(in crate::wire::checksum) unsafe fn copy_sum_avx512(dst: *mut u8, src: &[u8]) -> u64 {
+        let mut total = 0u64;
+        let mut done = 0;
+        for span in src.chunks(super::FLUSH) {
+            let (mut a0, mut a1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            let mut pairs = span.chunks_exact(128);
+            for p in &mut pairs {
+                let p = p.as_ptr();
+                // SAFETY: `p` points at 128 readable bytes, and `dst + done` at 128
+                // writable ones (the caller's promise for `src.len()` bytes; `done` counts
+                // the bytes before `p` in `src`).
+                unsafe {
+                    let (x, y) = (
+                        _mm512_loadu_si512(p.cast()),
+                        _mm512_loadu_si512(p.add(64).cast()),
+                    );
+                    _mm512_storeu_si512(dst.add(done).cast(), x);
+                    _mm512_storeu_si512(dst.add(done + 64).cast(), y);
+                    a0 = add_words(a0, x);
+                    a1 = add_words(a1, y);
+                }
+                done += 128;
+            }
+            let mut rest = pairs.remainder();
+            if rest.len() >= 64 {
+                // SAFETY: 64 readable bytes at `rest`, 64 writable at `dst + done`.
+                unsafe {
+                    let x = _mm512_loadu_si512(rest.as_ptr().cast());
+                    _mm512_storeu_si512(dst.add(done).cast(), x);
+                    a0 = add_words(a0, x);
+                }
+                done += 64;
+                rest = &rest[64..];
+            }
+            if !rest.is_empty() {
+                let mask = (1u64 << rest.len()) - 1;
+                // SAFETY: the masked load reads, and the masked store writes, only the
+                // first `rest.len()` bytes (fault suppression covers the rest), all inside
+                // `rest` and inside the caller's `dst` range.
+                unsafe {
+                    let x = _mm512_maskz_loadu_epi8(mask, rest.as_ptr().cast());
+                    _mm512_mask_storeu_epi8(dst.add(done).cast(), mask, x);
+                    a1 = add_words(a1, x);
+                }
+                done += rest.len();
             }
             total += lanes_total(a0) + lanes_total(a1);
         }
@@ -244,6 +344,44 @@ mod tests {
         for len in [FLUSH - 1, FLUSH, FLUSH + 1, 2 * FLUSH + 129, 5 * FLUSH + 63] {
             check_all(&vec![0xffu8; len]);
         }
+    }
+
+    /// Copying with the sum gives the bytes and the sum of the plain copy and sum, at
+    /// every length and alignment of source and destination.
+    #[test]
+    fn copy_and_append_match_copy_then_sum() {
+        let mut rng = crate::rand::Rng::new(12);
+        let mut src = vec![0u8; 700];
+        rng.fill(&mut src);
+        for start in [0, 1, 3, 31, 63] {
+            for dst_start in [0, 1, 17] {
+                for len in (0..600).step_by(7).chain([64, 127, 128, 129, 191, 192]) {
+                    let data = &src[start..start + len];
+                    let mut dst = vec![0xeeu8; dst_start + len + 70];
+                    let got = copy_native_sum(&mut dst[dst_start..dst_start + len], data);
+                    assert_eq!(&dst[dst_start..dst_start + len], data);
+                    assert!(
+                        dst[..dst_start]
+                            .iter()
+                            .chain(&dst[dst_start + len..])
+                            .all(|&b| b == 0xee),
+                        "wrote outside, len {len}"
+                    );
+                    assert_eq!(folded_be(got), reference(data), "copy, len {len}");
+                    let mut v = vec![0x11u8; dst_start];
+                    let got = append_native_sum(&mut v, data);
+                    assert_eq!(&v[dst_start..], data);
+                    assert_eq!(folded_be(got), reference(data), "append, len {len}");
+                }
+            }
+        }
+        let ones = vec![0xffu8; 2 * FLUSH + 77];
+        let mut dst = vec![0u8; ones.len()];
+        assert_eq!(
+            folded_be(copy_native_sum(&mut dst, &ones)),
+            reference(&ones)
+        );
+        assert_eq!(dst, ones);
     }
 
     proptest! {
