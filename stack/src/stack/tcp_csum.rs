@@ -19,19 +19,24 @@ use crate::tcp::SeqNum;
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 
 impl Stack {
-    /// Verifies `segment`'s checksum (`seg` parsed from it unverified), staging its
+    /// Verifies `segment`'s checksum (`seg` parsed from it unverified; `src` and `dst` the
+    /// addresses of `remote` and `local`, passed as the caller has them: built again from
+    /// the socket addresses, their bytes just stored were read back with a wide load
+    /// that waited for the stores), staging its
     /// payload in its connection's receive buffer where that can be done without changing
     /// what the buffer holds. `Ok` with the connection whose buffer holds a staged copy
     /// (to [`tcp_unstage`](Self::tcp_unstage) once the segment is processed), or `Err`
     /// when the checksum failed: the segment was counted and must be dropped.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn tcp_verify(
         &mut self,
+        src: IpAddr,
+        dst: IpAddr,
         segment: &[u8],
         seg: &TcpRepr<'_>,
         local: SocketAddr,
         remote: SocketAddr,
     ) -> Result<Option<u32>, ()> {
-        let (src, dst) = (remote.ip(), local.ip());
         let packet = TcpPacket::new_unchecked(segment);
         let staged = self.tcp_stage(seg, local, remote);
         let ok = match staged {
