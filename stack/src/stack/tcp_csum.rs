@@ -95,7 +95,8 @@ impl Stack {
     }
 
     /// Counts and logs a segment that could not be parsed: `TcpInErrs`, and
-    /// `TcpInCsumErrors` too if its checksum fails (checked here, as the parse did not).
+    /// `TcpInCsumErrors` too if its checksum fails (checked here, as the parse did not),
+    /// so a flipped bit in the header's length or options still counts as what it is.
     pub(super) fn tcp_malformed(
         &mut self,
         src: IpAddr,
@@ -104,8 +105,15 @@ impl Stack {
         e: &crate::wire::Error,
     ) {
         self.stats.tcp_in_errs += 1;
+        // Over the whole segment, whatever its header claims (a data offset beyond the
+        // segment too): the checksum covers every byte (RFC 9293 3.1).
         let bad_sum = self.rx_offload.is_none()
-            && TcpPacket::new_checked(segment).is_ok_and(|p| !p.verify_checksum(src, dst));
+            && !crate::wire::checksum::verify_transport_ip(
+                src,
+                dst,
+                crate::wire::tcp::PROTOCOL,
+                segment,
+            );
         if bad_sum {
             self.stats.tcp_in_csum_errors += 1;
         }
