@@ -25,10 +25,13 @@ mod ip_in;
 mod ip_out;
 mod ndisc6;
 mod tcp;
+mod tcp_csum;
 mod tcp_listen;
 mod tcp_pmtu;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_csum;
 #[cfg(test)]
 mod tests_fwd6;
 #[cfg(test)]

@@ -224,6 +224,9 @@ counters! {
     tcp_retrans_segs => "TcpRetransSegs",
     /// Segments received in error (checksum, malformed).
     tcp_in_errs => "TcpInErrs",
+    /// Segments received with a bad checksum (RFC 9293 3.1; also counted in TcpInErrs, as
+    /// Linux counts both).
+    tcp_in_csum_errors => "TcpInCsumErrors",
     /// Resets sent.
     tcp_out_rsts => "TcpOutRsts",
     /// Challenge ACKs sent (RFC 5961).

@@ -15,12 +15,13 @@ use crate::tcp::state::State;
 use crate::tcp::SeqNum;
 use crate::tcp::Unreachable;
 use crate::time::Instant;
+use crate::wire::checksum;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::virtio::{GsoType, VirtioNetHdr};
 
-const LOG: &str = "tunstack::tcp";
+pub(super) const LOG: &str = "tunstack::tcp";
 
 /// Why a TCP call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,7 @@ impl std::error::Error for TcpError {}
 /// path MTU discovery (RFC 1191 section 3, `tcp/pmtu.rs`); IPv6 has none (routers
 /// never fragment, RFC 8200 section 5).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn build_frame(
     src: IpAddr,
     dst: IpAddr,
@@ -143,10 +145,11 @@ fn frame_buffer(pool: &mut Vec<Vec<u8>>, headers: usize, total: usize) -> Vec<u8
     buf
 }
 
-/// The rest of a frame whose IP header (`ip_hl` bytes) `buf` holds: the segment's
-/// payload appended, then its TCP header written, with the checksum whole or, with
+/// The rest of a frame whose IP header (`ip_hl` bytes) `buf` holds, with zeroed room for
+/// the TCP header after it: the header written, the payload appended, the checksum whole or, with
 /// `offload`, partial for the kernel to complete, and a segment longer than its `gso`
 /// size a super-segment of type `tso`.
+#[inline(always)]
 fn finish_segment(
     mut buf: Vec<u8>,
     ip_hl: usize,
@@ -156,29 +159,29 @@ fn finish_segment(
     offload: bool,
     tso: GsoType,
 ) -> (Vec<u8>, VirtioNetHdr) {
-    buf.extend_from_slice(seg.payload[0]);
-    buf.extend_from_slice(seg.payload[1]);
-    let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
+    let [a, b] = seg.payload;
     if !offload {
-        // The payload's sum is taken from the send buffer's bytes the copy just read,
-        // not from the frame, whose fresh stores a read would wait for.
-        let payload_sum = payload_sum(seg);
-        seg.repr.emit_before_payload(tcp, src, dst, payload_sum);
+        // The header first, then the payload, summed as it is copied from the send
+        // buffer (each vector loaded once, stored into the frame and added), then the
+        // checksum from that sum and the header (`TcpRepr::emit_header` says why in
+        // this order).
+        seg.repr
+            .emit_header(&mut TcpPacket::new_unchecked(&mut buf[ip_hl..]));
+        let first = checksum::append_and_sum(0, &mut buf, a);
+        let second = checksum::append_and_sum(0, &mut buf, b);
+        let payload_sum = checksum::add_at(first, second, a.len());
+        TcpPacket::new_unchecked(&mut buf[ip_hl..]).fill_checksum_with(src, dst, payload_sum);
         return (buf, VirtioNetHdr::NONE);
     }
+    buf.extend_from_slice(a);
+    buf.extend_from_slice(b);
+    let tcp = &mut TcpPacket::new_unchecked(&mut buf[ip_hl..]);
     seg.repr.emit_offloaded(tcp, src, dst);
     let hdr = VirtioNetHdr {
         gso_type: seg.gso.map_or(GsoType::None, |_| tso),
         ..VirtioNetHdr::tcp4_tso(0, ip_hl, seg.repr.header_len(), seg.gso.unwrap_or(0))
     };
     (buf, hdr)
-}
-
-/// The one's-complement sum of a segment's payload, from its (up to two) pieces in the
-/// send buffer.
-fn payload_sum(seg: &Outgoing<'_>) -> u64 {
-    let [a, b] = seg.payload;
-    crate::wire::checksum::sum_at(crate::wire::checksum::sum(0, a), b, a.len())
 }
 
 /// [`build_frame`] for IPv6: the fixed header (no extension headers), then the segment
@@ -254,23 +257,48 @@ impl Stack {
         // A super-segment counts as the wire segments it stands for, as Linux counts
         // `gso_segs`.
         self.stats.tcp_in_segs += self.rx_offload.unwrap_or(1);
-        let seg = match TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
+        // Borrowed from the result, not moved out of it (see `ip_receive`). The checksum
+        // (RFC 9293 3.1) is verified next, before anything acts on the segment, from a
+        // payload sum taken as the payload is copied (`tcp_verify`).
+        let parsed = TcpPacket::new_checked(payload).and_then(|p| match self.rx_offload {
             Some(_) => TcpRepr::parse_offloaded(&p),
-            None => TcpRepr::parse(&p, src, dst),
-        }) {
+            None => TcpRepr::parse_unverified(&p),
+        });
+        let seg = match &parsed {
             Ok(s) => s,
             Err(e) => {
-                self.stats.tcp_in_errs += 1;
-                log::debug!(target: LOG, "dropped a segment from {src}: {e}");
+                self.tcp_malformed(src, dst, payload, e);
                 return;
             }
         };
-        // RFC 1122 4.2.3.10: segments to broadcast or multicast addresses are dropped.
-        if broadcast || dst.is_multicast() {
-            return;
-        }
         let local = SocketAddr::new(dst, seg.dst_port);
         let remote = SocketAddr::new(src, seg.src_port);
+        let staged = match self.rx_offload {
+            Some(_) => None,
+            None => match self.tcp_verify(src, dst, payload, seg, local, remote) {
+                Ok(staged) => staged,
+                Err(()) => return,
+            },
+        };
+        self.tcp_input_verified(now, seg, local, remote, broadcast);
+        if let Some(idx) = staged {
+            self.tcp_unstage(idx);
+        }
+    }
+
+    /// The rest of [`tcp_input`](Self::tcp_input), for a segment whose checksum verified.
+    fn tcp_input_verified(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        local: SocketAddr,
+        remote: SocketAddr,
+        broadcast: bool,
+    ) {
+        // RFC 1122 4.2.3.10: segments to broadcast or multicast addresses are dropped.
+        if broadcast || local.ip().is_multicast() {
+            return;
+        }
         let mut found = self.tcp.lookup(local, remote);
         if let Some(idx) = found {
             if self.tcp.slots[idx as usize]
@@ -318,7 +346,7 @@ impl Stack {
             }
         }
         if let Some(idx) = found {
-            self.tcp_segment_for(now, idx, &seg);
+            self.tcp_segment_for(now, idx, seg);
             // An ACK that is due now (out-of-order data, a duplicate, a FIN) is
             // generated now, with the ACK number of this moment, so each such segment
             // gets its own (duplicate) ACK for the sender's loss detection. The ACK for
@@ -333,9 +361,9 @@ impl Stack {
                 self.tcp_flush(now);
             }
         } else if let Some(l) = self.tcp.find_listener(local) {
-            self.tcp_listen_input(now, l, local, remote, &seg);
+            self.tcp_listen_input(now, l, local, remote, seg);
         } else {
-            self.tcp_reset_closed(now, local, remote, &seg);
+            self.tcp_reset_closed(now, local, remote, seg);
         }
     }
 
@@ -505,9 +533,12 @@ impl Stack {
             let offload = conn.tso;
             let df = conn.pmtu.dont_frag();
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                tcp_out.push(build_frame(
-                    src, dst, ttl, ident, seg, frame_pool, offload, df,
-                ));
+                let (frame, hdr) = build_frame(src, dst, ttl, ident, seg, frame_pool, offload, df);
+                // Without offloads the header is the constant, written as such: moved
+                // from the one `build_frame` returned, its fields just stored one by one
+                // were read back with wide loads that waited for the stores (4%).
+                let hdr = if offload { hdr } else { VirtioNetHdr::NONE };
+                tcp_out.push((frame, hdr));
             });
             let mut out = std::mem::take(&mut self.tcp_out);
             for (frame, hdr) in out.drain(..) {

@@ -429,3 +429,33 @@ fn connection_to_our_own_ipv6_address_loops_back() {
     assert_eq!(s.tcp_recv(T0, h, &mut buf).unwrap(), 9);
     assert_eq!(&buf[..9], b"to myself");
 }
+
+/// RFC 8200 section 8.1 on the path that verifies the checksum in the copy into the
+/// receive buffer: once the connection has storage, an in-order IPv6 segment with one
+/// payload bit flipped is dropped and counted (TcpInErrs, TcpInCsumErrors), and the intact
+/// segment after it is read as sent.
+#[test]
+fn corrupted_in_order_ipv6_segment_is_dropped_and_counted() {
+    let (mut s, i) = host_stack();
+    let (h, iss) = handshake(&mut s, i, sa6(US, 80));
+    let first = tcp6(&seg(TcpFlags::ACK, 1001, iss + 1, b"warm"));
+    s.receive(T0, i, &first);
+    let mut buf = [0u8; 2000];
+    assert_eq!(s.tcp_recv(T0, h, &mut buf).unwrap(), 4);
+    drain(&mut s);
+    let payload: Vec<u8> = (0..1001u32).map(|n| (n * 13 % 251) as u8).collect();
+    let mut bad = tcp6(&seg(TcpFlags::ACK, 1005, iss + 1, &payload));
+    let at = bad.len() - 500;
+    bad[at] ^= 0x10;
+    s.receive(T0, i, &bad);
+    assert_eq!(
+        (s.stats().tcp_in_errs, s.stats().tcp_in_csum_errors),
+        (1, 1)
+    );
+    assert!(drain(&mut s).is_empty());
+    assert_eq!(s.tcp_conn(h).unwrap().recv_queue(), 0);
+    s.receive(T0, i, &tcp6(&seg(TcpFlags::ACK, 1005, iss + 1, &payload)));
+    assert_eq!(s.tcp_recv(T0, h, &mut buf).unwrap(), payload.len());
+    assert_eq!(&buf[..payload.len()], &payload[..]);
+    assert_eq!(s.stats().tcp_in_csum_errors, 1);
+}

@@ -68,6 +68,10 @@ pub struct RecvBuffer {
     ooo: usize,
     /// Source of `OooRange::stamp`.
     clock: u64,
+    /// The next in-order segment's bytes, already copied into free space by
+    /// [`stage`](Self::stage): absolute start, length and ring index. Good for the next
+    /// [`write`](Self::write) only.
+    staged: Option<(u64, usize, usize)>,
 }
 
 impl fmt::Debug for RecvBuffer {
@@ -104,6 +108,7 @@ impl RecvBuffer {
             max_ranges,
             ooo: 0,
             clock: 0,
+            staged: None,
         }
     }
 
@@ -138,6 +143,7 @@ impl RecvBuffer {
         }
         self.buf = buf;
         self.head = 0;
+        self.staged = None;
     }
 
     /// The bound on separate out-of-order ranges.
@@ -165,13 +171,29 @@ impl RecvBuffer {
     /// * A segment that lands in a held range, even a pure duplicate, makes that range the
     ///   most recent one for [`sack_ranges`](Self::sack_ranges) (RFC 2018 section 4: the
     ///   first block reports the segment that triggered the ACK).
+    ///
+    /// Bytes [`stage`](Self::stage)d for this segment are not copied again.
     pub fn write(&mut self, offset: usize, data: &[u8]) -> usize {
+        let advance = self.write_unstaged(offset, data);
+        self.staged = None;
+        advance
+    }
+
+    fn write_unstaged(&mut self, offset: usize, data: &[u8]) -> usize {
         let window = self.window();
         if offset >= window || data.is_empty() {
             return 0;
         }
         let len = data.len().min(window - offset);
         let data = &data[..len];
+        if offset == 0 && self.ranges.is_empty() {
+            // The bulk case, in order with nothing held: what the general path below
+            // does for it, without its range searches.
+            self.store(self.nxt, data);
+            self.readable += len;
+            self.nxt += len as u64;
+            return len;
+        }
         let s = self.nxt + offset as u64;
         let e = s + len as u64;
 
@@ -241,6 +263,12 @@ impl RecvBuffer {
             self.grow(rel + data.len());
         }
         let pos = self.wrap(self.head + rel);
+        if let Some((s, len, spos)) = self.staged {
+            let end = at + data.len() as u64;
+            if at >= s && end <= s + len as u64 && self.wrap(spos + (at - s) as usize) == pos {
+                return; // already in place, copied when the checksum was verified
+            }
+        }
         let first = data.len().min(self.buf.len() - pos);
         self.buf[pos..pos + first].copy_from_slice(&data[..first]);
         self.buf[..data.len() - first].copy_from_slice(&data[first..]);
@@ -253,6 +281,48 @@ impl RecvBuffer {
         } else {
             idx
         }
+    }
+
+    /// Copies `data`, the next in-order segment's payload (it starts at the next expected
+    /// byte), into the free space where [`write`](Self::write) would put it, and returns
+    /// its one's-complement sum ([`checksum::copy_and_sum`]): the caller verifies the
+    /// segment's checksum from it (RFC 9293 3.1) without reading the payload twice.
+    ///
+    /// Nothing the buffer holds changes: the bytes land past the readable data, in space
+    /// no held byte occupies (only while nothing is held out of order), within the storage
+    /// already allocated, so a segment that then fails its checksum, or that TCP refuses,
+    /// leaves only bytes in free space, as if never copied. If the segment is accepted,
+    /// the next `write` finds them in place and does not copy them again. Returns `None`
+    /// (nothing copied) where that does not hold; the caller then verifies and writes as
+    /// usual. [`unstage`](Self::unstage) forgets the copy once the segment is processed.
+    ///
+    /// The caller's promise: the next `write` stores this segment's bytes (all or part of
+    /// them, at their own offsets), as TCP's processing of the same segment does.
+    ///
+    /// [`checksum::copy_and_sum`]: crate::wire::checksum::copy_and_sum
+    pub fn stage(&mut self, data: &[u8]) -> Option<u64> {
+        use crate::wire::checksum;
+        let rel = self.readable;
+        if data.is_empty()
+            || !self.ranges.is_empty()
+            || data.len() > self.window()
+            || rel + data.len() > self.buf.len()
+        {
+            return None;
+        }
+        let pos = self.wrap(self.head + rel);
+        let first = data.len().min(self.buf.len() - pos);
+        let (a, b) = data.split_at(first);
+        let sa = checksum::copy_and_sum(0, &mut self.buf[pos..pos + first], a);
+        let sb = checksum::copy_and_sum(0, &mut self.buf[..b.len()], b);
+        self.staged = Some((self.nxt, data.len(), pos));
+        Some(checksum::add_at(sa, sb, first))
+    }
+
+    /// Forgets what [`stage`](Self::stage) copied (the bytes stay in free space, where
+    /// they mean nothing).
+    pub fn unstage(&mut self) {
+        self.staged = None;
     }
 
     /// In-order bytes ready for the application.
@@ -290,6 +360,7 @@ impl RecvBuffer {
     /// Consumes `n` readable bytes (clamped to [`readable`](Self::readable)), which opens
     /// the window by as much.
     pub fn consume(&mut self, n: usize) {
+        self.staged = None;
         let n = n.min(self.readable);
         self.readable -= n;
         self.head = if self.readable == 0 && self.ranges.is_empty() {
@@ -311,6 +382,7 @@ impl RecvBuffer {
     /// receiver drains it again and again, and reallocating each time would cost a
     /// zeroed allocation per burst.
     pub fn release(&mut self) {
+        self.staged = None;
         if self.is_drained() {
             self.last_size = self.buf.len();
             self.buf = Box::default();
@@ -387,3 +459,5 @@ impl RecvBuffer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_stage;

@@ -351,6 +351,24 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub fn verify_checksum(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> bool {
         checksum::verify_transport_ip(src.into(), dst.into(), PROTOCOL, self.buffer.as_ref())
     }
+
+    /// [`verify_checksum`](Self::verify_checksum) with the payload's sum given
+    /// (`payload_sum`, as [`checksum::sum`] from offset 0 of the payload gives it), taken
+    /// by the caller while it copied the payload: only the header is read here. For a
+    /// packet whose lengths were checked (`new_checked`).
+    pub fn verify_checksum_with(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        payload_sum: u64,
+    ) -> bool {
+        let buf = self.buffer.as_ref();
+        let hl = self.header_len().min(buf.len());
+        let mut acc =
+            checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, buf.len() as u32);
+        acc = checksum::sum(acc, &buf[..hl]);
+        checksum::fold(checksum::add_at(acc, payload_sum, hl)) == 0xffff
+    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
@@ -426,6 +444,27 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         self.set_checksum(0);
         let c =
             checksum::transport_checksum_ip(src.into(), dst.into(), PROTOCOL, self.buffer.as_ref());
+        self.set_checksum(c);
+    }
+
+    /// [`fill_checksum`](Self::fill_checksum) for a segment whose payload's sum the
+    /// caller took as it copied the payload in (`payload_sum`, as [`checksum::sum`] from
+    /// offset 0 of the payload): only the header is read. The checksum field must be
+    /// zero ([`TcpRepr::emit_header`] leaves it so).
+    ///
+    /// [`TcpRepr::emit_header`]: super::TcpRepr::emit_header
+    pub fn fill_checksum_with(
+        &mut self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        payload_sum: u64,
+    ) {
+        let buf = self.buffer.as_ref();
+        let hl = self.header_len().min(buf.len());
+        let mut acc =
+            checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, buf.len() as u32);
+        acc = checksum::sum(acc, &buf[..hl]);
+        let c = !checksum::fold(checksum::add_at(acc, payload_sum, hl));
         self.set_checksum(c);
     }
 }

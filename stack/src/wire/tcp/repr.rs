@@ -79,6 +79,18 @@ impl<'a> TcpRepr<'a> {
         Self::parse_fields(packet)
     }
 
+    /// Parses a segment without verifying its checksum, for a caller that verifies it
+    /// itself before acting on the segment, with the payload's sum taken in the same pass
+    /// that copies the payload ([`TcpPacket::verify_checksum_with`]). Everything else is
+    /// checked as by [`parse`](Self::parse).
+    pub fn parse_unverified<T>(packet: &TcpPacket<&'a T>) -> Result<Self>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
+        packet.check_len()?;
+        Self::parse_fields(packet)
+    }
+
     /// Parses a segment whose checksum its device vouches for instead of the wire: one a
     /// Linux TUN device handed over with the virtio-net `NEEDS_CSUM` flag, which never
     /// crossed a wire and whose checksum field holds only the pseudo-header sum (virtio
@@ -246,7 +258,9 @@ impl<'a> TcpRepr<'a> {
     /// the header room (`self.payload` empty, the buffer exactly header and payload), with
     /// `payload_sum` the one's-complement sum of that payload ([`checksum::sum_at`] from
     /// offset 0 of the payload), computed by the caller from the bytes it copied in: the
-    /// checksum then reads only the header, not the payload again.
+    /// checksum then reads only the header, not the payload again. The same as
+    /// [`emit_header`](Self::emit_header) and then
+    /// [`TcpPacket::fill_checksum_with`], which a caller can split around its copy.
     ///
     /// [`checksum::sum_at`]: crate::wire::checksum::sum_at
     ///
@@ -262,18 +276,25 @@ impl<'a> TcpRepr<'a> {
     ) where
         T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
     {
-        use crate::wire::checksum;
-        self.emit_fields(packet, "TcpRepr::emit_before_payload");
+        self.emit_header(packet);
+        packet.fill_checksum_with(src, dst, payload_sum);
+    }
+
+    /// Writes the header (`self.payload` empty), its checksum field zero, for
+    /// [`TcpPacket::fill_checksum_with`] to complete once the payload follows it. A
+    /// sender writes the header before it copies the payload in: the header's bytes,
+    /// read back for the checksum after the copy, were then stored before the copy's,
+    /// and the reads need not wait for the whole copy's stores to land.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than `header_len()`.
+    pub fn emit_header<T>(&self, packet: &mut TcpPacket<&mut T>)
+    where
+        T: AsRef<[u8]> + AsMut<[u8]> + ?Sized,
+    {
+        self.emit_fields(packet, "TcpRepr::emit_header");
         packet.set_checksum(0);
-        let buf = packet.buffer.as_ref();
-        let hl = self.header_len();
-        let mut acc =
-            checksum::pseudo_header_ip(src.into(), dst.into(), super::PROTOCOL, buf.len() as u32);
-        acc = checksum::sum(acc, &buf[..hl]);
-        // `hl` is a multiple of 4: the payload starts at an even offset.
-        let (total, carry) = acc.overflowing_add(payload_sum);
-        let c = !checksum::fold(total + u64::from(carry));
-        packet.set_checksum(c);
     }
 
     /// Like [`emit`](Self::emit), but leaves the checksum for the device to complete:
