@@ -39,6 +39,14 @@ struct Epoch {
     w_est: f64,
 }
 
+/// What the window was just before an ACK (see [`Cubic::loss_window`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PreAck {
+    at: Instant,
+    cwnd: f64,
+    flight: usize,
+}
+
 /// RFC 9438 CUBIC. Fast retransmit, fast recovery and the retransmission timer live in
 /// the sender; this answers with the window as events arrive.
 ///
@@ -65,6 +73,9 @@ pub struct Cubic {
     srtt: Option<Duration>,
     /// When the last ACK arrived, to leave application-limited time out of `t`.
     last_ack: Option<Instant>,
+    /// The last ACK outside recovery that acknowledged data: when it came, cwnd before
+    /// it, and the flight before it (see [`Cubic::loss_window`]).
+    pre_ack: Option<PreAck>,
     started: bool,
     syn_lost: bool,
 }
@@ -85,6 +96,7 @@ impl Cubic {
             from_epoch_cwnd: false,
             srtt: None,
             last_ack: None,
+            pre_ack: None,
             started: false,
             syn_lost: false,
         }
@@ -150,26 +162,59 @@ impl Cubic {
         flight as f64 >= self.cwnd / 2.0
     }
 
-    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS; `cwnd_prior`
-    /// keeps the window it came from. Ends HyStart++ (RFC 9406 4.2: a loss during slow
-    /// start or CSS enters congestion avoidance) and the current stage.
+    /// The window a loss is measured against (RFC 9438 4.6's base for ssthresh, and
+    /// `cwnd_prior`, 4.6, and `W_max`, 4.7), from the loss signal at `now` with `flight`
+    /// (SND.MAX - SND.UNA after the ACK that reported it): `(cwnd, base)`.
     ///
-    /// The base is the smaller of the flight and cwnd. RFC 9438 4.6 names flight_size and
-    /// allows cwnd to implementations that keep cwnd from growing while the flight is
-    /// smaller (as [`Cubic::cwnd_limited`] does). The flight the sender reports is SND.MAX
-    /// minus SND.UNA, SACKed data included, and during SACK recovery (RFC 6675, where
-    /// the pipe, not that span, is held to cwnd) it grows well past cwnd; with β = 0.7 a
-    /// loss detected then gives an ssthresh above the window that was lost, and the next
-    /// recovery a larger span again. Measured in `benches/loss_race.rs` (two CUBIC flows,
-    /// 50 Mbit/s bottleneck, 100-frame queue) before this rule: one flow's ssthresh went
-    /// from 46 to 883 segments within a second and the queue dropped 16% of all frames.
-    fn reduce(&mut self, flight: usize) {
-        self.cwnd_prior = self.cwnd;
-        let base = (flight as f64).min(self.cwnd);
+    /// * **The flight when the loss was detected is the flight before the ACK that
+    ///   detected it.** The sender takes the ACK's cumulative part off before its SACK
+    ///   blocks start recovery. A receiver that acknowledges several segments at once
+    ///   (Linux does when its reader lags: measured in `benches/loss_race.rs` at 1%/10 ms,
+    ///   a median ACK covered 2 segments and a third of them 6 or more) answers a hole
+    ///   with an ACK that also acknowledges everything before it, so the flight after
+    ///   that ACK was a fraction of the window the lost segment went out in: the mean
+    ///   ssthresh came out at 0.53 of the window at the loss instead of β = 0.7.
+    /// * **The ACK that reports a loss does not grow the window first.** cwnd goes back
+    ///   to its value before that ACK (the sender calls [`CongestionControl::on_ack`]
+    ///   before loss detection on the same ACK); as Linux, which takes its window
+    ///   reduction before, and instead of, the ACK's growth (`tcp_ack` runs
+    ///   `tcp_fastretrans_alert` before `tcp_cong_control`). Recognised by the time:
+    ///   an ACK at the same instant.
+    /// * **A filled window counts whole.** When the flight was within one SMSS of cwnd
+    ///   the sender had filled it (it sends whole segments: the rest of a window of 6.3
+    ///   segments cannot go out), and the base is cwnd, as RFC 9438 4.6 allows
+    ///   implementations that keep cwnd from growing while the flight is smaller (here
+    ///   [`Cubic::cwnd_limited`]); Linux always takes cwnd. Otherwise the base is the
+    ///   flight, at most cwnd: the span SND.MAX - SND.UNA counts SACKed data and
+    ///   outgrows cwnd during SACK recovery (RFC 6675 holds the pipe, not that span, to
+    ///   cwnd); with β = 0.7 a loss detected then would give an ssthresh above the window
+    ///   that was lost. Measured in `benches/loss_race.rs` (two CUBIC flows, 50 Mbit/s
+    ///   bottleneck, 100-frame queue) before that bound: one flow's ssthresh went from
+    ///   46 to 883 segments within a second and the queue dropped 16% of all frames.
+    fn loss_window(&self, now: Instant, flight: usize) -> (f64, f64) {
+        let (cwnd, flight) = match self.pre_ack {
+            Some(p) if p.at == now => (p.cwnd, flight.max(p.flight)),
+            _ => (self.cwnd, flight),
+        };
+        let base = if flight as f64 + self.smss as f64 > cwnd {
+            cwnd
+        } else {
+            flight as f64
+        };
+        (cwnd, base)
+    }
+
+    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS, from the base
+    /// [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window it came from. Ends
+    /// HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters congestion
+    /// avoidance) and the current stage.
+    fn reduce(&mut self, cwnd: f64, base: f64) {
+        self.cwnd_prior = cwnd;
         let ssthresh = (base * BETA) as usize;
         self.ssthresh = ssthresh.max(2 * self.smss).min(MAX_CWND);
         self.hystart = None;
         self.epoch = None;
+        self.pre_ack = None;
     }
 
     /// The first ACK of a congestion avoidance stage (RFC 9438 4.2): `t_epoch = now`,
@@ -285,6 +330,11 @@ impl CongestionControl for Cubic {
         if acked == 0 {
             return;
         }
+        self.pre_ack = Some(PreAck {
+            at: now,
+            cwnd: self.cwnd,
+            flight,
+        });
         let limited = self.cwnd_limited(flight);
         if !limited {
             if let (Some(e), Some(prev)) = (self.epoch.as_mut(), previous) {
@@ -320,16 +370,18 @@ impl CongestionControl for Cubic {
 
     /// RFC 9438 4.6 and 4.7: with fast convergence, a loss below the previous W_max
     /// leaves `W_max = cwnd * (1 + β_cubic) / 2` (the flow releases bandwidth for a new
-    /// one), else `W_max = cwnd`; `ssthresh = min(flight, cwnd) * β_cubic` (at least 2
-    /// SMSS, see `reduce`) and `cwnd = max(ssthresh, 2 SMSS)`.
-    fn on_congestion_event(&mut self, _now: Instant, flight: usize) {
+    /// one), else `W_max = cwnd`; `ssthresh = flight_size * β_cubic` (at least 2 SMSS;
+    /// cwnd and flight_size as [`Cubic::loss_window`] takes them) and
+    /// `cwnd = max(ssthresh, 2 SMSS)`.
+    fn on_congestion_event(&mut self, now: Instant, flight: usize) {
         self.started = true;
+        let (cwnd, base) = self.loss_window(now, flight);
         self.w_max = Some(match self.w_max {
-            Some(w) if self.cwnd < w => self.cwnd * (1.0 + BETA) / 2.0,
-            _ => self.cwnd,
+            Some(w) if cwnd < w => cwnd * (1.0 + BETA) / 2.0,
+            _ => cwnd,
         });
         self.from_epoch_cwnd = false;
-        self.reduce(flight);
+        self.reduce(cwnd, base);
         self.set_cwnd(self.ssthresh as f64);
         log::debug!(
             target: LOG,
@@ -345,6 +397,7 @@ impl CongestionControl for Cubic {
     fn on_recovery_exit(&mut self, _now: Instant, flight: usize) {
         self.started = true;
         self.epoch = None;
+        self.pre_ack = None;
         let cwnd = self
             .ssthresh
             .min(flight.max(self.smss).saturating_add(self.smss));
@@ -355,10 +408,11 @@ impl CongestionControl for Cubic {
     /// β_cubic (same as in Section 4.6)": ssthresh only on the first timeout of a series
     /// (RFC 5681 3.1), cwnd one SMSS. The first congestion avoidance stage afterwards
     /// uses `K = 0` and `W_max` = the window it begins with.
-    fn on_rto(&mut self, _now: Instant, flight: usize, first: bool) {
+    fn on_rto(&mut self, now: Instant, flight: usize, first: bool) {
         self.started = true;
         if first {
-            self.reduce(flight);
+            let (cwnd, base) = self.loss_window(now, flight);
+            self.reduce(cwnd, base);
         }
         self.hystart = None;
         self.epoch = None;
@@ -395,6 +449,7 @@ impl CongestionControl for Cubic {
     /// reduction recorded, which is the window it undoes).
     fn undo(&mut self, cwnd: usize, ssthresh: usize) {
         self.epoch = None;
+        self.pre_ack = None;
         self.ssthresh = ssthresh.max(2 * self.smss);
         self.set_cwnd(cwnd as f64);
         self.cwnd_prior = self.cwnd;
@@ -403,6 +458,7 @@ impl CongestionControl for Cubic {
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.epoch = None;
+        self.pre_ack = None;
         self.w_max = None;
         if ssthresh != usize::MAX {
             self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);

@@ -130,3 +130,43 @@ fn hystart_leaves_slow_start_when_rtt_rises() {
     assert!(cubic[exit].1 >= cubic[exit - 1].0 && cubic[exit].1 <= cubic[exit].0);
     assert!(cubic.last().unwrap().0 < reno.last().unwrap().0);
 }
+
+/// RFC 9438 4.6 through the whole stack, against a receiver that acknowledges many
+/// segments at once (Linux does when its reader lags): twenty segments in flight at a
+/// window of 20, and the first ACK after them acknowledges ten, SACKs four beyond the
+/// eleventh (lost: RACK marks it at once, RFC 8985 6.2, with DupThresh segments SACKed
+/// above it). The flight when the loss was detected is the twenty of the window the
+/// segment went out in, before this ACK took ten off: ssthresh = 0.7 * 20 segments =
+/// 20440 (0.7 of the ten left would be 10220), and the ACK does not grow the window
+/// before the reduction. The lost segment goes again at once.
+#[test]
+fn cubic_loss_on_a_stretch_ack_keeps_seven_tenths_of_the_window() {
+    let mut h = Harness::with_cc(Algorithm::Cubic);
+    let mut c = h.passive_rtt(
+        PeerOpts {
+            sack: true,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
+    h.send(&c, &vec![0x5a; 60 * MSS]);
+    let first = h.out();
+    assert_eq!(first.len(), 10);
+    h.advance_by(ms(100));
+    let mut flight = Vec::new();
+    for s in &first {
+        c.saw(s);
+        h.inject(&c.seg(ACK));
+        flight.extend(h.out());
+    }
+    assert_eq!(flight.len(), 20);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().cwnd, 20 * MSS);
+    h.advance_by(ms(100));
+    let mut s = c.seg(ACK).ack(flight[10].seq);
+    s.sack = vec![(flight[11].seq, flight[14].seq.wrapping_add(MSS as u32))];
+    h.inject(&s);
+    let out = h.out();
+    check(&out[0], &[seq(flight[10].seq), len(MSS)]);
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(info.ssthresh, 14 * MSS);
+}
