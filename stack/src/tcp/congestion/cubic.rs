@@ -7,7 +7,7 @@
 
 use super::hystart::HyStart;
 use super::reno::slow_start_growth;
-use super::{clamp_mss, initial_window, CongestionControl, MAX_CWND};
+use super::{clamp_mss, initial_window, CongestionControl, PreAck, MAX_CWND};
 use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
@@ -39,14 +39,6 @@ struct Epoch {
     w_est: f64,
 }
 
-/// What the window was just before an ACK (see [`Cubic::loss_window`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct PreAck {
-    at: Instant,
-    cwnd: f64,
-    flight: usize,
-}
-
 /// RFC 9438 CUBIC. Fast retransmit, fast recovery and the retransmission timer live in
 /// the sender; this answers with the window as events arrive.
 ///
@@ -73,9 +65,8 @@ pub struct Cubic {
     srtt: Option<Duration>,
     /// When the last ACK arrived, to leave application-limited time out of `t`.
     last_ack: Option<Instant>,
-    /// The last ACK outside recovery that acknowledged data: when it came, cwnd before
-    /// it, and the flight before it (see [`Cubic::loss_window`]).
-    pre_ack: Option<PreAck>,
+    /// The window before the last ACK of new data (see [`Cubic::loss_window`]).
+    pre_ack: PreAck,
     started: bool,
     syn_lost: bool,
 }
@@ -96,7 +87,7 @@ impl Cubic {
             from_epoch_cwnd: false,
             srtt: None,
             last_ack: None,
-            pre_ack: None,
+            pre_ack: PreAck::default(),
             started: false,
             syn_lost: false,
         }
@@ -162,46 +153,35 @@ impl Cubic {
         flight as f64 >= self.cwnd / 2.0
     }
 
-    /// The window a loss is measured against (RFC 9438 4.6's base for ssthresh, and
-    /// `cwnd_prior`, 4.6, and `W_max`, 4.7), from the loss signal at `now` with `flight`
-    /// (SND.MAX - SND.UNA after the ACK that reported it): `(cwnd, base)`.
+    /// The window a loss signalled at `now` with `flight` is measured against:
+    /// `(cwnd, base)` for `cwnd_prior` (RFC 9438 4.6) and `W_max` (4.7), and for
+    /// ssthresh (4.6's flight_size). Both as [`PreAck`] gives them (the flight and the
+    /// window before the ACK that reported the loss).
     ///
-    /// * **The flight when the loss was detected is the flight before the ACK that
-    ///   detected it.** The sender takes the ACK's cumulative part off before its SACK
-    ///   blocks start recovery. A receiver that acknowledges several segments at once
-    ///   (Linux does when its reader lags: measured in `benches/loss_race.rs` at 1%/10 ms,
-    ///   a median ACK covered 2 segments and a third of them 6 or more) answers a hole
-    ///   with an ACK that also acknowledges everything before it, so the flight after
-    ///   that ACK was a fraction of the window the lost segment went out in: the mean
-    ///   ssthresh came out at 0.53 of the window at the loss instead of β = 0.7.
-    /// * **The ACK that reports a loss does not grow the window first.** cwnd goes back
-    ///   to its value before that ACK (the sender calls [`CongestionControl::on_ack`]
-    ///   before loss detection on the same ACK); as Linux, which takes its window
-    ///   reduction before, and instead of, the ACK's growth (`tcp_ack` runs
-    ///   `tcp_fastretrans_alert` before `tcp_cong_control`). Recognised by the time:
-    ///   an ACK at the same instant.
-    /// * **A filled window counts whole.** When the flight was within one SMSS of cwnd
-    ///   the sender had filled it (it sends whole segments: the rest of a window of 6.3
-    ///   segments cannot go out), and the base is cwnd, as RFC 9438 4.6 allows
-    ///   implementations that keep cwnd from growing while the flight is smaller (here
-    ///   [`Cubic::cwnd_limited`]); Linux always takes cwnd. Otherwise the base is the
-    ///   flight, at most cwnd: the span SND.MAX - SND.UNA counts SACKed data and
-    ///   outgrows cwnd during SACK recovery (RFC 6675 holds the pipe, not that span, to
-    ///   cwnd); with β = 0.7 a loss detected then would give an ssthresh above the window
-    ///   that was lost. Measured in `benches/loss_race.rs` (two CUBIC flows, 50 Mbit/s
-    ///   bottleneck, 100-frame queue) before that bound: one flow's ssthresh went from
-    ///   46 to 883 segments within a second and the queue dropped 16% of all frames.
+    /// The base is the flight, at most cwnd: the span SND.MAX - SND.UNA counts SACKed
+    /// data and outgrows cwnd during SACK recovery (RFC 6675 holds the pipe, not that
+    /// span, to cwnd); with β = 0.7 a loss detected then would give an ssthresh above
+    /// the window that was lost. Measured in `benches/loss_race.rs` (two CUBIC flows,
+    /// 50 Mbit/s bottleneck, 100-frame queue) before that bound: one flow's ssthresh went
+    /// from 46 to 883 segments within a second and the queue dropped 16% of all frames.
+    ///
+    /// Linux takes cwnd itself as the base, which RFC 9438 4.6 allows when cwnd does not
+    /// grow while the flight is smaller. Taking cwnd whenever the flight was within one
+    /// SMSS of it (the sender sends whole segments, so a window of 10.9 segments carries
+    /// 10) was measured too, in `loss_race`'s virtual-time half: 4.50 instead of 4.31
+    /// Mbit/s at 2%/10 ms, 2.40 instead of 2.23 at 5%/10 ms, but two CUBIC flows through
+    /// the bottleneck then shared 55/45 (Jain 0.990) instead of 50/50 (0.9999), so the
+    /// RFC's flight it is.
     fn loss_window(&self, now: Instant, flight: usize) -> (f64, f64) {
-        let (cwnd, flight) = match self.pre_ack {
-            Some(p) if p.at == now => (p.cwnd, flight.max(p.flight)),
-            _ => (self.cwnd, flight),
-        };
-        let base = if flight as f64 + self.smss as f64 > cwnd {
-            cwnd
+        let (c, flight) = self.pre_ack.at_loss(now, self.cwnd as usize, flight);
+        // Whole bytes in PreAck; the fraction of a byte CUBIC carries stays when no ACK
+        // at this instant changed the window.
+        let cwnd = if c == self.cwnd as usize {
+            self.cwnd
         } else {
-            flight as f64
+            c as f64
         };
-        (cwnd, base)
+        (cwnd, (flight as f64).min(cwnd))
     }
 
     /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS, from the base
@@ -214,7 +194,7 @@ impl Cubic {
         self.ssthresh = ssthresh.max(2 * self.smss).min(MAX_CWND);
         self.hystart = None;
         self.epoch = None;
-        self.pre_ack = None;
+        self.pre_ack.clear();
     }
 
     /// The first ACK of a congestion avoidance stage (RFC 9438 4.2): `t_epoch = now`,
@@ -330,11 +310,7 @@ impl CongestionControl for Cubic {
         if acked == 0 {
             return;
         }
-        self.pre_ack = Some(PreAck {
-            at: now,
-            cwnd: self.cwnd,
-            flight,
-        });
+        self.pre_ack.on_ack(now, self.cwnd as usize, flight);
         let limited = self.cwnd_limited(flight);
         if !limited {
             if let (Some(e), Some(prev)) = (self.epoch.as_mut(), previous) {
@@ -397,7 +373,7 @@ impl CongestionControl for Cubic {
     fn on_recovery_exit(&mut self, _now: Instant, flight: usize) {
         self.started = true;
         self.epoch = None;
-        self.pre_ack = None;
+        self.pre_ack.clear();
         let cwnd = self
             .ssthresh
             .min(flight.max(self.smss).saturating_add(self.smss));
@@ -432,6 +408,7 @@ impl CongestionControl for Cubic {
         let cwnd = self.cwnd.min(initial_window(self.smss) as f64);
         self.set_cwnd(cwnd);
         self.epoch = None;
+        self.pre_ack.clear();
     }
 
     fn on_syn_loss(&mut self) {
@@ -449,7 +426,7 @@ impl CongestionControl for Cubic {
     /// reduction recorded, which is the window it undoes).
     fn undo(&mut self, cwnd: usize, ssthresh: usize) {
         self.epoch = None;
-        self.pre_ack = None;
+        self.pre_ack.clear();
         self.ssthresh = ssthresh.max(2 * self.smss);
         self.set_cwnd(cwnd as f64);
         self.cwnd_prior = self.cwnd;
@@ -458,7 +435,7 @@ impl CongestionControl for Cubic {
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.epoch = None;
-        self.pre_ack = None;
+        self.pre_ack.clear();
         self.w_max = None;
         if ssthresh != usize::MAX {
             self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);

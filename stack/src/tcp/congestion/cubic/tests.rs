@@ -116,22 +116,6 @@ fn loss_on_a_stretch_ack_measures_the_window_before_it() {
     assert_eq!(cc.ssthresh(), 14 * MSS);
 }
 
-/// RFC 9438 4.6 with cwnd as the base when the sender filled it: a window of 10.9
-/// segments carries 10 whole ones, and a loss then keeps 0.7 of the 10.9 (7.63
-/// segments), not of the 10 (7); with two segments' room left unused the flight (8)
-/// is the base.
-#[test]
-fn filled_window_counts_whole() {
-    let mut cc = Cubic::new(MSS);
-    cc.set_cwnd(segs(10.9));
-    cc.on_congestion_event(T0, 10 * MSS);
-    assert_eq!(cc.ssthresh(), (segs(10.9) * BETA) as usize);
-    let mut cc = Cubic::new(MSS);
-    cc.set_cwnd(segs(10.9));
-    cc.on_congestion_event(T0, 8 * MSS);
-    assert_eq!(cc.ssthresh(), (segs(8.0) * BETA) as usize);
-}
-
 /// RFC 9438 4.7: fast convergence. A loss at a window below the previous W_max sets
 /// W_max = cwnd * (1 + β_cubic) / 2; one at or above it sets W_max = cwnd.
 #[test]
