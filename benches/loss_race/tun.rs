@@ -240,7 +240,11 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                     sc.spawn(move || sample_tunstack(c, h, stop, deadline))
                 });
                 pump(&mut &c, total, deadline);
-                while c.info().is_ok_and(|i| i.bytes_in_flight > 0) && Instant::now() < deadline {
+                // The sampler covers the tail too: until the last byte is acknowledged.
+                while sampler.is_some()
+                    && c.info().is_ok_and(|i| i.bytes_in_flight > 0)
+                    && Instant::now() < deadline
+                {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
