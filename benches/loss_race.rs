@@ -28,12 +28,18 @@
 //! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half,
 //! `=fairness` only the fairness runs;
 //! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
-//! `TUNSTACK_LOSS_RACE_INFO=1` prints each tunstack sender's counters and BBR state,
+//! `TUNSTACK_LOSS_RACE_INFO=1` prints each sender's counters and BBR state, its mean
+//! cwnd and flight (sampled every `TUNSTACK_LOSS_RACE_SAMPLE_MS`, default 5; the kernel
+//! sender's by `TCP_INFO`, with the share of time in each of its recovery states) and
+//! the namespace's TCP counters (loss probes, SACK recoveries, timeouts, delayed ACKs,
+//! segments in and out of the kernel's side),
 //! `TUNSTACK_LOSS_RACE_WATCH=MS` its window, flight, rates and BBR state every MS ms,
 //! and `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only the senders named.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "loss_race/probe.rs"]
+mod probe;
 #[path = "support/mod.rs"]
 mod support;
 #[path = "loss_race/tun.rs"]

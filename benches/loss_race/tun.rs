@@ -19,6 +19,7 @@ use tunstack::stack::{Stack, StackConfig};
 use tunstack::tcp::congestion::Algorithm;
 
 use crate::common::NetNs;
+use crate::probe;
 
 const HOST: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
 const STACK: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 2);
@@ -118,6 +119,10 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
         // Fixed, not autotuned: tunstack's 256 KiB receive buffer bounds Linux's sender,
         // and this bounds tunstack's the same way.
         config.tcp.send_buffer_max = config.tcp.send_buffer;
+        if probe::enabled() {
+            // The sender's trace, read every few ms by `sample_tunstack`.
+            config.tcp.trace_events = 1 << 16;
+        }
         let mut s = Stack::new(config, Rng::new(SEED));
         let i = s.add_interface(InterfaceConfig::ip(
             name,
@@ -205,6 +210,7 @@ fn watch(c: &tunstack::TcpStream, total: u64, t0: Instant, deadline: Instant, ms
 pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duration) -> Run {
     let ns = NetNs::new();
     let rt = runtime(&ns, loss, delay_ms);
+    let before = probe::enabled().then(|| ns.run(probe::counters));
     let h = rt.handle();
     let tick = Some(Duration::from_millis(100));
     let run = match who {
@@ -221,6 +227,7 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                 s.set_read_timeout(tick).expect("read timeout");
                 drain(&mut s, total, deadline)
             });
+            let stop = std::sync::atomic::AtomicBool::new(false);
             std::thread::scope(|sc| {
                 // `TUNSTACK_LOSS_RACE_WATCH=MS`: the sender's state every MS ms.
                 if let Some(ms) = std::env::var("TUNSTACK_LOSS_RACE_WATCH")
@@ -230,7 +237,25 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                     let c = &c;
                     sc.spawn(move || watch(c, total, t0, deadline, ms));
                 }
+                let sampler = probe::enabled().then(|| {
+                    let (c, stop) = (&c, &stop);
+                    let h = &h;
+                    sc.spawn(move || sample_tunstack(c, h, stop, deadline))
+                });
                 pump(&mut &c, total, deadline);
+                // The sampler covers the tail too: until the last byte is acknowledged.
+                while sampler.is_some()
+                    && c.info().is_ok_and(|i| i.bytes_in_flight > 0)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                if let Some(j) = sampler {
+                    let (m, t) = j.join().expect("sampler");
+                    println!("  {alg} sender: {}", m.line());
+                    println!("  {alg} sender: {}", t.line());
+                }
             });
             let (got, t1) = rx.join().expect("kernel reader");
             if std::env::var_os("TUNSTACK_LOSS_RACE_INFO").is_some() {
@@ -247,6 +272,12 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                         i.pacing_rate,
                         i.bbr
                     );
+                    println!(
+                        "  {alg} sender: segs out {} in {} (data segments per ACK {:.2})",
+                        i.stats.segs_out,
+                        i.stats.segs_in,
+                        i.stats.segs_out as f64 / i.stats.segs_in.max(1) as f64
+                    );
                 }
             }
             let _ = c.shutdown(Shutdown::Both);
@@ -258,11 +289,11 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
         }
         Sender::Linux(name) => {
             let l = tunstack::TcpListener::bind_on(&h, sa(STACK, PORT)).expect("tunstack bind");
-            let name = name.clone();
+            let asked = name.clone();
             let (mut c, used) = ns.run(move || {
                 let c = std::net::TcpStream::connect_timeout(&sa(STACK, PORT), cap)
                     .expect("kernel connect");
-                let used = set_linux_cc(&c, &name).unwrap_or_else(|e| format!("{name}: {e}"));
+                let used = set_linux_cc(&c, &asked).unwrap_or_else(|e| format!("{asked}: {e}"));
                 (c, used)
             });
             c.set_write_timeout(tick).expect("write timeout");
@@ -273,8 +304,41 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
                 s.set_read_timeout(tick).expect("read timeout");
                 drain(&mut s, total, deadline)
             });
-            pump(&mut c, total, deadline);
-            let (got, t1) = rx.join().expect("tunstack reader");
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let probe_c = c.try_clone().expect("clone kernel socket");
+            let (got, t1) = std::thread::scope(|sc| {
+                let sampler = probe::enabled().then(|| {
+                    let stop = &stop;
+                    let probe_c = &probe_c;
+                    sc.spawn(move || probe::sample_kernel(probe_c, stop, deadline))
+                });
+                pump(&mut c, total, deadline);
+                let got = rx.join().expect("tunstack reader");
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                if let Some(h) = sampler {
+                    let (m, last) = h.join().expect("sampler");
+                    println!("  linux-{name} sender: {}", m.line());
+                    if let Some(i) = last {
+                        println!(
+                            "  linux-{name} sender: total_retrans {} bytes_retrans {} segs out {} \
+                             (data {}) in {} (data segments per ACK {:.2}) delivered {} \
+                             cwnd {} ssthresh {} rtt {} us mss {}",
+                            i.total_retrans,
+                            i.bytes_retrans,
+                            i.segs_out,
+                            i.data_segs_out,
+                            i.segs_in,
+                            i.data_segs_out as f64 / i.segs_in.max(1) as f64,
+                            i.delivered,
+                            i.cwnd,
+                            i.ssthresh,
+                            i.rtt_us,
+                            i.snd_mss
+                        );
+                    }
+                }
+                got
+            });
             let _ = c.shutdown(Shutdown::Both);
             Run {
                 mbit: got as f64 * 8.0 / (t1 - t0).as_secs_f64() / 1e6,
@@ -283,7 +347,38 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
             }
         }
     };
+    if let Some(before) = before {
+        let after = ns.run(probe::counters);
+        println!("  kernel side: {}", probe::counter_delta(&before, &after));
+    }
     drop(rt);
     drop(ns);
     run
+}
+
+/// Samples the tunstack sender's window and flight (in segments) until `stop`.
+fn sample_tunstack(
+    c: &tunstack::TcpStream,
+    h: &tunstack::socket::StackHandle,
+    stop: &std::sync::atomic::AtomicBool,
+    deadline: Instant,
+) -> (probe::Means, probe::TraceStats) {
+    let mut m = probe::Means::default();
+    let mut t = probe::TraceStats::default();
+    let p = probe::period();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+        let Ok(i) = c.info() else { break };
+        if i.bytes_in_flight > 0 {
+            let mss = i.mss.max(1) as f64;
+            m.add(i.cwnd as f64 / mss, i.bytes_in_flight as f64 / mss, 0);
+        }
+        for chunk in h.with(|s, _| s.tcp_take_traces()) {
+            t.add(&chunk);
+        }
+        std::thread::sleep(p);
+    }
+    for chunk in h.with(|s, _| s.tcp_take_traces()) {
+        t.add(&chunk);
+    }
+    (m, t)
 }

@@ -7,7 +7,7 @@
 
 use super::hystart::HyStart;
 use super::reno::slow_start_growth;
-use super::{clamp_mss, initial_window, CongestionControl, MAX_CWND};
+use super::{clamp_mss, initial_window, CongestionControl, PreAck, MAX_CWND};
 use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
@@ -65,6 +65,8 @@ pub struct Cubic {
     srtt: Option<Duration>,
     /// When the last ACK arrived, to leave application-limited time out of `t`.
     last_ack: Option<Instant>,
+    /// The window before the last ACK of new data (see [`Cubic::loss_window`]).
+    pre_ack: PreAck,
     started: bool,
     syn_lost: bool,
 }
@@ -85,6 +87,7 @@ impl Cubic {
             from_epoch_cwnd: false,
             srtt: None,
             last_ack: None,
+            pre_ack: PreAck::default(),
             started: false,
             syn_lost: false,
         }
@@ -150,26 +153,48 @@ impl Cubic {
         flight as f64 >= self.cwnd / 2.0
     }
 
-    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS; `cwnd_prior`
-    /// keeps the window it came from. Ends HyStart++ (RFC 9406 4.2: a loss during slow
-    /// start or CSS enters congestion avoidance) and the current stage.
+    /// The window a loss signalled at `now` with `flight` is measured against:
+    /// `(cwnd, base)` for `cwnd_prior` (RFC 9438 4.6) and `W_max` (4.7), and for
+    /// ssthresh (4.6's flight_size). Both as [`PreAck`] gives them (the flight and the
+    /// window before the ACK that reported the loss).
     ///
-    /// The base is the smaller of the flight and cwnd. RFC 9438 4.6 names flight_size and
-    /// allows cwnd to implementations that keep cwnd from growing while the flight is
-    /// smaller (as [`Cubic::cwnd_limited`] does). The flight the sender reports is SND.MAX
-    /// minus SND.UNA, SACKed data included, and during SACK recovery (RFC 6675, where
-    /// the pipe, not that span, is held to cwnd) it grows well past cwnd; with β = 0.7 a
-    /// loss detected then gives an ssthresh above the window that was lost, and the next
-    /// recovery a larger span again. Measured in `benches/loss_race.rs` (two CUBIC flows,
-    /// 50 Mbit/s bottleneck, 100-frame queue) before this rule: one flow's ssthresh went
+    /// The base is the flight, at most cwnd: the span SND.MAX - SND.UNA counts SACKed
+    /// data and outgrows cwnd during SACK recovery (RFC 6675 holds the pipe, not that
+    /// span, to cwnd); with β = 0.7 a loss detected then would give an ssthresh above
+    /// the window that was lost. Measured in `benches/loss_race.rs` (two CUBIC flows,
+    /// 50 Mbit/s bottleneck, 100-frame queue) before that bound: one flow's ssthresh went
     /// from 46 to 883 segments within a second and the queue dropped 16% of all frames.
-    fn reduce(&mut self, flight: usize) {
-        self.cwnd_prior = self.cwnd;
-        let base = (flight as f64).min(self.cwnd);
+    ///
+    /// Linux takes cwnd itself as the base, which RFC 9438 4.6 allows when cwnd does not
+    /// grow while the flight is smaller. Taking cwnd whenever the flight was within one
+    /// SMSS of it (the sender sends whole segments, so a window of 10.9 segments carries
+    /// 10) was measured too, in `loss_race`'s virtual-time half: 4.50 instead of 4.31
+    /// Mbit/s at 2%/10 ms, 2.40 instead of 2.23 at 5%/10 ms, but two CUBIC flows through
+    /// the bottleneck then shared 55/45 (Jain 0.990) instead of 50/50 (0.9999), so the
+    /// RFC's flight it is.
+    fn loss_window(&self, now: Instant, flight: usize) -> (f64, f64) {
+        let (c, flight) = self.pre_ack.at_loss(now, self.cwnd as usize, flight);
+        // Whole bytes in PreAck; the fraction of a byte CUBIC carries stays when no ACK
+        // at this instant changed the window.
+        let cwnd = if c == self.cwnd as usize {
+            self.cwnd
+        } else {
+            c as f64
+        };
+        (cwnd, (flight as f64).min(cwnd))
+    }
+
+    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS, from the base
+    /// [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window it came from. Ends
+    /// HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters congestion
+    /// avoidance) and the current stage.
+    fn reduce(&mut self, cwnd: f64, base: f64) {
+        self.cwnd_prior = cwnd;
         let ssthresh = (base * BETA) as usize;
         self.ssthresh = ssthresh.max(2 * self.smss).min(MAX_CWND);
         self.hystart = None;
         self.epoch = None;
+        self.pre_ack.clear();
     }
 
     /// The first ACK of a congestion avoidance stage (RFC 9438 4.2): `t_epoch = now`,
@@ -285,6 +310,7 @@ impl CongestionControl for Cubic {
         if acked == 0 {
             return;
         }
+        self.pre_ack.on_ack(now, self.cwnd as usize, flight);
         let limited = self.cwnd_limited(flight);
         if !limited {
             if let (Some(e), Some(prev)) = (self.epoch.as_mut(), previous) {
@@ -320,16 +346,18 @@ impl CongestionControl for Cubic {
 
     /// RFC 9438 4.6 and 4.7: with fast convergence, a loss below the previous W_max
     /// leaves `W_max = cwnd * (1 + β_cubic) / 2` (the flow releases bandwidth for a new
-    /// one), else `W_max = cwnd`; `ssthresh = min(flight, cwnd) * β_cubic` (at least 2
-    /// SMSS, see `reduce`) and `cwnd = max(ssthresh, 2 SMSS)`.
-    fn on_congestion_event(&mut self, _now: Instant, flight: usize) {
+    /// one), else `W_max = cwnd`; `ssthresh = flight_size * β_cubic` (at least 2 SMSS;
+    /// cwnd and flight_size as [`Cubic::loss_window`] takes them) and
+    /// `cwnd = max(ssthresh, 2 SMSS)`.
+    fn on_congestion_event(&mut self, now: Instant, flight: usize) {
         self.started = true;
+        let (cwnd, base) = self.loss_window(now, flight);
         self.w_max = Some(match self.w_max {
-            Some(w) if self.cwnd < w => self.cwnd * (1.0 + BETA) / 2.0,
-            _ => self.cwnd,
+            Some(w) if cwnd < w => cwnd * (1.0 + BETA) / 2.0,
+            _ => cwnd,
         });
         self.from_epoch_cwnd = false;
-        self.reduce(flight);
+        self.reduce(cwnd, base);
         self.set_cwnd(self.ssthresh as f64);
         log::debug!(
             target: LOG,
@@ -345,6 +373,7 @@ impl CongestionControl for Cubic {
     fn on_recovery_exit(&mut self, _now: Instant, flight: usize) {
         self.started = true;
         self.epoch = None;
+        self.pre_ack.clear();
         let cwnd = self
             .ssthresh
             .min(flight.max(self.smss).saturating_add(self.smss));
@@ -355,10 +384,11 @@ impl CongestionControl for Cubic {
     /// β_cubic (same as in Section 4.6)": ssthresh only on the first timeout of a series
     /// (RFC 5681 3.1), cwnd one SMSS. The first congestion avoidance stage afterwards
     /// uses `K = 0` and `W_max` = the window it begins with.
-    fn on_rto(&mut self, _now: Instant, flight: usize, first: bool) {
+    fn on_rto(&mut self, now: Instant, flight: usize, first: bool) {
         self.started = true;
         if first {
-            self.reduce(flight);
+            let (cwnd, base) = self.loss_window(now, flight);
+            self.reduce(cwnd, base);
         }
         self.hystart = None;
         self.epoch = None;
@@ -378,6 +408,7 @@ impl CongestionControl for Cubic {
         let cwnd = self.cwnd.min(initial_window(self.smss) as f64);
         self.set_cwnd(cwnd);
         self.epoch = None;
+        self.pre_ack.clear();
     }
 
     fn on_syn_loss(&mut self) {
@@ -395,6 +426,7 @@ impl CongestionControl for Cubic {
     /// reduction recorded, which is the window it undoes).
     fn undo(&mut self, cwnd: usize, ssthresh: usize) {
         self.epoch = None;
+        self.pre_ack.clear();
         self.ssthresh = ssthresh.max(2 * self.smss);
         self.set_cwnd(cwnd as f64);
         self.cwnd_prior = self.cwnd;
@@ -403,6 +435,7 @@ impl CongestionControl for Cubic {
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.epoch = None;
+        self.pre_ack.clear();
         self.w_max = None;
         if ssthresh != usize::MAX {
             self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);

@@ -1,7 +1,7 @@
 //! Reno congestion control (RFC 5681), with byte counting (RFC 3465; no per-ACK limit in
 //! slow start, see [`SLOW_START_LIMIT`]).
 
-use super::{clamp_mss, initial_window, CongestionControl, MAX_CWND};
+use super::{clamp_mss, initial_window, CongestionControl, PreAck, MAX_CWND};
 use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
@@ -27,6 +27,9 @@ pub struct Reno {
     started: bool,
     /// The SYN or SYN-ACK was retransmitted: the initial window is one SMSS.
     syn_lost: bool,
+    /// The window before the last ACK of new data, to measure a loss that ACK reports
+    /// ([`PreAck`]).
+    pre_ack: PreAck,
 }
 
 impl Reno {
@@ -41,6 +44,7 @@ impl Reno {
             bytes_acked: 0,
             started: false,
             syn_lost: false,
+            pre_ack: PreAck::default(),
         }
     }
 
@@ -59,7 +63,8 @@ impl Reno {
     }
 
     /// RFC 5681 equation (4), `ssthresh = max (FlightSize / 2, 2*SMSS)`, with FlightSize
-    /// taken at most cwnd, kept at most [`MAX_CWND`].
+    /// taken at most cwnd, kept at most [`MAX_CWND`]. Both are those when the loss was
+    /// detected, before the ACK that reported it ([`PreAck`]), given by `loss_window`.
     ///
     /// RFC 5681 3.1 and 3.2 step 2 require ssthresh to be set "to no more than" equation
     /// (4), so a smaller base is allowed. The flight the sender reports is SND.MAX minus
@@ -68,8 +73,9 @@ impl Reno {
     /// that was lost. Measured in `benches/loss_race.rs` (a Reno and a CUBIC flow through
     /// a 50 Mbit/s bottleneck with a 100-frame queue) before this rule: Reno took 85% and
     /// the queue dropped a third of all frames.
-    fn halve(&mut self, flight: usize) {
-        let base = flight.min(self.cwnd);
+    fn halve(&mut self, cwnd: usize, flight: usize) {
+        let base = flight.min(cwnd);
+        self.pre_ack.clear();
         self.ssthresh = (base / 2).max(2 * self.smss).min(MAX_CWND);
     }
 
@@ -159,9 +165,13 @@ impl CongestionControl for Reno {
     ///   2.2), so a stretch ACK covering more than a window cannot buy later growth.
     /// * Application-limited rule (RFC 7661 4.3 style): if `2*flight < cwnd` before this
     ///   ACK, nothing grows and nothing is counted.
-    fn on_ack(&mut self, _now: Instant, acked: usize, flight: usize, _rtt: Option<Duration>) {
+    fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, _rtt: Option<Duration>) {
         self.started = true;
-        if acked == 0 || !self.cwnd_limited(flight) {
+        if acked == 0 {
+            return;
+        }
+        self.pre_ack.on_ack(now, self.cwnd, flight);
+        if !self.cwnd_limited(flight) {
             return;
         }
         let mut acked = acked;
@@ -183,9 +193,12 @@ impl CongestionControl for Reno {
         }
     }
 
-    fn on_congestion_event(&mut self, _now: Instant, flight: usize) {
+    /// RFC 5681 3.2 step 2: `ssthresh = max(FlightSize / 2, 2*SMSS)` (see `halve`),
+    /// then `cwnd = ssthresh` (the sender adds step 3's inflation itself).
+    fn on_congestion_event(&mut self, now: Instant, flight: usize) {
         self.started = true;
-        self.halve(flight);
+        let (cwnd, flight) = self.pre_ack.at_loss(now, self.cwnd, flight);
+        self.halve(cwnd, flight);
         self.bytes_acked = 0;
         self.set_cwnd(self.ssthresh);
         log::debug!(
@@ -199,6 +212,7 @@ impl CongestionControl for Reno {
     fn on_recovery_exit(&mut self, _now: Instant, flight: usize) {
         self.started = true;
         self.bytes_acked = 0;
+        self.pre_ack.clear();
         let cwnd = self
             .ssthresh
             .min(flight.max(self.smss).saturating_add(self.smss));
@@ -207,10 +221,11 @@ impl CongestionControl for Reno {
 
     /// RFC 5681 3.1: "Furthermore, upon a timeout cwnd MUST be set to no more than the loss
     /// window, LW, which equals 1 full-sized segment (regardless of the value of IW)."
-    fn on_rto(&mut self, _now: Instant, flight: usize, first: bool) {
+    fn on_rto(&mut self, now: Instant, flight: usize, first: bool) {
         self.started = true;
         if first {
-            self.halve(flight);
+            let (cwnd, flight) = self.pre_ack.at_loss(now, self.cwnd, flight);
+            self.halve(cwnd, flight);
         }
         self.bytes_acked = 0;
         self.set_cwnd(self.smss);
@@ -225,6 +240,7 @@ impl CongestionControl for Reno {
     /// RFC 5681 4.1: `cwnd = min(RW, cwnd)` with `RW = min(IW, cwnd)`; ssthresh is kept.
     fn on_idle_restart(&mut self, _now: Instant) {
         self.bytes_acked = 0;
+        self.pre_ack.clear();
         self.set_cwnd(self.cwnd.min(initial_window(self.smss)));
     }
 
@@ -238,6 +254,7 @@ impl CongestionControl for Reno {
 
     fn undo(&mut self, cwnd: usize, ssthresh: usize) {
         self.bytes_acked = 0;
+        self.pre_ack.clear();
         self.ssthresh = ssthresh.max(2 * self.smss);
         self.set_cwnd(cwnd);
     }
@@ -245,6 +262,7 @@ impl CongestionControl for Reno {
     fn inherit(&mut self, cwnd: usize, ssthresh: usize) {
         self.started = true;
         self.bytes_acked = 0;
+        self.pre_ack.clear();
         if ssthresh != usize::MAX {
             self.ssthresh = ssthresh.clamp(2 * self.smss, MAX_CWND);
         }

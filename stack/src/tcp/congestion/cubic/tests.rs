@@ -93,6 +93,29 @@ fn window_after_loss_is_beta() {
     assert_eq!(cc.cwnd(), 2 * MSS);
 }
 
+/// RFC 9438 4.6's flight_size is the flight when the loss was detected, that is before
+/// the ACK that detected it (the sender takes that ACK's cumulative part off first): a
+/// stretch ACK acknowledging 30 of 70 segments and reporting a hole beyond them leaves
+/// ssthresh at 0.7 of the 70 (49), not of the 40 left (28); nor does that ACK grow the
+/// window before the reduction (W_max, 4.7, is the 70 with fast convergence below the
+/// earlier W_max of 100: 59.5). A loss reported later, with no ACK at that instant,
+/// measures the flight it is given.
+#[test]
+fn loss_on_a_stretch_ack_measures_the_window_before_it() {
+    let mut cc = after_loss(100);
+    let now = T0 + ms(10);
+    cc.on_ack(now, 30 * MSS, 70 * MSS, Some(ms(20)));
+    assert!(cc.cwnd > segs(70.0), "the ACK grew the window");
+    cc.on_congestion_event(now, 40 * MSS);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (49 * MSS, 49 * MSS));
+    near(cc.w_max().unwrap(), segs(59.5), 1e-9, "W_max");
+    assert_eq!(cc.cwnd_prior, segs(70.0));
+    // The next loss, at another instant, with 20 of the 49 segments in flight: 14.
+    cc.on_ack(now + ms(20), MSS, 20 * MSS, Some(ms(20)));
+    cc.on_congestion_event(now + ms(40), 20 * MSS);
+    assert_eq!(cc.ssthresh(), 14 * MSS);
+}
+
 /// RFC 9438 4.7: fast convergence. A loss at a window below the previous W_max sets
 /// W_max = cwnd * (1 + β_cubic) / 2; one at or above it sets W_max = cwnd.
 #[test]

@@ -5,6 +5,12 @@ use proptest::prelude::*;
 const MSS: usize = 1460;
 const T0: Instant = Instant::ZERO;
 
+/// A loss signalled after the ACKs of a test's rounds (which all come at T0): an ACK at
+/// the same instant would count as the one that reported it (`PreAck`).
+fn later() -> Instant {
+    T0 + Duration::from_millis(1)
+}
+
 fn segs(n: usize) -> usize {
     n * MSS
 }
@@ -184,24 +190,24 @@ fn congestion_avoidance_stretch_ack() {
 fn fast_retransmit_halves() {
     let mut cc = Reno::new(MSS);
     ack_round(&mut cc, MSS); // cwnd 20 segments
-    cc.on_congestion_event(T0, segs(20));
+    cc.on_congestion_event(later(), segs(20));
     assert_eq!(cc.ssthresh(), segs(10));
     assert_eq!(cc.cwnd(), segs(10));
     // FlightSize, not cwnd, is halved.
-    cc.on_congestion_event(T0, segs(6));
+    cc.on_congestion_event(later(), segs(6));
     assert_eq!(cc.ssthresh(), segs(3));
     assert_eq!(cc.cwnd(), segs(3));
     // Never below 2*SMSS.
-    cc.on_congestion_event(T0, MSS);
+    cc.on_congestion_event(later(), MSS);
     assert_eq!(cc.ssthresh(), segs(2));
     assert_eq!(cc.cwnd(), segs(2));
     // Nor above half of cwnd: a flight beyond cwnd (the span SND.MAX - SND.UNA during
     // SACK recovery, SACKed data included) counts as cwnd ("no more than" equation 4).
     cc.set_cwnd(segs(20));
-    cc.on_congestion_event(T0, segs(60));
+    cc.on_congestion_event(later(), segs(60));
     assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), segs(10)));
     cc.set_cwnd(segs(20));
-    cc.on_rto(T0, segs(60), true);
+    cc.on_rto(later(), segs(60), true);
     assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), MSS));
 }
 
@@ -228,11 +234,11 @@ fn recovery_exit_deflates() {
 fn rto_one_segment_and_halves_once() {
     let mut cc = Reno::new(MSS);
     ack_round(&mut cc, MSS); // cwnd 20 segments
-    cc.on_rto(T0, segs(20), true);
+    cc.on_rto(later(), segs(20), true);
     assert_eq!(cc.cwnd(), MSS);
     assert_eq!(cc.ssthresh(), segs(10));
     // The same segment times out again: flight is now one segment, ssthresh is kept.
-    cc.on_rto(T0, MSS, false);
+    cc.on_rto(later(), MSS, false);
     assert_eq!(cc.cwnd(), MSS);
     assert_eq!(cc.ssthresh(), segs(10));
     // Slow start afterwards, up to ssthresh.
@@ -242,10 +248,10 @@ fn rto_one_segment_and_halves_once() {
     }
     assert_eq!(cc.cwnd(), segs(10));
     // A new series of timeouts halves again.
-    cc.on_rto(T0, segs(8), true);
+    cc.on_rto(later(), segs(8), true);
     assert_eq!(cc.ssthresh(), segs(4));
     // A small flight gives 2*SMSS.
-    cc.on_rto(T0, 0, true);
+    cc.on_rto(later(), 0, true);
     assert_eq!(cc.ssthresh(), segs(2));
 }
 
@@ -364,4 +370,20 @@ proptest! {
             );
         }
     }
+}
+
+/// RFC 5681 equation (4) with the FlightSize of the loss: before the ACK that reported
+/// it. A stretch ACK that acknowledges 10 of 20 segments in flight and reveals a hole
+/// beyond them halves the 20 (ssthresh 10 segments, not 5), and does not grow the window
+/// first. A loss reported at another instant halves the flight given.
+#[test]
+fn loss_on_a_stretch_ack_halves_the_window_before_it() {
+    let mut cc = in_avoidance(20);
+    let now = T0 + Duration::from_millis(10);
+    cc.on_ack(now, segs(10), segs(20), None);
+    cc.on_congestion_event(now, segs(10));
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), segs(10)));
+    cc.on_ack(now + Duration::from_millis(20), MSS, segs(10), None);
+    cc.on_congestion_event(now + Duration::from_millis(40), segs(8));
+    assert_eq!(cc.ssthresh(), segs(4));
 }

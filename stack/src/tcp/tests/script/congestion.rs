@@ -1,5 +1,6 @@
 //! Congestion control seen from the wire: CUBIC's window after a loss and after a
-//! timeout (RFC 9438 4.6, 4.8), and HyStart++ leaving slow start when the RTT rises
+//! timeout (RFC 9438 4.6, 4.8), measured against the window the lost segment went out in
+//! when a stretch ACK reports it (CUBIC and Reno), and HyStart++ leaving slow start when the RTT rises
 //! (RFC 9406 4.2), against Reno on the same script.
 
 use super::*;
@@ -129,4 +130,51 @@ fn hystart_leaves_slow_start_when_rtt_rises() {
     assert_eq!(exit, 8, "{cubic:?}");
     assert!(cubic[exit].1 >= cubic[exit - 1].0 && cubic[exit].1 <= cubic[exit].0);
     assert!(cubic.last().unwrap().0 < reno.last().unwrap().0);
+}
+
+/// A SACK connection with twenty segments in flight at a window of 20, a round trip
+/// after they left; then the first ACK after them acknowledges ten and SACKs four beyond
+/// the eleventh, which RACK marks lost at once (RFC 8985 6.2: DupThresh segments SACKed
+/// above it). Returns ssthresh after that ACK, having checked that the lost segment went
+/// again at once.
+fn loss_on_a_stretch_ack(cc: Algorithm) -> usize {
+    let mut h = Harness::with_cc(cc);
+    let mut c = h.passive_rtt(
+        PeerOpts {
+            sack: true,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
+    h.send(&c, &vec![0x5a; 60 * MSS]);
+    let first = h.out();
+    assert_eq!(first.len(), 10);
+    h.advance_by(ms(100));
+    let mut flight = Vec::new();
+    for s in &first {
+        c.saw(s);
+        h.inject(&c.seg(ACK));
+        flight.extend(h.out());
+    }
+    assert_eq!(flight.len(), 20);
+    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().cwnd, 20 * MSS);
+    h.advance_by(ms(100));
+    let mut s = c.seg(ACK).ack(flight[10].seq);
+    s.sack = vec![(flight[11].seq, flight[14].seq.wrapping_add(MSS as u32))];
+    h.inject(&s);
+    let out = h.out();
+    check(&out[0], &[seq(flight[10].seq), len(MSS)]);
+    h.s.tcp_conn(c.h).unwrap().info().ssthresh
+}
+
+/// RFC 9438 4.6 and RFC 5681 equation (4) against a receiver that acknowledges many
+/// segments at once (Linux does when its reader lags): the flight when the loss was
+/// detected is the twenty segments of the window the lost one went out in, before the
+/// ACK that reported it took ten off, and that ACK does not grow the window before the
+/// reduction. CUBIC keeps 0.7 * 20 segments = 20440 (0.7 of the ten left would be
+/// 10220), Reno half, 14600 (not 7300).
+#[test]
+fn loss_on_a_stretch_ack_measures_the_window_it_was_sent_in() {
+    assert_eq!(loss_on_a_stretch_ack(Algorithm::Cubic), 14 * MSS);
+    assert_eq!(loss_on_a_stretch_ack(Algorithm::Reno), 10 * MSS);
 }
