@@ -178,7 +178,7 @@ pub struct UpCli {
     #[arg(long, value_name = "DIR")]
     pub trace: Option<PathBuf>,
     /// Events kept per connection for its trace and live plots, about 56 bytes each
-    /// [default: 4096 with --trace, else 0: no tracing].
+    /// [default: 16384 with --trace, else 0: no tracing].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub trace_events: Option<u32>,
     #[command(flatten)]
@@ -490,7 +490,9 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
     Ok(match cli.command {
         Cmd::Up(u) => {
             let (setup, mut link) = u.link.into_parts()?;
-            let default_events = if u.trace.is_some() { 4096 } else { 0 };
+            // A connection moving a few hundred Mbit/s under loss records several thousand
+            // events between the writer's turns (100 ms, later on a loaded machine).
+            let default_events = if u.trace.is_some() { 16_384 } else { 0 };
             link.trace_events = u.trace_events.map_or(default_events, |n| n as usize);
             let serve = Serve {
                 www: u.www,

@@ -158,10 +158,13 @@ fn ss_and_stats_against_a_running_stack() {
         assert_eq!(code, 0, "{err}");
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[0].starts_with("State"), "{out}");
-        if let Some(i) = lines.iter().position(|l| l.contains(&peer)) {
+        // The row may show the handshake's SYN-RECV for a moment (a loaded machine
+        // caught it once): wait for the download's established connection.
+        let row = lines.iter().position(|l| l.contains(&peer));
+        if let Some(i) = row.filter(|&i| lines[i].starts_with("ESTAB")) {
             break (lines[i].to_string(), lines[i + 1].to_string());
         }
-        assert!(Instant::now() < deadline, "no row for {peer}:\n{out}");
+        assert!(Instant::now() < deadline, "no ESTAB row for {peer}:\n{out}");
         std::thread::sleep(Duration::from_millis(200));
     };
     let w: Vec<&str> = row.split_whitespace().collect();
