@@ -198,6 +198,10 @@ pub struct Connection {
     /// cumulative (stretch) ACK, as Linux's GRO receiver gives it; `ack_now` instead goes
     /// at once, segment by segment (duplicate ACKs, FIN, window news).
     pub(crate) ack_batch: bool,
+    /// An ACK for in-order data was held because it would have offered a smaller
+    /// window than the last one (`ack_would_shrink_window` in `output.rs`): the next read
+    /// sends it.
+    pub(crate) ack_on_read: bool,
     /// Full-sized segments received since the last ACK we sent.
     pub(crate) unacked_segs: u32,
     /// A challenge ACK is due (RFC 5961).
@@ -377,6 +381,7 @@ impl Connection {
             last_data_sent: now,
             ack_now: false,
             ack_batch: false,
+            ack_on_read: false,
             unacked_segs: 0,
             challenge_ack: false,
             send_rst: false,
@@ -714,6 +719,13 @@ impl Connection {
     /// has it): on a connection per request that ACK was a quarter of what we sent.
     pub(crate) fn note_window_opened(&mut self) {
         if !self.state.can_receive() {
+            return;
+        }
+        if std::mem::take(&mut self.ack_on_read) {
+            // The ACK held for this read (`ack_would_shrink_window`) goes now, with the
+            // window the read opened (Linux's `tcp_cleanup_rbuf`: "once-per-two-segments
+            // ACK was not sent by tcp_input.c").
+            self.ack_now = true;
             return;
         }
         let threshold = (self.recv_buf.capacity() / 2).min(self.opts.smss.max(1));

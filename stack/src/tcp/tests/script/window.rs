@@ -160,14 +160,71 @@ fn segment_straddling_the_window_is_trimmed() {
     let mut c = h.passive(PeerOpts::default());
     h.inject(&c.data(&[2u8; 3000]));
     c.nxt = c.nxt.wrapping_add(3000);
-    // 3000 bytes are more than two full-sized segments' worth: ACKed at once (RFC 5681
-    // 4.2), as a super-segment from an offloading device is.
-    h.expect(&[ack(c.nxt)]);
+    // 3000 bytes are more than two full-sized segments' worth, but their ACK would offer
+    // a smaller window than the last and nobody reads: it waits for the delayed-ACK
+    // timer (`ack_that_would_shrink_the_window_waits_for_the_read`).
+    let by = h.now + TcpConfig::default().delayed_ack;
+    h.expect_by(by, &[ack(c.nxt), wnd(1096)]);
     h.inject(&c.data(&[3u8; 2000]));
     // The 1096 bytes taken are less than a full-sized segment: a delayed ACK.
     let by = h.now + TcpConfig::default().delayed_ack;
     h.expect_by(by, &[ack(c.nxt.wrapping_add(1096)), wnd(0)]);
     assert_eq!(h.s.tcp_conn(c.h).unwrap().recv_queue(), 4096);
+}
+
+fn buffer_16k() -> TcpConfig {
+    TcpConfig {
+        recv_buffer: 16_384,
+        ..TcpConfig::default()
+    }
+}
+
+/// RFC 5681 4.2 and RFC 9293 3.8.6.3 ask for an ACK for at least every second
+/// full-sized segment (SHOULD); an ACK that would offer a smaller window than the last
+/// one (the reader has not taken the data yet) waits for the read instead, and goes with
+/// the window the read opened, as Linux's receiver does (`__tcp_ack_snd_check`,
+/// `tcp_cleanup_rbuf`). A paced sender's window no longer loses the two segments each
+/// ACK left unread.
+#[test]
+fn ack_that_would_shrink_the_window_waits_for_the_read() {
+    let mut h = Harness::with(buffer_16k());
+    let mut c = h.passive(PeerOpts::default());
+    h.inject(&c.data(&[1u8; 1460]));
+    c.nxt = c.nxt.wrapping_add(1460);
+    h.inject(&c.data(&[2u8; 1460]));
+    c.nxt = c.nxt.wrapping_add(1460);
+    h.expect_none();
+    let mut buf = [0u8; 4096];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(2920));
+    // One ACK, the window whole again: not a held ACK and a window update besides.
+    h.expect(&[C::FlagsExact(ACK), ack(c.nxt), wnd(16_384)]);
+    h.idle_until(h.now + ms(500));
+}
+
+/// RFC 1122 4.2.3.2: the held ACK is still delayed by no more than the delayed-ACK
+/// timer (40 ms, within the RFC's 0.5 s) when the application does not read; and an ACK
+/// that offers no smaller window goes at once.
+#[test]
+fn held_ack_goes_when_the_delayed_ack_timer_fires() {
+    let mut h = Harness::with(buffer_16k());
+    let mut c = h.passive(PeerOpts::default());
+    let start = h.now;
+    h.inject(&c.data(&[1u8; 1460]));
+    h.inject(&c.data(&[2u8; 1460]).seq(c.nxt.wrapping_add(1460)));
+    c.nxt = c.nxt.wrapping_add(2920);
+    let (at, _) = h.expect_by(
+        start + TcpConfig::default().delayed_ack,
+        &[ack(c.nxt), wnd(16_384 - 2920)],
+    );
+    assert_eq!(at, start + TcpConfig::default().delayed_ack);
+    // Two more full segments, read before anything else is collected: one ACK, with
+    // the whole window.
+    h.inject(&c.data(&[3u8; 1460]));
+    h.inject(&c.data(&[4u8; 1460]).seq(c.nxt.wrapping_add(1460)));
+    c.nxt = c.nxt.wrapping_add(2920);
+    let mut buf = [0u8; 8192];
+    assert_eq!(h.s.tcp_recv(h.now, c.h, &mut buf), Ok(5840));
+    h.expect(&[ack(c.nxt), wnd(16_384)]);
 }
 
 /// RFC 1122 4.2.3.4 / RFC 896 (Nagle): a first small segment goes at once when nothing is
