@@ -7,8 +7,8 @@
 //!    tunstack with the same buffers through `tunstack::sim::Sim`. The window bound is
 //!    32 KiB per 100 ms, 327,680 B/s.
 //! 2. **The grid in virtual time** (no root): loss {0, 1, 2, 5}% x one-way delay {10, 50} ms,
-//!    16 MiB one way capped at 20 virtual seconds, 256 KiB buffers (tunstack's default)
-//!    on both stacks, tunstack with each algorithm and smoltcp.
+//!    16 MiB one way capped at 20 virtual seconds, 256 KiB buffers, fixed (smoltcp's do
+//!    not grow), on both stacks, tunstack with each algorithm and smoltcp.
 //! 3. **Fairness in virtual time** (no root): two tunstack flows through a 50 Mbit/s
 //!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 30 s (the first
 //!    5 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
@@ -19,7 +19,9 @@
 //!    --delay D --seed 11`); tunstack sends to a kernel listener with each of its
 //!    algorithms; the kernel sends to a tunstack listener with reno, cubic and bbr set per
 //!    socket by `TCP_CONGESTION` (the algorithm the socket reports using is printed).
-//!    16 MiB capped at 20 s (`TUNSTACK_LOSS_RACE_CAP_S`), Mbit/s.
+//!    16 MiB capped at 20 s (`TUNSTACK_LOSS_RACE_CAP_S`), Mbit/s. tunstack's buffers are
+//!    the library's (256 KiB to begin with, both autotuned up to 4 MiB, as Linux's are);
+//!    `TUNSTACK_LOSS_RACE_FIXED=1` fixes both at 256 KiB.
 //!
 //! smoltcp 0.14 with its default features has no congestion control
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads

@@ -220,6 +220,7 @@ fn sim_stack(addr: Ipv4Addr, seed: u64) -> (Stack, tunstack::iface::IfaceId) {
     let cfg = StackConfig {
         tcp: TcpConfig {
             recv_buffer: BUFFER,
+            recv_buffer_max: BUFFER, // fixed, as smoltcp's is
             send_buffer: BUFFER,
             send_buffer_max: BUFFER, // fixed, as smoltcp's is
             ..TcpConfig::default()

@@ -110,15 +110,22 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
         let dev = TunDevice::open(name).expect("open TUN");
         netdev::set_ipv4(name, HOST, 24).expect("address TUN");
         netdev::set_up(name).expect("up TUN");
+        // The library's buffers, as it ships them: 256 KiB each to begin with, both
+        // autotuned up to 4 MiB (`TcpConfig::send_buffer_max`, `recv_buffer_max`), as
+        // Linux autotunes its own (tcp_wmem, tcp_rmem), so neither sender is held to a
+        // buffer the other does not have.
         let mut config = StackConfig::default();
-        // `TUNSTACK_LOSS_RACE_SNDBUF=BYTES`: tunstack's send buffer (default 256 KiB;
-        // Linux autotunes its own up to tcp_wmem's maximum, 4 MiB).
+        // `TUNSTACK_LOSS_RACE_SNDBUF=BYTES`: tunstack's starting send buffer.
         if let Ok(b) = std::env::var("TUNSTACK_LOSS_RACE_SNDBUF") {
             config.tcp.send_buffer = b.parse().expect("TUNSTACK_LOSS_RACE_SNDBUF");
         }
-        // Fixed, not autotuned: tunstack's 256 KiB receive buffer bounds Linux's sender,
-        // and this bounds tunstack's the same way.
-        config.tcp.send_buffer_max = config.tcp.send_buffer;
+        // `TUNSTACK_LOSS_RACE_FIXED=1`: both buffers fixed at their starting size (the
+        // grid as earlier runs measured it, each sender bounded by a 256 KiB tunstack
+        // buffer at 1-2% loss).
+        if std::env::var_os("TUNSTACK_LOSS_RACE_FIXED").is_some() {
+            config.tcp.send_buffer_max = config.tcp.send_buffer;
+            config.tcp.recv_buffer_max = config.tcp.recv_buffer;
+        }
         if probe::enabled() {
             // The sender's trace, read every few ms by `sample_tunstack`.
             config.tcp.trace_events = 1 << 16;
@@ -196,8 +203,8 @@ fn watch(c: &tunstack::TcpStream, total: u64, t0: Instant, deadline: Instant, ms
         });
         let s = &i.stats;
         println!(
-            "    t {:6.3} cwnd {:7} flight {:7} pace {:6.1} dr {:6.1} bw {:6.1} minrtt {:6} {} srtt {:?} rexmit +{} rto +{} fast +{}",
-            t0.elapsed().as_secs_f64(), i.cwnd, i.bytes_in_flight, mbit(i.pacing_rate), mbit(i.delivery_rate), st, mr, b,
+            "    t {:6.3} cwnd {:7} flight {:7} snd_wnd {:7} pace {:6.1} dr {:6.1} bw {:6.1} minrtt {:6} {} srtt {:?} rexmit +{} rto +{} fast +{}",
+            t0.elapsed().as_secs_f64(), i.cwnd, i.bytes_in_flight, i.snd_wnd, mbit(i.pacing_rate), mbit(i.delivery_rate), st, mr, b,
             i.srtt.map(|d| d.total_micros()), s.retransmits - last.0, s.timeouts - last.1, s.fast_retransmits - last.2
         );
         last = (s.retransmits, s.timeouts, s.fast_retransmits);

@@ -60,6 +60,7 @@ fn stack(addr: Ipv4Addr, seed: u64, buffer: usize, cc: Algorithm) -> (Stack, Ifa
     let cfg = StackConfig {
         tcp: TcpConfig {
             recv_buffer: buffer,
+            recv_buffer_max: buffer, // fixed, as smoltcp's is
             send_buffer: buffer,
             send_buffer_max: buffer, // fixed, as smoltcp's is
             congestion: cc,

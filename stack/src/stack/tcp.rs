@@ -691,6 +691,9 @@ impl Stack {
     ) -> Result<usize, TcpError> {
         let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
         let r = c.recv(buf);
+        if matches!(r, Ok(n) if n > 0) {
+            c.autotune_recv(now);
+        }
         if matches!(r, Ok(n) if n > 0) && c.ack_now {
             // The read opened the window enough to tell the peer. The update is built at
             // the next poll, not here: reads the application makes before then (a reader

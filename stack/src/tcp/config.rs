@@ -6,8 +6,15 @@ use crate::time::Duration;
 /// TCP settings for a stack (some can be changed per socket).
 #[derive(Clone, Debug)]
 pub struct TcpConfig {
-    /// Receive buffer per connection, bytes: the most the window can offer.
+    /// Receive buffer per connection, bytes, to begin with: the most the window offers
+    /// until autotuning grows it (Linux's `tcp_rmem[1]`).
     pub recv_buffer: usize,
+    /// The most the receive buffer grows to (Linux's `tcp_rmem[2]`; 4 MiB): it is kept at
+    /// twice what the application reads in a round trip (`tcp/rcv_tune.rs`), so a fast
+    /// reader on a long path is not held to `recv_buffer`, and a slow one costs no more.
+    /// The window scale is chosen for it (RFC 7323 2.3). At or below `recv_buffer`, the
+    /// size is fixed (as `SO_RCVBUF` fixes Linux's).
+    pub recv_buffer_max: usize,
     /// Send buffer per connection, bytes, to begin with (Linux's `tcp_wmem[1]`).
     pub send_buffer: usize,
     /// The most the send buffer grows to (Linux's `tcp_wmem[2]`, 4 MiB): it is kept at
@@ -84,6 +91,7 @@ impl Default for TcpConfig {
     fn default() -> Self {
         TcpConfig {
             recv_buffer: 256 * 1024,
+            recv_buffer_max: 4 * 1024 * 1024,
             send_buffer: 256 * 1024,
             send_buffer_max: 4 * 1024 * 1024,
             min_rto: Duration::from_millis(200),

@@ -109,6 +109,9 @@ pub struct Connection {
     pub(crate) snd_wl2: SeqNum,
     /// The largest window the peer has offered (for RFC 5961 5.2 and sender SWS).
     pub(crate) max_snd_wnd: usize,
+    /// When `max_snd_wnd` last grew: the peer's receive buffer is still growing
+    /// (autotuning) while this is recent (`rate_check_app_limited`).
+    pub(crate) snd_wnd_grew_at: Instant,
     pub(crate) send_buf: SendBuffer,
     /// The most `send_buf` may grow to (`TcpConfig::send_buffer_max`).
     pub(crate) send_buffer_max: usize,
@@ -125,6 +128,8 @@ pub struct Connection {
     /// The right edge of the window last advertised; never moved left (RFC 9293 3.8.6.2.2).
     pub(crate) rcv_adv: SeqNum,
     pub(crate) recv_buf: RecvBuffer,
+    /// Receive-buffer autotuning (`rcv_tune.rs`).
+    pub(crate) rcv_tune: super::rcv_tune::RcvTune,
     /// The peer's FIN, once seen (perhaps ahead of missing data): its sequence number.
     pub(crate) fin_seq: Option<SeqNum>,
     /// The peer's FIN has been taken in (end of stream for the reader).
@@ -300,10 +305,12 @@ impl Connection {
         let ipv6 = local.is_ipv6();
         let link_mss = mss_for_mtu(link_mtu, ipv6);
         let recv_buf = RecvBuffer::new(cfg.recv_buffer);
-        // RFC 7323 2.3: the smallest shift that lets the whole buffer be offered.
+        // RFC 7323 2.3: the smallest shift that lets the whole buffer be offered, as
+        // large as autotuning may make it.
+        let most = cfg.recv_buffer.max(cfg.recv_buffer_max);
         let mut rcv_wscale = 0u8;
         if cfg.window_scaling {
-            while (cfg.recv_buffer >> rcv_wscale) > 65_535 && rcv_wscale < 14 {
+            while (most >> rcv_wscale) > 65_535 && rcv_wscale < 14 {
                 rcv_wscale += 1;
             }
         }
@@ -336,6 +343,7 @@ impl Connection {
             snd_wl1: SeqNum(0),
             snd_wl2: iss,
             max_snd_wnd: 0,
+            snd_wnd_grew_at: now,
             send_buf: SendBuffer::new(cfg.send_buffer),
             send_buffer_max: cfg.send_buffer_max,
             fin_queued: false,
@@ -345,6 +353,7 @@ impl Connection {
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             recv_buf,
+            rcv_tune: super::rcv_tune::RcvTune::new(cfg.recv_buffer_max, smss, now),
             fin_seq: None,
             fin_received: false,
             ts_recent: 0,
@@ -424,6 +433,12 @@ impl Connection {
     /// Bytes sent and not yet acknowledged.
     pub fn bytes_in_flight(&self) -> usize {
         self.snd_nxt.since(self.snd_una)
+    }
+
+    /// The receive buffer's size now: the most window it can offer (it grows with
+    /// autotuning, `rcv_tune.rs`).
+    pub fn recv_buffer_capacity(&self) -> usize {
+        self.recv_buf.capacity()
     }
 
     /// A snapshot for listings.
@@ -739,6 +754,28 @@ impl Connection {
         let starved = seen <= self.recv_buf.capacity().min(ever) / 2 && offered >= 2 * seen;
         if edge >= self.rcv_adv + threshold && starved {
             self.ack_now = true;
+        }
+    }
+
+    /// After a read at `now`: receive-buffer autotuning (`rcv_tune.rs`) measures what
+    /// the application read this round trip and may grow the buffer; a window that
+    /// grew enough to tell the peer is then announced as a read's would be.
+    pub(crate) fn autotune_recv(&mut self, now: Instant) {
+        let capacity = self.recv_buf.capacity();
+        // The window field cannot offer more than 65,535 << shift (RFC 7323 2.3).
+        let limit = 65_535usize << self.opts.rcv_wscale;
+        if capacity >= limit || !self.rcv_tune.enabled(capacity) {
+            return;
+        }
+        let read = self
+            .stats
+            .bytes_received
+            .saturating_sub(self.recv_buf.readable() as u64);
+        let srtt = self.rtt.srtt();
+        let smss = self.opts.smss;
+        if let Some(size) = self.rcv_tune.on_read(now, read, capacity, smss, srtt) {
+            self.recv_buf.set_capacity(size.min(limit));
+            self.note_window_opened();
         }
     }
 

@@ -214,13 +214,15 @@ impl Connection {
         if !self.opts.timestamps || seg.has(TcpFlags::RST) {
             return ControlFlow::Continue(());
         }
-        let Some(ts) = seg.repr.timestamp else {
+        // TSval alone (a 4-byte load: the pair as one 8-byte load straddled the stores
+        // that copied the header in, and waited on them).
+        let Some(tsval) = seg.repr.timestamp.as_ref().map(|t| t.tsval) else {
             log::trace!(target: LOG, "dropped a segment without timestamps");
             return ControlFlow::Break(());
         };
-        if super::rtt::ts_before(ts.tsval, self.ts_recent) {
+        if super::rtt::ts_before(tsval, self.ts_recent) {
             ctx.stats.tcp_paws_estab += 1;
-            log::trace!(target: LOG, "PAWS dropped a segment (tsval {} < {})", ts.tsval, self.ts_recent);
+            log::trace!(target: LOG, "PAWS dropped a segment (tsval {} < {})", tsval, self.ts_recent);
             self.ack_now = true;
             return ControlFlow::Break(());
         }
@@ -387,7 +389,7 @@ impl Connection {
         }
         // The ACK field: SND.UNA, loss detection and recovery (`recovery.rs`).
         self.on_ack_field(now, &seg.repr, ack, seg.len, ctx);
-        self.update_send_window(seq, ack, seg.window());
+        self.update_send_window(now, seq, ack, seg.window());
         self.on_fin_acked_state(now, seg, ctx)
     }
 
@@ -446,8 +448,26 @@ impl Connection {
         }
         if !payload.is_empty() && self.state.can_receive() {
             self.take_data(now, seq, payload);
+            self.rcv_rtt_sample(now, seg);
         }
         ControlFlow::Continue(())
+    }
+
+    /// The receiver's round-trip sample for receive-buffer autotuning (`rcv_tune.rs`):
+    /// the TSecr of a full-sized data segment against our timestamp clock (RFC 7323
+    /// 4.1), as Linux's `tcp_rcv_rtt_measure_ts`.
+    fn rcv_rtt_sample(&mut self, now: Instant, seg: &Segment<'_>) {
+        if !self.rcv_tune.enabled(self.recv_buf.capacity())
+            || seg.repr.payload.len() < self.opts.smss.min(self.payload_mss())
+        {
+            return;
+        }
+        let Some(tsecr) = seg.repr.timestamp.as_ref().map(|t| t.tsecr) else {
+            return;
+        };
+        if let Some(rtt) = super::rtt::sample_from_tsecr(self.ts_now(now), tsecr) {
+            self.rcv_tune.on_rtt_sample(rtt);
+        }
     }
 
     /// RFC 9293 3.10.7.4 "eighth, check the FIN bit": the FIN's place is noted; it is
@@ -477,10 +497,13 @@ impl Connection {
     /// RFC 9293 3.10.7.4 (fifth, "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
     /// should be updated"): from a newer segment, or the same one with a newer ACK
     /// (SND.WL1, SND.WL2); `wnd` is the window field, scaled.
-    fn update_send_window(&mut self, seq: SeqNum, ack: SeqNum, wnd: usize) {
+    fn update_send_window(&mut self, now: Instant, seq: SeqNum, ack: SeqNum, wnd: usize) {
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
             self.snd_wnd = wnd;
-            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            if wnd > self.max_snd_wnd {
+                self.max_snd_wnd = wnd;
+                self.snd_wnd_grew_at = now;
+            }
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
             if wnd > 0 {

@@ -147,7 +147,7 @@ impl TcpLayer {
     /// every segment, and that skips the (DoS-resistant, SipHash) table lookup.
     pub fn lookup(&self, local: SocketAddr, remote: SocketAddr) -> Option<u32> {
         if let Some((k, idx)) = self.last_hit.get() {
-            if k == (local, remote) {
+            if same_addr(&k.0, &local) && same_addr(&k.1, &remote) {
                 return Some(idx);
             }
         }
@@ -490,5 +490,19 @@ impl TcpLayer {
             }
         }
         None
+    }
+}
+
+/// `a == b`, comparing an IPv4 address and port field by field: the caller builds the
+/// addresses from the header with 4- and 2-byte stores, and the derived comparison's
+/// 16-byte load of them waited on those stores (store-to-load forwarding fails): half
+/// of the lookup's time in the in-memory profile.
+#[inline]
+fn same_addr(a: &SocketAddr, b: &SocketAddr) -> bool {
+    match (a, b) {
+        (SocketAddr::V4(a), SocketAddr::V4(b)) => {
+            a.port() == b.port() && a.ip().to_bits() == b.ip().to_bits()
+        }
+        _ => a == b,
     }
 }

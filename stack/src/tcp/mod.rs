@@ -40,6 +40,7 @@ pub mod pmtu;
 pub mod prr;
 pub mod rack;
 pub mod rate;
+pub mod rcv_tune;
 pub(crate) mod recovery;
 pub mod recv;
 pub mod rtt;

@@ -332,7 +332,7 @@ impl Connection {
         while budget > 0 && self.send_new_data(now, ctx, emit) {
             budget -= 1;
         }
-        self.rate_check_app_limited();
+        self.rate_check_app_limited(now);
         self.tlp_send_if_due(now, ctx, emit);
         if self.probe_due {
             self.send_probe(now, ctx, emit);

@@ -391,6 +391,12 @@ impl RecvBuffer {
         }
     }
 
+    /// Grows the buffer to `capacity` bytes (never shrinks it: a window offered is not
+    /// taken back, RFC 9293 3.8.6.2.2). Storage follows as data comes.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = self.capacity.max(capacity);
+    }
+
     /// Free space to advertise as the receive window: `capacity - readable`. Out-of-order
     /// data sits inside the window (RFC 9293 3.8.6).
     pub fn window(&self) -> usize {

@@ -133,3 +133,85 @@ fn transfer_under_5_percent_loss() {
     assert_eq!(hash(&b), hash(&pattern(1, 1 << 20)));
     assert!(sim.a.stats().tcp_retrans_segs > 0);
 }
+
+/// One way, A to B, `total` bytes over `link` with configuration `tcp` on both sides;
+/// B reads only when `b_reads`. Returns the virtual seconds the transfer took (or the
+/// limit) and B's receive buffer size at the end.
+fn one_way_transfer(
+    tcp: TcpConfig,
+    link: ImpairConfig,
+    total: usize,
+    b_reads: bool,
+) -> (f64, usize, usize) {
+    let mut sim = sim_pair(tcp, link, 9);
+    let now = sim.now;
+    let l = sim.b.tcp_listen(addr(B, 80), 16).unwrap();
+    let ca = sim.a.tcp_connect(now, addr(B, 80), None).unwrap();
+    let mut cb: Option<TcpHandle> = None;
+    let data = pattern(3, total);
+    let (mut sent, mut got) = (0, Vec::new());
+    let mut buf = vec![0u8; 65536];
+    let start = sim.now;
+    sim.run_until(Duration::from_secs(30), |s| {
+        let now = s.now;
+        if cb.is_none() {
+            cb = s.b.tcp_accept(l).unwrap();
+        }
+        if sent < total {
+            sent += s.a.tcp_send(now, ca, &data[sent..]).unwrap_or(0);
+        }
+        if let (Some(cb), true) = (cb, b_reads) {
+            while let Ok(n @ 1..) = s.b.tcp_recv(now, cb, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        got.len() == total
+    });
+    if b_reads {
+        assert_eq!(hash(&got), hash(&data), "the data arrived intact");
+    }
+    let secs = (sim.now.total_micros() - start.total_micros()) as f64 / 1e6;
+    let b = cb.and_then(|h| sim.b.tcp_conn(h)).expect("accepted");
+    (secs, b.recv_buffer_capacity(), got.len())
+}
+
+/// Receive-buffer autotuning (`rcv_tune.rs`, Linux's dynamic right-sizing): over a
+/// 100 ms round trip a 256 KiB buffer holds the transfer to 2.6 MB/s; a reader that
+/// keeps up grows its buffer (and the window it offers) past that, within the 4 MiB
+/// maximum, and the same transfer finishes at least twice as fast. With autotuning off
+/// (`recv_buffer_max` at or below `recv_buffer`) the buffer stays put.
+#[test]
+fn receive_buffer_grows_for_a_reader_that_keeps_up() {
+    let link = ImpairConfig {
+        delay: Duration::from_millis(50),
+        ..ImpairConfig::default()
+    };
+    let total = 32 << 20;
+    let fixed = TcpConfig {
+        recv_buffer_max: 0,
+        ..TcpConfig::default()
+    };
+    let (slow, fixed_cap, got) = one_way_transfer(fixed, link.clone(), total, true);
+    assert_eq!(got, total);
+    assert_eq!(fixed_cap, 256 * 1024);
+    let (fast, cap, got) = one_way_transfer(TcpConfig::default(), link, total, true);
+    assert_eq!(got, total);
+    assert!(cap > 256 * 1024 && cap <= 4 << 20, "buffer {cap}");
+    assert!(
+        fast * 2.0 < slow,
+        "autotuned {fast:.2} s against fixed {slow:.2} s"
+    );
+}
+
+/// A reader that does not read keeps the buffer it started with: autotuning grows it
+/// for what the application takes, not for what the peer sends, so a connection whose
+/// application stalls costs no more memory than its starting buffer.
+#[test]
+fn receive_buffer_stays_for_a_reader_that_does_not_read() {
+    let link = ImpairConfig {
+        delay: Duration::from_millis(5),
+        ..ImpairConfig::default()
+    };
+    let (_, cap, _) = one_way_transfer(TcpConfig::default(), link, 1 << 20, false);
+    assert_eq!(cap, 256 * 1024);
+}

@@ -178,3 +178,56 @@ fn loss_on_a_stretch_ack_measures_the_window_it_was_sent_in() {
     assert_eq!(loss_on_a_stretch_ack(Algorithm::Cubic), 14 * MSS);
     assert_eq!(loss_on_a_stretch_ack(Algorithm::Reno), 10 * MSS);
 }
+
+/// Draft-ietf-ccwg-bbr-06 4.1.2.4 with tunstack's extension (`rate_check_app_limited` in
+/// `pace.rs`): a sender held back by the peer's window while that window is still
+/// growing (within the last two round trips) is application-limited, so what it
+/// delivers (the receiver's ramp, not the path) neither ends BBR's Startup nor lowers
+/// its estimate; held back by a window that stopped growing, it is not.
+#[test]
+fn window_limited_sender_is_app_limited_only_while_the_window_grows() {
+    let mut h = Harness::with(TcpConfig {
+        congestion: crate::tcp::congestion::Algorithm::Bbr,
+        ..TcpConfig::default()
+    });
+    let four = 4 * 1460;
+    let mut c = h.passive_rtt(
+        PeerOpts {
+            wnd: four as u16,
+            ..PeerOpts::default()
+        },
+        ms(100),
+    );
+    let handle = c.h;
+    let app_limited = |h: &Harness| h.s.tcp_conn(handle).unwrap().delivery.is_app_limited();
+    h.send(&c, &[7u8; 200_000]);
+    // One round trip: four segments fill the window the handshake just offered.
+    // Paced: what leaves in the round trip, collected as the pacing timer releases it.
+    let round = |h: &mut Harness, c: &mut Conn| {
+        let out = h.advance_by(ms(100));
+        assert_eq!(out.len(), 4, "the window holds four segments: {out:#?}");
+        for (_, s) in &out {
+            c.saw(s);
+        }
+        h.inject(&c.seg(ACK));
+    };
+    round(&mut h, &mut c);
+    assert!(app_limited(&h), "held back by a window offered just now");
+    // The window stays the same for three round trips: the flight it bounds measures
+    // the path, and the samples count again.
+    for _ in 0..3 {
+        round(&mut h, &mut c);
+    }
+    assert!(
+        !app_limited(&h),
+        "held back by a window that stopped growing"
+    );
+    // The peer's window grows: held back by it, the sender is app-limited again.
+    for (_, s) in &h.advance_by(ms(100)) {
+        c.saw(s);
+    }
+    c.wnd = (8 * 1460) as u16;
+    h.inject(&c.seg(ACK));
+    assert_eq!(h.advance_by(ms(50)).len(), 8, "the grown window is filled");
+    assert!(app_limited(&h), "held back by a window that is growing");
+}

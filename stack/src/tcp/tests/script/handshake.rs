@@ -21,7 +21,7 @@ fn passive_syn_ack_carries_our_options() {
         ack(PEER_ISS.wrapping_add(1)),
         wnd(65_535),
         C::Mss(Some(1460)),
-        C::Ws(Some(3)),
+        C::Ws(Some(7)),
         C::SackPerm(true),
         C::TsEcr(PEER_TS),
         C::Ports(LPORT, PPORT),
@@ -41,7 +41,7 @@ fn active_syn_carries_mss_ws_sack_ts() {
         C::FlagsExact(SYN),
         wnd(65_535),
         C::Mss(Some(1460)),
-        C::Ws(Some(3)),
+        C::Ws(Some(7)),
         C::SackPerm(true),
         C::TsEcr(0),
         len(0),
@@ -78,7 +78,8 @@ fn syn_ack_completes_active_open() {
     assert_eq!(h.state(&c), Some(State::Established));
     let n = h.s.tcp_conn(c.h).unwrap().negotiated();
     assert_eq!(n.smss, 1460);
-    assert_eq!((n.snd_wscale, n.rcv_wscale), (7, 3));
+    // Our shift is for the most the receive buffer can grow to (4 MiB: 7, as Linux's).
+    assert_eq!((n.snd_wscale, n.rcv_wscale), (7, 7));
     assert!(n.timestamps && n.sack && n.wscale_ok);
 }
 
@@ -352,7 +353,7 @@ fn simultaneous_open_syn_ack_window_is_not_scaled() {
         .ws(Some(2))
         .wnd(1000);
     h.inject(&their_syn);
-    h.expect(&[flags(SYN | ACK), C::Ws(Some(3))]);
+    h.expect(&[flags(SYN | ACK), C::Ws(Some(7))]);
     h.inject(&their_syn.flags(SYN | ACK).ack(syn.seq.wrapping_add(1)));
     let c = h.s.tcp_conn(ch).unwrap();
     assert_eq!(c.state(), State::Established);

@@ -139,27 +139,41 @@ fn peer_without_window_scale_disables_ours() {
 }
 
 /// RFC 7323 2.3: with scaling in effect, the window we advertise is the free buffer shifted
-/// right by our shift: 256 KiB >> 3 = 32768.
+/// right by our shift: 256 KiB >> 3 = 32768 with a fixed buffer, 256 KiB >> 7 = 2048
+/// with one that may grow to 4 MiB (less the byte not yet read, rounded down).
 #[test]
 fn our_window_is_scaled_after_the_handshake() {
-    let mut h = Harness::new();
-    let c = h.passive(PeerOpts::linux());
-    h.inject(&c.data(b"x"));
-    h.expect_by(
-        h.now + ms(100),
-        &[ack(c.nxt.wrapping_add(1)), wnd(FULL_WND_SCALED - 1)],
-    );
+    let fixed = TcpConfig {
+        recv_buffer_max: 0,
+        ..TcpConfig::default()
+    };
+    for (cfg, field) in [(fixed, FULL_WND_SCALED - 1), (TcpConfig::default(), 2047)] {
+        let mut h = Harness::with(cfg);
+        let c = h.passive(PeerOpts::linux());
+        h.inject(&c.data(b"x"));
+        h.expect_by(h.now + ms(100), &[ack(c.nxt.wrapping_add(1)), wnd(field)]);
+    }
 }
 
 /// RFC 7323 2.3: the shift we offer is the smallest that lets the whole receive buffer be
-/// advertised: 0 for 64000 bytes, 1 for 65536, 3 for 256 KiB.
+/// advertised: 0 for 64000 bytes, 1 for 65536, 3 for 256 KiB (fixed buffers); with
+/// autotuning, the most the buffer may grow to counts (4 MiB: 7).
 #[test]
 fn offered_shift_fits_the_buffer() {
-    for (buf, shift) in [(64_000, 0), (65_536, 1), (256 * 1024, 3)] {
-        let mut h = Harness::with(TcpConfig {
-            recv_buffer: buf,
-            ..TcpConfig::default()
-        });
+    let fixed = |recv_buffer| TcpConfig {
+        recv_buffer,
+        recv_buffer_max: 0,
+        ..TcpConfig::default()
+    };
+    let cases = [
+        (fixed(64_000), 0),
+        (fixed(65_536), 1),
+        (fixed(256 * 1024), 3),
+        (TcpConfig::default(), 7),
+    ];
+    for (cfg, shift) in cases {
+        let buf = cfg.recv_buffer;
+        let mut h = Harness::with(cfg);
         h.listen(4);
         h.inject(&Harness::syn(PPORT, PeerOpts::linux()));
         let sa = h.expect(&[flags(SYN | ACK)]);
