@@ -629,7 +629,7 @@ fn fast_retransmits_are_counted() {
     assert_eq!(stack, conn);
 }
 
-/// Neither side may advertise more window than its receive buffer (256 KiB) holds: data
+/// Neither side may advertise more window than its receive buffer (256 KiB, fixed) holds: data
 /// the peer sends within the window must fit (RFC 9293 3.8.6). Today the active opener
 /// (A) leaves RCV.ADV at 0 after the SYN-ACK; when the peer's ISN is at or above 2^31, 0
 /// lies *ahead* of RCV.NXT, the never-shrink rule keeps it there, and A advertises
@@ -645,13 +645,18 @@ fn advertised_window_within_buffer() {
             down: 4 << 20,
             tcp_b: Some(TcpConfig {
                 send_buffer: 1 << 20,
+                recv_buffer_max: 0,
                 ..TcpConfig::default()
             }),
             ..both_ways("window, B sends 1 MiB bursts", "delay 10ms", seed, 120)
         });
-        let buffer = TcpConfig::default().recv_buffer;
+        // A's buffer autotunes (up to `recv_buffer_max`); B's is fixed.
+        let (buffer, most) = (
+            TcpConfig::default().recv_buffer,
+            TcpConfig::default().recv_buffer_max,
+        );
         assert!(
-            o.window_a.max <= buffer,
+            o.window_a.max <= most,
             "seed {seed}: A advertised {}",
             o.window_a.max
         );

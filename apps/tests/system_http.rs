@@ -345,14 +345,16 @@ fn connections_page_shows_a_running_download() {
         )
     };
     let deadline = Instant::now() + Duration::from_secs(10);
+    // The row appears with the SYN; under load the listing can catch it before the
+    // handshake's last ACK is in (SYN-RECV): wait for the download's ESTAB row.
     let row = loop {
         let json = listing("application/json");
-        if let Some(row) = row_of(&json) {
+        if let Some(row) = row_of(&json).filter(|r| r.state == "ESTAB") {
             break row;
         }
         assert!(
             Instant::now() < deadline,
-            "no row for the download ({remote}) in:\n{json}"
+            "no ESTAB row for the download ({remote}) in:\n{json}"
         );
         std::thread::sleep(Duration::from_millis(200));
     };

@@ -179,6 +179,10 @@ fn tunstack_traceroute6_through_a_kernel_router() {
     far.ip(&["link", "set", &vb, "up"]);
     far.ip(&["-6", "route", "add", "fd00:77::/64", "via", "fd00:88::1"]);
     r.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.forwarding=1"]);
+    // The kernel's side of the path works before the traceroute starts: a freshly
+    // raised veth pair can take a moment to carry traffic (carrier, neighbour
+    // discovery), and under load hop 2's only probe was lost to it once.
+    r.exec_ok("ping", &["-6", "-c", "1", "-w", "10", "fd00:88::2"]);
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunstack"))
         .args(["traceroute", "fd00:88::2", "-q", "1", "-w", "2", "-m", "5"])
