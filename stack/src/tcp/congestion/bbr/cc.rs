@@ -16,12 +16,11 @@
 //! loss does to the model is only through the delivery rate it measures.
 //!
 //! Measured (`benches/loss_race.rs`, one run, real TUN device, 16 MiB capped at 20 s,
-//! Mbit/s, tunstack BBR / Linux BBR, on a machine shared with other builds): 1%, 10 ms:
-//! 55.4 / 53.5; 2%, 10 ms: 47.6 / 44.2; 5%, 10 ms: 31.5 / 41.3; 1%, 50 ms: 11.8 / 10.2;
-//! 2%, 50 ms: 10.0 / 10.2 — where loss-based CUBIC moves 1-6. At 1-2% both are bounded
-//! by a 256 KiB tunstack buffer: tunstack's send buffer when it sends, its receive
-//! buffer when Linux does (with `TUNSTACK_LOSS_RACE_SNDBUF=4194304`, Linux's own send
-//! buffer ceiling, tunstack BBR moved 189, 275, 212, 55 and 35 Mbit/s at those points).
+//! Mbit/s, tunstack BBR / Linux BBR, both stacks' buffers autotuned up to 4 MiB): 1%,
+//! 10 ms: 312.5 / 276.8; 2%, 10 ms: 309.9 / 277.3; 5%, 10 ms: 234.2 / 168.2; 1%, 50 ms:
+//! 61.2 / 58.3; 2%, 50 ms: 66.0 / 58.5; 5%, 50 ms: 49.8 / 52.2 — where loss-based CUBIC
+//! moves 0.5-7. (With both buffers fixed at 256 KiB, `TUNSTACK_LOSS_RACE_FIXED=1`, both
+//! BBRs are held to about 50 Mbit/s at 10 ms and 10 at 50 ms by the buffers.)
 //! The cost of leaving the bounds out shows in the fairness run (`Sim`, 50 Mbit/s, 20 ms
 //! base RTT): two BBR flows share the link evenly (52% / 48%, Jain 0.998) but keep its
 //! 100-frame queue overflowing (about a fifth of their frames dropped), and BBR beside
