@@ -6,7 +6,8 @@
 //!
 //! Environment: `SIM_BUF` (both buffers, bytes), `SIM_SNDBUF` (the send buffer's
 //! starting size), `SIM_CC` (`reno`, `cubic`, `bbr`), `SIM_READ` (the reader's read size,
-//! default 256 KiB), `SIM_WATCH=MS` (the sender's window, flight and BBR state every MS
+//! default 256 KiB), `SIM_LIMIT` (frames each way's impairment queue holds, as
+//! `tunstack up`'s 1000; default 100,000), `SIM_WATCH=MS` (the sender's window, flight and BBR state every MS
 //! ms of virtual time).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -50,6 +51,10 @@ fn main() {
     let (a, ia) = mk(a_ip, 1);
     let (b, ib) = mk(b_ip, 2);
     let mut sim = Sim::new(a, ia, b, ib, link.clone(), link, 3);
+    if let Some(limit) = std::env::var("SIM_LIMIT").ok().and_then(|v| v.parse().ok()) {
+        sim.ab.set_limit(limit);
+        sim.ba.set_limit(limit);
+    }
     let l = sim.b.tcp_listen(SocketAddrV4::new(b_ip, 9), 4).unwrap();
     let now = sim.now;
     let c = sim
