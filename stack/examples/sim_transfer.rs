@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release -p tunstack --example sim_transfer -- 64 loss=1%,delay=10ms
 //!
-//! Environment: `SIM_BUF` (both buffers, bytes), `SIM_SNDBUF` (the send buffer's
+//! Environment: `SIM_BUF` (both buffers, bytes, fixed), `SIM_SNDBUF` (the send buffer's
 //! starting size), `SIM_CC` (`reno`, `cubic`, `bbr`), `SIM_READ` (the reader's read size,
 //! default 256 KiB), `SIM_LIMIT` (frames each way's impairment queue holds, as
 //! `tunstack up`'s 1000; default 100,000), `SIM_WATCH=MS` (the sender's window, flight and BBR state every MS
@@ -37,6 +37,9 @@ fn main() {
             let b: usize = b.parse().unwrap();
             cfg.tcp.recv_buffer = b;
             cfg.tcp.send_buffer = b;
+            // Fixed, not autotuned.
+            cfg.tcp.recv_buffer_max = b;
+            cfg.tcp.send_buffer_max = b;
         }
         if let Ok(b) = std::env::var("SIM_SNDBUF") {
             cfg.tcp.send_buffer = b.parse().unwrap();

@@ -275,7 +275,7 @@ impl Stack {
         let remote = SocketAddr::new(src, seg.src_port);
         let staged = match self.rx_offload {
             Some(_) => None,
-            None => match self.tcp_verify(src, dst, payload, seg, local, remote) {
+            None => match self.tcp_verify(src, dst, payload, seg, &local, &remote) {
                 Ok(staged) => staged,
                 Err(()) => return,
             },

@@ -34,8 +34,8 @@ impl Stack {
         dst: IpAddr,
         segment: &[u8],
         seg: &TcpRepr<'_>,
-        local: SocketAddr,
-        remote: SocketAddr,
+        local: &SocketAddr,
+        remote: &SocketAddr,
     ) -> Result<Option<u32>, ()> {
         let packet = TcpPacket::new_unchecked(segment);
         let staged = self.tcp_stage(seg, local, remote);
@@ -62,13 +62,13 @@ impl Stack {
     fn tcp_stage(
         &mut self,
         seg: &TcpRepr<'_>,
-        local: SocketAddr,
-        remote: SocketAddr,
+        local: &SocketAddr,
+        remote: &SocketAddr,
     ) -> Option<(u32, u64)> {
         if seg.payload.is_empty() || seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST) {
             return None;
         }
-        let idx = self.tcp.lookup(local, remote)?;
+        let idx = self.tcp.lookup(*local, *remote)?;
         let conn = self.tcp.slots.get_mut(idx as usize)?.conn.as_mut()?;
         // RFC 9293 3.10.7.4, seventh: text is taken in these states.
         let takes_text = matches!(
