@@ -691,10 +691,11 @@ impl Stack {
     ) -> Result<usize, TcpError> {
         let c = self.tcp.conn_mut(h).ok_or(TcpError::InvalidHandle)?;
         let r = c.recv(buf);
-        if matches!(r, Ok(n) if n > 0) {
+        let read = matches!(r, Ok(n) if n > 0);
+        if read {
             c.autotune_recv(now);
         }
-        if matches!(r, Ok(n) if n > 0) && c.ack_now {
+        if read && c.ack_now {
             // The read opened the window enough to tell the peer. The update is built at
             // the next poll, not here: reads the application makes before then (a reader
             // draining a full buffer in 64 KiB calls) all count, and the peer gets one

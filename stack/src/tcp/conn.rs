@@ -435,6 +435,19 @@ impl Connection {
         self.snd_nxt.since(self.snd_una)
     }
 
+    /// Bytes queued by the application beyond SND.NXT: not sent yet.
+    pub(crate) fn unsent(&self) -> usize {
+        self.send_buf
+            .len()
+            .saturating_sub(self.snd_nxt.since(self.snd_una))
+    }
+
+    /// What the peer's window leaves beyond SND.NXT: SND.UNA + SND.WND - SND.NXT, the
+    /// usable window of RFC 9293 3.8.6.2.1 (zero when the window shrank below SND.NXT).
+    pub(crate) fn window_room(&self) -> usize {
+        (self.snd_una + self.snd_wnd).since(self.snd_nxt)
+    }
+
     /// The receive buffer's size now: the most window it can offer (it grows with
     /// autotuning, `rcv_tune.rs`).
     pub fn recv_buffer_capacity(&self) -> usize {
@@ -757,16 +770,27 @@ impl Connection {
         }
     }
 
+    /// The most window the window field can offer: 65,535 << our shift (RFC 7323 2.3).
+    fn max_window(&self) -> usize {
+        65_535usize << self.opts.rcv_wscale
+    }
+
+    /// Whether the receive buffer can still grow: autotuning is on, below its maximum
+    /// and below what the window field can offer (a peer without window scaling stops
+    /// it at 64 KiB). Checked per data segment before an RTT sample is taken.
+    pub(crate) fn recv_autotunes(&self) -> bool {
+        let capacity = self.recv_buf.capacity();
+        capacity < self.max_window() && self.rcv_tune.enabled(capacity)
+    }
+
     /// After a read at `now`: receive-buffer autotuning (`rcv_tune.rs`) measures what
     /// the application read this round trip and may grow the buffer; a window that
     /// grew enough to tell the peer is then announced as a read's would be.
     pub(crate) fn autotune_recv(&mut self, now: Instant) {
-        let capacity = self.recv_buf.capacity();
-        // The window field cannot offer more than 65,535 << shift (RFC 7323 2.3).
-        let limit = 65_535usize << self.opts.rcv_wscale;
-        if capacity >= limit || !self.rcv_tune.enabled(capacity) {
+        if !self.recv_autotunes() {
             return;
         }
+        let capacity = self.recv_buf.capacity();
         let read = self
             .stats
             .bytes_received
@@ -774,7 +798,7 @@ impl Connection {
         let srtt = self.rtt.srtt();
         let smss = self.opts.smss;
         if let Some(size) = self.rcv_tune.on_read(now, read, capacity, smss, srtt) {
-            self.recv_buf.set_capacity(size.min(limit));
+            self.recv_buf.set_capacity(size.min(self.max_window()));
             self.note_window_opened();
         }
     }

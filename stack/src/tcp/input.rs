@@ -457,9 +457,7 @@ impl Connection {
     /// the TSecr of a full-sized data segment against our timestamp clock (RFC 7323
     /// 4.1), as Linux's `tcp_rcv_rtt_measure_ts`.
     fn rcv_rtt_sample(&mut self, now: Instant, seg: &Segment<'_>) {
-        if !self.rcv_tune.enabled(self.recv_buf.capacity())
-            || seg.repr.payload.len() < self.opts.smss.min(self.payload_mss())
-        {
+        if !self.recv_autotunes() || seg.repr.payload.len() < self.full_sized() {
             return;
         }
         let Some(tsecr) = seg.repr.timestamp.as_ref().map(|t| t.tsecr) else {
@@ -468,6 +466,12 @@ impl Connection {
         if let Some(rtt) = super::rtt::sample_from_tsecr(self.ts_now(now), tsecr) {
             self.rcv_tune.on_rtt_sample(rtt);
         }
+    }
+
+    /// A full-sized segment's payload as the receiver counts it (RFC 5681 4.2's "full-sized
+    /// segment"; RFC 1122 4.2.3.2): the peer's SMSS, within what our path carries.
+    fn full_sized(&self) -> usize {
+        self.opts.smss.min(self.payload_mss())
     }
 
     /// RFC 9293 3.10.7.4 "eighth, check the FIN bit": the FIN's place is noted; it is
@@ -646,11 +650,11 @@ impl Connection {
             // sends a due ACK before it takes the next segment, so each such segment gets
             // its own (duplicate) ACK.
             self.ack_now = true;
-        } else if data.len() >= self.opts.smss.min(self.payload_mss()) {
+        } else if data.len() >= self.full_sized() {
             // A super-segment from an offloading device counts as the full-sized
             // segments it stands for, so RFC 5681 4.2's "at least every second
             // full-sized segment" holds for the run: it is ACKed at once, as a whole.
-            let full = self.opts.smss.min(self.payload_mss()).max(1);
+            let full = self.full_sized().max(1);
             self.unacked_segs = self
                 .unacked_segs
                 .saturating_add((data.len() / full).min(u32::MAX as usize) as u32);

@@ -352,7 +352,7 @@ impl Connection {
         }
         if self.ack_batch && !self.ack_now && !self.challenge_ack && self.ack_would_shrink_window()
         {
-            // Held for the reader (`hold_ack_for_reader`): the delayed-ACK timer, armed
+            // Held for the reader (`ack_would_shrink_window`): the delayed-ACK timer, armed
             // below, bounds the wait.
             self.ack_batch = false;
             self.ack_on_read = true;
@@ -545,10 +545,7 @@ impl Connection {
                 continue;
             }
             // Rule 2: new data, if the receiver's window has room.
-            let offset = self.snd_nxt.since(self.snd_una);
-            let unsent = self.send_buf.len().saturating_sub(offset);
-            let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
-            let len = unsent.min(room).min(mss);
+            let len = self.unsent().min(self.window_room()).min(mss);
             if self.snd_nxt != self.snd_max || len == 0 {
                 break;
             }

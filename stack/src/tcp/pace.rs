@@ -175,12 +175,9 @@ impl Connection {
         }
         let mss = self.payload_mss();
         let flight = self.snd_max.since(self.snd_una);
-        let unsent = self
-            .send_buf
-            .len()
-            .saturating_sub(self.snd_nxt.since(self.snd_una));
+        let unsent = self.unsent();
         let room = flight + mss <= self.cc.cwnd();
-        let rwnd_limited = unsent >= mss && self.snd_nxt + mss > self.snd_una + self.snd_wnd;
+        let rwnd_limited = unsent >= mss && self.window_room() < mss;
         let growing = self
             .rtt
             .srtt()

@@ -196,10 +196,7 @@ impl Connection {
         // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
         // one less than the segments outstanding.
         let segs_out = self.snd_max.since(self.snd_una).div_ceil(mss.max(1));
-        let unsent = self
-            .send_buf
-            .len()
-            .saturating_sub(self.snd_nxt.since(self.snd_una));
+        let unsent = self.unsent();
         let dupthresh = if segs_out < 4 && unsent == 0 {
             segs_out.saturating_sub(1).max(1)
         } else {

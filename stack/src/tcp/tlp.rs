@@ -133,9 +133,7 @@ impl Connection {
     ) {
         self.trace.why(Cause::Tlp);
         let mss = self.payload_mss();
-        let offset = self.snd_nxt.since(self.snd_una);
-        let unsent = self.send_buf.len().saturating_sub(offset);
-        let room = (self.snd_una + self.snd_wnd).since(self.snd_nxt);
+        let (unsent, room) = (self.unsent(), self.window_room());
         self.tlp.out = true;
         ctx.stats.tcp_loss_probes += 1;
         let rexmit = !(unsent > 0 && room > 0 && self.snd_nxt == self.snd_max);
