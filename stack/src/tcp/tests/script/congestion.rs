@@ -139,26 +139,8 @@ fn hystart_leaves_slow_start_when_rtt_rises() {
 /// again at once.
 fn loss_on_a_stretch_ack(cc: Algorithm) -> usize {
     let mut h = Harness::with_cc(cc);
-    let mut c = h.passive_rtt(
-        PeerOpts {
-            sack: true,
-            ..PeerOpts::default()
-        },
-        ms(100),
-    );
-    h.send(&c, &vec![0x5a; 60 * MSS]);
-    let first = h.out();
-    assert_eq!(first.len(), 10);
-    h.advance_by(ms(100));
-    let mut flight = Vec::new();
-    for s in &first {
-        c.saw(s);
-        h.inject(&c.seg(ACK));
-        flight.extend(h.out());
-    }
-    assert_eq!(flight.len(), 20);
-    assert_eq!(h.s.tcp_conn(c.h).unwrap().info().cwnd, 20 * MSS);
-    h.advance_by(ms(100));
+    // Twenty segments in flight at a cwnd of 20 (the helper checks both).
+    let (c, flight) = super::prr::twenty_in_flight(&mut h);
     let mut s = c.seg(ACK).ack(flight[10].seq);
     s.sack = vec![(flight[11].seq, flight[14].seq.wrapping_add(MSS as u32))];
     h.inject(&s);

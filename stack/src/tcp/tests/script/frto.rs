@@ -43,6 +43,17 @@ fn expect_two_new(h: &mut Harness, out: &[Seg]) -> Vec<Seg> {
     sent
 }
 
+/// RFC 4015 3.2's response to a spurious timeout: cwnd and ssthresh back to their values
+/// before it, the backed-off RTO reset to the one computed from the RTT, counted.
+#[track_caller]
+fn expect_undone(h: &Harness, c: &Conn, rto_before: Duration) {
+    let info = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!(info.ssthresh, usize::MAX, "ssthresh restored");
+    assert!(info.cwnd >= 10 * 1460, "cwnd restored: {}", info.cwnd);
+    assert_eq!(info.rto, rto_before, "the back-off is reset");
+    assert_eq!(h.s.stats().tcp_spurious_rtos, 1);
+}
+
 /// RFC 5682 section 2.1 (basic F-RTO, no SACK): the ACK of the retransmission
 /// acknowledges three segments, and F-RTO sends two new ones (2b); the next ACK
 /// advances the window again, acknowledging data sent before the timeout and never
@@ -61,11 +72,7 @@ fn spurious_rto_without_timestamps_is_undone_by_frto() {
         sent.iter().all(|s| s.data.is_empty()),
         "nothing of the flight again: {sent:#?}"
     );
-    let info = h.s.tcp_conn(c.h).unwrap().info();
-    assert_eq!(info.ssthresh, usize::MAX, "ssthresh restored");
-    assert!(info.cwnd >= 10 * 1460, "cwnd restored: {}", info.cwnd);
-    assert_eq!(info.rto, rto_before, "the back-off is reset");
-    assert_eq!(h.s.stats().tcp_spurious_rtos, 1);
+    expect_undone(&h, &c, rto_before);
 }
 
 /// RFC 5682 2.1 step 3a: after the two new segments, a duplicate ACK (the originals were
@@ -128,11 +135,7 @@ fn sack_enhanced_frto_detects_a_spurious_rto() {
     let mut b = c.seg(ACK).ack(out[1].seq);
     b.sack = vec![(out[2].seq, end(&out[4]))];
     h.inject(&b);
-    let info = h.s.tcp_conn(c.h).unwrap().info();
-    assert_eq!(info.ssthresh, usize::MAX, "ssthresh restored");
-    assert!(info.cwnd >= 10 * 1460, "cwnd restored: {}", info.cwnd);
-    assert_eq!(info.rto, rto_before, "the back-off is reset");
-    assert_eq!(h.s.stats().tcp_spurious_rtos, 1);
+    expect_undone(&h, &c, rto_before);
 }
 
 /// RFC 5682 3.1 step 3a: the ACK after the new segments SACKs one of them (beyond

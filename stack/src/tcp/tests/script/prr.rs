@@ -13,7 +13,7 @@ const MSS: u32 = 1460;
 /// segments. RACK's reordering window (RFC 8985 6.2 step 4) is a quarter of the RTT, so
 /// the duplicate ACKs, which come together, mark nothing lost until DupThresh segments
 /// are SACKed: then the window is 0 and the hole is lost, as RFC 6675 would have it.
-fn twenty_in_flight(h: &mut Harness) -> (Conn, Vec<Seg>) {
+pub(super) fn twenty_in_flight(h: &mut Harness) -> (Conn, Vec<Seg>) {
     let mut c = h.passive_rtt(
         PeerOpts {
             sack: true,
