@@ -105,10 +105,12 @@ impl Connection {
         }
         if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED; the window comes unscaled in a SYN.
-            self.snd_wnd = usize::from(seg.window_len);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = SeqNum(seg.seq_number);
-            self.snd_wl2 = ack;
+            self.set_send_window(
+                now,
+                SeqNum(seg.seq_number),
+                ack,
+                usize::from(seg.window_len),
+            );
             self.become_established(now);
             self.ack_now = true;
         } else {
@@ -169,7 +171,10 @@ impl Connection {
         // connection (IP's Security option is not implemented), so nothing can differ.
         self.fourth_check_syn(seg, ctx)?;
         self.fifth_check_ack(now, seg, ctx)?;
-        self.sixth_check_urg(seg);
+        // Sixth, "check the URG bit": tunstack keeps no urgent mode (RFC 6093 section 6:
+        // new applications should not use it); the urgent pointer is ignored and urgent
+        // data is delivered in line with the rest of the stream, as RFC 6093 section 4
+        // describes for stacks without it.
         self.seventh_process_text(now, seg)?;
         self.eighth_check_fin(now, seg, ctx);
         self.segment_taken(now);
@@ -367,10 +372,7 @@ impl Connection {
             // SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; otherwise
             // <SEQ=SEG.ACK><CTL=RST>.
             if ack > self.snd_una && ack <= self.snd_max {
-                self.snd_wnd = seg.window();
-                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-                self.snd_wl1 = seq;
-                self.snd_wl2 = ack;
+                self.set_send_window(now, seq, ack, seg.window());
                 self.become_established(now);
             } else {
                 self.reset_reply = Some((ack, None));
@@ -426,12 +428,6 @@ impl Connection {
         }
         ControlFlow::Continue(())
     }
-
-    /// RFC 9293 3.10.7.4 "sixth, check the URG bit": tunstack keeps no urgent mode
-    /// (RFC 6093 section 6: new applications should not use it); the urgent pointer is
-    /// ignored and urgent data is delivered in line with the rest of the stream, as RFC
-    /// 6093 section 4 describes for stacks without it.
-    fn sixth_check_urg(&self, _seg: &Segment<'_>) {}
 
     /// RFC 9293 3.10.7.4 "seventh, process the segment text" (ESTABLISHED, FIN-WAIT-1,
     /// FIN-WAIT-2): in-window data is taken (`take_data`). New data after the
@@ -498,18 +494,24 @@ impl Connection {
         }
     }
 
+    /// SND.WND, SND.WL1 and SND.WL2 from a segment (RFC 9293 3.10.7.4), with the largest
+    /// window the peer offered and when it last grew (`rate_check_app_limited`).
+    fn set_send_window(&mut self, now: Instant, seq: SeqNum, ack: SeqNum, wnd: usize) {
+        self.snd_wnd = wnd;
+        if wnd > self.max_snd_wnd {
+            self.max_snd_wnd = wnd;
+            self.snd_wnd_grew_at = now;
+        }
+        self.snd_wl1 = seq;
+        self.snd_wl2 = ack;
+    }
+
     /// RFC 9293 3.10.7.4 (fifth, "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
     /// should be updated"): from a newer segment, or the same one with a newer ACK
     /// (SND.WL1, SND.WL2); `wnd` is the window field, scaled.
     fn update_send_window(&mut self, now: Instant, seq: SeqNum, ack: SeqNum, wnd: usize) {
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
-            self.snd_wnd = wnd;
-            if wnd > self.max_snd_wnd {
-                self.max_snd_wnd = wnd;
-                self.snd_wnd_grew_at = now;
-            }
-            self.snd_wl1 = seq;
-            self.snd_wl2 = ack;
+            self.set_send_window(now, seq, ack, wnd);
             if wnd > 0 {
                 self.timers.stop(Timer::Persist);
                 self.persist_count = 0;

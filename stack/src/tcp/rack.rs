@@ -14,7 +14,6 @@
 //! This module holds the per-transmission records and the RACK state as a pure struct
 //! fed with `now`; `rack_glue.rs` wires it into the connection.
 
-use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use super::seq::SeqNum;
@@ -316,7 +315,7 @@ impl Rack {
         }
         // Step 3 in ascending order of end sequence (records are in sequence order,
         // the cumulative part first, then each block's).
-        delivered.sort_by(|a, b| a.end.partial_cmp(&b.end).unwrap_or(Ordering::Equal));
+        delivered.sort_by(|a, b| a.end.diff(b.end).cmp(&0));
         for s in &delivered {
             match self.fack {
                 Some(f) if s.end < f => {
@@ -431,14 +430,7 @@ impl Rack {
             if s.sacked || s.lost {
                 continue;
             }
-            let due = s.xmit + self.rtt + reo_wnd;
-            if due <= now {
-                s.lost = true;
-                newly += s.len();
-            } else {
-                let left = due - now;
-                timeout = Some(timeout.map_or(left, |t| t.max(left)));
-            }
+            judge(s, now, self.rtt + reo_wnd, &mut newly, &mut timeout);
         }
         self.lost += newly;
         (newly, timeout)
@@ -476,6 +468,26 @@ impl Rack {
         self.sacked = 0;
         self.lost = 0;
         self.fack = None;
+    }
+}
+
+/// RFC 8985 6.2 step 5 for one record sent before the latest delivered one: lost once
+/// it has waited `wait` (RACK.rtt + RACK.reo_wnd) since it left, counted in `newly`;
+/// otherwise `timeout` keeps the longest time still to wait (6.3's reordering timer).
+fn judge(
+    s: &mut Seg,
+    now: Instant,
+    wait: Duration,
+    newly: &mut usize,
+    timeout: &mut Option<Duration>,
+) {
+    let due = s.xmit + wait;
+    if due <= now {
+        s.lost = true;
+        *newly += s.len();
+    } else {
+        let left = due - now;
+        *timeout = Some(timeout.map_or(left, |t| t.max(left)));
     }
 }
 
@@ -644,14 +656,7 @@ mod tests {
             if s.sacked || s.lost || sent_after(s.xmit, s.end, xmit_ts, r.end_seq) {
                 continue;
             }
-            let due = s.xmit + r.rtt + reo_wnd;
-            if due <= now {
-                s.lost = true;
-                newly += s.len();
-            } else {
-                let left = due - now;
-                timeout = Some(timeout.map_or(left, |t| t.max(left)));
-            }
+            judge(s, now, r.rtt + reo_wnd, &mut newly, &mut timeout);
         }
         r.lost += newly;
         (newly, timeout)

@@ -60,10 +60,15 @@ impl Connection {
             && self.scoreboard.is_empty()
     }
 
-    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus the
-    /// peer's delayed-ACK allowance, 40 ms, when one segment is in flight), at most
+    /// RFC 8985 section 7.2: arms the tail loss probe timer, PTO = 2 * SRTT (plus
+    /// TLP.max_ack_delay when one segment is in flight: 7.2 leaves its value to the
+    /// implementation; 40 ms is Linux's minimum delayed ACK, `TCP_DELACK_MIN`), at most
     /// until the RTO would fire: a lost tail then costs a couple of round trips, not an
     /// RTO. Stops it when no probe may be sent.
+    ///
+    /// Departures: PTO is at least 10 ms, as Linux's `tcp_schedule_loss_probe` floors it;
+    /// and without an SRTT no probe is armed, where 7.2 says a PTO of 1 s (and Linux
+    /// arms one): the initial RTO, 1 s too (RFC 6298 2.1), covers the tail then.
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let Some(srtt) = self.rtt.srtt() else {
             return;
@@ -116,9 +121,7 @@ impl Connection {
     /// Everything about probes is forgotten and the timer stopped (the flight is resent
     /// at a new segment size, `pmtu.rs`).
     pub(crate) fn tlp_reset(&mut self) {
-        self.tlp.out = false;
-        self.tlp.due = false;
-        self.tlp.end = None;
+        self.tlp = Tlp::new(self.tlp.enabled);
         self.timers.stop(Timer::LossProbe);
     }
 
