@@ -158,7 +158,7 @@ impl Connection {
         seg_len: usize,
         sacks_new: bool,
         ctx: &mut InputCtx<'_>,
-    ) {
+    ) -> bool {
         let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
         let outstanding = self.snd_max != self.snd_una;
         // RFC 6675 section 2 (DupAck): an ACK whose SACK blocks report new data counts,
@@ -169,13 +169,13 @@ impl Connection {
         // outstanding data, and the probe byte is not in flight, RFC 9293 3.8.6.1).
         let rfc5681_dup = wnd == self.snd_wnd;
         if seg_len != 0 || !outstanding || wnd == 0 || !(rfc5681_dup || sacks_new) {
-            return;
+            return false;
         }
         self.rec.dup_acks += 1;
         let mss = self.payload_mss();
         if self.rec.active {
             self.rec.inflation += mss;
-            return;
+            return true;
         }
         let after_timeout = self.snd_una <= self.rec.recover && self.rec.recover != self.iss;
         if self.rec.dup_acks < 3 && self.snd_nxt == self.snd_max && !after_timeout {
@@ -190,7 +190,7 @@ impl Connection {
         if self.opts.sack {
             // RFC 8985 section 6: with SACK, RACK's time-based detection (`rack_on_ack`)
             // replaces the duplicate-ACK threshold.
-            return;
+            return true;
         }
         // RFC 5827 early retransmit: with fewer than four segments outstanding and
         // nothing more to send, fewer duplicate ACKs can ever arrive; the threshold is
@@ -207,6 +207,7 @@ impl Connection {
             // step 2: only if the ACK covers more than `recover`).
             self.enter_recovery(now, ctx.stats);
         }
+        true
     }
 
     /// Ends any loss recovery episode and rewinds sending to SND.UNA: everything in flight
@@ -458,28 +459,30 @@ impl Connection {
                 .scoreboard
                 .update(&seg.sack_ranges, self.snd_una, self.snd_max);
         let newly_sacked = self.scoreboard.sacked_bytes().saturating_sub(sacked_before);
-        let dups_before = self.rec.dup_acks;
         // Without timestamps, with SACK: the RTT from RACK's records (`Rack::clean_rtt`),
         // also from ACKs that only SACK. Karn's one timed segment at a time, discarded
         // at every retransmission, gave so few samples under heavy loss that a backed-off
         // RTO could grow to the user timeout before one came (RFC 6298 5.7: only a new
         // measurement collapses the back-off).
-        let clean_rtt = if self.opts.sack && !self.opts.timestamps {
+        let clean_rtt = if self.opts.sack && !self.opts.timestamps && ack >= self.snd_una {
             let (sacked, n) = sack_blocks(&seg.sack_ranges, dsack.is_some());
             self.rack
                 .clean_rtt(now, ack.max(self.snd_una), &sacked[..n])
         } else {
             None
         };
-        if ack > self.snd_una {
+        let dup = if ack > self.snd_una {
             self.ack_advance(now, ack, seg, clean_rtt, ctx);
+            false
         } else if ack == self.snd_una {
-            self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
+            let dup = self.maybe_dup_ack(now, seg, seg_len, sacks_new, ctx);
             if let Some(rtt) = clean_rtt {
                 self.take_rtt_sample(now, rtt);
             }
-        }
-        let dup = self.rec.dup_acks > dups_before;
+            dup
+        } else {
+            false
+        };
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
         let further_loss = self.rack_on_ack(
             now,
