@@ -185,16 +185,18 @@ impl Cubic {
     }
 
     /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS, from the base
-    /// [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window it came from. Ends
-    /// HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters congestion
-    /// avoidance) and the current stage.
-    fn reduce(&mut self, cwnd: f64, base: f64) {
+    /// [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window it came from (which is
+    /// returned). Ends HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters
+    /// congestion avoidance) and the current stage.
+    fn reduce(&mut self, now: Instant, flight: usize) -> f64 {
+        let (cwnd, base) = self.loss_window(now, flight);
         self.cwnd_prior = cwnd;
         let ssthresh = (base * BETA) as usize;
         self.ssthresh = ssthresh.max(2 * self.smss).min(MAX_CWND);
         self.hystart = None;
         self.epoch = None;
         self.pre_ack.clear();
+        cwnd
     }
 
     /// The first ACK of a congestion avoidance stage (RFC 9438 4.2): `t_epoch = now`,
@@ -351,13 +353,12 @@ impl CongestionControl for Cubic {
     /// `cwnd = max(ssthresh, 2 SMSS)`.
     fn on_congestion_event(&mut self, now: Instant, flight: usize) {
         self.started = true;
-        let (cwnd, base) = self.loss_window(now, flight);
+        let cwnd = self.reduce(now, flight);
         self.w_max = Some(match self.w_max {
             Some(w) if cwnd < w => cwnd * (1.0 + BETA) / 2.0,
             _ => cwnd,
         });
         self.from_epoch_cwnd = false;
-        self.reduce(cwnd, base);
         self.set_cwnd(self.ssthresh as f64);
         log::debug!(
             target: LOG,
@@ -387,8 +388,7 @@ impl CongestionControl for Cubic {
     fn on_rto(&mut self, now: Instant, flight: usize, first: bool) {
         self.started = true;
         if first {
-            let (cwnd, base) = self.loss_window(now, flight);
-            self.reduce(cwnd, base);
+            self.reduce(now, flight);
         }
         self.hystart = None;
         self.epoch = None;

@@ -64,7 +64,7 @@ impl Reno {
 
     /// RFC 5681 equation (4), `ssthresh = max (FlightSize / 2, 2*SMSS)`, with FlightSize
     /// taken at most cwnd, kept at most [`MAX_CWND`]. Both are those when the loss was
-    /// detected, before the ACK that reported it ([`PreAck`]), given by `loss_window`.
+    /// detected, before the ACK that reported it ([`PreAck::at_loss`]).
     ///
     /// RFC 5681 3.1 and 3.2 step 2 require ssthresh to be set "to no more than" equation
     /// (4), so a smaller base is allowed. The flight the sender reports is SND.MAX minus
@@ -73,7 +73,8 @@ impl Reno {
     /// that was lost. Measured in `benches/loss_race.rs` (a Reno and a CUBIC flow through
     /// a 50 Mbit/s bottleneck with a 100-frame queue) before this rule: Reno took 85% and
     /// the queue dropped a third of all frames.
-    fn halve(&mut self, cwnd: usize, flight: usize) {
+    fn halve(&mut self, now: Instant, flight: usize) {
+        let (cwnd, flight) = self.pre_ack.at_loss(now, self.cwnd, flight);
         let base = flight.min(cwnd);
         self.pre_ack.clear();
         self.ssthresh = (base / 2).max(2 * self.smss).min(MAX_CWND);
@@ -197,8 +198,7 @@ impl CongestionControl for Reno {
     /// then `cwnd = ssthresh` (the sender adds step 3's inflation itself).
     fn on_congestion_event(&mut self, now: Instant, flight: usize) {
         self.started = true;
-        let (cwnd, flight) = self.pre_ack.at_loss(now, self.cwnd, flight);
-        self.halve(cwnd, flight);
+        self.halve(now, flight);
         self.bytes_acked = 0;
         self.set_cwnd(self.ssthresh);
         log::debug!(
@@ -224,8 +224,7 @@ impl CongestionControl for Reno {
     fn on_rto(&mut self, now: Instant, flight: usize, first: bool) {
         self.started = true;
         if first {
-            let (cwnd, flight) = self.pre_ack.at_loss(now, self.cwnd, flight);
-            self.halve(cwnd, flight);
+            self.halve(now, flight);
         }
         self.bytes_acked = 0;
         self.set_cwnd(self.smss);
