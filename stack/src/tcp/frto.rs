@@ -190,7 +190,7 @@ impl Connection {
         now: Instant,
         una_before: SeqNum,
         dup: bool,
-        blocks: &[Option<(u32, u32)>],
+        blocks: &[(SeqNum, SeqNum)],
         newly_sacked: usize,
         stats: &mut Stats,
     ) {
@@ -198,16 +198,12 @@ impl Connection {
             return;
         };
         let recover = f.recover;
-        let sacks = blocks
-            .iter()
-            .flatten()
-            .map(|&(l, r)| (SeqNum(l), SeqNum(r)));
         let facts = AckFacts {
             advanced: self.snd_una > una_before,
             una: self.snd_una,
             dup,
-            sacked_above: sacks.clone().any(|(_, r)| r > recover),
-            newly_sacked_below: newly_sacked > 0 && sacks.clone().any(|(l, _)| l < recover),
+            sacked_above: blocks.iter().any(|&(_, r)| r > recover),
+            newly_sacked_below: newly_sacked > 0 && blocks.iter().any(|&(l, _)| l < recover),
         };
         let verdict = f.on_ack(&facts);
         self.frto_act(now, verdict, stats);

@@ -199,14 +199,14 @@ impl Connection {
     /// Draft-ietf-ccwg-bbr-06 4.1.2.3: after an ACK's processing, what it delivered —
     /// cumulatively up to SND.UNA and by its SACK blocks (not a D-SACK block) — makes a
     /// rate sample for the algorithm.
-    pub(crate) fn rate_on_ack(&mut self, now: Instant, sack: &[Option<(u32, u32)>], dsack: bool) {
+    pub(crate) fn rate_on_ack(&mut self, now: Instant, sacked: &[(SeqNum, SeqNum)]) {
         if !self.cc.wants_rate_samples() {
             return;
         }
         self.delivery.on_cumulative_ack(now, self.snd_una);
         if self.opts.sack {
-            for (l, r) in sack.iter().skip(usize::from(dsack)).flatten() {
-                self.delivery.on_sack(now, SeqNum(*l), SeqNum(*r));
+            for &(l, r) in sacked {
+                self.delivery.on_sack(now, l, r);
             }
         }
         let inflight = if self.opts.sack {

@@ -316,7 +316,7 @@ impl Connection {
     pub(crate) fn rack_on_ack(
         &mut self,
         now: Instant,
-        blocks: &[Option<(u32, u32)>],
+        sacked: &[(SeqNum, SeqNum)],
         dsack: bool,
         tsecr: Option<u32>,
         stats: &mut Stats,
@@ -324,7 +324,6 @@ impl Connection {
         if !self.opts.sack {
             return 0;
         }
-        let (sacked, n) = sack_blocks(blocks, dsack);
         // RFC 8985 6.2 step 2's echo check, with timestamps in use (RFC 7323 5.3's
         // comparison, against the TSval the transmission carried).
         let echo = tsecr.filter(|_| self.opts.timestamps);
@@ -333,7 +332,7 @@ impl Connection {
             echo.is_some_and(|e| super::rtt::ts_before(e, super::rtt::ts_clock(xmit, offset)))
         };
         self.rack
-            .on_ack_echoing(now, self.snd_una, &sacked[..n], echo_predates);
+            .on_ack_echoing(now, self.snd_una, sacked, echo_predates);
         self.rack.on_dsack(dsack, self.snd_una, self.snd_max);
         self.rack_detect(now, stats)
     }
@@ -464,10 +463,11 @@ impl Connection {
         // at every retransmission, gave so few samples under heavy loss that a backed-off
         // RTO could grow to the user timeout before one came (RFC 6298 5.7: only a new
         // measurement collapses the back-off).
+        // The SACK blocks as sequence numbers, without a D-SACK block, once for all below.
+        let (blocks, n) = sack_blocks(&seg.sack_ranges, dsack.is_some());
+        let sacked = &blocks[..n];
         let clean_rtt = if self.opts.sack && !self.opts.timestamps && ack >= self.snd_una {
-            let (sacked, n) = sack_blocks(&seg.sack_ranges, dsack.is_some());
-            self.rack
-                .clean_rtt(now, ack.max(self.snd_una), &sacked[..n])
+            self.rack.clean_rtt(now, ack.max(self.snd_una), sacked)
         } else {
             None
         };
@@ -486,7 +486,7 @@ impl Connection {
         // RFC 8985 6.2: RACK's loss detection (SACK only), which may start recovery.
         let further_loss = self.rack_on_ack(
             now,
-            &seg.sack_ranges,
+            sacked,
             dsack.is_some(),
             seg.timestamp.map(|t| t.tsecr),
             ctx.stats,
@@ -497,16 +497,9 @@ impl Connection {
             self.prr_on_ack(una_before, sacked_before, newly_sacked, further_loss);
         }
         // Draft-ietf-ccwg-bbr-06 4.1: the ACK's delivery-rate sample (`pace.rs`).
-        self.rate_on_ack(now, &seg.sack_ranges, dsack.is_some());
+        self.rate_on_ack(now, sacked);
         // RFC 5682: F-RTO's steps 2 and 3 after a timeout (without timestamps).
-        self.frto_on_ack(
-            now,
-            una_before,
-            dup,
-            &seg.sack_ranges[usize::from(dsack.is_some())..],
-            newly_sacked,
-            ctx.stats,
-        );
+        self.frto_on_ack(now, una_before, dup, sacked, newly_sacked, ctx.stats);
         let dsack = dsack.map(|(l, r)| (SeqNum(l), SeqNum(r)));
         self.on_dsack_undo(now, dsack, ctx);
     }
