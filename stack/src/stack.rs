@@ -29,6 +29,8 @@ mod tcp_csum;
 mod tcp_listen;
 mod tcp_pmtu;
 #[cfg(test)]
+mod test_host;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_csum;

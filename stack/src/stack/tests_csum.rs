@@ -2,16 +2,14 @@
 //! which for in-order data is taken in the copy into the receive buffer: a corrupted
 //! segment is dropped and counted, and changes nothing a user could see.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
+use super::test_host::{drain, host_packet, host_repr, HOST, US};
 use super::*;
 use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
-use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 
-const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
-const HOST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 const T0: Instant = Instant::from_secs(10);
 const PEER_ISN: u32 = 1_000;
 
@@ -24,41 +22,10 @@ fn stack() -> (Stack, IfaceId) {
 
 /// A datagram from the host's port 40000 to our port 9, checksums complete.
 fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
-    let r = TcpRepr {
-        src_port: 40_000,
-        dst_port: 9,
-        flags,
-        seq_number: seq,
-        ack_number: ack,
-        window_len: 65_535,
-        urgent_pointer: 0,
+    host_packet(&TcpRepr {
         max_seg_size: flags.contains(TcpFlags::SYN).then_some(1460),
-        window_scale: None,
-        sack_permitted: false,
-        sack_ranges: [None; 4],
-        timestamp: None,
-        payload,
-    };
-    let ip = Ipv4Repr {
-        src_addr: HOST,
-        dst_addr: US,
-        protocol: IpProtocol::Tcp,
-        payload_len: r.buffer_len(),
-        ttl: 64,
-        ident: 7,
-        dont_frag: true,
-        more_frags: false,
-        frag_offset: 0,
-        tos: 0,
-    };
-    let mut buf = vec![0u8; 20 + r.buffer_len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    r.emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), HOST, US);
-    buf
-}
-
-fn drain(s: &mut Stack) -> Vec<Transmit> {
-    std::iter::from_fn(|| s.poll_transmit()).collect()
+        ..host_repr(flags, seq, ack, payload)
+    })
 }
 
 /// A connection accepted on port 9; returns it and our ISN.

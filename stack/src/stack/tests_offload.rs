@@ -2,8 +2,9 @@
 //! device that offloads (the virtio-net header of a Linux TUN device opened with
 //! `IFF_VNET_HDR`), super-segments out.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
+use super::test_host::{drain, host_packet, host_repr, HOST, US};
 use super::*;
 use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
@@ -13,8 +14,6 @@ use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
 use crate::wire::virtio::{self, GsoType};
 
-const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
-const HOST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 const T0: Instant = Instant::from_secs(10);
 const MSS: usize = 1460;
 const PEER_ISN: u32 = 1_000;
@@ -29,37 +28,12 @@ fn stack(offload: bool) -> (Stack, IfaceId) {
 
 /// A segment from the host's port 40000 to our port 9, complete checksum.
 fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], syn_opts: bool) -> Vec<u8> {
-    let r = TcpRepr {
-        src_port: 40_000,
-        dst_port: 9,
-        flags,
-        seq_number: seq,
-        ack_number: ack,
-        window_len: 65_535,
-        urgent_pointer: 0,
+    let packet = host_packet(&TcpRepr {
         max_seg_size: syn_opts.then_some(MSS as u16),
         window_scale: syn_opts.then_some(7),
-        sack_permitted: false,
-        sack_ranges: [None; 4],
-        timestamp: None,
-        payload,
-    };
-    let ip = Ipv4Repr {
-        src_addr: HOST,
-        dst_addr: US,
-        protocol: IpProtocol::Tcp,
-        payload_len: r.buffer_len(),
-        ttl: 64,
-        ident: 7,
-        dont_frag: true,
-        more_frags: false,
-        frag_offset: 0,
-        tos: 0,
-    };
-    let mut buf = vec![0u8; 20 + r.buffer_len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    r.emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), HOST, US);
-    buf
+        ..host_repr(flags, seq, ack, payload)
+    });
+    packet
 }
 
 /// `packet` as the kernel hands a super-segment over: checksum field holding only the
@@ -69,10 +43,6 @@ fn as_super_segment(mut packet: Vec<u8>, mss: u16) -> (Vec<u8>, VirtioNetHdr) {
     packet[36..38].copy_from_slice(&partial.to_be_bytes());
     let hdr = VirtioNetHdr::tcp4_tso(0, 20, 20, mss);
     (packet, hdr)
-}
-
-fn drain(s: &mut Stack) -> Vec<Transmit> {
-    std::iter::from_fn(|| s.poll_transmit()).collect()
 }
 
 /// The TCP header of an output frame (its checksum completed first when it is partial).

@@ -5,18 +5,16 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use super::test_host::{drain, host_packet, host_repr, HOST, US};
 use super::*;
 use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
 use crate::time::Duration;
 use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
 use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr, HEADER_LEN};
-use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::virtio::{self, GsoType};
 
-const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
-const HOST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 const OTHER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 3);
 const OUR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
 const HOST_MAC: EthernetAddress = EthernetAddress([0x0a, 0, 0, 0, 0, 0x01]);
@@ -35,10 +33,6 @@ fn tap_stack(offload: bool, config: StackConfig) -> (Stack, IfaceId) {
     s.handle_timeout(Instant::ZERO + ethernet::ANNOUNCE_INTERVAL);
     drain(&mut s);
     (s, i)
-}
-
-fn drain(s: &mut Stack) -> Vec<Transmit> {
-    std::iter::from_fn(|| s.poll_transmit()).collect()
 }
 
 /// Sends what is ready, runs the timers due by `now` (a first ARP request), sends again.
@@ -67,37 +61,12 @@ fn arp_reply(from_mac: EthernetAddress, from: Ipv4Addr) -> Vec<u8> {
 /// An Ethernet frame from the host carrying a TCP segment from its port 40000 to our
 /// port 9, complete checksum.
 fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], syn_opts: bool) -> Vec<u8> {
-    let r = TcpRepr {
-        src_port: 40_000,
-        dst_port: 9,
-        flags,
-        seq_number: seq,
-        ack_number: ack,
-        window_len: 65_535,
-        urgent_pointer: 0,
+    let packet = host_packet(&TcpRepr {
         max_seg_size: syn_opts.then_some(MSS as u16),
         window_scale: syn_opts.then_some(7),
-        sack_permitted: false,
-        sack_ranges: [None; 4],
-        timestamp: None,
-        payload,
-    };
-    let ip = Ipv4Repr {
-        src_addr: HOST,
-        dst_addr: US,
-        protocol: IpProtocol::Tcp,
-        payload_len: r.buffer_len(),
-        ttl: 64,
-        ident: 7,
-        dont_frag: true,
-        more_frags: false,
-        frag_offset: 0,
-        tos: 0,
-    };
-    let mut buf = vec![0u8; 20 + r.buffer_len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    r.emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), HOST, US);
-    ethernet::frame(HOST_MAC, OUR_MAC, EtherType::Ipv4, &buf)
+        ..host_repr(flags, seq, ack, payload)
+    });
+    ethernet::frame(HOST_MAC, OUR_MAC, EtherType::Ipv4, &packet)
 }
 
 /// The IP packet of an Ethernet frame sent to `dst`.
