@@ -145,8 +145,32 @@ pub fn sample_kernel(
     let mut m = Means::default();
     let mut last = None;
     let p = period();
+    // `TUNSTACK_LOSS_RACE_WATCH=MS`: the kernel sender's state every MS ms too.
+    let watch = std::env::var("TUNSTACK_LOSS_RACE_WATCH")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis);
+    let t0 = Instant::now();
+    let mut next_watch = t0;
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
         if let Some(i) = kernel_info(s) {
+            if let Some(w) = watch.filter(|_| Instant::now() >= next_watch) {
+                next_watch += w;
+                println!(
+                    "    k {:6.3} cwnd {:5} seg ssthresh {:10} unacked {:5} sacked {:5} lost {:4} \
+                     retrans {:4} state {} total_retrans {}",
+                    t0.elapsed().as_secs_f64(),
+                    i.cwnd,
+                    i.ssthresh,
+                    i.unacked,
+                    i.sacked,
+                    i.lost,
+                    i.retrans,
+                    i.ca_state,
+                    i.total_retrans
+                );
+            }
             if i.unacked > 0 {
                 let flight = i.unacked.saturating_sub(i.sacked + i.lost) + i.retrans;
                 m.add(i.cwnd as f64, flight as f64, i.ca_state as usize);

@@ -126,6 +126,9 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
             config.tcp.send_buffer_max = config.tcp.send_buffer;
             config.tcp.recv_buffer_max = config.tcp.recv_buffer;
         }
+        if std::env::var_os("TUNSTACK_LOSS_RACE_PACE").is_some() {
+            config.tcp.pacing = true;
+        }
         if probe::enabled() {
             // The sender's trace, read every few ms by `sample_tunstack`.
             config.tcp.trace_events = 1 << 16;

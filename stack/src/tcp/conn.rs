@@ -145,6 +145,8 @@ pub struct Connection {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) cc: Box<dyn CongestionControl>,
+    /// The most in flight over the current window, for window validation (`window_use.rs`).
+    pub(crate) window_use: super::window_use::WindowUse,
     /// The loss-recovery episode's state (`recovery.rs`; `in_recovery()` asks it).
     pub(crate) rec: super::recovery::Episode,
     /// What the peer has SACKed above SND.UNA (RFC 2018, RFC 6675).
@@ -367,6 +369,7 @@ impl Connection {
                 cc.reseed(u64::from(iss.0) ^ u64::from(ts_offset) << 32);
                 cc
             },
+            window_use: super::window_use::WindowUse::new(iss),
             rec: super::recovery::Episode::new(iss),
             scoreboard: super::sack::Scoreboard::default(),
             prr: super::prr::Prr::default(),

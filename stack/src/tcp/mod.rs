@@ -54,6 +54,7 @@ pub mod timer;
 pub(crate) mod tlp;
 pub mod trace;
 pub mod undo;
+pub mod window_use;
 
 pub use config::TcpConfig;
 pub use conn::{ConnError, ConnInfo, ConnStats, Connection};

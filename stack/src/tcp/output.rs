@@ -722,6 +722,8 @@ impl Connection {
             self.snd_nxt = end;
         }
         self.snd_max = self.snd_max.max(end);
+        self.window_use
+            .on_send(self.snd_una, self.snd_max, self.snd_max.since(self.snd_una));
         if !self.timers.is_set(Timer::Retransmit) {
             self.arm_rto(now);
         }

@@ -140,7 +140,8 @@ impl Connection {
                 // the "slow-but-steady" variant, which avoids needless timeouts.
             }
         } else {
-            self.cc.on_ack(now, data_acked, flight_before, sample);
+            let used = self.window_use.used(flight_before);
+            self.cc.on_ack(now, data_acked, flight_before, used, sample);
             // Limited transmit's allowance ends with the duplicate ACKs that gave it.
             self.rec.inflation = 0;
         }

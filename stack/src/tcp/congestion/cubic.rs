@@ -145,12 +145,12 @@ impl Cubic {
         self.cwnd = cwnd.clamp(self.smss as f64, MAX_CWND as f64);
     }
 
-    /// As Reno's (RFC 7661 4.3 style): the window only grows while the flight before the
-    /// ACK was at least half of it. RFC 9438 5.8: "CUBIC does not increase its congestion
+    /// As Reno's (RFC 7661 4.3 style): the window only grows while the sender used at
+    /// least half of it (the most in flight over its current window of data). RFC 9438 5.8: "CUBIC does not increase its congestion
     /// window if a flow is currently application limited", and RFC 9438 4.6 requires it
     /// of implementations that take ssthresh from cwnd.
-    fn cwnd_limited(&self, flight: usize) -> bool {
-        flight as f64 >= self.cwnd / 2.0
+    fn cwnd_limited(&self, used: usize) -> bool {
+        used as f64 >= self.cwnd / 2.0
     }
 
     /// The window a loss signalled at `now` with `flight` is measured against:
@@ -300,7 +300,14 @@ impl CongestionControl for Cubic {
     ///   ACK is left out of `t` ("it is required that t ... not include
     ///   application-limited periods"). HyStart++ still counts the ACK's bytes and sample
     ///   so its rounds stay aligned with the sequence space.
-    fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>) {
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        acked: usize,
+        flight: usize,
+        used: usize,
+        rtt: Option<Duration>,
+    ) {
         self.started = true;
         if let Some(r) = rtt {
             self.srtt = Some(match self.srtt {
@@ -313,7 +320,7 @@ impl CongestionControl for Cubic {
             return;
         }
         self.pre_ack.on_ack(now, self.cwnd as usize, flight);
-        let limited = self.cwnd_limited(flight);
+        let limited = self.cwnd_limited(used);
         if !limited {
             if let (Some(e), Some(prev)) = (self.epoch.as_mut(), previous) {
                 e.start += now.saturating_duration_since(prev);

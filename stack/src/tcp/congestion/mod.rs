@@ -65,6 +65,9 @@ pub trait CongestionControl: fmt::Debug + Send {
     ///
     /// * `acked`: bytes newly acknowledged by this ACK.
     /// * `flight`: bytes in flight before this ACK.
+    /// * `used`: how much of the window the sender used: the most it had in flight over
+    ///   its current window of data, at least `flight` (see `tcp/window_use.rs`; a batch of
+    ///   ACKs taken in before the sender can send again lowers `flight` but not this).
     /// * `rtt`: the RTT measurement the sender's estimator took from this ACK, if any
     ///   (RFC 6298 / RFC 7323 4.1; unused by Reno; CUBIC smooths it for RFC 9438 4.2's
     ///   target and HyStart++ watches it, RFC 9406 4.2).
@@ -73,9 +76,16 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// with no per-ACK limit, so a stretch ACK grows it by all it covers; see
     /// `reno::SLOW_START_LIMIT`); congestion avoidance adds one SMSS per cwnd of
     /// acknowledged bytes.
-    /// An application-limited sender does not grow cwnd; see the implementation for the
-    /// exact rule.
-    fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, rtt: Option<Duration>);
+    /// An application-limited sender (judged by `used`) does not grow cwnd; see the
+    /// implementation for the exact rule.
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        acked: usize,
+        flight: usize,
+        used: usize,
+        rtt: Option<Duration>,
+    );
 
     /// Loss detected by fast retransmit (three duplicate ACKs, or SACK): the algorithm's
     /// multiplicative decrease, for Reno RFC 5681 3.2 step 2,
@@ -359,8 +369,8 @@ mod tests {
     fn switch_keeps_the_window() {
         let now = Instant::ZERO;
         let mut cc = Algorithm::Reno.build(1000);
-        cc.on_ack(now, 10_000, 10_000, None); // slow start: 20 segments
-                                              // The loss comes later than that ACK (see `PreAck`).
+        // Slow start: 20 segments. The loss comes later than that ACK (see `PreAck`).
+        cc.on_ack(now, 10_000, 10_000, 10_000, None);
         let now = now + Duration::from_millis(1);
         cc.on_congestion_event(now, 20_000);
         let (cwnd, ssthresh) = (cc.cwnd(), cc.ssthresh());

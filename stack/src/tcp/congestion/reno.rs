@@ -87,12 +87,12 @@ impl Reno {
     }
 
     /// RFC 7661-style validation (section 4.3, "pipeACK >= (1/2)*cwnd" means the window
-    /// is validated): cwnd only grows while the flight before the ACK was at least half
-    /// the window. A sender that leaves most of its window unused (application-limited,
+    /// is validated): cwnd only grows while the sender used at least half the window (the
+    /// most it had in flight over its current window of data). A sender that leaves most of its window unused (application-limited,
     /// or limited by the peer's receive window) would otherwise grow a cwnd it never
     /// tested against the network (RFC 7661 section 1, RFC 2861).
-    fn cwnd_limited(&self, flight: usize) -> bool {
-        flight >= self.cwnd.div_ceil(2)
+    fn cwnd_limited(&self, used: usize) -> bool {
+        used >= self.cwnd.div_ceil(2)
     }
 }
 
@@ -164,15 +164,23 @@ impl CongestionControl for Reno {
     ///   per ACK (RFC 5681: "MUST NOT increment cwnd by more than SMSS bytes" per RTT).
     ///   The carry after an increment is capped at the ABC limit L = 2*SMSS (RFC 3465
     ///   2.2), so a stretch ACK covering more than a window cannot buy later growth.
-    /// * Application-limited rule (RFC 7661 4.3 style): if `2*flight < cwnd` before this
-    ///   ACK, nothing grows and nothing is counted.
-    fn on_ack(&mut self, now: Instant, acked: usize, flight: usize, _rtt: Option<Duration>) {
+    /// * Application-limited rule (RFC 7661 4.3 style): if `2*used < cwnd` (the most the
+    ///   sender had in flight over its current window, `tcp/window_use.rs`), nothing grows
+    ///   and nothing is counted.
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        acked: usize,
+        flight: usize,
+        used: usize,
+        _rtt: Option<Duration>,
+    ) {
         self.started = true;
         if acked == 0 {
             return;
         }
         self.pre_ack.on_ack(now, self.cwnd, flight);
-        if !self.cwnd_limited(flight) {
+        if !self.cwnd_limited(used) {
             return;
         }
         let mut acked = acked;

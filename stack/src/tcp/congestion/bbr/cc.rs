@@ -159,7 +159,14 @@ impl CongestionControl for Bbr {
     }
 
     /// Cumulative ACKs are taken through the rate samples.
-    fn on_ack(&mut self, _now: Instant, acked: usize, _flight: usize, _rtt: Option<Duration>) {
+    fn on_ack(
+        &mut self,
+        _now: Instant,
+        acked: usize,
+        _flight: usize,
+        _used: usize,
+        _rtt: Option<Duration>,
+    ) {
         if acked > 0 {
             self.started = true;
         }

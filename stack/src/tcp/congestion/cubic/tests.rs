@@ -38,7 +38,7 @@ fn round(cc: &mut Cubic, now: Instant, rtt: Duration) -> Instant {
     for i in 1..=n {
         let t = now + Duration::from_micros(step * i);
         let flight = cc.cwnd();
-        cc.on_ack(t, MSS, flight, Some(rtt));
+        cc.on_ack(t, MSS, flight, flight, Some(rtt));
     }
     now + rtt
 }
@@ -104,14 +104,14 @@ fn window_after_loss_is_beta() {
 fn loss_on_a_stretch_ack_measures_the_window_before_it() {
     let mut cc = after_loss(100);
     let now = T0 + ms(10);
-    cc.on_ack(now, 30 * MSS, 70 * MSS, Some(ms(20)));
+    cc.on_ack(now, 30 * MSS, 70 * MSS, 70 * MSS, Some(ms(20)));
     assert!(cc.cwnd > segs(70.0), "the ACK grew the window");
     cc.on_congestion_event(now, 40 * MSS);
     assert_eq!((cc.ssthresh(), cc.cwnd()), (49 * MSS, 49 * MSS));
     near(cc.w_max().unwrap(), segs(59.5), 1e-9, "W_max");
     assert_eq!(cc.cwnd_prior, segs(70.0));
     // The next loss, at another instant, with 20 of the 49 segments in flight: 14.
-    cc.on_ack(now + ms(20), MSS, 20 * MSS, Some(ms(20)));
+    cc.on_ack(now + ms(20), MSS, 20 * MSS, 20 * MSS, Some(ms(20)));
     cc.on_congestion_event(now + ms(40), 20 * MSS);
     assert_eq!(cc.ssthresh(), 14 * MSS);
 }
@@ -235,7 +235,7 @@ fn timeout_then_k_zero() {
     let mut now = T0;
     while cc.in_slow_start() {
         now += ms(10);
-        cc.on_ack(now, MSS, cc.cwnd(), Some(ms(100)));
+        cc.on_ack(now, MSS, cc.cwnd(), cc.cwnd(), Some(ms(100)));
     }
     assert_eq!(cc.cwnd(), 70 * MSS);
     round(&mut cc, now, ms(100));
@@ -264,7 +264,7 @@ fn hystart_exit_in_cubic() {
         assert!(rtt < 200, "never left slow start");
     }
     let before = cc.cwnd;
-    cc.on_ack(now, MSS, cc.cwnd(), Some(ms(rtt)));
+    cc.on_ack(now, MSS, cc.cwnd(), cc.cwnd(), Some(ms(rtt)));
     near(
         cc.cwnd - before,
         segs(1.0 / CSS_GROWTH_DIVISOR as f64),
@@ -274,7 +274,7 @@ fn hystart_exit_in_cubic() {
     let mut acks = 0;
     while cc.in_slow_start() {
         now += ms(1);
-        cc.on_ack(now, MSS, cc.cwnd(), Some(ms(rtt)));
+        cc.on_ack(now, MSS, cc.cwnd(), cc.cwnd(), Some(ms(rtt)));
         acks += 1;
         // Five rounds of at most cwnd / MSS ACKs each.
         assert!(acks <= 5 * cc.cwnd() / MSS, "CSS did not end");
@@ -289,10 +289,10 @@ fn hystart_exit_in_cubic() {
 #[test]
 fn slow_start_stretch_ack() {
     let mut cc = Cubic::new(MSS);
-    cc.on_ack(T0, 10 * MSS, 10 * MSS, None);
+    cc.on_ack(T0, 10 * MSS, 10 * MSS, 10 * MSS, None);
     assert_eq!(cc.cwnd(), 20 * MSS);
     cc.set_cwnd(segs(44.0));
-    cc.on_ack(T0, 44 * MSS, 44 * MSS, None);
+    cc.on_ack(T0, 44 * MSS, 44 * MSS, 44 * MSS, None);
     assert_eq!(cc.cwnd(), 88 * MSS);
 }
 
@@ -309,7 +309,7 @@ fn application_limited() {
     // Ten seconds of ACKs for a small flight.
     for _ in 0..100 {
         now += rtt;
-        cc.on_ack(now, MSS, 10 * MSS, Some(rtt));
+        cc.on_ack(now, MSS, 10 * MSS, 10 * MSS, Some(rtt));
     }
     assert_eq!(cc.cwnd, w);
     let mut paused = cc.clone();
@@ -390,7 +390,7 @@ proptest! {
                 Op::SetMss(m) => cc.set_mss(m),
                 Op::Ack(d, a, f, r) => {
                     now += Duration::from_micros(d);
-                    cc.on_ack(now, a, f, r.map(Duration::from_micros));
+                    cc.on_ack(now, a, f, f, r.map(Duration::from_micros));
                 }
                 Op::Loss(f) => cc.on_congestion_event(now, f),
                 Op::Exit(f) => cc.on_recovery_exit(now, f),

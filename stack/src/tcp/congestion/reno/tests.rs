@@ -23,7 +23,7 @@ fn ack_round(cc: &mut Reno, per_ack: usize) {
     while left > 0 {
         let n = left.min(per_ack);
         let flight = cc.cwnd();
-        cc.on_ack(T0, n, flight, None);
+        cc.on_ack(T0, n, flight, flight, None);
         left -= n;
     }
 }
@@ -62,7 +62,7 @@ fn set_mss_resets_initial_window_only_before_data() {
     cc.set_mss(9000);
     assert_eq!(cc.cwnd(), 18_000);
     cc.set_mss(1460);
-    cc.on_ack(T0, MSS, segs(10), None);
+    cc.on_ack(T0, MSS, segs(10), segs(10), None);
     assert_eq!(cc.cwnd(), segs(11));
     cc.set_mss(536);
     assert_eq!(cc.cwnd(), segs(11));
@@ -85,7 +85,7 @@ fn syn_loss_gives_one_segment_initial_window() {
     assert_eq!(cc.ssthresh(), usize::MAX);
     // Once data moved it has no effect.
     let mut cc = Reno::new(MSS);
-    cc.on_ack(T0, MSS, segs(10), None);
+    cc.on_ack(T0, MSS, segs(10), segs(10), None);
     cc.on_syn_loss();
     assert_eq!(cc.cwnd(), segs(11));
 }
@@ -117,11 +117,11 @@ fn slow_start_counts_every_acknowledged_byte() {
     assert_eq!(super::SLOW_START_LIMIT, None);
     let mut cc = Reno::new(MSS);
     cc.set_cwnd(segs(44));
-    cc.on_ack(T0, segs(44), segs(44), None);
+    cc.on_ack(T0, segs(44), segs(44), segs(44), None);
     assert_eq!(cc.cwnd(), segs(88));
-    cc.on_ack(T0, 100, segs(88), None);
+    cc.on_ack(T0, 100, segs(88), segs(88), None);
     assert_eq!(cc.cwnd(), segs(88) + 100);
-    cc.on_ack(T0, 0, segs(88), None);
+    cc.on_ack(T0, 0, segs(88), segs(88), None);
     assert_eq!(cc.cwnd(), segs(88) + 100);
 }
 
@@ -133,16 +133,16 @@ fn slow_start_stops_at_ssthresh() {
     cc.set_cwnd(segs(20));
     cc.on_rto(T0, segs(20), true); // ssthresh 10 segments, cwnd 1
     cc.set_cwnd(segs(9));
-    cc.on_ack(T0, segs(2), segs(9), None);
+    cc.on_ack(T0, segs(2), segs(9), segs(9), None);
     assert_eq!(cc.cwnd(), segs(10));
     assert!(!cc.in_slow_start());
     assert_eq!(cc.bytes_acked, MSS);
     // Nine more segments complete a window of ten: one SMSS more.
     for _ in 0..8 {
-        cc.on_ack(T0, MSS, segs(10), None);
+        cc.on_ack(T0, MSS, segs(10), segs(10), None);
     }
     assert_eq!(cc.cwnd(), segs(10));
-    cc.on_ack(T0, MSS, segs(10), None);
+    cc.on_ack(T0, MSS, segs(10), segs(10), None);
     assert_eq!(cc.cwnd(), segs(11));
 }
 
@@ -153,10 +153,10 @@ fn slow_start_stops_at_ssthresh() {
 fn congestion_avoidance_one_segment_per_round_trip() {
     let mut cc = in_avoidance(20);
     for _ in 0..19 {
-        cc.on_ack(T0, MSS, segs(20), None);
+        cc.on_ack(T0, MSS, segs(20), segs(20), None);
     }
     assert_eq!(cc.cwnd(), segs(20));
-    cc.on_ack(T0, MSS, segs(20), None);
+    cc.on_ack(T0, MSS, segs(20), segs(20), None);
     assert_eq!(cc.cwnd(), segs(21));
     assert_eq!(cc.bytes_acked, 0);
     for round in 1..=5 {
@@ -177,10 +177,10 @@ fn congestion_avoidance_one_segment_per_round_trip() {
 #[test]
 fn congestion_avoidance_stretch_ack() {
     let mut cc = in_avoidance(10);
-    cc.on_ack(T0, segs(30), segs(10), None);
+    cc.on_ack(T0, segs(30), segs(10), segs(10), None);
     assert_eq!(cc.cwnd(), segs(11));
     assert!(cc.bytes_acked < cc.cwnd());
-    cc.on_ack(T0, MSS, segs(11), None);
+    cc.on_ack(T0, MSS, segs(11), segs(11), None);
     assert_eq!(cc.cwnd(), segs(11));
 }
 
@@ -278,21 +278,21 @@ fn idle_restart() {
 #[test]
 fn application_limited_does_not_grow() {
     let mut cc = Reno::new(MSS); // cwnd 10 segments
-    cc.on_ack(T0, MSS, segs(4), None);
+    cc.on_ack(T0, MSS, segs(4), segs(4), None);
     assert_eq!(cc.cwnd(), segs(10));
-    cc.on_ack(T0, MSS, segs(5), None);
+    cc.on_ack(T0, MSS, segs(5), segs(5), None);
     assert_eq!(cc.cwnd(), segs(11));
     // Odd windows: 2*flight >= cwnd.
     let mut cc = Reno::new(1);
     cc.set_cwnd(5);
-    cc.on_ack(T0, 1, 2, None);
+    cc.on_ack(T0, 1, 2, 2, None);
     assert_eq!(cc.cwnd(), 5);
-    cc.on_ack(T0, 1, 3, None);
+    cc.on_ack(T0, 1, 3, 3, None);
     assert_eq!(cc.cwnd(), 6);
 
     let mut cc = in_avoidance(10);
     for _ in 0..100 {
-        cc.on_ack(T0, MSS, segs(4), None);
+        cc.on_ack(T0, MSS, segs(4), segs(4), None);
     }
     assert_eq!(cc.cwnd(), segs(10));
     assert_eq!(cc.bytes_acked, 0);
@@ -307,7 +307,7 @@ fn growth_is_bounded() {
         ack_round(&mut cc, 2 * MAX_MSS);
     }
     assert_eq!(cc.cwnd(), MAX_CWND);
-    cc.on_ack(T0, usize::MAX, usize::MAX, None);
+    cc.on_ack(T0, usize::MAX, usize::MAX, usize::MAX, None);
     assert_eq!(cc.cwnd(), MAX_CWND);
     cc.on_congestion_event(T0, usize::MAX);
     assert_eq!(cc.ssthresh(), MAX_CWND / 2);
@@ -352,7 +352,7 @@ proptest! {
         for op in ops {
             match op {
                 Op::SetMss(m) => cc.set_mss(m),
-                Op::Ack(a, f) => cc.on_ack(T0, a, f, None),
+                Op::Ack(a, f) => cc.on_ack(T0, a, f, f, None),
                 Op::Congestion(f) => cc.on_congestion_event(T0, f),
                 Op::RecoveryExit(f) => cc.on_recovery_exit(T0, f),
                 Op::Rto(f, first) => cc.on_rto(T0, f, first),
@@ -380,10 +380,16 @@ proptest! {
 fn loss_on_a_stretch_ack_halves_the_window_before_it() {
     let mut cc = in_avoidance(20);
     let now = T0 + Duration::from_millis(10);
-    cc.on_ack(now, segs(10), segs(20), None);
+    cc.on_ack(now, segs(10), segs(20), segs(20), None);
     cc.on_congestion_event(now, segs(10));
     assert_eq!((cc.ssthresh(), cc.cwnd()), (segs(10), segs(10)));
-    cc.on_ack(now + Duration::from_millis(20), MSS, segs(10), None);
+    cc.on_ack(
+        now + Duration::from_millis(20),
+        MSS,
+        segs(10),
+        segs(10),
+        None,
+    );
     cc.on_congestion_event(now + Duration::from_millis(40), segs(8));
     assert_eq!(cc.ssthresh(), segs(4));
 }

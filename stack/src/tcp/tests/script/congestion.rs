@@ -213,3 +213,35 @@ fn window_limited_sender_is_app_limited_only_while_the_window_grows() {
     assert_eq!(h.advance_by(ms(50)).len(), 8, "the grown window is filled");
     assert!(app_limited(&h), "held back by a window that is growing");
 }
+
+/// RFC 7661 4.3 (and RFC 9438 5.8) judge a sender by how much of its window it used,
+/// which a batch of ACKs taken in before the sender may send again must not hide: a
+/// runtime that reads a round trip's ACKs from its device in one read, then polls. Each
+/// ACK of the batch lowers the flight the next one sees, while the sends that refill
+/// the window wait for the poll; judged by that flight alone, the second half of the
+/// batch looked application-limited and slow start grew by half instead of doubling
+/// (`tcp/window_use.rs`). Judged by the window the sender filled, slow start doubles
+/// per round trip with the ACKs batched just as with each ACK answered at once, for
+/// CUBIC and for Reno.
+#[test]
+fn a_batch_of_acks_grows_slow_start_as_much_as_the_same_acks_one_by_one() {
+    for cc in [Algorithm::Cubic, Algorithm::Reno] {
+        let mut h = harness(cc);
+        let mut c = h.passive(PeerOpts::linux());
+        h.send(&c, &vec![7u8; 1 << 20]);
+        let mut out = h.out();
+        for round in 0..4 {
+            let sent = out.len();
+            assert_eq!(sent, 10 << round, "{cc:?}: round {round} fills the window");
+            h.advance_by(ms(20));
+            // The whole round's ACKs (one per segment) before anything is collected.
+            for s in &out {
+                c.saw(s);
+                h.inject(&c.seg(ACK));
+            }
+            let cwnd = h.s.tcp_conn(c.h).unwrap().info().cwnd;
+            assert_eq!(cwnd, 2 * sent * TS_MSS, "{cc:?}: round {round} doubles");
+            out = h.out();
+        }
+    }
+}
