@@ -424,6 +424,10 @@ impl Stack {
     ///
     /// A datagram for an Ethernet interface leaves in a frame addressed to its next hop,
     /// or waits while ARP resolves that address (and another frame is returned instead).
+    ///
+    /// Inlined: returned through memory, the caller's wide loads of the frame waited
+    /// for the narrow stores that had just written it (60% of the `Sim`'s step).
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         loop {
             if let Some(t) = self.eth_pop() {

@@ -68,7 +68,7 @@ impl Stack {
         if seg.payload.is_empty() || seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST) {
             return None;
         }
-        let idx = self.tcp.lookup(*local, *remote)?;
+        let idx = self.tcp.lookup(local, remote)?;
         let conn = self.tcp.slots.get_mut(idx as usize)?.conn.as_mut()?;
         // RFC 9293 3.10.7.4, seventh: text is taken in these states.
         let takes_text = matches!(

@@ -118,7 +118,7 @@ impl Stack {
         q: QuotedSegment,
         take: impl FnOnce(&mut crate::tcp::Connection, &mut crate::stats::Stats) -> Result<T, E>,
     ) {
-        let Some(idx) = self.tcp.lookup(q.local, q.remote) else {
+        let Some(idx) = self.tcp.lookup(&q.local, &q.remote) else {
             log::trace!(target: LOG, "ICMP message for no connection {} -> {}", q.local, q.remote);
             return;
         };

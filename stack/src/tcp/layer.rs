@@ -145,15 +145,20 @@ impl TcpLayer {
     ///
     /// The last hit is remembered: a bulk transfer looks up the same connection for
     /// every segment, and that skips the (DoS-resistant, SipHash) table lookup.
-    pub fn lookup(&self, local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+    ///
+    /// The addresses are taken by reference: the caller has just built them field by
+    /// field, and a copy by value (16-byte loads) waited for those stores to land; the
+    /// fields are compared one by one (`same_addr`) and the tuple built only on a miss.
+    pub fn lookup(&self, local: &SocketAddr, remote: &SocketAddr) -> Option<u32> {
         if let Some((k, idx)) = self.last_hit.get() {
-            if same_addr(&k.0, &local) && same_addr(&k.1, &remote) {
+            if same_addr(&k.0, local) && same_addr(&k.1, remote) {
                 return Some(idx);
             }
         }
-        let hit = self.by_tuple.get(&(local, remote)).copied();
+        let key = (*local, *remote);
+        let hit = self.by_tuple.get(&key).copied();
         if let Some(idx) = hit {
-            self.last_hit.set(Some(((local, remote), idx)));
+            self.last_hit.set(Some((key, idx)));
         }
         hit
     }

@@ -686,7 +686,13 @@ impl Connection {
             self.rack.on_send(now, seq, len);
         }
         let mss = self.payload_mss();
-        let segs = len.div_ceil(mss).max(1) as u64;
+        // Wire-sized segments (a super-segment counts as those it stands for); the
+        // common one-segment case without the division (its latency showed).
+        let segs = if len <= mss {
+            1
+        } else {
+            len.div_ceil(mss) as u64
+        };
         self.count_out_segs(ctx, segs);
         self.trace_send(now, seq, len, r.flags, retransmission);
         if retransmission {

@@ -174,6 +174,23 @@ impl Rack {
         if end <= new_from {
             return;
         }
+        // New data that follows the last record and leaves at the same moment joins it,
+        // as a super-segment is one record: the records it would have made could never
+        // be told apart (one xmit_ts; the tie in RFC 8985 6.2's RACK_sent_after is broken
+        // by end sequence, and a record is split again at every SACK block edge and the
+        // cumulative ACK before it is judged). A burst of a flush is one record, not one
+        // per segment: fewer records to keep, walk and pop per ACK.
+        if let Some(last) = self.segs.back_mut() {
+            if last.end == new_from
+                && last.xmit == now
+                && !last.rexmit
+                && !last.sacked
+                && !last.lost
+            {
+                last.end = end;
+                return;
+            }
+        }
         let rec = Seg {
             start: new_from,
             end,
@@ -232,16 +249,16 @@ impl Rack {
                 newest = Some(s.xmit);
             }
         };
-        let acked = self.segs.iter().take_while(|s| s.end <= una);
+        // A record the ACK covers only in part counts: all of it left at one time (it
+        // is split at the ACK's edges only once `on_ack_echoing` takes the ACK in).
+        let acked = self.segs.iter().take_while(|s| s.start < una);
         if !acked.clone().any(|s| s.rexmit && !s.sacked) {
             acked.for_each(&mut note);
         }
         for &(l, r) in blocks {
             let i = self.segs.partition_point(|s| s.end <= l);
             let inside = self.segs.range(i..).take_while(|s| s.start < r);
-            inside
-                .filter(|s| s.start >= l && s.end <= r)
-                .for_each(&mut note);
+            inside.for_each(&mut note);
         }
         newest.map(|t| now.saturating_duration_since(t))
     }
@@ -625,6 +642,46 @@ mod tests {
         r.on_send(ms(150), s(5), MSS);
         r.on_ack_echoing(ms(260), s(0), &[(s(5), s(6))], |t| t > ms(0));
         assert_eq!(r.detect_loss(ms(260), Duration::ZERO), (9 * MSS, None));
+    }
+
+    /// A burst (segments that leave at one moment, back to back) is one record, as a
+    /// super-segment is: the same verdicts as one record per segment, since a SACK
+    /// splits it at the block's edges before anything is judged. A segment sent later
+    /// starts a record of its own.
+    #[test]
+    fn a_burst_is_one_record_judged_as_its_segments() {
+        let mut r = Rack::default();
+        for k in 0..10 {
+            r.on_send(ms(0), s(k), MSS);
+        }
+        r.on_send(ms(1), s(10), MSS);
+        assert_eq!(r.records(), 2);
+        // Segments 4-9 and 10 are SACKed 100 ms later: 0-3, sent before them, are lost.
+        r.on_ack(ms(100), s(0), &[(s(4), s(11))]);
+        assert_eq!(r.detect_loss(ms(100), Duration::ZERO), (4 * MSS, None));
+        assert_eq!(r.next_lost(s(0)), Some((s(0), s(4))));
+        // Sending 0 again re-stamps 0 alone; 1-3 stay lost.
+        r.on_send(ms(100), s(0), MSS);
+        assert_eq!(r.lost_bytes(), 3 * MSS);
+        assert_eq!(r.next_lost(s(0)), Some((s(1), s(4))));
+    }
+
+    /// RFC 6298 3 through RACK's records (`clean_rtt`): an ACK that covers only part of
+    /// a burst's record measures from the burst's send time.
+    #[test]
+    fn part_of_a_burst_acknowledged_measures_its_rtt() {
+        let mut r = Rack::default();
+        for k in 0..10 {
+            r.on_send(ms(5), s(k), MSS);
+        }
+        assert_eq!(
+            r.clean_rtt(ms(45), s(3), &[]),
+            Some(Duration::from_millis(40))
+        );
+        assert_eq!(
+            r.clean_rtt(ms(45), s(0), &[(s(6), s(7))]),
+            Some(Duration::from_millis(40))
+        );
     }
 
     /// A super-segment is split at SACK block edges; its parts share a send time, so

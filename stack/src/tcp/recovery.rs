@@ -429,6 +429,25 @@ fn sack_blocks(blocks: &[Option<(u32, u32)>], dsack: bool) -> ([(SeqNum, SeqNum)
 }
 
 impl Connection {
+    /// Whether the ACK field of a segment can change nothing here: it acknowledges
+    /// nothing new (SEG.ACK = SND.UNA), nothing is outstanding (so it is no duplicate
+    /// ACK, RFC 5681 section 2 (a), and RACK has no record to judge), it carries no
+    /// SACK block (nor D-SACK), and no recovery, loss probe or undo episode is open for
+    /// it to end. The receiver of a bulk transfer takes every data segment through here:
+    /// as Linux's header prediction (`tcp_rcv_established` calls `tcp_ack` only for an
+    /// ACK that moves), it skips the steps below instead of running each to find it has
+    /// nothing to do. The send window is still updated by the caller.
+    #[inline]
+    fn ack_says_nothing(&self, ack: SeqNum, seg: &TcpRepr<'_>) -> bool {
+        ack == self.snd_una
+            && self.snd_una == self.snd_max
+            && seg.sack_ranges[0].is_none()
+            && !self.in_recovery()
+            && !self.tlp.episode_open()
+            && self.undo.is_none()
+            && self.rto_undo.is_none()
+    }
+
     /// RFC 9293 3.10.7.4 fifth, the ACK field of an acceptable segment, in the order the
     /// RFCs stack up: D-SACK (RFC 2883 5), the SACK scoreboard (RFC 2018), SND.UNA and the
     /// RTT, congestion control and the end of recovery (`ack_advance`) or a duplicate ACK
@@ -443,6 +462,9 @@ impl Connection {
         seg_len: usize,
         ctx: &mut InputCtx<'_>,
     ) {
+        if self.ack_says_nothing(ack, seg) {
+            return;
+        }
         // RFC 2883 section 5: the first SACK block is a D-SACK when it lies at or below
         // the cumulative ACK, or within the second block.
         let dsack = (self.opts.sack && is_dsack(&seg.sack_ranges, ack))

@@ -35,6 +35,11 @@ pub(crate) struct Tlp {
 }
 
 impl Tlp {
+    /// A probe episode (RFC 8985 7.4) waits for the ACK that ends it.
+    pub(crate) fn episode_open(&self) -> bool {
+        self.end.is_some()
+    }
+
     /// Probes on or off.
     pub fn new(enabled: bool) -> Tlp {
         Tlp {

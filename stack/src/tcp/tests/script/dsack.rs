@@ -118,6 +118,31 @@ fn sender_counts_dsacks() {
     assert_eq!(h.s.stats().tcp_dsack_recv, 2);
 }
 
+/// RFC 2883 section 5 with nothing outstanding: once everything is acknowledged, an
+/// ACK that moves nothing still has its D-SACK read (the ACK-field fast path,
+/// `ack_says_nothing`, takes only ACKs without SACK blocks), and one without blocks
+/// changes nothing.
+#[test]
+fn a_dsack_after_everything_is_acknowledged_still_counts() {
+    let mut h = Harness::new();
+    let mut c = sack_conn(&mut h);
+    h.send(&c, &[7u8; 2 * 1460]);
+    let out = h.out();
+    assert_eq!(out.len(), 2);
+    c.saw(&out[0]);
+    c.saw(&out[1]);
+    h.inject(&c.seg(ACK));
+    let acked = h.s.tcp_conn(c.h).unwrap().info();
+    h.inject(&c.seg(ACK));
+    assert_eq!(h.s.stats().tcp_dsack_recv, 0);
+    let mut s = c.seg(ACK);
+    s.sack = vec![(out[1].seq, out[1].seq.wrapping_add(1460))];
+    h.inject(&s);
+    assert_eq!(h.s.stats().tcp_dsack_recv, 1);
+    let after = h.s.tcp_conn(c.h).unwrap().info();
+    assert_eq!((after.cwnd, after.ssthresh), (acked.cwnd, acked.ssthresh));
+}
+
 /// A SACK connection running Reno with ten full segments in flight; the peer's first
 /// three duplicate ACKs SACK segments 1-3, so segment 0 is fast retransmitted.
 fn fast_retransmit_of_first(h: &mut Harness) -> (Conn, Vec<Seg>) {
