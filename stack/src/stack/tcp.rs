@@ -89,7 +89,7 @@ fn build_frame(
     dst: IpAddr,
     ttl: u8,
     ident: &mut Option<FlowIdent<'_>>,
-    seg: &Outgoing<'_>,
+    seg: &Outgoing<'_, '_>,
     pool: &mut Vec<Vec<u8>>,
     offload: bool,
     df: bool,
@@ -129,6 +129,47 @@ fn build_frame(
     )
 }
 
+/// Software GSO: hands `f` the wire segments a super-segment (`seg.gso` = its MSS)
+/// stands for, as a device doing TSO would cut it (and as Linux's GSO does in software
+/// when the device cannot): consecutive sequence numbers, MSS-sized payloads but the
+/// last, PSH and FIN on the last only, CWR on the first only (RFC 3168 6.1.2; Linux's
+/// `tcp_gso_segment`). A wire segment is handed on as it is. The sender does its
+/// per-transmission work (timers, RACK, pacing, counters) once per super-segment, and
+/// each wire segment costs only its frame: header, payload copied with its checksum.
+pub(super) fn for_each_wire_segment(seg: &Outgoing<'_, '_>, mut f: impl FnMut(&Outgoing<'_, '_>)) {
+    let Some(mss) = seg.gso.map(usize::from).filter(|&m| m > 0) else {
+        f(seg);
+        return;
+    };
+    let [a, b] = seg.payload;
+    let total = a.len() + b.len();
+    let mut r = *seg.repr;
+    let mut off = 0;
+    while off < total {
+        let end = total.min(off + mss);
+        fn part(s: &[u8], base: usize, off: usize, end: usize) -> &[u8] {
+            let lo = off.saturating_sub(base).min(s.len());
+            let hi = end.saturating_sub(base).min(s.len());
+            &s[lo..hi]
+        }
+        let payload = [part(a, 0, off, end), part(b, a.len(), off, end)];
+        r.seq_number = seg.repr.seq_number.wrapping_add(off as u32);
+        r.flags = seg.repr.flags;
+        if end < total {
+            r.flags.remove(TcpFlags::PSH | TcpFlags::FIN);
+        }
+        if off > 0 {
+            r.flags.remove(TcpFlags::CWR);
+        }
+        f(&Outgoing {
+            repr: &r,
+            payload,
+            gso: None,
+        });
+        off = end;
+    }
+}
+
 /// The IPv4 identification counter of a connection's flow (RFC 6864), looked up once
 /// for a run of its segments; none for IPv6 (no identification in the fixed header).
 fn flow_ident(ident: &mut IdentGenerator, src: IpAddr, dst: IpAddr) -> Option<FlowIdent<'_>> {
@@ -162,7 +203,7 @@ fn frame_buffer(pool: &mut Vec<Vec<u8>>, headers: usize, total: usize) -> Vec<u8
 fn finish_segment(
     mut buf: Vec<u8>,
     ip_hl: usize,
-    seg: &Outgoing<'_>,
+    seg: &Outgoing<'_, '_>,
     src: IpAddr,
     dst: IpAddr,
     offload: bool,
@@ -201,7 +242,7 @@ fn build_frame6(
     src: std::net::Ipv6Addr,
     dst: std::net::Ipv6Addr,
     hop_limit: u8,
-    seg: &Outgoing<'_>,
+    seg: &Outgoing<'_, '_>,
     pool: &mut Vec<Vec<u8>>,
     offload: bool,
 ) -> (Vec<u8>, VirtioNetHdr) {
@@ -477,7 +518,7 @@ impl Stack {
             self.config.ttl,
             &mut flow_ident(&mut self.ident, local.ip(), remote.ip()),
             &Outgoing {
-                repr: *r,
+                repr: r,
                 payload: [&[], &[]],
                 gso: None,
             },
@@ -491,7 +532,7 @@ impl Stack {
     /// A new connection on `path` with our initial sequence number `iss`: the link MTU
     /// bounds its MSS, and its timestamp clock gets a random offset (RFC 7323 5.4).
     /// Connections of either family send super-segments when the device offloads (TSO4
-    /// and TSO6), except over loopback.
+    /// and TSO6) or with software GSO (`TcpConfig::gso`), except over loopback.
     pub(super) fn tcp_new_conn(
         &mut self,
         path: Path,
@@ -502,7 +543,7 @@ impl Stack {
         now: Instant,
     ) -> Connection {
         let mtu = self.ifaces[path.iface.0].mtu();
-        let tso = self.ifaces[path.iface.0].offload && !path.local;
+        let tso = (self.ifaces[path.iface.0].offload || self.tcp.cfg.gso) && !path.local;
         let ts_offset = self.tcp.rng.next_u32();
         let mut c = Connection::new(
             &self.tcp.cfg,
@@ -528,6 +569,7 @@ impl Stack {
                 config,
                 frame_pool,
                 tcp_out,
+                ifaces,
                 ..
             } = self;
             let ttl = config.ttl;
@@ -543,17 +585,26 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (conn.local().ip(), conn.remote().ip());
-            let offload = conn.tso;
+            // The connection builds super-segments (`Connection::tso`); the device takes
+            // them whole when it offloads, else they are cut here (software GSO).
+            let offload = conn.tso && ifaces[path.iface.0].offload;
             let df = conn.pmtu.dont_frag();
             let mut ident = flow_ident(ident, src, dst);
             conn.dispatch(now, &mut ctx, &mut |seg| {
-                let (frame, hdr) =
-                    build_frame(src, dst, ttl, &mut ident, seg, frame_pool, offload, df);
+                if offload {
+                    let (frame, hdr) =
+                        build_frame(src, dst, ttl, &mut ident, seg, frame_pool, true, df);
+                    tcp_out.push((frame, hdr));
+                    return;
+                }
                 // Without offloads the header is the constant, written as such: moved
                 // from the one `build_frame` returned, its fields just stored one by one
                 // were read back with wide loads that waited for the stores (4%).
-                let hdr = if offload { hdr } else { VirtioNetHdr::NONE };
-                tcp_out.push((frame, hdr));
+                for_each_wire_segment(seg, |piece| {
+                    let (frame, _) =
+                        build_frame(src, dst, ttl, &mut ident, piece, frame_pool, false, df);
+                    tcp_out.push((frame, VirtioNetHdr::NONE));
+                });
             });
             let mut out = std::mem::take(&mut self.tcp_out);
             for (frame, hdr) in out.drain(..) {

@@ -8,6 +8,7 @@ use super::test_host::{drain, host_packet, host_repr, HOST, US};
 use super::*;
 use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
+use crate::tcp::output::Outgoing;
 use crate::time::Duration;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
@@ -250,4 +251,121 @@ fn frame_pool_keeps_a_bounded_number_of_buffers() {
     s.frame_pool.clear();
     s.recycle(Vec::with_capacity(100));
     assert!(s.frame_pool.is_empty());
+}
+
+/// A stack whose TCP builds super-segments in software (`gso`) or one segment per send.
+fn stack_gso(gso: bool) -> (Stack, IfaceId) {
+    let cfg = StackConfig {
+        tcp: crate::tcp::TcpConfig {
+            gso,
+            trace_events: 64,
+            ..crate::tcp::TcpConfig::default()
+        },
+        ..StackConfig::default()
+    };
+    let mut s = Stack::new(cfg, Rng::new(1));
+    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
+    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
+    (s, i)
+}
+
+/// Software GSO (`TcpConfig::gso`, the default) on a device without offloads: the
+/// super-segments are cut before they leave, and the wire sees, byte for byte, the
+/// frames the stack sends without it (sequence numbers, PSH and FIN on the last
+/// segment only, IPv4 IDs, checksums), counted as wire segments.
+#[test]
+fn software_gso_puts_the_segments_of_one_per_send_on_the_wire() {
+    let run = |gso: bool| {
+        let (mut s, i) = stack_gso(gso);
+        let (h, iss) = established(&mut s, i);
+        s.tcp_send(T0, h, &vec![3u8; 4 * MSS + 700]).unwrap();
+        s.tcp_shutdown(T0, h).unwrap();
+        let mut out: Vec<Vec<u8>> = drain(&mut s).into_iter().map(|t| t.frame).collect();
+        // The peer acknowledges the first four: the tail, with the FIN, goes.
+        let four = iss.wrapping_add(1 + 4 * MSS as u32);
+        s.receive(
+            T0,
+            i,
+            &segment(TcpFlags::ACK, PEER_ISN + 1, four, &[], false),
+        );
+        out.extend(drain(&mut s).into_iter().map(|t| t.frame));
+        // What the sender did: one send of four segments' data, or four sends.
+        let sends: Vec<u32> = s
+            .tcp_take_traces()
+            .iter()
+            .flat_map(|c| c.events.iter())
+            .filter_map(|e| match e.event {
+                crate::tcp::trace::TraceEvent::Send { len, .. } if len > 0 => Some(len),
+                _ => None,
+            })
+            .collect();
+        (out, s.stats().tcp_out_segs, sends)
+    };
+    let (with, with_segs, sends) = run(true);
+    let (without, without_segs, sends_without) = run(false);
+    assert_eq!(sends, vec![4 * MSS as u32, 700]);
+    assert_eq!(
+        sends_without,
+        vec![MSS as u32, MSS as u32, MSS as u32, MSS as u32, 700]
+    );
+    assert_eq!(
+        with.len(),
+        5,
+        "four full segments, then the tail with the FIN"
+    );
+    for (k, frame) in with.iter().enumerate() {
+        let ip = Ipv4Packet::new_checked(&frame[..]).unwrap();
+        assert!(ip.verify_checksum());
+        let tcp = TcpRepr::parse(&TcpPacket::new_checked(ip.payload()).unwrap(), US, HOST)
+            .expect("a complete, valid checksum");
+        assert_eq!(
+            tcp.flags.contains(TcpFlags::PSH),
+            k == 4,
+            "PSH ends the data"
+        );
+        assert_eq!(tcp.flags.contains(TcpFlags::FIN), k == 4);
+    }
+    assert_eq!(with, without);
+    assert_eq!(with_segs, without_segs);
+}
+
+/// The cut follows the send buffer's two slices (a ring that wraps): each wire segment
+/// takes its bytes from either or both, in order; CWR stays on the first only
+/// (RFC 3168 6.1.2), PSH and FIN on the last only.
+#[test]
+fn software_gso_cuts_across_the_send_buffer_wrap() {
+    let data: Vec<u8> = (0..3000u32).map(|k| k as u8).collect();
+    let (a, b) = data.split_at(1000);
+    let mut r = host_repr(
+        TcpFlags::ACK | TcpFlags::PSH | TcpFlags::FIN | TcpFlags::CWR,
+        5000,
+        1,
+        &[],
+    );
+    r.payload = &[];
+    let seg = Outgoing {
+        repr: &r,
+        payload: [a, b],
+        gso: Some(1400),
+    };
+    let mut pieces = Vec::new();
+    super::tcp::for_each_wire_segment(&seg, |p| {
+        let bytes: Vec<u8> = p.payload.concat();
+        pieces.push((p.repr.seq_number, p.repr.flags, bytes, p.gso));
+    });
+    assert_eq!(pieces.len(), 3);
+    let lens: Vec<usize> = pieces.iter().map(|p| p.2.len()).collect();
+    assert_eq!(lens, vec![1400, 1400, 200]);
+    let seqs: Vec<u32> = pieces.iter().map(|p| p.0).collect();
+    assert_eq!(seqs, vec![5000, 6400, 7800]);
+    assert_eq!(
+        pieces.iter().flat_map(|p| p.2.clone()).collect::<Vec<_>>(),
+        data
+    );
+    assert!(pieces.iter().all(|p| p.3.is_none()));
+    let has = |k: usize, f: TcpFlags| pieces[k].1.contains(f);
+    assert!(has(0, TcpFlags::CWR) && !has(1, TcpFlags::CWR) && !has(2, TcpFlags::CWR));
+    assert!(!has(0, TcpFlags::PSH) && !has(1, TcpFlags::PSH) && has(2, TcpFlags::PSH));
+    assert!(!has(0, TcpFlags::FIN) && !has(1, TcpFlags::FIN) && has(2, TcpFlags::FIN));
+    assert!((0..3).all(|k| has(k, TcpFlags::ACK)));
 }

@@ -616,15 +616,30 @@ fn resent_flight_is_traced_as_pmtu() {
     let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
     let (_, _, out, _) = in_flight(&mut s, i);
     s.receive(T0, i, &frag_needed(&out[0].frame, 1000));
-    assert_eq!(drain(&mut s).len(), 15);
-    let causes: Vec<Cause> = s
+    let resent = drain(&mut s);
+    assert_eq!(resent.len(), 15);
+    // Wire payload: after the IPv4 header (20) and the TCP header (data offset).
+    let wire: u32 = resent
+        .iter()
+        .map(|t| (t.frame.len() - 20 - usize::from(t.frame[32] >> 4) * 4) as u32)
+        .sum();
+    // Each send is traced once, a super-segment (software GSO) as one event with its
+    // length: every one of them is a `pmtu` retransmission, and together they are the
+    // bytes of the 15 wire segments.
+    let sends: Vec<(Option<Cause>, u32)> = s
         .tcp_take_traces()
         .iter()
         .flat_map(|c| c.events.iter())
         .filter_map(|e| match e.event {
-            TraceEvent::Send { retransmit, .. } => retransmit,
+            TraceEvent::Send {
+                retransmit, len, ..
+            } if retransmit.is_some() => Some((retransmit, len)),
             _ => None,
         })
         .collect();
-    assert_eq!(causes, vec![Cause::Pmtu; 15]);
+    assert!(
+        sends.iter().all(|&(c, _)| c == Some(Cause::Pmtu)),
+        "{sends:?}"
+    );
+    assert_eq!(sends.iter().map(|&(_, l)| l).sum::<u32>(), wire);
 }

@@ -64,6 +64,12 @@ pub struct TcpConfig {
     pub sack: bool,
     /// Send tail loss probes (RFC 8985 section 7) before the RTO.
     pub tail_loss_probe: bool,
+    /// Build super-segments (up to 64 KiB) on every link but loopback, and cut them into
+    /// wire segments in software where the device cannot (GSO, as Linux does): the
+    /// sender's per-transmission work is done once per super-segment. The wire sees the
+    /// same segments either way. With a device that offloads (TSO), super-segments are
+    /// built whatever this says.
+    pub gso: bool,
     /// Challenge ACKs per second (RFC 5961 section 7 rate limit).
     pub challenge_ack_rate: u64,
     /// The most half-open connections per listener before SYN cookies are used.
@@ -111,6 +117,7 @@ impl Default for TcpConfig {
             timestamps: true,
             sack: true,
             tail_loss_probe: true,
+            gso: true,
             challenge_ack_rate: 1000,
             syn_backlog: 128,
             max_connections: 65_536,

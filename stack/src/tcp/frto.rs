@@ -217,7 +217,7 @@ impl Connection {
         &mut self,
         now: Instant,
         ctx: &mut OutputCtx<'_>,
-        emit: &mut dyn FnMut(&Outgoing<'_>),
+        emit: &mut dyn FnMut(&Outgoing<'_, '_>),
     ) {
         let Some(f) = self.rto_undo.as_mut().and_then(|u| u.frto_mut()) else {
             return;

@@ -105,7 +105,7 @@ impl Connection {
         &mut self,
         now: Instant,
         ctx: &mut OutputCtx<'_>,
-        emit: &mut dyn FnMut(&Outgoing<'_>),
+        emit: &mut dyn FnMut(&Outgoing<'_, '_>),
     ) {
         if std::mem::take(&mut self.tlp.due) {
             self.send_loss_probe(now, ctx, emit);
@@ -137,7 +137,7 @@ impl Connection {
         &mut self,
         now: Instant,
         ctx: &mut OutputCtx<'_>,
-        emit: &mut dyn FnMut(&Outgoing<'_>),
+        emit: &mut dyn FnMut(&Outgoing<'_, '_>),
     ) {
         self.trace.why(Cause::Tlp);
         let mss = self.payload_mss();
