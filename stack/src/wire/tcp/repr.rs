@@ -337,15 +337,25 @@ impl<'a> TcpRepr<'a> {
             buf_len >= needed,
             "{caller}: buffer of {buf_len} bytes, {needed} needed",
         );
-        packet.set_src_port(self.src_port);
-        packet.set_dst_port(self.dst_port);
-        packet.set_seq_number(self.seq_number);
-        packet.set_ack_number(self.ack_number);
-        packet.set_header_len(header_len);
-        packet.set_flags(self.flags);
-        packet.set_window_len(self.window_len);
-        packet.set_urgent_at(self.urgent_pointer);
+        // The fixed header as five 32-bit words, each one store (the checksum field
+        // zero, for the caller to fill): the checksum's 32-bit reads of the header then
+        // each find their bytes in one pending store, where reads spanning the field
+        // setters' 8- and 16-bit stores waited for them to reach the cache. Word 3 is
+        // the data offset, the reserved bits (zero, RFC 9293 3.1), NS and the flags,
+        // then the window.
+        let words = [
+            u32::from(self.src_port) << 16 | u32::from(self.dst_port),
+            self.seq_number,
+            self.ack_number,
+            ((header_len.min(super::MAX_HEADER_LEN) / 4) as u32) << 28
+                | u32::from(self.flags.bits() & 0x1ff) << 16
+                | u32::from(self.window_len),
+            u32::from(self.urgent_pointer),
+        ];
         let buf = packet.buffer.as_mut();
+        for (k, w) in words.iter().enumerate() {
+            buf[4 * k..4 * k + 4].copy_from_slice(&w.to_be_bytes());
+        }
         self.emit_options(&mut buf[super::HEADER_LEN..header_len]);
         buf[header_len..needed].copy_from_slice(self.payload);
     }
