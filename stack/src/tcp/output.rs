@@ -333,8 +333,16 @@ impl Connection {
         }
         // RFC 5682 step 2b: new data instead of old after a timeout (`frto.rs`).
         self.frto_send_new(now, ctx, emit);
-        while budget > 0 && self.send_new_data(now, ctx, emit) {
-            budget -= 1;
+        // The budget counts wire segments: a super-segment (TSO, or software GSO) is
+        // charged the segments it stands for, so one call puts at most about 1024 frames
+        // on the transmit queue whatever the device does with them.
+        while budget > 0 {
+            let before = self.stats.segs_out;
+            if !self.send_new_data(now, ctx, emit) {
+                break;
+            }
+            let wire = usize::try_from(self.stats.segs_out - before).unwrap_or(usize::MAX);
+            budget = budget.saturating_sub(wire.max(1));
         }
         self.rate_check_app_limited(now);
         self.tlp_send_if_due(now, ctx, emit);
@@ -603,7 +611,15 @@ impl Connection {
         let wnd = self.snd_wnd.min(cwnd);
         let usable = wnd.saturating_sub(flight);
         let retransmission = self.snd_nxt < self.snd_max;
-        let mut len = unsent.min(usable).min(self.max_send_len(mss));
+        // A pending D-SACK goes in one segment's header (RFC 2883 4: a duplicate is
+        // reported once): a super-segment's header is copied into each of its wire
+        // segments, so the segment that carries it is a wire segment.
+        let most = if self.dsack.is_some() {
+            mss
+        } else {
+            self.max_send_len(mss)
+        };
+        let mut len = unsent.min(usable).min(most);
         if retransmission {
             // Data sent before and data never sent go in separate segments, so each is
             // counted (and timed) as what it is.
@@ -714,7 +730,10 @@ impl Connection {
         }
         let end = seq + len + usize::from(fin);
         if !retransmission && end > self.snd_max {
-            self.sampler.start(end, now);
+            // Karn's timed segment is the first wire segment of a super-segment: timed
+            // to its end, a sample would include the path serialising the whole burst.
+            let first_end = if len > mss { seq + mss } else { end };
+            self.sampler.start(first_end, now);
         }
         {
             let (a, b) = self.send_buf.slices(offset, len);

@@ -250,15 +250,25 @@ impl Rack {
             }
         };
         // A record the ACK covers only in part counts: all of it left at one time (it
-        // is split at the ACK's edges only once `on_ack_echoing` takes the ACK in).
-        let acked = self.segs.iter().take_while(|s| s.start < una);
+        // is split at the ACK's edges only once `on_ack_echoing` takes the ACK in, and
+        // every earlier ACK's edges split it, so the part covered is new). At the
+        // record bound nothing is split any more, and a record an old ACK or SACK block
+        // already covered in part would give a sample again: only records wholly
+        // covered count then.
+        let split = self.segs.len() < MAX_SEGS;
+        let acked = self
+            .segs
+            .iter()
+            .take_while(|s| if split { s.start < una } else { s.end <= una });
         if !acked.clone().any(|s| s.rexmit && !s.sacked) {
             acked.for_each(&mut note);
         }
         for &(l, r) in blocks {
             let i = self.segs.partition_point(|s| s.end <= l);
             let inside = self.segs.range(i..).take_while(|s| s.start < r);
-            inside.for_each(&mut note);
+            inside
+                .filter(|s| split || (s.start >= l && s.end <= r))
+                .for_each(&mut note);
         }
         newest.map(|t| now.saturating_duration_since(t))
     }

@@ -432,8 +432,9 @@ impl Connection {
     /// Whether the ACK field of a segment can change nothing here: it acknowledges
     /// nothing new (SEG.ACK = SND.UNA), nothing is outstanding (so it is no duplicate
     /// ACK, RFC 5681 section 2 (a), and RACK has no record to judge), it carries no
-    /// SACK block (nor D-SACK), and no recovery, loss probe or undo episode is open for
-    /// it to end. The receiver of a bulk transfer takes every data segment through here:
+    /// SACK block (nor D-SACK), and no recovery, loss probe, timeout undo or D-SACK undo
+    /// found spurious is open for it to end (an `Undo` kept after a recovery that no
+    /// D-SACK has shown spurious waits for a D-SACK, which this ACK does not carry). The receiver of a bulk transfer takes every data segment through here:
     /// as Linux's header prediction (`tcp_rcv_established` calls `tcp_ack` only for an
     /// ACK that moves), it skips the steps below instead of running each to find it has
     /// nothing to do. The send window is still updated by the caller.
@@ -444,7 +445,7 @@ impl Connection {
             && seg.sack_ranges[0].is_none()
             && !self.in_recovery()
             && !self.tlp.episode_open()
-            && self.undo.is_none()
+            && self.undo.as_ref().is_none_or(|u| !u.spurious())
             && self.rto_undo.is_none()
     }
 
