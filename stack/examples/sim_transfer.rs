@@ -7,8 +7,10 @@
 //! Environment: `SIM_BUF` (both buffers, bytes, fixed), `SIM_SNDBUF` (the send buffer's
 //! starting size), `SIM_CC` (`reno`, `cubic`, `bbr`), `SIM_READ` (the reader's read size,
 //! default 256 KiB), `SIM_LIMIT` (frames each way's impairment queue holds, as
-//! `tunstack up`'s 1000; default 100,000), `SIM_WATCH=MS` (the sender's window, flight and BBR state every MS
-//! ms of virtual time).
+//! `tunstack up`'s 1000; default 100,000), `SIM_WATCH=MS` (the sender's window, flight,
+//! frames sent and dropped by the queue bound, and BBR state every MS ms of virtual
+//! time). At the end: the sender's counters (D-SACKs received count spurious
+//! retransmissions) and what each link's queue bound dropped.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -94,11 +96,13 @@ fn main() {
             last_watch = now.total_millis() / every;
             if let Some(i) = s.a.tcp_conn(c).map(|c| c.info()) {
                 println!(
-                    "{:>8} cwnd {:>7} fl {:>7} snd_wnd {:>7} pace {:?} bbr {:?}",
+                    "{:>8} cwnd {:>7} fl {:>7} snd_wnd {:>7} sent {:>6} dropped {:>5} pace {:?} bbr {:?}",
                     now.total_millis(),
                     i.cwnd,
                     i.bytes_in_flight,
                     i.snd_wnd,
+                    s.ab.stats().pushed,
+                    s.ab.stats().dropped,
                     i.pacing_rate,
                     i.bbr
                 );
@@ -132,9 +136,16 @@ fn main() {
         "TcpRetransSegs",
         "TcpExtTCPTimeouts",
         "TcpExtTCPFastRetrans",
+        "TcpExtTCPDSACKRecv",
     ] {
         println!("A {name:<22} {}", sim.a.stats().get(name).unwrap_or(0));
     }
+    // What the links' queue bound (`SIM_LIMIT`) dropped: the congestion losses.
+    let (ab, ba) = (sim.ab.stats(), sim.ba.stats());
+    println!(
+        "link A->B dropped {} of {} frames, B->A {} of {}",
+        ab.dropped, ab.pushed, ba.dropped, ba.pushed
+    );
     if let Some(i) = info {
         println!(
             "A cwnd {} ssthresh {} srtt {:?} rto {}",
