@@ -40,6 +40,10 @@ struct Seg {
     sacked: bool,
     /// Segment.lost (and not retransmitted since).
     lost: bool,
+    /// Not exact any more: a split inside it was refused, or newer data joined it and
+    /// restamped it, at the record bound. It is judged as a whole, and gives an RTT only
+    /// when an ACK covers all of it (`clean_rtt`).
+    coarse: bool,
 }
 
 impl Seg {
@@ -198,18 +202,29 @@ impl Rack {
             rexmit: false,
             sacked: false,
             lost: false,
+            coarse: false,
         };
         if self.segs.len() < MAX_SEGS {
             self.segs.push_back(rec);
         } else if let Some(last) = self.segs.back_mut().filter(|l| !l.sacked && !l.lost) {
             last.end = end;
             last.xmit = now;
+            last.coarse = true;
         }
     }
 
-    /// Splits the record holding `seq` strictly inside it in two (while under the bound).
+    /// Splits the record holding `seq` strictly inside it in two (while under the bound;
+    /// at the bound the record is marked coarse instead).
     fn split_at(&mut self, seq: SeqNum) {
         if self.segs.len() >= MAX_SEGS {
+            let i = self.segs.partition_point(|s| s.end <= seq);
+            if let Some(s) = self
+                .segs
+                .get_mut(i)
+                .filter(|s| s.start < seq && seq < s.end)
+            {
+                s.coarse = true;
+            }
             return;
         }
         let i = self.segs.partition_point(|s| s.end <= seq);
@@ -251,23 +266,21 @@ impl Rack {
         };
         // A record the ACK covers only in part counts: all of it left at one time (it
         // is split at the ACK's edges only once `on_ack_echoing` takes the ACK in, and
-        // every earlier ACK's edges split it, so the part covered is new). At the
-        // record bound nothing is split any more, and a record an old ACK or SACK block
-        // already covered in part would give a sample again: only records wholly
-        // covered count then.
-        let split = self.segs.len() < MAX_SEGS;
-        let acked = self
-            .segs
-            .iter()
-            .take_while(|s| if split { s.start < una } else { s.end <= una });
-        if !acked.clone().any(|s| s.rexmit && !s.sacked) {
-            acked.for_each(&mut note);
+        // every earlier ACK's edges split it, so the part covered is new). A coarse
+        // record (a split refused at the record bound) may hold a part an earlier ACK
+        // or SACK block already covered, which would give a sample again: it counts
+        // only when wholly covered. Karn's guard looks at everything covered.
+        let covered = self.segs.iter().take_while(|s| s.start < una);
+        if !covered.clone().any(|s| s.rexmit && !s.sacked) {
+            covered
+                .filter(|s| !s.coarse || s.end <= una)
+                .for_each(&mut note);
         }
         for &(l, r) in blocks {
             let i = self.segs.partition_point(|s| s.end <= l);
             let inside = self.segs.range(i..).take_while(|s| s.start < r);
             inside
-                .filter(|s| split || (s.start >= l && s.end <= r))
+                .filter(|s| !s.coarse || (s.start >= l && s.end <= r))
                 .for_each(&mut note);
         }
         newest.map(|t| now.saturating_duration_since(t))
@@ -674,6 +687,27 @@ mod tests {
         r.on_send(ms(100), s(0), MSS);
         assert_eq!(r.lost_bytes(), 3 * MSS);
         assert_eq!(r.next_lost(s(0)), Some((s(1), s(4))));
+    }
+
+    /// RFC 6298 3 (Karn) at the record bound: a split the bound refuses leaves the
+    /// record straddling SND.UNA coarse, and a later ACK that covers no more of it
+    /// measures nothing (counted as partly covered, its old part would be timed again
+    /// from its send).
+    #[test]
+    fn a_record_left_unsplit_at_the_bound_is_not_timed_again() {
+        let mut r = Rack::default();
+        for k in 0..MAX_SEGS {
+            r.on_send(ms(k as u64), s(k), MSS);
+        }
+        assert_eq!(r.records(), MAX_SEGS);
+        let una = s(5) + MSS / 2;
+        assert!(
+            r.clean_rtt(ms(9000), una, &[]).is_some(),
+            "the first ACK measures"
+        );
+        r.on_ack(ms(9000), una, &[]);
+        assert!(r.records() < MAX_SEGS, "records 0-4 went");
+        assert_eq!(r.clean_rtt(ms(9100), una, &[]), None, "nothing new covered");
     }
 
     /// RFC 6298 3 through RACK's records (`clean_rtt`): an ACK that covers only part of
