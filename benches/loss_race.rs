@@ -36,7 +36,8 @@
 //! the namespace's TCP counters (loss probes, SACK recoveries, timeouts, delayed ACKs,
 //! segments in and out of the kernel's side),
 //! `TUNSTACK_LOSS_RACE_WATCH=MS` its window, flight, rates and BBR state every MS ms
-//! (and the kernel sender's `TCP_INFO` window, flight and state, with `_INFO=1`),
+//! (and the kernel sender's `TCP_INFO` window, flight and state, the peer's receive
+//! window and the time it held the sender, with `_INFO=1`),
 //! `TUNSTACK_LOSS_RACE_PACE=1` paces tunstack's Reno and CUBIC (`TcpConfig::pacing`),
 //! and `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only the senders named.
 

@@ -51,6 +51,10 @@ pub struct KernelInfo {
     pub data_segs_out: u32,
     pub delivered: u32,
     pub bytes_retrans: u64,
+    /// Microseconds the sender was held by the peer's receive window.
+    pub rwnd_limited_us: u64,
+    /// The peer's receive window as last seen, bytes.
+    pub snd_wnd: u32,
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
@@ -97,6 +101,8 @@ pub fn kernel_info(s: &impl AsRawFd) -> Option<KernelInfo> {
         data_segs_out: u32_at(b, 156),
         delivered: u32_at(b, 192),
         bytes_retrans: u64_at(b, 208),
+        rwnd_limited_us: u64_at(b, 176),
+        snd_wnd: u32_at(b, 228),
     })
 }
 
@@ -159,7 +165,7 @@ pub fn sample_kernel(
                 next_watch += w;
                 println!(
                     "    k {:6.3} cwnd {:5} seg ssthresh {:10} unacked {:5} sacked {:5} lost {:4} \
-                     retrans {:4} state {} total_retrans {}",
+                     retrans {:4} state {} total_retrans {} snd_wnd {} rwnd_limited {} ms",
                     t0.elapsed().as_secs_f64(),
                     i.cwnd,
                     i.ssthresh,
@@ -168,7 +174,9 @@ pub fn sample_kernel(
                     i.lost,
                     i.retrans,
                     i.ca_state,
-                    i.total_retrans
+                    i.total_retrans,
+                    i.snd_wnd,
+                    i.rwnd_limited_us / 1000
                 );
             }
             if i.unacked > 0 {
