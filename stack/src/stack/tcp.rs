@@ -2,7 +2,7 @@
 //! closed ports), segments out (frames built straight from the send buffer), timers, and
 //! the socket calls the runtime exposes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::Stack;
 use crate::iface::ident::{FlowIdent, IdentGenerator};
@@ -168,6 +168,74 @@ pub(super) fn for_each_wire_segment(seg: &Outgoing<'_, '_>, mut f: impl FnMut(&O
         });
         off = end;
     }
+}
+
+/// The IPv4 header fields every wire segment of a flush shares.
+#[derive(Clone, Copy)]
+struct WireIp {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    df: bool,
+}
+
+/// A wire segment of an IPv4 super-segment after its first (`for_each_wire_segment`),
+/// built from the first one's frame: its TCP header copied (the options and the ACK,
+/// window and SACK blocks are the super-segment's), then the words that differ written
+/// whole (sequence number; data offset, flags and window; checksum and urgent pointer),
+/// the IPv4 header emitted afresh (length, identification, checksum), and the payload
+/// appended and summed. The bytes are those `build_frame` writes for the piece (the
+/// software GSO tests compare them); the TCP header is not put together field by field
+/// for every wire segment.
+fn next_wire_frame(
+    first: &[u8],
+    ip: WireIp,
+    ident: &mut Option<FlowIdent<'_>>,
+    seg: &Outgoing<'_, '_>,
+    pool: &mut Vec<Vec<u8>>,
+) -> Vec<u8> {
+    const IP_HL: usize = crate::wire::ipv4::HEADER_LEN;
+    let hl = seg.repr.header_len();
+    let plen = seg.payload_len();
+    debug_assert_eq!(first.len(), IP_HL + hl, "the first wire segment's headers");
+    let mut buf = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity((IP_HL + hl + plen).max(super::FRAME_CAPACITY)));
+    buf.clear();
+    buf.extend_from_slice(first);
+    Ipv4Repr {
+        src_addr: ip.src,
+        dst_addr: ip.dst,
+        protocol: IpProtocol::Tcp,
+        payload_len: hl + plen,
+        ttl: ip.ttl,
+        ident: ident.as_mut().map_or(0, FlowIdent::take),
+        dont_frag: ip.df,
+        more_frags: false,
+        frag_offset: 0,
+        tos: 0,
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    let r = seg.repr;
+    let words = [
+        (4, r.seq_number),
+        (
+            12,
+            ((hl / 4) as u32) << 28
+                | u32::from(r.flags.bits() & 0x1ff) << 16
+                | u32::from(r.window_len),
+        ),
+        (16, u32::from(r.urgent_pointer)),
+    ];
+    for (at, w) in words {
+        buf[IP_HL + at..IP_HL + at + 4].copy_from_slice(&w.to_be_bytes());
+    }
+    let [a, b] = seg.payload;
+    let first_sum = checksum::append_and_sum(0, &mut buf, a);
+    let second = checksum::append_and_sum(0, &mut buf, b);
+    let payload_sum = checksum::add_at(first_sum, second, a.len());
+    TcpPacket::new_unchecked(&mut buf[IP_HL..]).fill_checksum_with(ip.src, ip.dst, payload_sum);
+    buf
 }
 
 /// The IPv4 identification counter of a connection's flow (RFC 6864), looked up once
@@ -600,9 +668,31 @@ impl Stack {
                 // Without offloads the header is the constant, written as such: moved
                 // from the one `build_frame` returned, its fields just stored one by one
                 // were read back with wide loads that waited for the stores (4%).
+                // The first wire segment's headers, for the rest of a super-segment.
+                let mut first = [0u8; 80];
+                let mut first_len = 0;
                 for_each_wire_segment(seg, |piece| {
-                    let (frame, _) =
-                        build_frame(src, dst, ttl, &mut ident, piece, frame_pool, false, df);
+                    let frame = match (first_len, src, dst) {
+                        (1.., IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                            let ip = WireIp {
+                                src: s4,
+                                dst: d4,
+                                ttl,
+                                df,
+                            };
+                            next_wire_frame(&first[..first_len], ip, &mut ident, piece, frame_pool)
+                        }
+                        _ => {
+                            let (f, _) = build_frame(
+                                src, dst, ttl, &mut ident, piece, frame_pool, false, df,
+                            );
+                            f
+                        }
+                    };
+                    if first_len == 0 && seg.gso.is_some() && src.is_ipv4() {
+                        first_len = 20 + piece.repr.header_len();
+                        first[..first_len].copy_from_slice(&frame[..first_len]);
+                    }
                     tcp_out.push((frame, VirtioNetHdr::NONE));
                 });
             });
