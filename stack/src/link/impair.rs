@@ -212,26 +212,16 @@ impl Impairment {
     ///
     /// [`push`]: Impairment::push
     pub fn push_owned(&mut self, now: Instant, frame: Vec<u8>) {
-        if self.noop
-            && self.held.is_none()
-            && self.queue.is_empty()
-            && self.fifo.back().is_none_or(|b| b.due <= now)
-        {
-            // A transparent link (a clean `Sim` link): straight into the FIFO, due now,
-            // with the same bound and counters as the full path below (which draws no
-            // random number for a zero probability, so runs stay identical).
+        if self.noop && self.held.is_none() {
+            // A transparent link (a clean `Sim` link): scheduled at once, with the same
+            // bound and counters as the full path below (which draws no random number
+            // for a zero probability, so runs stay identical).
             self.stats.pushed += 1;
-            if self.fifo.len() >= self.limit {
+            if self.len() >= self.limit {
                 self.stats.dropped += 1;
                 return;
             }
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            self.fifo.push_back(Scheduled {
-                due: now,
-                seq,
-                frame,
-            });
+            self.schedule(now, frame, Duration::ZERO);
             return;
         }
         self.release_held(now);

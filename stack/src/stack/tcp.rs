@@ -99,25 +99,13 @@ fn build_frame(
         (IpAddr::V6(s), IpAddr::V6(d)) => return build_frame6(s, d, ttl, seg, pool, offload),
         _ => unreachable!("a connection's addresses are of one family"),
     };
-    let ident = ident.as_mut().map_or(0, FlowIdent::take);
     const IP_HL: usize = crate::wire::ipv4::HEADER_LEN;
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
-    let total = IP_HL + hl + plen;
-    let mut buf = frame_buffer(pool, IP_HL + hl, total);
-    let ip = Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        protocol: IpProtocol::Tcp,
-        payload_len: hl + plen,
-        ttl,
-        ident,
-        dont_frag: df,
-        more_frags: false,
-        frag_offset: 0,
-        tos: 0,
-    };
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    let mut buf = frame_buffer(pool, IP_HL + hl, IP_HL + hl + plen);
+    let ip = WireIp { src, dst, ttl, df };
+    ip.header(ident, hl + plen)
+        .emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
     finish_segment(
         buf,
         IP_HL,
@@ -170,13 +158,43 @@ pub(super) fn for_each_wire_segment(seg: &Outgoing<'_, '_>, mut f: impl FnMut(&O
     }
 }
 
-/// The IPv4 header fields every wire segment of a flush shares.
+/// The IPv4 header fields every segment of a connection's flush shares.
 #[derive(Clone, Copy)]
 struct WireIp {
     src: Ipv4Addr,
     dst: Ipv4Addr,
     ttl: u8,
     df: bool,
+}
+
+impl WireIp {
+    /// The IPv4 header of a TCP segment of `len` bytes (header and data), with the
+    /// flow's next identification (RFC 6864).
+    #[inline(always)]
+    fn header(self, ident: &mut Option<FlowIdent<'_>>, len: usize) -> Ipv4Repr {
+        Ipv4Repr {
+            src_addr: self.src,
+            dst_addr: self.dst,
+            protocol: IpProtocol::Tcp,
+            payload_len: len,
+            ttl: self.ttl,
+            ident: ident.as_mut().map_or(0, FlowIdent::take),
+            dont_frag: self.df,
+            more_frags: false,
+            frag_offset: 0,
+            tos: 0,
+        }
+    }
+}
+
+/// Appends `seg`'s payload (the send ring's one or two slices) to `buf`, summing it as
+/// it is copied; returns the payload's sum for the TCP checksum.
+#[inline(always)]
+fn append_payload(buf: &mut Vec<u8>, seg: &Outgoing<'_, '_>) -> u64 {
+    let [a, b] = seg.payload;
+    let first = checksum::append_and_sum(0, buf, a);
+    let second = checksum::append_and_sum(0, buf, b);
+    checksum::add_at(first, second, a.len())
 }
 
 /// A wire segment of an IPv4 super-segment after its first (`for_each_wire_segment`),
@@ -198,42 +216,17 @@ fn next_wire_frame(
     let hl = seg.repr.header_len();
     let plen = seg.payload_len();
     debug_assert_eq!(first.len(), IP_HL + hl, "the first wire segment's headers");
-    let mut buf = pool
-        .pop()
-        .unwrap_or_else(|| Vec::with_capacity((IP_HL + hl + plen).max(super::FRAME_CAPACITY)));
-    buf.clear();
+    let mut buf = frame_buffer(pool, 0, IP_HL + hl + plen);
     buf.extend_from_slice(first);
-    Ipv4Repr {
-        src_addr: ip.src,
-        dst_addr: ip.dst,
-        protocol: IpProtocol::Tcp,
-        payload_len: hl + plen,
-        ttl: ip.ttl,
-        ident: ident.as_mut().map_or(0, FlowIdent::take),
-        dont_frag: ip.df,
-        more_frags: false,
-        frag_offset: 0,
-        tos: 0,
+    ip.header(ident, hl + plen)
+        .emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+    // The TCP words that differ between wire segments: 1 (SEG.SEQ), 3 (the flags), 4
+    // (the checksum, zero until filled).
+    let words = seg.repr.header_words(hl);
+    for k in [1, 3, 4] {
+        buf[IP_HL + 4 * k..IP_HL + 4 * k + 4].copy_from_slice(&words[k].to_be_bytes());
     }
-    .emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-    let r = seg.repr;
-    let words = [
-        (4, r.seq_number),
-        (
-            12,
-            ((hl / 4) as u32) << 28
-                | u32::from(r.flags.bits() & 0x1ff) << 16
-                | u32::from(r.window_len),
-        ),
-        (16, u32::from(r.urgent_pointer)),
-    ];
-    for (at, w) in words {
-        buf[IP_HL + at..IP_HL + at + 4].copy_from_slice(&w.to_be_bytes());
-    }
-    let [a, b] = seg.payload;
-    let first_sum = checksum::append_and_sum(0, &mut buf, a);
-    let second = checksum::append_and_sum(0, &mut buf, b);
-    let payload_sum = checksum::add_at(first_sum, second, a.len());
+    let payload_sum = append_payload(&mut buf, seg);
     TcpPacket::new_unchecked(&mut buf[IP_HL..]).fill_checksum_with(ip.src, ip.dst, payload_sum);
     buf
 }
@@ -285,9 +278,7 @@ fn finish_segment(
         // this order).
         seg.repr
             .emit_header(&mut TcpPacket::new_unchecked(&mut buf[ip_hl..]));
-        let first = checksum::append_and_sum(0, &mut buf, a);
-        let second = checksum::append_and_sum(0, &mut buf, b);
-        let payload_sum = checksum::add_at(first, second, a.len());
+        let payload_sum = append_payload(&mut buf, seg);
         TcpPacket::new_unchecked(&mut buf[ip_hl..]).fill_checksum_with(src, dst, payload_sum);
         return (buf, VirtioNetHdr::NONE);
     }
@@ -657,6 +648,10 @@ impl Stack {
             // them whole when it offloads, else they are cut here (software GSO).
             let offload = conn.tso && ifaces[path.iface.0].offload;
             let df = conn.pmtu.dont_frag();
+            let v4 = match (src, dst) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => Some(WireIp { src, dst, ttl, df }),
+                _ => None,
+            };
             let mut ident = flow_ident(ident, src, dst);
             conn.dispatch(now, &mut ctx, &mut |seg| {
                 if offload {
@@ -665,32 +660,27 @@ impl Stack {
                     tcp_out.push((frame, hdr));
                     return;
                 }
-                // Without offloads the header is the constant, written as such: moved
+                // Wire segments. Over IPv4 the first one's headers (at most 20 + 60
+                // bytes) serve the rest of a super-segment (`next_wire_frame`). Without
+                // offloads the virtio header is the constant, written as such: moved
                 // from the one `build_frame` returned, its fields just stored one by one
                 // were read back with wide loads that waited for the stores (4%).
-                // The first wire segment's headers, for the rest of a super-segment.
                 let mut first = [0u8; 80];
                 let mut first_len = 0;
                 for_each_wire_segment(seg, |piece| {
-                    let frame = match (first_len, src, dst) {
-                        (1.., IpAddr::V4(s4), IpAddr::V4(d4)) => {
-                            let ip = WireIp {
-                                src: s4,
-                                dst: d4,
-                                ttl,
-                                df,
-                            };
+                    let frame = match v4.filter(|_| first_len > 0) {
+                        Some(ip) => {
                             next_wire_frame(&first[..first_len], ip, &mut ident, piece, frame_pool)
                         }
-                        _ => {
+                        None => {
                             let (f, _) = build_frame(
                                 src, dst, ttl, &mut ident, piece, frame_pool, false, df,
                             );
                             f
                         }
                     };
-                    if first_len == 0 && seg.gso.is_some() && src.is_ipv4() {
-                        first_len = 20 + piece.repr.header_len();
+                    if first_len == 0 && v4.is_some() && seg.gso.is_some() {
+                        first_len = crate::wire::ipv4::HEADER_LEN + piece.repr.header_len();
                         first[..first_len].copy_from_slice(&frame[..first_len]);
                     }
                     tcp_out.push((frame, VirtioNetHdr::NONE));

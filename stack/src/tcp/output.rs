@@ -341,8 +341,8 @@ impl Connection {
             if !self.send_new_data(now, ctx, emit) {
                 break;
             }
-            let wire = usize::try_from(self.stats.segs_out - before).unwrap_or(usize::MAX);
-            budget = budget.saturating_sub(wire.max(1));
+            // (At least one: the loop ends whatever a send counted.)
+            budget = budget.saturating_sub(((self.stats.segs_out - before) as usize).max(1));
         }
         self.rate_check_app_limited(now);
         self.tlp_send_if_due(now, ctx, emit);
@@ -730,8 +730,9 @@ impl Connection {
         }
         let end = seq + len + usize::from(fin);
         if !retransmission && end > self.snd_max {
-            // Karn's timed segment is the first wire segment of a super-segment: timed
-            // to its end, a sample would include the path serialising the whole burst.
+            // Karn's timed segment (RFC 6298 section 3) is the first wire segment of a
+            // super-segment: timed to its end, a sample would include the path
+            // serialising the whole burst.
             let first_end = if len > mss { seq + mss } else { end };
             self.sampler.start(first_end, now);
         }

@@ -216,27 +216,23 @@ impl Rack {
     /// Splits the record holding `seq` strictly inside it in two (while under the bound;
     /// at the bound the record is marked coarse instead).
     fn split_at(&mut self, seq: SeqNum) {
-        if self.segs.len() >= MAX_SEGS {
-            let i = self.segs.partition_point(|s| s.end <= seq);
-            if let Some(s) = self
-                .segs
-                .get_mut(i)
-                .filter(|s| s.start < seq && seq < s.end)
-            {
-                s.coarse = true;
-            }
-            return;
-        }
         let i = self.segs.partition_point(|s| s.end <= seq);
-        let Some(s) = self.segs.get(i).copied() else {
+        let full = self.segs.len() >= MAX_SEGS;
+        let Some(s) = self
+            .segs
+            .get_mut(i)
+            .filter(|s| s.start < seq && seq < s.end)
+        else {
             return;
         };
-        if s.start < seq && seq < s.end {
-            let mut tail = s;
-            tail.start = seq;
-            self.segs[i].end = seq;
-            self.segs.insert(i + 1, tail);
+        if full {
+            s.coarse = true;
+            return;
         }
+        let mut tail = *s;
+        tail.start = seq;
+        s.end = seq;
+        self.segs.insert(i + 1, tail);
     }
 
     /// The RTT an ACK measures without timestamps (RFC 6298 3, Karn: never from a

@@ -434,9 +434,11 @@ impl Connection {
     /// ACK, RFC 5681 section 2 (a), and RACK has no record to judge), it carries no
     /// SACK block (nor D-SACK), and no recovery, loss probe, timeout undo or D-SACK undo
     /// found spurious is open for it to end (an `Undo` kept after a recovery that no
-    /// D-SACK has shown spurious waits for a D-SACK, which this ACK does not carry). The receiver of a bulk transfer takes every data segment through here:
-    /// as Linux's header prediction (`tcp_rcv_established` calls `tcp_ack` only for an
-    /// ACK that moves), it skips the steps below instead of running each to find it has
+    /// D-SACK has shown spurious waits for a D-SACK, which this ACK does not carry).
+    ///
+    /// The receiver of a bulk transfer takes every data segment through here: as
+    /// Linux's header prediction (`tcp_rcv_established` calls `tcp_ack` only for an ACK
+    /// that moves), it skips the steps below instead of running each to find it has
     /// nothing to do. The send window is still updated by the caller.
     #[inline]
     fn ack_says_nothing(&self, ack: SeqNum, seg: &TcpRepr<'_>) -> bool {

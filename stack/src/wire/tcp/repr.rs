@@ -337,13 +337,25 @@ impl<'a> TcpRepr<'a> {
             buf_len >= needed,
             "{caller}: buffer of {buf_len} bytes, {needed} needed",
         );
-        // The fixed header as five 32-bit words, each one store (the checksum field
-        // zero, for the caller to fill): the checksum's 32-bit reads of the header then
-        // each find their bytes in one pending store, where reads spanning the field
-        // setters' 8- and 16-bit stores waited for them to reach the cache. Word 3 is
-        // the data offset, the reserved bits (zero, RFC 9293 3.1), NS and the flags,
-        // then the window.
-        let words = [
+        // The fixed header as five 32-bit words, each one store: the checksum's 32-bit
+        // reads of the header then each find their bytes in one pending store, where
+        // reads spanning the field setters' 8- and 16-bit stores waited for them to
+        // reach the cache.
+        let buf = packet.buffer.as_mut();
+        for (k, w) in self.header_words(header_len).iter().enumerate() {
+            buf[4 * k..4 * k + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        self.emit_options(&mut buf[super::HEADER_LEN..header_len]);
+        buf[header_len..needed].copy_from_slice(self.payload);
+    }
+
+    /// The fixed header (RFC 9293 section 3.1) as its five 32-bit words, in host order:
+    /// the ports; SEG.SEQ; SEG.ACK; the data offset (for `header_len` bytes), the
+    /// reserved bits (zero: "must be zero in generated segments"), NS and the flags,
+    /// then the window; the checksum (zero, for the caller to fill) and the urgent
+    /// pointer.
+    pub(crate) fn header_words(&self, header_len: usize) -> [u32; 5] {
+        [
             u32::from(self.src_port) << 16 | u32::from(self.dst_port),
             self.seq_number,
             self.ack_number,
@@ -351,13 +363,7 @@ impl<'a> TcpRepr<'a> {
                 | u32::from(self.flags.bits() & 0x1ff) << 16
                 | u32::from(self.window_len),
             u32::from(self.urgent_pointer),
-        ];
-        let buf = packet.buffer.as_mut();
-        for (k, w) in words.iter().enumerate() {
-            buf[4 * k..4 * k + 4].copy_from_slice(&w.to_be_bytes());
-        }
-        self.emit_options(&mut buf[super::HEADER_LEN..header_len]);
-        buf[header_len..needed].copy_from_slice(self.payload);
+        ]
     }
 
     /// Writes the options area (exactly `options_len()` bytes) in Linux's layout.
