@@ -43,6 +43,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/kernel.rs"]
+mod kernel;
 #[path = "loss_race/probe.rs"]
 mod probe;
 #[path = "support/mod.rs"]

@@ -6,9 +6,9 @@
 //! `TCP_CONGESTION`. Every transfer gets its own namespace and runtime, so each starts
 //! from the same impairment seed.
 
+use crate::kernel;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use tunstack::iface::{InterfaceConfig, Ipv4Cidr};
@@ -65,42 +65,6 @@ pub fn linux_ensure(name: &str) -> bool {
         .arg(format!("tcp_{name}"))
         .status();
     linux_available().iter().any(|a| a == name)
-}
-
-/// Sets `TCP_CONGESTION` on a kernel socket and reads back what it uses.
-fn set_linux_cc(s: &std::net::TcpStream, name: &str) -> std::io::Result<String> {
-    let fd = s.as_raw_fd();
-    // SAFETY: fd is an open TCP socket; the pointer and length describe `name`'s bytes.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_CONGESTION,
-            name.as_ptr().cast(),
-            name.len() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let mut buf = [0u8; 32];
-    let mut len = buf.len() as libc::socklen_t;
-    // SAFETY: fd is an open TCP socket; buf is writable for `len` bytes and len is valid.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_CONGESTION,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let used = &buf[..(len as usize).min(buf.len())];
-    let end = used.iter().position(|&b| b == 0).unwrap_or(used.len());
-    Ok(String::from_utf8_lossy(&used[..end]).into_owned())
 }
 
 /// A tunstack runtime on TUN `ts-lr0` in `ns` with the point's impairment each way.
@@ -301,10 +265,9 @@ pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duratio
             let l = tunstack::TcpListener::bind_on(&h, sa(STACK, PORT)).expect("tunstack bind");
             let asked = name.clone();
             let (mut c, used) = ns.run(move || {
-                let c = std::net::TcpStream::connect_timeout(&sa(STACK, PORT), cap)
-                    .expect("kernel connect");
-                let used = set_linux_cc(&c, &asked).unwrap_or_else(|e| format!("{asked}: {e}"));
-                (c, used)
+                // Chosen before the handshake, so the namespace's default (bbr) never
+                // runs on this socket and leaves it paced (see `kernel::connect_with`).
+                kernel::connect_with(sa(STACK, PORT), &asked, cap).expect("kernel connect")
             });
             c.set_write_timeout(tick).expect("write timeout");
             let t0 = Instant::now();

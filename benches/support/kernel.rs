@@ -6,7 +6,8 @@
 //! * [`recv_from`]: connect to the peer's chargen port (19), read `total` bytes (large
 //!   reads, so the reader is not the bottleneck), close.
 //!
-//! The kernel sockets use CUBIC (`TCP_CONGESTION`). For the kernel-to-kernel comparison,
+//! The kernel sockets use CUBIC (`TCP_CONGESTION`, chosen before the handshake: see
+//! [`connect_with`]). For the kernel-to-kernel comparison,
 //! [`Server`] plays discard and chargen with kernel sockets, and [`veth`] with
 //! [`set_offloads`] builds the link between two namespaces.
 #![allow(dead_code)]
@@ -80,15 +81,100 @@ pub fn congestion(s: &impl AsRawFd) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&s[..end]).into_owned())
 }
 
-/// Connects to `addr`, retrying a refused connection for a while (a server that just
-/// finished the previous connection may not be listening again yet).
+/// Connects to `addr` with congestion control `name`, chosen before the handshake, and
+/// returns the stream with the algorithm it reports using once connected.
+///
+/// The algorithm must be chosen before `connect`. A socket takes the namespace's default
+/// (`bbr` on this machine, and a namespace cannot change it) when it is created, and Linux
+/// runs that algorithm's `init` when the connection is established. BBR's `init` marks
+/// the socket as needing pacing (`sk_pacing_status = SK_PACING_NEEDED`, `tcp_bbr.c`);
+/// switching to another algorithm afterwards does not undo it, so a socket switched to
+/// CUBIC after `connect` is a CUBIC paced by TCP itself (at 200% of cwnd/srtt in slow
+/// start, 120% after), not the unpaced CUBIC of a host whose default is `cubic`.
+pub fn connect_with(
+    addr: SocketAddr,
+    name: &str,
+    timeout: Duration,
+) -> io::Result<(TcpStream, String)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain socket(2); the descriptor is owned by `fd` from here on.
+    let raw = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    set_congestion(&fd, name)?;
+    let s = TcpStream::from(fd);
+    // Linux's connect(2) waits at most the send timeout.
+    s.set_write_timeout(Some(timeout))?;
+    let r = match addr {
+        SocketAddr::V4(a) => {
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sa` is a valid sockaddr_in and the length is its size.
+            unsafe {
+                libc::connect(
+                    s.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of_val(&sa) as libc::socklen_t,
+                )
+            }
+        }
+        SocketAddr::V6(a) => {
+            let sa = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: `sa` is a valid sockaddr_in6 and the length is its size.
+            unsafe {
+                libc::connect(
+                    s.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of_val(&sa) as libc::socklen_t,
+                )
+            }
+        }
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return Err(if e.raw_os_error() == Some(libc::EINPROGRESS) {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect to {addr} timed out"),
+            )
+        } else {
+            e
+        });
+    }
+    s.set_write_timeout(None)?;
+    let used = congestion(&s)?;
+    Ok((s, used))
+}
+
+/// Connects to `addr` with [`CONGESTION`], retrying a refused connection for a while (a
+/// server that just finished the previous connection may not be listening again yet).
 fn connect(addr: SocketAddr) -> TcpStream {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-            Ok(s) => {
-                set_congestion(&s, CONGESTION)
-                    .unwrap_or_else(|e| panic!("TCP_CONGESTION {CONGESTION}: {e}"));
+        match connect_with(addr, CONGESTION, Duration::from_secs(5)) {
+            Ok((s, used)) => {
+                assert_eq!(used, CONGESTION, "the kernel socket's congestion control");
                 // A stalled peer fails the run instead of hanging it.
                 s.set_read_timeout(Some(STALL)).expect("SO_RCVTIMEO");
                 s.set_write_timeout(Some(STALL)).expect("SO_SNDTIMEO");
