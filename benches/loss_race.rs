@@ -18,7 +18,8 @@
 //!    namespace with a fresh runtime over `Impaired` (seed 11, as `tunstack up --loss L
 //!    --delay D --seed 11`); tunstack sends to a kernel listener with each of its
 //!    algorithms; the kernel sends to a tunstack listener with reno, cubic and bbr set per
-//!    socket by `TCP_CONGESTION` (the algorithm the socket reports using is printed).
+//!    socket by `TCP_CONGESTION` before the handshake (`kernel::connect_with` says why;
+//!    the algorithm the socket reports using is printed).
 //!    16 MiB capped at 20 s (`TUNSTACK_LOSS_RACE_CAP_S`), Mbit/s. tunstack's buffers are
 //!    the library's (256 KiB to begin with, both autotuned up to 4 MiB, as Linux's are);
 //!    `TUNSTACK_LOSS_RACE_FIXED=1` fixes both at 256 KiB.
