@@ -215,7 +215,10 @@ impl Connection {
             self.snd_max.since(self.snd_una)
         };
         let min_rtt = self.cc.bbr_info().and_then(|b| b.min_rtt);
-        if let Some(rs) = self.delivery.take_sample(now, inflight, min_rtt) {
+        if let Some(mut rs) = self.delivery.take_sample(now, inflight, min_rtt) {
+            // C.is_cwnd_limited by the window the sender filled (`window_use.rs`): the
+            // flight before each ACK of a batch falls while the refill waits for the poll.
+            rs.is_cwnd_limited = self.window_use.filled(self.cc.cwnd(), self.payload_mss());
             self.cc.on_rate_sample(now, &rs);
         }
     }

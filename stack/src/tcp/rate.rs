@@ -279,6 +279,7 @@ impl RateSampler {
             lost: self.lost - p.lost,
             tx_in_flight: p.tx_in_flight,
             inflight: inflight as u64,
+            // The connection judges it by the window it filled (`window_use.rs`).
             is_cwnd_limited: false,
             lost_total: self.lost,
         })

@@ -52,6 +52,15 @@ impl WindowUse {
     pub fn used(&self, flight_before: usize) -> usize {
         self.most.max(flight_before)
     }
+
+    /// Draft-ietf-ccwg-bbr-06's C.is_cwnd_limited, "the connection has fully utilized
+    /// C.cwnd at any point in the last packet-timed round trip": the most in flight over
+    /// the current window of data came within one segment (`smss`) of `cwnd`. Judged so,
+    /// and not by the flight before each ACK, a batch of ACKs reads as cwnd-limited from
+    /// its first ACK to its last when the sender filled its window before the batch.
+    pub fn filled(&self, cwnd: usize, smss: usize) -> bool {
+        self.most + smss > cwnd
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +84,37 @@ mod tests {
         for acked in 0..20usize {
             assert_eq!(w.used(20_000 - acked * 1000), 20_000);
         }
+    }
+
+    /// Draft-ietf-ccwg-bbr-06 C.is_cwnd_limited: a sender that filled its 20-segment
+    /// window before a batch of ACKs is cwnd-limited at every ACK of the batch, though the
+    /// flight before the later ones has fallen far below cwnd. One that sent 10 segments
+    /// into the same window is not, nor is one a whole segment short of filling it; one
+    /// less than a segment short is.
+    #[test]
+    fn filled_is_the_window_the_sender_filled_not_the_flight_before_the_ack() {
+        const MSS: usize = 1000;
+        let mut w = WindowUse::new(seq(0));
+        for i in 1..=20u32 {
+            w.on_send(seq(0), seq(i * 1000), i as usize * 1000);
+        }
+        assert!(w.filled(20 * MSS, MSS));
+        // The batch: the flight falls with every ACK; the window stays filled until the
+        // next transmission after all of it is acknowledged.
+        for acked in 0..20usize {
+            assert!(w.used(20_000 - acked * 1000) >= 20_000);
+            assert!(w.filled(20 * MSS, MSS), "after {acked} ACKs of the batch");
+        }
+        let mut half = WindowUse::new(seq(0));
+        for i in 1..=10u32 {
+            half.on_send(seq(0), seq(i * 1000), i as usize * 1000);
+        }
+        assert!(!half.filled(20 * MSS, MSS));
+        let mut short = WindowUse::new(seq(0));
+        short.on_send(seq(0), seq(19_000), 19_000);
+        assert!(!short.filled(20 * MSS, MSS));
+        short.on_send(seq(0), seq(19_001), 19_001);
+        assert!(short.filled(20 * MSS, MSS));
     }
 
     /// An application that stopped writing: once the window in which it filled the
