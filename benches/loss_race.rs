@@ -31,6 +31,10 @@
 //! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half,
 //! `=fairness` only the fairness runs;
 //! `TUNSTACK_LOSS_RACE_POINTS=5:10,2:50` runs only those TUN points (loss %:one-way ms),
+//! `TUNSTACK_LOSS_RACE_REPS=3` runs each TUN transfer that many times, every sender in
+//! turn, and reports the medians (at 1-5% loss one run's figure moves by a quarter or
+//! more from run to run; the impairment's seed fixes which frames a sender's n-th
+//! transmission meets, not what the sender transmits),
 //! `TUNSTACK_LOSS_RACE_INFO=1` prints each sender's counters and BBR state, its mean
 //! cwnd and flight (sampled every `TUNSTACK_LOSS_RACE_SAMPLE_MS`, default 5; the kernel
 //! sender's by `TCP_INFO`, with the share of time in each of its recovery states) and
@@ -274,11 +278,17 @@ fn tun_grid() {
     let t = Instant::now();
     let cap_s = support::env_usize("TUNSTACK_LOSS_RACE_CAP_S", 20) as u64;
     let cap = std::time::Duration::from_secs(cap_s);
+    let reps = support::env_usize("TUNSTACK_LOSS_RACE_REPS", 1).max(1);
     let total = 16 * MIB;
     println!();
     println!(
-        "## The grid over a real TUN device: 16 MiB one way capped at {cap_s} s, Mbit/s; \
-         tunstack sends to the kernel, the kernel (per-socket TCP_CONGESTION) to tunstack"
+        "## The grid over a real TUN device: 16 MiB one way capped at {cap_s} s, Mbit/s{}; \
+         tunstack sends to the kernel, the kernel (per-socket TCP_CONGESTION) to tunstack",
+        if reps > 1 {
+            format!(" (median of {reps})")
+        } else {
+            String::new()
+        }
     );
     println!();
     let default =
@@ -326,25 +336,39 @@ fn tun_grid() {
             if !wanted(loss, delay) {
                 continue;
             }
-            let mut mbit = Vec::new();
-            for who in &senders {
-                if !runs(who) {
-                    mbit.push((0.0, ""));
-                    continue;
-                }
-                let r = tun::transfer(who, loss, delay, total, cap);
-                if let tun::Sender::Linux(name) = who {
-                    if &r.used != name {
-                        used_notes.push(format!(
-                            "{}, {delay} ms: asked Linux for {name}, it used {}",
-                            pct(loss),
-                            r.used
-                        ));
+            // Each repetition runs every sender once, in turn, so that a noisy spell of
+            // the machine falls on all of them; each cell is the median.
+            let mut got: Vec<(Vec<f64>, bool)> = vec![(Vec::new(), false); senders.len()];
+            for _ in 0..reps {
+                for (who, cell) in senders.iter().zip(got.iter_mut()) {
+                    if !runs(who) {
+                        continue;
                     }
+                    let r = tun::transfer(who, loss, delay, total, cap);
+                    if let tun::Sender::Linux(name) = who {
+                        if &r.used != name {
+                            used_notes.push(format!(
+                                "{}, {delay} ms: asked Linux for {name}, it used {}",
+                                pct(loss),
+                                r.used
+                            ));
+                        }
+                    }
+                    cell.0.push(r.mbit);
+                    cell.1 |= r.bytes < total;
                 }
-                let star = if r.bytes < total { "*" } else { "" };
-                mbit.push((r.mbit, star));
             }
+            let mbit: Vec<(f64, &str)> = got
+                .iter()
+                .map(|(runs, capped)| {
+                    let m = if runs.is_empty() {
+                        0.0
+                    } else {
+                        support::median(runs)
+                    };
+                    (m, if *capped { "*" } else { "" })
+                })
+                .collect();
             let mut row = vec![format!("{}, {delay} ms", pct(loss))];
             row.extend(mbit.iter().map(|(m, s)| format!("{m:.2}{s}")));
             // Ratios: each tunstack algorithm against Linux's algorithm of the same name
