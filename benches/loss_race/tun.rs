@@ -4,7 +4,8 @@
 //! bulk transfer: tunstack sending to a kernel listener with one of its algorithms, or
 //! the kernel sending to a tunstack listener with its algorithm chosen per socket by
 //! `TCP_CONGESTION`. Every transfer gets its own namespace and runtime, so each starts
-//! from the same impairment seed.
+//! from the same impairment seed, and the data direction draws from the same random
+//! stream whichever way the data flows (see `runtime`).
 
 use crate::kernel;
 use std::io::{ErrorKind, Read, Write};
@@ -68,7 +69,12 @@ pub fn linux_ensure(name: &str) -> bool {
 }
 
 /// A tunstack runtime on TUN `ts-lr0` in `ns` with the point's impairment each way.
-fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
+/// The data direction draws from the same random stream whichever way the data flows
+/// (`data_out`: tunstack sends): the stream `Impaired::new` gives the transmit side for
+/// seed 11 goes to the receive side when the kernel sends, so the kernel's n-th frame
+/// meets the fate tunstack's n-th frame meets, as it does in the other direction for
+/// the ACKs.
+fn runtime(ns: &NetNs, loss: f64, delay_ms: u64, data_out: bool) -> Runtime {
     ns.run(move || {
         let name = "ts-lr0";
         let dev = TunDevice::open(name).expect("open TUN");
@@ -107,7 +113,15 @@ fn runtime(ns: &NetNs, loss: f64, delay_ms: u64) -> Runtime {
             delay: tunstack::time::Duration::from_millis(delay_ms),
             ..ImpairConfig::default()
         };
-        let dev: Box<dyn Device + Send> = Box::new(Impaired::new(dev, cfg.clone(), cfg, SEED));
+        let (data, acks) = Impaired::<TunDevice>::stream_seeds(SEED);
+        let (tx_seed, rx_seed) = if data_out { (data, acks) } else { (acks, data) };
+        let dev: Box<dyn Device + Send> = Box::new(Impaired::with_stream_seeds(
+            dev,
+            cfg.clone(),
+            cfg,
+            tx_seed,
+            rx_seed,
+        ));
         Runtime::spawn(s, vec![(i, dev)]).expect("runtime")
     })
 }
@@ -183,7 +197,7 @@ fn watch(c: &tunstack::TcpStream, total: u64, t0: Instant, deadline: Instant, ms
 /// `delay_ms`, sent by `who`.
 pub fn transfer(who: &Sender, loss: f64, delay_ms: u64, total: u64, cap: Duration) -> Run {
     let ns = NetNs::new();
-    let rt = runtime(&ns, loss, delay_ms);
+    let rt = runtime(&ns, loss, delay_ms, matches!(who, Sender::Tunstack(_)));
     let before = probe::enabled().then(|| ns.run(probe::counters));
     let h = rt.handle();
     let tick = Some(Duration::from_millis(100));

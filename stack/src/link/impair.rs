@@ -433,13 +433,35 @@ impl ImpairCounters {
 const DRAIN_BATCH: usize = 64;
 
 impl<D: Device> Impaired<D> {
-    /// Wraps `inner`; the two directions draw from independent streams derived from `seed`.
+    /// Wraps `inner`; the two directions draw from independent streams derived from `seed`
+    /// ([`Impaired::stream_seeds`]).
     pub fn new(inner: D, tx: ImpairConfig, rx: ImpairConfig, seed: u64) -> Impaired<D> {
+        let (tx_seed, rx_seed) = Self::stream_seeds(seed);
+        Self::with_stream_seeds(inner, tx, rx, tx_seed, rx_seed)
+    }
+
+    /// The seeds [`Impaired::new`] derives from `seed` for its two directions' streams:
+    /// (transmit, receive).
+    pub fn stream_seeds(seed: u64) -> (u64, u64) {
         let mut seeds = Rng::new(seed);
+        (seeds.next_u64(), seeds.next_u64())
+    }
+
+    /// As [`Impaired::new`], each direction's stream seeded directly. A race between a
+    /// sender behind this device and one in front of it gives the data direction the
+    /// same stream either way (the transmit seed of one run as the receive seed of the
+    /// other), so both senders' n-th frames meet the same fate.
+    pub fn with_stream_seeds(
+        inner: D,
+        tx: ImpairConfig,
+        rx: ImpairConfig,
+        tx_seed: u64,
+        rx_seed: u64,
+    ) -> Impaired<D> {
         Impaired {
             inner,
-            tx: Impairment::new(tx, seeds.next_u64()),
-            rx: Impairment::new(rx, seeds.next_u64()),
+            tx: Impairment::new(tx, tx_seed),
+            rx: Impairment::new(rx, rx_seed),
             scratch: vec![0; 65_535 + Medium::Ethernet.header_len()],
             shared: ImpairCounters::default(),
         }

@@ -1,7 +1,8 @@
 //! Statistical and behavioural tests of the impairment model, all in virtual time.
 
 use super::*;
-use crate::link::MemoryLink;
+
+use crate::link::{MemoryEnd, MemoryLink};
 
 const N: usize = 100_000;
 const SPACING: Duration = Duration::from_micros(100);
@@ -466,6 +467,51 @@ fn impaired_device_impairs_received_frames() {
     // Sending without tx impairment goes straight through.
     a.send(b"out", t).unwrap();
     assert_eq!(b.recv(&mut buf, t).unwrap(), Some(3));
+}
+
+/// `with_stream_seeds` with the seeds swapped gives the receive direction the stream
+/// the transmit direction had: frames sent through one device and received through the
+/// other are lost at the same places, and `new` is `with_stream_seeds` of
+/// `stream_seeds`.
+#[test]
+fn swapped_stream_seeds_give_the_other_direction_the_same_losses() {
+    let lossy = ImpairConfig {
+        loss: 0.3,
+        ..Default::default()
+    };
+    let clean = ImpairConfig::default();
+    let t = Instant::ZERO;
+    let mut buf = [0u8; 64];
+    // Sent through `a`'s transmit impairment, read at its peer.
+    let mut sent_fates = |a: &mut Impaired<MemoryEnd>, b: &mut MemoryEnd| {
+        for i in 0..400u32 {
+            a.send(&i.to_be_bytes(), t).unwrap();
+        }
+        let mut got = Vec::new();
+        while let Some(n) = b.recv(&mut buf, t).unwrap() {
+            got.push(u32::from_be_bytes(buf[..n].try_into().unwrap()));
+        }
+        got
+    };
+    let (tx_seed, rx_seed) = Impaired::<MemoryEnd>::stream_seeds(11);
+    let (a, mut b) = MemoryLink::pair(Medium::Ip, 1500);
+    let mut a = Impaired::new(a, lossy.clone(), clean.clone(), 11);
+    let through_new = sent_fates(&mut a, &mut b);
+    let (a, mut b) = MemoryLink::pair(Medium::Ip, 1500);
+    let mut a = Impaired::with_stream_seeds(a, lossy.clone(), clean.clone(), tx_seed, rx_seed);
+    assert_eq!(sent_fates(&mut a, &mut b), through_new);
+    within(through_new.len(), 220, 340, "frames through");
+    // The same frames received through a device whose receive stream is that seed.
+    let (a, mut b) = MemoryLink::pair(Medium::Ip, 1500);
+    let mut a = Impaired::with_stream_seeds(a, clean, lossy, rx_seed, tx_seed);
+    for i in 0..400u32 {
+        b.send(&i.to_be_bytes(), t).unwrap();
+    }
+    let mut received = Vec::new();
+    while let Some(n) = a.recv(&mut buf, t).unwrap() {
+        received.push(u32::from_be_bytes(buf[..n].try_into().unwrap()));
+    }
+    assert_eq!(received, through_new);
 }
 
 #[test]
