@@ -14,11 +14,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::common::NetNs;
 
@@ -41,44 +43,17 @@ pub struct Transfer {
 }
 
 /// Sets `TCP_CONGESTION` on `s`, then reads back what the socket uses.
-pub fn set_congestion(s: &impl AsRawFd, name: &str) -> io::Result<String> {
-    let fd = s.as_raw_fd();
-    // SAFETY: `name` points to `name.len()` readable bytes for the duration of the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_CONGESTION,
-            name.as_ptr().cast(),
-            name.len() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+pub fn set_congestion(s: &impl AsFd, name: &str) -> io::Result<String> {
+    SockRef::from(s).set_tcp_congestion(name.as_bytes())?;
     congestion(s)
 }
 
 /// The congestion control `s` uses.
-pub fn congestion(s: &impl AsRawFd) -> io::Result<String> {
-    let mut buf = [0u8; 16];
-    let mut len = buf.len() as libc::socklen_t;
-    // SAFETY: `buf` is writable for `len` bytes and `len` is a valid socklen_t.
-    let r = unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_CONGESTION,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let s = &buf[..(len as usize).min(buf.len())];
-    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
-    Ok(String::from_utf8_lossy(&s[..end]).into_owned())
+pub fn congestion(s: &impl AsFd) -> io::Result<String> {
+    let name = SockRef::from(s).tcp_congestion()?;
+    // The kernel copies its whole name field, padded with NULs.
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Ok(String::from_utf8_lossy(&name[..end]).into_owned())
 }
 
 /// Connects to `addr` with congestion control `name`, chosen before the handshake, and
@@ -96,73 +71,10 @@ pub fn connect_with(
     name: &str,
     timeout: Duration,
 ) -> io::Result<(TcpStream, String)> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let domain = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    // SAFETY: plain socket(2); the descriptor is owned by `fd` from here on.
-    let raw = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a fresh descriptor nobody else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    set_congestion(&fd, name)?;
-    let s = TcpStream::from(fd);
-    // Linux's connect(2) waits at most the send timeout.
-    s.set_write_timeout(Some(timeout))?;
-    let r = match addr {
-        SocketAddr::V4(a) => {
-            let sa = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: `sa` is a valid sockaddr_in and the length is its size.
-            unsafe {
-                libc::connect(
-                    s.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of_val(&sa) as libc::socklen_t,
-                )
-            }
-        }
-        SocketAddr::V6(a) => {
-            let sa = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: `sa` is a valid sockaddr_in6 and the length is its size.
-            unsafe {
-                libc::connect(
-                    s.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of_val(&sa) as libc::socklen_t,
-                )
-            }
-        }
-    };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        return Err(if e.raw_os_error() == Some(libc::EINPROGRESS) {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("connect to {addr} timed out"),
-            )
-        } else {
-            e
-        });
-    }
-    s.set_write_timeout(None)?;
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_tcp_congestion(name.as_bytes())?;
+    s.connect_timeout(&addr.into(), timeout)?;
+    let s = TcpStream::from(s);
     let used = congestion(&s)?;
     Ok((s, used))
 }
