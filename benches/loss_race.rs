@@ -10,8 +10,8 @@
 //!    16 MiB one way capped at 20 virtual seconds, 256 KiB buffers, fixed (smoltcp's do
 //!    not grow), on both stacks, tunstack with each algorithm and smoltcp.
 //! 3. **Fairness in virtual time** (no root): two tunstack flows through a 50 Mbit/s
-//!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 30 s (the first
-//!    5 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
+//!    bottleneck with a 100-frame drop-tail queue and 10 ms one way, for 60 s (the first
+//!    10 s not counted): each flow's share, Jain's index, the mean smoothed RTT (the base
 //!    RTT is 20 ms; the rest is queueing); CUBIC, Reno and BBR pairs, and BBR beside
 //!    CUBIC.
 //! 4. **The grid over a real TUN device** (root): the same points, each transfer in a fresh
@@ -231,7 +231,7 @@ fn fairness() {
     println!();
     println!(
         "## Fairness in virtual time: two flows, 50 Mbit/s bottleneck, 100-frame queue, \
-         10 ms one way, 30 s (first 5 s not counted)"
+         10 ms one way, 60 s (first 10 s not counted)"
     );
     println!();
     let pairs = [
@@ -245,7 +245,11 @@ fn fairness() {
     ];
     let mut rows = Vec::new();
     for ccs in pairs {
-        let s = virt::fairness(ccs, 50, 100, 10, 30, 5);
+        // 60 s: a CUBIC saw-tooth here lasts about K = 4.5 s (W_max near 125 segments),
+        // and where a shorter run's window cuts it moves the shares. Two CUBIC flows
+        // shared 55/45 over 5-30 s and 10-40 s, 53/47 over 10-60 s and 52/48 over
+        // 10-120 s (stop 22).
+        let s = virt::fairness(ccs, 50, 100, 10, 60, 10);
         let total = s.goodput[0] + s.goodput[1];
         rows.push(vec![
             format!("{} + {}", ccs[0], ccs[1]),
@@ -312,7 +316,7 @@ fn tun_grid() {
         .collect();
     senders.extend(linux.iter().cloned().map(tun::Sender::Linux));
     // `TUNSTACK_LOSS_RACE_SENDERS=bbr,linux-bbr` runs only those senders (the other
-    // columns show 0).
+    // columns show "-").
     let only_senders = std::env::var("TUNSTACK_LOSS_RACE_SENDERS").unwrap_or_default();
     let runs = |who: &tun::Sender| {
         let name = match who {
@@ -358,31 +362,39 @@ fn tun_grid() {
                     cell.1 |= r.bytes < total;
                 }
             }
-            let mbit: Vec<(f64, &str)> = got
+            // A sender left out by `TUNSTACK_LOSS_RACE_SENDERS` has no figure: `None`, shown
+            // as "-" (and so are the ratios that need it).
+            let mbit: Vec<Option<(f64, &str)>> = got
                 .iter()
                 .map(|(runs, capped)| {
-                    let m = if runs.is_empty() {
-                        0.0
-                    } else {
-                        support::median(runs)
-                    };
-                    (m, if *capped { "*" } else { "" })
+                    (!runs.is_empty())
+                        .then(|| (support::median(runs), if *capped { "*" } else { "" }))
                 })
                 .collect();
+            let dash = || "-".to_string();
             let mut row = vec![format!("{}, {delay} ms", pct(loss))];
-            row.extend(mbit.iter().map(|(m, s)| format!("{m:.2}{s}")));
+            row.extend(
+                mbit.iter()
+                    .map(|m| m.map_or_else(dash, |(m, s)| format!("{m:.2}{s}"))),
+            );
             // Ratios: each tunstack algorithm against Linux's algorithm of the same name
             // (`bbr-draft` against Linux's bbr: this kernel has only BBRv1), and against
-            // Linux's best.
+            // Linux's best of those that ran.
             let n = Algorithm::ALL.len();
-            let best = mbit[n..].iter().map(|m| m.0).fold(0.0, f64::max);
+            let best = mbit[n..].iter().flatten().map(|m| m.0).reduce(f64::max);
             for (i, a) in Algorithm::ALL.iter().enumerate() {
-                let same = linux.iter().position(|l| l == linux_peer(*a));
-                row.push(match same {
-                    Some(j) => format!("{:.2}", mbit[i].0 / mbit[n + j].0),
-                    None => "-".into(),
-                });
-                row.push(format!("{:.2}", mbit[i].0 / best));
+                let ours = mbit[i].map(|m| m.0);
+                let same = linux
+                    .iter()
+                    .position(|l| l == linux_peer(*a))
+                    .and_then(|j| mbit[n + j])
+                    .map(|m| m.0);
+                let ratio = |theirs: Option<f64>| match (ours, theirs) {
+                    (Some(o), Some(t)) => format!("{:.2}", o / t),
+                    _ => dash(),
+                };
+                row.push(ratio(same));
+                row.push(ratio(best));
             }
             rows.push(row);
         }

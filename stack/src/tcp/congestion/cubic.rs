@@ -67,6 +67,9 @@ pub struct Cubic {
     last_ack: Option<Instant>,
     /// The window before the last ACK of new data (see [`Cubic::loss_window`]).
     pre_ack: PreAck,
+    /// The most in flight over the current window of data, as of the last ACK of new
+    /// data (see [`Cubic::filled`]).
+    used: usize,
     started: bool,
     syn_lost: bool,
 }
@@ -88,6 +91,7 @@ impl Cubic {
             srtt: None,
             last_ack: None,
             pre_ack: PreAck::default(),
+            used: 0,
             started: false,
             syn_lost: false,
         }
@@ -145,33 +149,66 @@ impl Cubic {
         self.cwnd = cwnd.clamp(self.smss as f64, MAX_CWND as f64);
     }
 
-    /// As Reno's (RFC 7661 4.3 style): the window only grows while the sender used at
-    /// least half of it (the most in flight over its current window of data). RFC 9438 5.8: "CUBIC does not increase its congestion
-    /// window if a flow is currently application limited", and RFC 9438 4.6 requires it
-    /// of implementations that take ssthresh from cwnd.
+    /// Whether an ACK may grow the window, judged by `used` (the most in flight over the
+    /// current window of data). RFC 9438 5.8: "CUBIC does not increase its congestion
+    /// window if a flow is currently application limited".
+    ///
+    /// * Slow start, as Reno's (RFC 7661 4.3 style): the sender used at least half of
+    ///   cwnd (the flight of a slow start trails its window by the ACKs on their way).
+    /// * Congestion avoidance: the sender filled cwnd ([`Cubic::filled`]). RFC 9438 4.6:
+    ///   implementations that take ssthresh from cwnd "MUST use other measures to prevent
+    ///   cwnd from growing when the volume of bytes in flight is smaller than cwnd"; this
+    ///   also keeps cwnd from growing past the peer's window. Linux's
+    ///   `tcp_is_cwnd_limited` has the same two cases.
     fn cwnd_limited(&self, used: usize) -> bool {
-        used as f64 >= self.cwnd / 2.0
+        if (self.cwnd as usize) < self.ssthresh {
+            used as f64 >= self.cwnd / 2.0
+        } else {
+            self.filled_by(used, self.cwnd)
+        }
+    }
+
+    /// Whether the sender filled `cwnd` at the last ACK: the most it had in flight over
+    /// its current window of data came within one SMSS of it (it sends whole segments,
+    /// so a window of 10.9 segments carries 10).
+    fn filled(&self, cwnd: f64) -> bool {
+        self.filled_by(self.used, cwnd)
+    }
+
+    fn filled_by(&self, used: usize, cwnd: f64) -> bool {
+        used.saturating_add(self.smss) as f64 > cwnd
     }
 
     /// The window a loss signalled at `now` with `flight` is measured against:
     /// `(cwnd, base)` for `cwnd_prior` (RFC 9438 4.6) and `W_max` (4.7), and for
-    /// ssthresh (4.6's flight_size). Both as [`PreAck`] gives them (the flight and the
-    /// window before the ACK that reported the loss).
+    /// ssthresh. Both as [`PreAck`] gives them (the flight and the window before the ACK
+    /// that reported the loss).
     ///
-    /// The base is the flight, at most cwnd: the span SND.MAX - SND.UNA counts SACKed
-    /// data and outgrows cwnd during SACK recovery (RFC 6675 holds the pipe, not that
-    /// span, to cwnd); with β = 0.7 a loss detected then would give an ssthresh above
-    /// the window that was lost. Measured in `benches/loss_race.rs` (two CUBIC flows,
-    /// 50 Mbit/s bottleneck, 100-frame queue) before that bound: one flow's ssthresh went
-    /// from 46 to 883 segments within a second and the queue dropped 16% of all frames.
+    /// The base is cwnd when the sender filled it (the most in flight over the current
+    /// window of data came within one SMSS of it, [`Cubic::filled`]), as Linux and
+    /// Windows take it; RFC 9438 4.6 allows cwnd in place of flight_size in
+    /// implementations that keep cwnd from growing while the flight is smaller, which
+    /// [`Cubic::cwnd_limited`] does in congestion avoidance. Otherwise (an
+    /// application-limited sender, or one held by the peer's window) it is the flight, at
+    /// most cwnd: the span SND.MAX - SND.UNA counts SACKed data and outgrows cwnd during
+    /// SACK recovery (RFC 6675 holds the pipe, not that span, to cwnd).
     ///
-    /// Linux takes cwnd itself as the base, which RFC 9438 4.6 allows when cwnd does not
-    /// grow while the flight is smaller. Taking cwnd whenever the flight was within one
-    /// SMSS of it (the sender sends whole segments, so a window of 10.9 segments carries
-    /// 10) was measured too, in `loss_race`'s virtual-time half: 4.50 instead of 4.31
-    /// Mbit/s at 2%/10 ms, 2.40 instead of 2.23 at 5%/10 ms, but two CUBIC flows through
-    /// the bottleneck then shared 55/45 (Jain 0.990) instead of 50/50 (0.9999), so the
-    /// RFC's flight it is.
+    /// Why not the flight always: a sender that filled its window still reports a flight
+    /// below it at the loss (whole segments, and the ACK that reveals a loss frees part
+    /// of the window), and the ssthresh it gave came out at 0.63 of the window at the
+    /// loss instead of β = 0.7. Measured with `benches/loss_race.rs` (stop 22):
+    ///
+    /// * over TUN against Linux CUBIC (medians of 3, loss 0/1/2/5%, the flight's figures
+    ///   from stop 20's run): at 10 ms one way 1.00, 0.95, 0.98, 1.09 with the flight,
+    ///   1.00, 1.07, 1.07, 1.18 with this base; at 50 ms 1.05, 0.93, 0.96, 0.96 and 1.05,
+    ///   1.02, 0.99, 1.05;
+    /// * in virtual time, 1/2/5% loss at 10 ms: 6.61/4.13/2.32 Mbit/s with the flight,
+    ///   6.73/4.56/2.52 with this base; smoltcp's netsim setting (32 KiB, 100 ms RTT):
+    ///   167,732/114,868/62,830 B/s and 171,926/119,244/68,577;
+    /// * two CUBIC flows through the 50 Mbit/s bottleneck: 50/50 with the flight and
+    ///   55/45 with this base over 5-30 s, but 47/53 against 53/47 over 5-20 s, 53/47
+    ///   either way over 5-60 s and 52/48 over 5-90 s. Where a short run's window cuts
+    ///   the flows' saw-tooth decides the shares, so the bench measures 10-60 s.
     fn loss_window(&self, now: Instant, flight: usize) -> (f64, f64) {
         let (c, flight) = self.pre_ack.at_loss(now, self.cwnd as usize, flight);
         // Whole bytes in PreAck; the fraction of a byte CUBIC carries stays when no ACK
@@ -181,12 +218,17 @@ impl Cubic {
         } else {
             c as f64
         };
-        (cwnd, (flight as f64).min(cwnd))
+        let base = if self.filled(cwnd) {
+            cwnd
+        } else {
+            (flight as f64).min(cwnd)
+        };
+        (cwnd, base)
     }
 
-    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic`, at least 2 SMSS, from the base
-    /// [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window it came from (which is
-    /// returned). Ends HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters
+    /// RFC 9438 4.6: `ssthresh = flight_size * β_cubic` (or `cwnd * β_cubic`), at least
+    /// 2 SMSS, from the base [`Cubic::loss_window`] gives; `cwnd_prior` keeps the window
+    /// it came from (which is returned). Ends HyStart++ (RFC 9406 4.2: a loss during slow start or CSS enters
     /// congestion avoidance) and the current stage.
     fn reduce(&mut self, now: Instant, flight: usize) -> f64 {
         let (cwnd, base) = self.loss_window(now, flight);
@@ -320,6 +362,7 @@ impl CongestionControl for Cubic {
             return;
         }
         self.pre_ack.on_ack(now, self.cwnd as usize, flight);
+        self.used = used;
         let limited = self.cwnd_limited(used);
         if !limited {
             if let (Some(e), Some(prev)) = (self.epoch.as_mut(), previous) {

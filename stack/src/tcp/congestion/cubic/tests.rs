@@ -62,7 +62,8 @@ fn constants_per_rfc9438() {
 
 /// RFC 9438 4.6: on a loss, ssthresh = flight_size * β_cubic (at least 2 SMSS; the
 /// flight taken at most cwnd), cwnd = max(ssthresh, 2 SMSS); W_max (4.7, first loss) =
-/// the window before the reduction.
+/// the window before the reduction. (No ACK has said the sender filled its window
+/// here, so the flight is the base; see the next test for cwnd.)
 #[test]
 fn window_after_loss_is_beta() {
     let cc = after_loss(100);
@@ -114,6 +115,65 @@ fn loss_on_a_stretch_ack_measures_the_window_before_it() {
     cc.on_ack(now + ms(20), MSS, 20 * MSS, 20 * MSS, Some(ms(20)));
     cc.on_congestion_event(now + ms(40), 20 * MSS);
     assert_eq!(cc.ssthresh(), 14 * MSS);
+}
+
+/// RFC 9438 4.6 allows `ssthresh = cwnd * β_cubic` in place of the flight where cwnd
+/// cannot grow while the flight is smaller. A sender that filled its window (the most in
+/// flight over the current window of data within a segment of cwnd) takes ssthresh from
+/// cwnd though the loss is reported with less in flight; one that used 40 segments of a
+/// 70-segment window (application-limited, or held by the peer's window) takes it from
+/// the flight.
+#[test]
+fn ssthresh_from_cwnd_only_when_the_sender_filled_it() {
+    let rtt = ms(20);
+    let mut cc = after_loss(100);
+    let now = T0 + ms(10);
+    // Filled: 69.5 segments' worth of bytes was the most in flight in a 70-segment window.
+    let used = 69 * MSS + MSS / 2;
+    cc.on_ack(now, MSS, 70 * MSS, used, Some(rtt));
+    let cwnd = cc.cwnd;
+    assert!(cwnd > segs(70.0), "congestion avoidance grew the window");
+    cc.on_congestion_event(now + ms(5), 60 * MSS);
+    assert_eq!(cc.ssthresh(), (cwnd * BETA) as usize);
+    assert_eq!(cc.cwnd_prior, cwnd);
+
+    // Not filled: a whole segment short.
+    let mut cc = after_loss(100);
+    cc.on_ack(now, MSS, 69 * MSS, 69 * MSS, Some(rtt));
+    assert_eq!(cc.cwnd, segs(70.0), "no growth without a full window");
+    cc.on_congestion_event(now + ms(5), 60 * MSS);
+    assert_eq!(cc.ssthresh(), (segs(60.0) * BETA) as usize);
+    // Nor when the loss comes on the ACK itself: the flight before it (40 segments) is
+    // the base.
+    let mut cc = after_loss(100);
+    cc.on_ack(now, 10 * MSS, 40 * MSS, 40 * MSS, Some(rtt));
+    cc.on_congestion_event(now, 30 * MSS);
+    assert_eq!(cc.ssthresh(), (segs(40.0) * BETA) as usize);
+}
+
+/// RFC 9438 4.6: an implementation taking ssthresh from cwnd "MUST use other measures
+/// to prevent cwnd from growing when the volume of bytes in flight is smaller than
+/// cwnd". In congestion avoidance an ACK grows the window only if the sender filled it,
+/// so a sender held by a 50-segment peer window keeps a 70-segment cwnd however many
+/// ACKs come. Slow start keeps RFC 7661's half-used rule (its flight trails the window
+/// by the ACKs on their way).
+#[test]
+fn congestion_avoidance_grows_only_a_filled_window() {
+    let rtt = ms(20);
+    let mut cc = after_loss(100);
+    let mut now = T0;
+    for _ in 0..1000 {
+        now += ms(1);
+        cc.on_ack(now, MSS, 50 * MSS, 50 * MSS, Some(rtt));
+    }
+    assert_eq!(cc.cwnd, segs(70.0));
+    round(&mut cc, now, rtt);
+    assert!(cc.cwnd > segs(70.0));
+
+    let mut ss = Cubic::new(MSS);
+    let iw = ss.cwnd;
+    ss.on_ack(T0 + ms(1), MSS, 5 * MSS, 5 * MSS, Some(rtt));
+    assert!(ss.cwnd > iw, "slow start grows a half-used window");
 }
 
 /// RFC 9438 4.7: fast convergence. A loss at a window below the previous W_max sets
