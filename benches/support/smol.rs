@@ -1,6 +1,8 @@
 //! smoltcp to smoltcp over in-memory queues in virtual time, the comparison for
 //! tunstack's `Sim`: two `Interface`s (medium IP, MTU 1500, checksums computed and
 //! verified), each with one TCP socket, frames moved through a `VecDeque` per direction.
+//! Frame buffers are recycled through a pool shared by both ends, as `Sim` recycles
+//! tunstack's, so neither side of the comparison pays an allocation per frame.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -14,16 +16,19 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
 type Queue = Rc<RefCell<VecDeque<Vec<u8>>>>;
+/// Frame buffers done with, for the next frame.
+type Pool = Rc<RefCell<Vec<Vec<u8>>>>;
 
 /// One end of the in-memory link.
 struct QueueDevice {
     rx: Queue,
     tx: Queue,
+    pool: Pool,
     sent: u64,
 }
 
 impl Device for QueueDevice {
-    type RxToken<'a> = RxToken;
+    type RxToken<'a> = RxToken<'a>;
     type TxToken<'a> = TxToken<'a>;
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -33,12 +38,16 @@ impl Device for QueueDevice {
         caps
     }
 
-    fn receive(&mut self, _now: Instant) -> Option<(RxToken, TxToken<'_>)> {
+    fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         let frame = self.rx.borrow_mut().pop_front()?;
         Some((
-            RxToken(frame),
+            RxToken {
+                frame,
+                pool: &self.pool,
+            },
             TxToken {
                 queue: &self.tx,
+                pool: &self.pool,
                 sent: &mut self.sent,
             },
         ))
@@ -47,27 +56,37 @@ impl Device for QueueDevice {
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
         Some(TxToken {
             queue: &self.tx,
+            pool: &self.pool,
             sent: &mut self.sent,
         })
     }
 }
 
-struct RxToken(Vec<u8>);
+struct RxToken<'a> {
+    frame: Vec<u8>,
+    pool: &'a Pool,
+}
 
-impl phy::RxToken for RxToken {
+impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        let r = f(&self.frame);
+        self.pool.borrow_mut().push(self.frame);
+        r
     }
 }
 
 struct TxToken<'a> {
     queue: &'a Queue,
+    pool: &'a Pool,
     sent: &'a mut u64,
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0u8; len];
+        // A recycled buffer keeps its old bytes: smoltcp writes every byte of the `len`
+        // it asked for (headers and payload), so only a longer frame's tail is zeroed.
+        let mut frame = self.pool.borrow_mut().pop().unwrap_or_default();
+        frame.resize(len, 0);
         let r = f(&mut frame);
         self.queue.borrow_mut().push_back(frame);
         *self.sent += 1;
@@ -94,14 +113,17 @@ pub struct SmolOutcome {
 pub fn transfer(total: u64, buffer: usize, chunk: usize, per_frame: bool) -> SmolOutcome {
     let ab: Queue = Rc::default();
     let ba: Queue = Rc::default();
+    let pool: Pool = Rc::default();
     let mut dev_a = QueueDevice {
         rx: Rc::clone(&ba),
         tx: Rc::clone(&ab),
+        pool: Rc::clone(&pool),
         sent: 0,
     };
     let mut dev_b = QueueDevice {
         rx: Rc::clone(&ab),
         tx: Rc::clone(&ba),
+        pool: Rc::clone(&pool),
         sent: 0,
     };
     let mut now = Instant::from_secs(1);
