@@ -27,6 +27,9 @@
 //! smoltcp 0.14 with its default features has no congestion control
 //! (`CongestionControl::None`): its window never shrinks on a loss, which is why it leads
 //! every loss-based algorithm under random loss (its published table was made so too).
+//! Parts 1 and 2 therefore also print a like-for-like table: tunstack's Reno and CUBIC
+//! beside smoltcp's own Reno and CUBIC (its `socket-tcp-reno` and `socket-tcp-cubic`
+//! features), same link, same seed.
 //!
 //! `cargo bench --bench loss_race`; `TUNSTACK_BENCH_ONLY=sim` or `=tun` runs one half,
 //! `=fairness` only the fairness runs;
@@ -61,6 +64,7 @@ mod virt;
 
 use std::time::Instant;
 
+use smoltcp::socket::tcp::CongestionControl as SmolCc;
 use tunstack::tcp::congestion::Algorithm;
 use tunstack::time::Duration;
 
@@ -157,14 +161,16 @@ fn netsim_reference() {
     let buffer = 32 * 1024;
     let cap = Duration::from_secs(600);
     let mut rows = Vec::new();
+    let mut like = Vec::new();
     for (i, &loss) in LOSSES.iter().enumerate() {
         let link = virt::link(loss, 50);
-        let smol = virt::smoltcp(&link, 11, buffer, 10 * MIB, cap);
+        let smol = virt::smoltcp(SmolCc::None, &link, 11, buffer, 10 * MIB, cap);
         let mut row = vec![
             pct(loss),
             format!("{:.0}", SMOL_PUBLISHED[i]),
             cell(&smol, false),
         ];
+        let mut like_row = vec![pct(loss)];
         for &cc in Algorithm::ALL {
             let ours = virt::tunstack(cc, &link, 11, buffer, 10 * MIB, cap);
             row.push(cell(&ours, false));
@@ -172,8 +178,18 @@ fn netsim_reference() {
                 "{:.2}",
                 ours.bytes_per_sec() / smol.bytes_per_sec()
             ));
+            if let Some(theirs) = smol_same(cc) {
+                let theirs = virt::smoltcp(theirs, &link, 11, buffer, 10 * MIB, cap);
+                like_row.push(cell(&theirs, false));
+                like_row.push(cell(&ours, false));
+                like_row.push(format!(
+                    "{:.2}",
+                    ours.bytes_per_sec() / theirs.bytes_per_sec()
+                ));
+            }
         }
         rows.push(row);
+        like.push(like_row);
     }
     let mut head = vec!["loss", "smoltcp published", "smoltcp, our link"];
     let names: Vec<String> = Algorithm::ALL
@@ -182,10 +198,42 @@ fn netsim_reference() {
         .collect();
     head.extend(names.iter().map(String::as_str));
     table(&head, &rows);
+    println!("(* = stopped at the cap; smoltcp runs without congestion control, its default)");
+    println!();
+    like_for_like(&like, false);
+    println!("(took {:.1} s)", t.elapsed().as_secs_f64());
+}
+
+/// smoltcp's algorithm of the same name as `cc`, for the like-for-like tables: smoltcp
+/// 0.14 has Reno and CUBIC (features `socket-tcp-reno`, `socket-tcp-cubic`), no BBR.
+fn smol_same(cc: Algorithm) -> Option<SmolCc> {
+    match cc {
+        Algorithm::Reno => Some(SmolCc::Reno),
+        Algorithm::Cubic => Some(SmolCc::Cubic),
+        _ => None,
+    }
+}
+
+/// Prints a like-for-like table: each loss-based algorithm beside smoltcp's own.
+fn like_for_like(rows: &[Vec<String>], mbit: bool) {
+    let unit = if mbit { "Mbit/s" } else { "B/s" };
     println!(
-        "(* = stopped at the cap; smoltcp runs without congestion control, its default; \
-         took {:.1} s)",
-        t.elapsed().as_secs_f64()
+        "Like for like, {unit}: tunstack's Reno and CUBIC beside smoltcp's (its congestion \
+         control features on), same link and seed"
+    );
+    println!();
+    let first = if mbit { "loss, one-way delay" } else { "loss" };
+    table(
+        &[
+            first,
+            "smoltcp reno",
+            "tunstack reno",
+            "reno / smoltcp reno",
+            "smoltcp cubic",
+            "tunstack cubic",
+            "cubic / smoltcp cubic",
+        ],
+        rows,
     );
 }
 
@@ -200,17 +248,27 @@ fn virtual_grid() {
     let buffer = 256 * 1024;
     let cap = Duration::from_secs(20);
     let mut rows = Vec::new();
+    let mut like = Vec::new();
     for &delay in &DELAYS_MS {
         for &loss in &LOSSES {
             let link = virt::link(loss, delay);
-            let smol = virt::smoltcp(&link, 11, buffer, 16 * MIB, cap);
-            let mut row = vec![format!("{}, {delay} ms", pct(loss)), cell(&smol, true)];
+            let smol = virt::smoltcp(SmolCc::None, &link, 11, buffer, 16 * MIB, cap);
+            let point = format!("{}, {delay} ms", pct(loss));
+            let mut row = vec![point.clone(), cell(&smol, true)];
+            let mut like_row = vec![point];
             for &cc in Algorithm::ALL {
                 let ours = virt::tunstack(cc, &link, 11, buffer, 16 * MIB, cap);
                 row.push(cell(&ours, true));
                 row.push(format!("{:.2}", ours.mbit() / smol.mbit()));
+                if let Some(theirs) = smol_same(cc) {
+                    let theirs = virt::smoltcp(theirs, &link, 11, buffer, 16 * MIB, cap);
+                    like_row.push(cell(&theirs, true));
+                    like_row.push(cell(&ours, true));
+                    like_row.push(format!("{:.2}", ours.mbit() / theirs.mbit()));
+                }
             }
             rows.push(row);
+            like.push(like_row);
         }
     }
     let mut head = vec!["loss, one-way delay", "smoltcp"];
@@ -220,10 +278,10 @@ fn virtual_grid() {
         .collect();
     head.extend(names.iter().map(String::as_str));
     table(&head, &rows);
-    println!(
-        "(* = stopped at the cap; took {:.1} s)",
-        t.elapsed().as_secs_f64()
-    );
+    println!("(* = stopped at the cap)");
+    println!();
+    like_for_like(&like, true);
+    println!("(took {:.1} s)", t.elapsed().as_secs_f64());
 }
 
 fn fairness() {

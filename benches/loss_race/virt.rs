@@ -141,7 +141,13 @@ struct Smol {
 }
 
 impl Smol {
-    fn new(ip: Ipv4Addr, buffer: usize, now: Instant, seed: u64) -> Smol {
+    fn new(
+        ip: Ipv4Addr,
+        buffer: usize,
+        now: Instant,
+        seed: u64,
+        cc: tcp::CongestionControl,
+    ) -> Smol {
         let mut dev = QueueDevice::default();
         let mut config = Config::new(HardwareAddress::Ip);
         config.random_seed = seed;
@@ -155,8 +161,9 @@ impl Smol {
             tcp::SocketBuffer::new(vec![0; buffer]),
         );
         // smoltcp's published netsim table runs without congestion control, its default
-        // without the `socket-tcp-cubic` feature (which the TUN bench turns on): pin it.
-        socket.set_congestion_control(tcp::CongestionControl::None);
+        // without the `socket-tcp-cubic` feature (which the TUN bench turns on); the
+        // like-for-like tables run its Reno and CUBIC.
+        socket.set_congestion_control(cc);
         let mut sockets = SocketSet::new(Vec::new());
         let sock = sockets.add(socket);
         Smol {
@@ -184,9 +191,11 @@ impl Smol {
 }
 
 /// smoltcp A sends `total` bytes to smoltcp B (`buffer`-byte socket buffers, its default
-/// settings, as its netsim test) through the same impairment as [`tunstack`]; the clock
-/// runs from `connect` to the last byte read, or stops at `cap`.
+/// settings, as its netsim test, with congestion control `cc`) through the same
+/// impairment as [`tunstack`]; the clock runs from `connect` to the last byte read, or
+/// stops at `cap`.
 pub fn smoltcp(
+    cc: tcp::CongestionControl,
     link: &ImpairConfig,
     seed: u64,
     buffer: usize,
@@ -195,8 +204,8 @@ pub fn smoltcp(
 ) -> Goodput {
     let start = Instant::from_secs(1);
     let mut now = start;
-    let mut a = Smol::new(A, buffer, now, seed);
-    let mut b = Smol::new(B, buffer, now, seed + 1);
+    let mut a = Smol::new(A, buffer, now, seed, cc);
+    let mut b = Smol::new(B, buffer, now, seed + 1, cc);
     let mut ab = Impairment::new(link.clone(), seed);
     let mut ba = Impairment::new(link.clone(), seed ^ 0x9e37_79b9_7f4a_7c15);
     ab.set_limit(100_000);
