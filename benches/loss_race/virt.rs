@@ -9,7 +9,7 @@ mod smol_queue;
 use smol_queue::{smol_time, QueueDevice};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use tunstack::iface::{IfaceId, InterfaceConfig, Ipv4Cidr};
@@ -179,6 +179,20 @@ impl Smol {
             .poll(smol_time(now), &mut self.dev, &mut self.sockets);
     }
 
+    /// Takes in the waiting frames one at a time, sending what is due after each (as
+    /// when segments arrive one by one), then polls as usual.
+    fn poll_per_frame(&mut self, now: Instant) {
+        let t = smol_time(now);
+        while self
+            .iface
+            .poll_ingress_single(t, &mut self.dev, &mut self.sockets)
+            != PollIngressSingleResult::None
+        {
+            self.iface.poll_egress(t, &mut self.dev, &mut self.sockets);
+        }
+        self.poll(now);
+    }
+
     fn socket(&mut self) -> &mut tcp::Socket<'static> {
         self.sockets.get_mut::<tcp::Socket>(self.sock)
     }
@@ -194,8 +208,16 @@ impl Smol {
 /// settings, as its netsim test, with congestion control `cc`) through the same
 /// impairment as [`tunstack`]; the clock runs from `connect` to the last byte read, or
 /// stops at `cap`.
+///
+/// smoltcp decides about ACKs once per `poll`: frames that arrive at the same virtual
+/// instant (a window's burst, after the link's delay) get one ACK between them. Its Reno
+/// and CUBIC grow cwnd by at most one MSS per ACK in slow start, so that starves them.
+/// With `per_frame` the receiver takes its frames in one at a time
+/// ([`Smol::poll_per_frame`]) and its delayed-ACK rule acknowledges every second
+/// segment, as tunstack's receiver does.
 pub fn smoltcp(
     cc: tcp::CongestionControl,
+    per_frame: bool,
     link: &ImpairConfig,
     seed: u64,
     buffer: usize,
@@ -231,7 +253,11 @@ pub fn smoltcp(
             }
         }
         a.poll(now);
-        b.poll(now);
+        if per_frame {
+            b.poll_per_frame(now);
+        } else {
+            b.poll(now);
+        }
         let s = b.socket();
         while s.can_recv() {
             match s.recv_slice(&mut buf) {
