@@ -80,6 +80,22 @@ fn has_series(svg: &str, id: &str, drawn: bool) {
     );
 }
 
+/// Whether `dir` holds the whole trace of the connection from `remote`: it parses, and
+/// its last line says the connection closed.
+fn download_closed(dir: &Path, remote: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| match trace::read(&e.path()) {
+        Ok(lines) => {
+            matches!(lines.first(), Some(TraceLine::Conn { remote: r, .. }) if r.to_string() == remote)
+                && lines.last() == Some(&TraceLine::Closed)
+        }
+        // A file still being written may end in half a line.
+        Err(_) => false,
+    })
+}
+
 /// `tunstack up --trace DIR --loss 2% --seed 7`, a 4 MiB curl download, then stop: every
 /// connection's trace file parses, the download's ends closed, nothing was lost, and the
 /// retransmissions in all traces, counted in wire segments, are exactly the stack's
@@ -126,6 +142,18 @@ fn trace_under_loss_matches_the_counters_and_plots() {
         ],
     );
     assert_eq!(sha256(&out), sha256(&www.0.join("four.bin")));
+    // curl is done once it has the body; the stack's side closes after curl's FIN, and
+    // under 2% loss its own FIN or the ACK of it may need a retransmission (200 ms and
+    // more). A trace file is written out whole when its connection closes: wait for the
+    // download's before stopping the stack, which would otherwise cut it short.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !download_closed(&traces.0, "10.77.0.1:45680") {
+        assert!(
+            Instant::now() < deadline,
+            "the download's connection did not close within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let (ok, lines) = t.stop();
     assert!(ok, "{lines:?}");
     let retrans_segs = support::counter(&lines, "TcpRetransSegs").expect("TcpRetransSegs");
