@@ -180,15 +180,7 @@ fn netsim_reference() {
                 ours.bytes_per_sec() / smol.bytes_per_sec()
             ));
             if let Some(theirs) = smol_same(cc) {
-                let theirs = virt::smoltcp(
-                    theirs,
-                    std::env::var("PF").is_ok(),
-                    &link,
-                    11,
-                    buffer,
-                    10 * MIB,
-                    cap,
-                );
+                let theirs = virt::smoltcp(theirs, true, &link, 11, buffer, 10 * MIB, cap);
                 like_row.push(cell(&theirs, false));
                 like_row.push(cell(&ours, false));
                 like_row.push(format!(
@@ -273,15 +265,7 @@ fn virtual_grid() {
                 row.push(cell(&ours, true));
                 row.push(format!("{:.2}", ours.mbit() / smol.mbit()));
                 if let Some(theirs) = smol_same(cc) {
-                    let theirs = virt::smoltcp(
-                        theirs,
-                        std::env::var("PF").is_ok(),
-                        &link,
-                        11,
-                        buffer,
-                        16 * MIB,
-                        cap,
-                    );
+                    let theirs = virt::smoltcp(theirs, true, &link, 11, buffer, 16 * MIB, cap);
                     like_row.push(cell(&theirs, true));
                     like_row.push(cell(&ours, true));
                     like_row.push(format!("{:.2}", ours.mbit() / theirs.mbit()));
