@@ -181,12 +181,7 @@ fn netsim_reference() {
             ));
             if let Some(theirs) = smol_same(cc) {
                 let theirs = virt::smoltcp(theirs, true, &link, 11, buffer, 10 * MIB, cap);
-                like_row.push(cell(&theirs, false));
-                like_row.push(cell(&ours, false));
-                like_row.push(format!(
-                    "{:.2}",
-                    ours.bytes_per_sec() / theirs.bytes_per_sec()
-                ));
+                like_row.extend(like_cells(&theirs, &ours, false));
             }
         }
         rows.push(row);
@@ -216,6 +211,16 @@ fn smol_same(cc: Algorithm) -> Option<SmolCc> {
         Algorithm::Cubic => Some(SmolCc::Cubic),
         _ => None,
     }
+}
+
+/// A like-for-like row's cells for one algorithm: smoltcp's goodput, tunstack's, and
+/// tunstack's over smoltcp's.
+fn like_cells(theirs: &virt::Goodput, ours: &virt::Goodput, mbit: bool) -> [String; 3] {
+    [
+        cell(theirs, mbit),
+        cell(ours, mbit),
+        format!("{:.2}", ours.bytes_per_sec() / theirs.bytes_per_sec()),
+    ]
 }
 
 /// Prints a like-for-like table: each loss-based algorithm beside smoltcp's own.
@@ -266,9 +271,7 @@ fn virtual_grid() {
                 row.push(format!("{:.2}", ours.mbit() / smol.mbit()));
                 if let Some(theirs) = smol_same(cc) {
                     let theirs = virt::smoltcp(theirs, true, &link, 11, buffer, 16 * MIB, cap);
-                    like_row.push(cell(&theirs, true));
-                    like_row.push(cell(&ours, true));
-                    like_row.push(format!("{:.2}", ours.mbit() / theirs.mbit()));
+                    like_row.extend(like_cells(&theirs, &ours, true));
                 }
             }
             rows.push(row);

@@ -59,8 +59,16 @@ impl WindowUse {
     /// and not by the flight before each ACK, a batch of ACKs reads as cwnd-limited from
     /// its first ACK to its last when the sender filled its window before the batch.
     pub fn filled(&self, cwnd: usize, smss: usize) -> bool {
-        self.most + smss > cwnd
+        fills(self.most, cwnd, smss)
     }
+}
+
+/// Whether a sender that had at most `used` bytes in flight filled a window of `cwnd`:
+/// `used` came within one segment (`smss`) of it, since a sender sends whole segments
+/// (a window of 10.9 segments carries 10). [`WindowUse::filled`] for BBR's
+/// C.is_cwnd_limited; CUBIC's congestion avoidance and its ssthresh base (RFC 9438 4.6).
+pub fn fills(used: usize, cwnd: usize, smss: usize) -> bool {
+    used.saturating_add(smss) > cwnd
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use super::hystart::HyStart;
 use super::reno::slow_start_growth;
 use super::{clamp_mss, initial_window, CongestionControl, PreAck, MAX_CWND};
+use crate::tcp::window_use::fills;
 use crate::time::{Duration, Instant};
 
 const LOG: &str = "tunstack::tcp";
@@ -164,19 +165,14 @@ impl Cubic {
         if (self.cwnd as usize) < self.ssthresh {
             used as f64 >= self.cwnd / 2.0
         } else {
-            self.filled_by(used, self.cwnd)
+            fills(used, self.cwnd as usize, self.smss)
         }
     }
 
     /// Whether the sender filled `cwnd` at the last ACK: the most it had in flight over
-    /// its current window of data came within one SMSS of it (it sends whole segments,
-    /// so a window of 10.9 segments carries 10).
+    /// its current window of data came within one SMSS of it ([`fills`]).
     fn filled(&self, cwnd: f64) -> bool {
-        self.filled_by(self.used, cwnd)
-    }
-
-    fn filled_by(&self, used: usize, cwnd: f64) -> bool {
-        used.saturating_add(self.smss) as f64 > cwnd
+        fills(self.used, cwnd as usize, self.smss)
     }
 
     /// The window a loss signalled at `now` with `flight` is measured against:
