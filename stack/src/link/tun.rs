@@ -343,6 +343,21 @@ impl DeviceTx {
     }
 }
 
+#[cfg(test)]
+impl DeviceTx {
+    /// A writer onto any descriptor (a pipe, in tests) named `name`: frames are written
+    /// as they are, with no offload header, as to a TUN device opened without one.
+    pub(crate) fn on_fd(fd: OwnedFd, name: &str) -> DeviceTx {
+        DeviceTx {
+            fd,
+            name: name.to_string(),
+            vnet: false,
+            tso6: false,
+            link_hl: 0,
+        }
+    }
+}
+
 /// What writing a frame needs to know of its device.
 struct TxInfo<'a> {
     name: &'a str,

@@ -19,6 +19,13 @@
 //! * **One lock per turn each way**: the runtime appends a turn's frames under one lock
 //!   and signals the thread only when it sleeps; the thread takes everything queued at
 //!   once and gives the buffers back under one lock.
+//! * **Room while it writes**: a runtime waiting for room is told of it every
+//!   [`ROOM_STEP`] of the bound written, not only once the whole batch is, so it builds
+//!   the next frames while the thread still writes these. Told only at the end of a
+//!   batch, the runtime filled the queue, waited for the thread to write all of it, and
+//!   the thread then waited for the runtime: on a `--no-offload` send to the kernel
+//!   (`cargo bench --bench tcp_throughput`, X -> kernel, three runs of three each way
+//!   in turn) 7.65, 7.69 and 7.69 Gbit/s became 8.75, 8.37 and 8.37.
 //! * **Small turns stay inline**: a turn with at most [`INLINE_FRAMES`] frames for a
 //!   thread that holds none writes them itself (nothing handed over can be overtaken).
 //! * **Errors**: a write error other than a full queue (which drops the frame, as
@@ -47,6 +54,12 @@ pub(super) const QUEUE_BYTES: usize = 1 << 20;
 /// hand writes them itself: an ACK or a request's answer then costs no hand-off between
 /// threads (a wake-up and a context switch), while bulk sending goes to the thread.
 pub(super) const INLINE_FRAMES: usize = 4;
+
+/// How often, as a fraction of the bound, the writer thread gives room back to a runtime
+/// waiting for it while it writes a batch: every eighth (128 KiB, about 90 wire frames,
+/// at the default bound). Every 16-32 frames measured slower (more wake-ups), every
+/// 64-256 the same.
+const ROOM_STEP: usize = 8;
 
 /// A frame and its offload header, as the device takes it.
 pub(super) type Frame = (Vec<u8>, VirtioNetHdr);
@@ -113,7 +126,7 @@ impl Writer {
             .name(format!("tstx-{}", tx.name()))
             .spawn(move || {
                 let _ended = Ended(&q);
-                write_loop(&q, &mut tx);
+                write_loop(&q, &mut tx, bound.max(1));
             })?;
         Ok(Writer {
             queue,
@@ -214,8 +227,11 @@ impl Drop for Ended<'_> {
 }
 
 /// The writer thread: takes everything queued, writes it outside the lock, gives the
-/// buffers back; sleeps when there is nothing; exits when stopped and drained.
-fn write_loop(q: &Queue, tx: &mut DeviceTx) {
+/// buffers back; sleeps when there is nothing; exits when stopped and drained. A runtime
+/// waiting for room (more than `bound` bytes handed over) hears of it every
+/// `bound / ROOM_STEP` bytes written.
+fn write_loop(q: &Queue, tx: &mut DeviceTx, bound: usize) {
+    let step = (bound / ROOM_STEP).max(1);
     let mut batch: VecDeque<Frame> = VecDeque::new();
     let mut written: Vec<Vec<u8>> = Vec::new();
     let mut failed: Option<io::Error> = None;
@@ -241,6 +257,14 @@ fn write_loop(q: &Queue, tx: &mut DeviceTx) {
             }
             freed += frame.len();
             written.push(frame);
+            if freed >= step {
+                let mut st = q.lock();
+                st.bytes -= freed;
+                freed = 0;
+                if st.waiting {
+                    q.room.notify_one();
+                }
+            }
         }
         st = q.lock();
         st.bytes -= freed;
@@ -334,4 +358,71 @@ pub(super) fn writers_for(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A pipe whose kernel buffer holds one page: (read end, write end).
+    fn small_pipe() -> (std::fs::File, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just created and are owned by nobody else.
+        let (r, w) = unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                OwnedFd::from_raw_fd(fds[1]),
+            )
+        };
+        // SAFETY: F_SETPIPE_SZ on a pipe descriptor we own; the kernel rounds up to a page.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+        (r, w)
+    }
+
+    /// The runtime is given room while the thread is still writing a batch (every
+    /// `bound / ROOM_STEP` bytes), not only once all of it is written: with the device
+    /// stalled four frames into a full batch of sixteen, a hand-over that waits for room
+    /// returns, the rest of the batch still unwritten.
+    #[test]
+    fn room_is_given_back_while_a_batch_is_written() {
+        const FRAME: usize = 1024;
+        let bound = 16 * FRAME; // room every 2 frames written
+        let (device, fd) = small_pipe();
+        let writer = Arc::new(Writer::spawn(DeviceTx::on_fd(fd, "pipe"), bound).expect("spawn"));
+        // Declared after the writer, so dropped first if an assertion fails: the thread's
+        // stalled write then fails and the writer's drop can join it.
+        let mut device = device;
+        let frame = |b: u8| (vec![b; FRAME], VirtioNetHdr::NONE);
+        // A full batch: the thread takes all 16 and stalls when the pipe holds 4.
+        let mut batch: Vec<Frame> = (0..16).map(frame).collect();
+        writer.push(&mut batch).expect("push");
+        // One more frame finds the bound reached and waits for room.
+        let (done_tx, done_rx) = mpsc::channel();
+        let w = Arc::clone(&writer);
+        std::thread::spawn(move || {
+            let mut more = vec![frame(16)];
+            let r = w.push(&mut more);
+            let _ = done_tx.send(r.is_ok());
+        });
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(10)),
+            Ok(true),
+            "no room given back while the device held the batch's fifth frame"
+        );
+        // Everything arrives, in order.
+        let mut got = vec![0u8; 17 * FRAME];
+        device.read_exact(&mut got).expect("read");
+        for (i, chunk) in got.chunks(FRAME).enumerate() {
+            assert!(
+                chunk.iter().all(|&b| b == i as u8),
+                "frame {i} out of order"
+            );
+        }
+    }
 }
