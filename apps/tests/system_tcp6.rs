@@ -257,12 +257,15 @@ fn ss_lists_an_ipv6_connection() {
     let (row, info) = loop {
         let out = ns.exec_ok(env!("CARGO_BIN_EXE_tunstack"), &["ss", "fd00:77::2"]);
         let lines: Vec<&str> = out.lines().collect();
-        if let Some(i) = lines.iter().position(|l| l.contains(&peer)) {
+        // The first look may catch the handshake (SYN-RECV): look again until the
+        // connection is established or the deadline passes.
+        let found = lines.iter().position(|l| l.contains(&peer));
+        if let Some(i) = found.filter(|&i| lines[i].starts_with("ESTAB")) {
             break (lines[i].to_string(), lines[i + 1].to_string());
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no row for {peer}:\n{out}"
+            "no established row for {peer}:\n{out}"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
