@@ -368,8 +368,8 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    /// A pipe whose kernel buffer holds one page: (read end, write end).
-    fn small_pipe() -> (std::fs::File, OwnedFd) {
+    /// A pipe whose kernel buffer holds one page: (read end, write end, its size).
+    fn small_pipe() -> (std::fs::File, OwnedFd, usize) {
         let mut fds = [0; 2];
         // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
@@ -380,9 +380,11 @@ mod tests {
                 OwnedFd::from_raw_fd(fds[1]),
             )
         };
-        // SAFETY: F_SETPIPE_SZ on a pipe descriptor we own; the kernel rounds up to a page.
-        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
-        (r, w)
+        // SAFETY: F_SETPIPE_SZ on a pipe descriptor we own; the kernel rounds up to a
+        // page and returns the size it set.
+        let size = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+        assert!(size > 0, "F_SETPIPE_SZ: {}", io::Error::last_os_error());
+        (r, w, size as usize)
     }
 
     /// The runtime is given room while the thread is still writing a batch (every
@@ -391,14 +393,15 @@ mod tests {
     /// returns, the rest of the batch still unwritten.
     #[test]
     fn room_is_given_back_while_a_batch_is_written() {
-        const FRAME: usize = 1024;
-        let bound = 16 * FRAME; // room every 2 frames written
-        let (device, fd) = small_pipe();
+        let (device, fd, pipe) = small_pipe();
+        // The pipe holds four frames, the bound sixteen: room comes every two written.
+        let frame_len = pipe / 4;
+        let bound = 16 * frame_len;
         let writer = Arc::new(Writer::spawn(DeviceTx::on_fd(fd, "pipe"), bound).expect("spawn"));
         // Declared after the writer, so dropped first if an assertion fails: the thread's
         // stalled write then fails and the writer's drop can join it.
         let mut device = device;
-        let frame = |b: u8| (vec![b; FRAME], VirtioNetHdr::NONE);
+        let frame = move |b: u8| (vec![b; frame_len], VirtioNetHdr::NONE);
         // A full batch: the thread takes all 16 and stalls when the pipe holds 4.
         let mut batch: Vec<Frame> = (0..16).map(frame).collect();
         writer.push(&mut batch).expect("push");
@@ -416,9 +419,9 @@ mod tests {
             "no room given back while the device held the batch's fifth frame"
         );
         // Everything arrives, in order.
-        let mut got = vec![0u8; 17 * FRAME];
+        let mut got = vec![0u8; 17 * frame_len];
         device.read_exact(&mut got).expect("read");
-        for (i, chunk) in got.chunks(FRAME).enumerate() {
+        for (i, chunk) in got.chunks(frame_len).enumerate() {
             assert!(
                 chunk.iter().all(|&b| b == i as u8),
                 "frame {i} out of order"
