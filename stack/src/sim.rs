@@ -27,6 +27,8 @@ pub struct Sim {
     pub now: Instant,
     /// Frames carried A to B and B to A (after impairment).
     pub delivered: (u64, u64),
+    /// The frames due in one step, handed over as a batch (kept for its allocation).
+    batch: Vec<Vec<u8>>,
 }
 
 impl Sim {
@@ -55,6 +57,7 @@ impl Sim {
             ba,
             now: Instant::from_secs(1),
             delivered: (0, 0),
+            batch: Vec::new(),
         }
     }
 
@@ -69,19 +72,38 @@ impl Sim {
         while let Some(t) = self.b.poll_transmit() {
             self.ba.push_owned(now, t.frame);
         }
-        // A frame's buffer goes back to the stack that sent it, as the runtime hands it
-        // back after the device send: the sender of a bulk transfer reuses its buffers
-        // instead of allocating one per segment while the receiver's pool overflows.
+        // The frames due now are handed over as one batch, as the runtime hands over a
+        // turn's frames (`Stack::receive_batch`, which merges runs of in-order TCP
+        // segments). A frame's buffer then goes back to the stack that sent it, as the
+        // runtime hands it back after the device send: the sender of a bulk transfer
+        // reuses its buffers instead of allocating one per segment while the receiver's
+        // pool overflows.
         while let Some(f) = self.ab.pop(now) {
-            self.b.receive(now, self.ib, &f);
-            self.a.recycle(f);
-            self.delivered.0 += 1;
+            self.batch.push(f);
+        }
+        if !self.batch.is_empty() {
+            let ib = self.ib;
+            let none = crate::wire::virtio::VirtioNetHdr::NONE;
+            self.b
+                .receive_batch(now, self.batch.iter().map(|f| (ib, &f[..], none)));
+            self.delivered.0 += self.batch.len() as u64;
+            for f in self.batch.drain(..) {
+                self.a.recycle(f);
+            }
             busy = true;
         }
         while let Some(f) = self.ba.pop(now) {
-            self.a.receive(now, self.ia, &f);
-            self.b.recycle(f);
-            self.delivered.1 += 1;
+            self.batch.push(f);
+        }
+        if !self.batch.is_empty() {
+            let ia = self.ia;
+            let none = crate::wire::virtio::VirtioNetHdr::NONE;
+            self.a
+                .receive_batch(now, self.batch.iter().map(|f| (ia, &f[..], none)));
+            self.delivered.1 += self.batch.len() as u64;
+            for f in self.batch.drain(..) {
+                self.b.recycle(f);
+            }
             busy = true;
         }
         if self.a.poll_at().is_some_and(|t| t <= now) {

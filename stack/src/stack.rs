@@ -16,6 +16,7 @@
 
 mod echo6;
 mod ethernet;
+mod gro;
 mod icmp;
 mod icmp6;
 mod ip6_fwd;
@@ -36,6 +37,8 @@ mod tests;
 mod tests_csum;
 #[cfg(test)]
 mod tests_fwd6;
+#[cfg(test)]
+mod tests_gro;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
@@ -189,6 +192,10 @@ pub struct Stack {
     /// While [`Stack::receive_offload`] hands on a TCP segment whose checksum the device
     /// vouches for: the wire segments it stands for.
     rx_offload: Option<u64>,
+    /// Receive coalescing (`stack/gro.rs`): whether frames come in a batch
+    /// ([`Stack::receive_batch`]), and the run of in-order segments merged so far.
+    gro_on: bool,
+    gro: Option<gro::GroRun>,
     /// Frames a connection generated in one dispatch, on their way to `ip_output`
     /// (kept to reuse its allocation).
     tcp_out: Vec<(Vec<u8>, VirtioNetHdr)>,
@@ -222,6 +229,8 @@ impl Stack {
             last_now: Instant::ZERO,
             frame_pool: Vec::new(),
             rx_offload: None,
+            gro_on: false,
+            gro: None,
             tcp_out: Vec::new(),
             reasm: Reassembler::new(config.reassembly),
             ident: IdentGenerator::new(&mut rng),
@@ -331,6 +340,9 @@ impl Stack {
         let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
             return;
         };
+        if self.gro.is_some() && !gro::may_carry_tcp(frame, medium) {
+            self.gro_flush(now);
+        }
         let link_hl = medium.header_len();
         let packet = frame.get(link_hl..).unwrap_or(&[]);
         let ipv6 = packet.first().is_some_and(|b| b >> 4 == 6);
@@ -401,6 +413,9 @@ impl Stack {
         let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
             return;
         };
+        if self.gro.is_some() && !gro::may_carry_tcp(frame, medium) {
+            self.gro_flush(now);
+        }
         if medium == Medium::Ethernet {
             self.last_now = now;
             self.eth_receive(now, iface, frame);

@@ -325,6 +325,13 @@ counters! {
     /// Frames dropped because their virtio-net header did not fit the packet (a checksum
     /// offset outside it, segmentation of a kind never asked for, ...).
     tun_vnet_hdr_errors => "TunVnetHdrErrors",
+    // Receive coalescing (`stack/gro.rs`), tunstack's own as Linux's GRO counts are not
+    // in nstat either.
+    /// Runs of two or more in-order TCP segments that TCP took as one (each run counts
+    /// once here).
+    gro_runs => "TunstackGroRuns",
+    /// The segments those runs held (every one also counts in TcpInSegs).
+    gro_segs => "TunstackGroSegs",
 }
 
 impl Stats {

@@ -696,8 +696,15 @@ pub(super) fn turn(
     for frame in io.sent.drain(..) {
         core.recycle(frame);
     }
-    for (iface, buf, n, hdr) in io.rx.drain(..) {
-        core.receive_offload(now, iface, &buf[..n], &hdr);
+    // One batch: runs of in-order TCP segments among the turn's frames are taken as one
+    // (`Stack::receive_batch`, `stack/gro.rs`).
+    core.receive_batch(
+        now,
+        io.rx
+            .iter()
+            .map(|(iface, buf, n, hdr)| (*iface, &buf[..*n], *hdr)),
+    );
+    for (_, buf, _, _) in io.rx.drain(..) {
         io.spare.push(buf);
     }
     if core.poll_at().is_some_and(|t| t <= now) {

@@ -382,6 +382,15 @@ impl Stack {
         };
         let local = SocketAddr::new(dst, seg.dst_port);
         let remote = SocketAddr::new(src, seg.src_port);
+        if self.gro.is_some() {
+            // In a batch, a segment that continues the merged run joins it (`gro.rs`);
+            // any other ends it, so TCP takes the run before this segment.
+            if let super::gro::Offer::Taken =
+                self.gro_offer(now, src, dst, payload, seg, &local, &remote)
+            {
+                return;
+            }
+        }
         let staged = match self.rx_offload {
             Some(_) => None,
             None => match self.tcp_verify(src, dst, payload, seg, &local, &remote) {
@@ -389,6 +398,11 @@ impl Stack {
                 Err(()) => return,
             },
         };
+        if let Some(idx) = staged.filter(|_| !broadcast) {
+            if self.gro_start(idx, seg, local, remote) {
+                return;
+            }
+        }
         self.tcp_input_verified(now, seg, local, remote, broadcast, staged);
         if let Some(idx) = staged {
             self.tcp_unstage(idx);
@@ -517,6 +531,39 @@ impl Stack {
                 }
             }
         }
+        tcp.mark_dirty(idx);
+        tcp.sync_time_wait(idx, stats);
+    }
+
+    /// TCP takes a merged run of `segs` in-order segments (`gro.rs`) for connection `idx`:
+    /// `seg` the first one's header, their `len` bytes staged in its receive buffer, each
+    /// segment `seg_size` long but the last.
+    pub(super) fn tcp_segment_in_place(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        seg: &TcpRepr<'_>,
+        (len, seg_size, segs): (usize, usize, u32),
+    ) {
+        let Stack { tcp, stats, .. } = self;
+        let msl = tcp.cfg.msl;
+        let challenge = &mut tcp.challenge;
+        let Some(conn) = tcp
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_mut())
+        else {
+            return;
+        };
+        let before = conn.state();
+        let mut ok = || challenge.take(now);
+        let mut ctx = InputCtx {
+            stats,
+            challenge_ok: &mut ok,
+            msl,
+        };
+        conn.on_segment_in_place(now, seg, len, seg_size, segs, &mut ctx);
+        count_transition(stats, before, conn.state());
         tcp.mark_dirty(idx);
         tcp.sync_time_wait(idx, stats);
     }

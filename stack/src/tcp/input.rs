@@ -63,7 +63,31 @@ impl Connection {
         match self.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.on_segment_syn_sent(now, seg, ctx),
-            _ => self.on_segment_synchronized(now, seg, ctx),
+            _ => self.on_segment_synchronized(now, seg, Text::Bytes(seg.payload), ctx),
+        }
+        self.trace_input(now, seg);
+    }
+
+    /// Processes a run of `segs` in-order segments merged into one (the core's receive
+    /// coalescing, `stack/gro.rs`): `seg` is the first one's header, and their `len`
+    /// bytes of text are already in the receive buffer, staged where the next in-order
+    /// bytes go ([`RecvBuffer::extend_staged`](super::recv::RecvBuffer::extend_staged)),
+    /// every segment `seg_size` long but the last, which may be shorter. The steps see
+    /// one segment of that length, as they see a super-segment from an offloading
+    /// device; the ACK policy counts the segments it held.
+    pub(crate) fn on_segment_in_place(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        len: usize,
+        seg_size: usize,
+        segs: u32,
+        ctx: &mut InputCtx<'_>,
+    ) {
+        self.stats.segs_in += u64::from(segs);
+        match self.state {
+            State::Closed | State::Listen | State::SynSent => {}
+            _ => self.on_segment_synchronized(now, seg, Text::InPlace(len, seg_size), ctx),
         }
         self.trace_input(now, seg);
     }
@@ -147,8 +171,14 @@ impl Connection {
     /// RFC 9293 3.10.7.4: every state after SYN-SENT. The segment goes through the
     /// RFC's steps in its order; a step that drops the segment (or answers it and is
     /// done) breaks out of the list.
-    fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputCtx<'_>) {
-        let mut seg = Segment::new(seg, self.opts.snd_wscale);
+    fn on_segment_synchronized(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        text: Text<'_>,
+        ctx: &mut InputCtx<'_>,
+    ) {
+        let mut seg = Segment::new(seg, text, self.opts.snd_wscale);
         let _ = self.segment_arrives(now, &mut seg, ctx);
     }
 
@@ -280,17 +310,17 @@ impl Connection {
             self.timers
                 .set(Timer::TimeWait, now + ctx.msl.saturating_mul(2));
         }
-        let payload = seg.payload;
-        if !rst && self.opts.sack && !payload.is_empty() && seq + payload.len() <= self.rcv_nxt {
+        let text_len = seg.text.len();
+        if !rst && self.opts.sack && text_len > 0 && seq + text_len <= self.rcv_nxt {
             // RFC 2883 section 4: data wholly below RCV.NXT is a duplicate; the ACK
             // reports it in a D-SACK block.
-            self.dsack = Some((seq, seq + payload.len()));
+            self.dsack = Some((seq, seq + text_len));
         }
         if !rst {
             // Answer, but a segment without data gets at most one answer per 500 ms:
             // two stacks that disagree about each other's sequence numbers would
             // otherwise trade ACKs forever (Linux's tcp_invalid_ratelimit).
-            let pure = payload.is_empty() && !seg.has(TcpFlags::FIN);
+            let pure = text_len == 0 && !seg.has(TcpFlags::FIN);
             let limited = pure
                 && self
                     .last_oow_ack
@@ -315,7 +345,7 @@ impl Connection {
         if !zero_window_at_edge {
             return ControlFlow::Break(());
         }
-        seg.payload = &[];
+        seg.text = Text::Bytes(&[]);
         seg.flags.remove(TcpFlags::FIN);
         ControlFlow::Continue(())
     }
@@ -443,15 +473,15 @@ impl Connection {
     /// received after CLOSE is called, its TCP SHOULD send a RST to show that data was
     /// lost"; Linux's TCPAbortOnData).
     fn seventh_process_text(&mut self, now: Instant, seg: &Segment<'_, '_>) -> ControlFlow<()> {
-        let (seq, payload) = (seg.seq(), seg.payload);
-        if self.orphaned() && self.state.can_receive() && seq + payload.len() > self.rcv_nxt {
+        let (seq, text) = (seg.seq(), seg.text);
+        if self.orphaned() && self.state.can_receive() && seq + text.len() > self.rcv_nxt {
             log::debug!(target: LOG, "{} -> {}: data after close, resetting", self.local, self.remote);
             self.send_rst = true;
             self.enter_closed(Some(ConnError::Aborted), now);
             return ControlFlow::Break(());
         }
-        if !payload.is_empty() && self.state.can_receive() {
-            self.take_data(now, seq, payload);
+        if text.len() > 0 && self.state.can_receive() {
+            self.take_data(now, seq, text);
             self.rcv_rtt_sample(now, seg);
         }
         ControlFlow::Continue(())
@@ -461,7 +491,7 @@ impl Connection {
     /// the TSecr of a full-sized data segment against our timestamp clock (RFC 7323
     /// 4.1), as Linux's `tcp_rcv_rtt_measure_ts`.
     fn rcv_rtt_sample(&mut self, now: Instant, seg: &Segment<'_, '_>) {
-        if !self.recv_autotunes() || seg.payload.len() < self.full_sized() {
+        if !self.recv_autotunes() || seg.text.len() < self.full_sized() {
             return;
         }
         let Some(tsecr) = seg.repr.timestamp.as_ref().map(|t| t.tsecr) else {
@@ -483,7 +513,7 @@ impl Connection {
     /// missing data is out of order: an immediate duplicate ACK (RFC 5681 4.2).
     fn eighth_check_fin(&mut self, now: Instant, seg: &Segment<'_, '_>, ctx: &mut InputCtx<'_>) {
         if seg.has(TcpFlags::FIN) && self.fin_seq.is_none() {
-            let fin = seg.seq() + seg.payload.len();
+            let fin = seg.seq() + seg.text.len();
             self.fin_seq = Some(fin);
             if fin > self.rcv_nxt {
                 self.ack_now = true;
@@ -629,7 +659,26 @@ impl Connection {
     /// RFC 9293 3.10.7.4 "seventh": take in-window data; ACK policy per RFC 5681 4.2 and
     /// RFC 1122 4.2.3.2 (every second full segment, at once when out of order or when a
     /// hole is filled).
-    fn take_data(&mut self, _now: Instant, seq: SeqNum, payload: &[u8]) {
+    fn take_data(&mut self, _now: Instant, seq: SeqNum, text: Text<'_>) {
+        let payload = match text {
+            Text::Bytes(payload) => payload,
+            Text::InPlace(len, seg_size) => {
+                // Staged at RCV.NXT with nothing held out of order, within the window
+                // (`RecvBuffer::stage`'s conditions, which nothing since has changed):
+                // in order, all of it taken.
+                let advanced = self.recv_buf.take_staged(len);
+                debug_assert_eq!((seq, advanced), (self.rcv_nxt, len));
+                self.rcv_nxt += advanced;
+                self.stats.bytes_received += advanced as u64;
+                // Counted as the segments would be one by one: each but the last
+                // `seg_size` long.
+                let full = self.full_sized().max(1);
+                let each = seg_size.max(1);
+                let count = (advanced / each) * (each / full) + (advanced % each) / full;
+                self.count_full_segments(count);
+                return;
+            }
+        };
         // Trim what lies before RCV.NXT.
         let (offset, data) = if seq < self.rcv_nxt {
             let skip = self.rcv_nxt.since(seq);
@@ -664,23 +713,27 @@ impl Connection {
             // A super-segment from an offloading device counts as the full-sized
             // segments it stands for, so RFC 5681 4.2's "at least every second
             // full-sized segment" holds for the run: it is ACKed at once, as a whole.
-            let full = self.full_sized().max(1);
-            self.unacked_segs = self
-                .unacked_segs
-                .saturating_add((data.len() / full).min(u32::MAX as usize) as u32);
-            if self.unacked_segs >= 2 {
-                // Due, but with the rest of the batch: RFC 5681 4.2 asks for an ACK
-                // for at least every second full-sized segment; a batch of in-order
-                // segments taken in one turn gets one ACK that covers it (a stretch
-                // ACK, as Linux's GRO receiver sends; our sender, and Linux's, count
-                // the bytes it acknowledges, so slow start does not starve: RFC 3465 2.2,
-                // RFC 9406 4.2).
-                self.ack_batch = true;
-            }
+            self.count_full_segments(data.len() / self.full_sized().max(1));
         }
         if advanced == 0 && offset == 0 {
             // Nothing fit (zero window): ACK so the peer learns the window.
             self.ack_now = true;
+        }
+    }
+
+    /// RFC 5681 4.2's ACK policy for `n` full-sized segments taken in order (nothing
+    /// held out of order): from the second one not yet ACKed, an ACK is due.
+    fn count_full_segments(&mut self, n: usize) {
+        self.unacked_segs = self
+            .unacked_segs
+            .saturating_add(n.min(u32::MAX as usize) as u32);
+        if self.unacked_segs >= 2 {
+            // Due, but with the rest of the batch: RFC 5681 4.2 asks for an ACK for at
+            // least every second full-sized segment; a batch of in-order segments taken
+            // in one turn gets one ACK that covers it (a stretch ACK, as Linux's GRO
+            // receiver sends; our sender, and Linux's, count the bytes it acknowledges,
+            // so slow start does not starve: RFC 3465 2.2, RFC 9406 4.2).
+            self.ack_batch = true;
         }
     }
 
@@ -728,23 +781,40 @@ pub(crate) struct Segment<'r, 'a> {
     /// The control bits, as trimmed.
     flags: TcpFlags,
     /// The text, as trimmed.
-    payload: &'a [u8],
+    text: Text<'a>,
     /// SEG.LEN: the payload plus one for SYN and one for FIN.
     len: usize,
     /// RFC 7323 2.2: the window of a segment with SYN is never scaled.
     wnd_shift: u8,
 }
 
+/// A segment's text: its bytes, or a length whose bytes the core already put in the
+/// receive buffer (a merged run of segments, `Connection::on_segment_in_place`).
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Bytes(&'a [u8]),
+    /// The length, and that of each merged segment but the last.
+    InPlace(usize, usize),
+}
+
+impl Text<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Text::Bytes(b) => b.len(),
+            Text::InPlace(n, _) => *n,
+        }
+    }
+}
+
 impl<'r, 'a> Segment<'r, 'a> {
-    fn new(repr: &'r TcpRepr<'a>, snd_wscale: u8) -> Segment<'r, 'a> {
+    fn new(repr: &'r TcpRepr<'a>, text: Text<'a>, snd_wscale: u8) -> Segment<'r, 'a> {
         let syn = repr.flags.contains(TcpFlags::SYN);
-        let len =
-            repr.payload.len() + usize::from(syn) + usize::from(repr.flags.contains(TcpFlags::FIN));
+        let len = text.len() + usize::from(syn) + usize::from(repr.flags.contains(TcpFlags::FIN));
         Segment {
             repr,
             seq: repr.seq_number,
             flags: repr.flags,
-            payload: repr.payload,
+            text,
             len,
             wnd_shift: if syn { 0 } else { snd_wscale },
         }

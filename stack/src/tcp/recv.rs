@@ -123,18 +123,23 @@ impl RecvBuffer {
     }
 
     /// Makes the storage at least `need` bytes (at most the capacity), keeping what is
-    /// held: the readable bytes and the out-of-order ranges after them move to the start.
+    /// held: the readable bytes and the out-of-order ranges after them move to the start,
+    /// and so do staged bytes (which then stay staged, at their new place).
     fn grow(&mut self, need: usize) {
         let size = need
             .max(self.buf.len() * 2)
             .max(self.last_size)
             .max(MIN_STORAGE)
             .min(self.capacity.max(need));
+        let staged = self
+            .staged
+            .filter(|&(start, _, _)| start == self.nxt && self.ranges.is_empty());
         let extent = self.readable
             + self
                 .ranges
                 .last()
-                .map_or(0, |r| (r.end - self.nxt) as usize);
+                .map_or(0, |r| (r.end - self.nxt) as usize)
+                .max(staged.map_or(0, |(_, len, _)| len));
         let mut buf = vec![0; size].into_boxed_slice();
         if extent > 0 {
             let first = extent.min(self.buf.len() - self.head);
@@ -143,7 +148,7 @@ impl RecvBuffer {
         }
         self.buf = buf;
         self.head = 0;
-        self.staged = None;
+        self.staged = staged.map(|(start, len, _)| (start, len, self.readable));
     }
 
     /// The bound on separate out-of-order ranges.
@@ -289,9 +294,10 @@ impl RecvBuffer {
     /// segment's checksum from it (RFC 9293 3.1) without reading the payload twice.
     ///
     /// Nothing the buffer holds changes: the bytes land past the readable data, in space
-    /// no held byte occupies (only while nothing is held out of order), within the storage
-    /// already allocated, so a segment that then fails its checksum, or that TCP refuses,
-    /// leaves only bytes in free space, as if never copied. If the segment is accepted,
+    /// no held byte occupies (only while nothing is held out of order), within the window
+    /// (the storage grows to take them if it must, keeping what it holds), so a segment
+    /// that then fails its checksum, or that TCP refuses, leaves only bytes in free
+    /// space, as if never copied. If the segment is accepted,
     /// the next `write` finds them in place and does not copy them again. Returns `None`
     /// (nothing copied) where that does not hold; the caller then verifies and writes as
     /// usual. [`unstage`](Self::unstage) forgets the copy once the segment is processed.
@@ -303,12 +309,14 @@ impl RecvBuffer {
     pub fn stage(&mut self, data: &[u8]) -> Option<u64> {
         use crate::wire::checksum;
         let rel = self.readable;
-        if data.is_empty()
-            || !self.ranges.is_empty()
-            || data.len() > self.window()
-            || rel + data.len() > self.buf.len()
-        {
+        if data.is_empty() || !self.ranges.is_empty() || data.len() > self.window() {
             return None;
+        }
+        if rel + data.len() > self.buf.len() {
+            // Within the window, so within the capacity: the storage grows now, as the
+            // write would grow it.
+            self.staged = None;
+            self.grow(rel + data.len());
         }
         let pos = self.wrap(self.head + rel);
         let first = data.len().min(self.buf.len() - pos);
@@ -317,6 +325,60 @@ impl RecvBuffer {
         let sb = checksum::copy_and_sum(0, &mut self.buf[..b.len()], b);
         self.staged = Some((self.nxt, data.len(), pos));
         Some(checksum::add_at(sa, sb, first))
+    }
+
+    /// Copies `data`, the payload of the segment that follows the staged bytes in
+    /// sequence, right after them, and returns its sum, as [`stage`](Self::stage) does
+    /// for the first: the core merging a run of in-order segments stages each one so.
+    /// The staged bytes grow only by [`extend_staged`](Self::extend_staged), once the
+    /// segment's checksum verified; until then these bytes lie in free space, past the
+    /// staged ones, meaning nothing. `None` (nothing copied) when nothing is staged at
+    /// the next expected byte, or the bytes would not fit the window or the storage.
+    pub fn stage_after(&mut self, data: &[u8]) -> Option<u64> {
+        use crate::wire::checksum;
+        let (start, len, _) = self.staged?;
+        let rel = self.readable + len;
+        if start != self.nxt
+            || data.is_empty()
+            || !self.ranges.is_empty()
+            || len + data.len() > self.window()
+        {
+            return None;
+        }
+        if rel + data.len() > self.buf.len() {
+            // Within the window: the storage grows, the staged bytes moving with the rest.
+            self.grow(rel + data.len());
+        }
+        let pos = self.wrap(self.head + rel);
+        let first = data.len().min(self.buf.len() - pos);
+        let (a, b) = data.split_at(first);
+        let sa = checksum::copy_and_sum(0, &mut self.buf[pos..pos + first], a);
+        let sb = checksum::copy_and_sum(0, &mut self.buf[..b.len()], b);
+        Some(checksum::add_at(sa, sb, first))
+    }
+
+    /// Counts the `n` bytes [`stage_after`](Self::stage_after) just copied as staged too.
+    pub fn extend_staged(&mut self, n: usize) {
+        if let Some((_, len, _)) = self.staged.as_mut() {
+            *len += n;
+        }
+    }
+
+    /// Takes the staged bytes in order, as [`write`](Self::write) at offset 0 would take
+    /// them: they become readable and the next expected byte moves past them. Returns
+    /// how many (at most `max`, what TCP takes of them; none if nothing is staged at the
+    /// next expected byte).
+    pub fn take_staged(&mut self, max: usize) -> usize {
+        let Some((start, len, _)) = self.staged.take() else {
+            return 0;
+        };
+        if start != self.nxt || !self.ranges.is_empty() {
+            return 0;
+        }
+        let n = len.min(max).min(self.window());
+        self.readable += n;
+        self.nxt += n as u64;
+        n
     }
 
     /// Forgets what [`stage`](Self::stage) copied (the bytes stay in free space, where

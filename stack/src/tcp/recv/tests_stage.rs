@@ -80,12 +80,18 @@ fn a_read_or_a_write_forgets_the_staged_copy() {
     assert_eq!(read_all(&mut rb), want);
 }
 
-/// Staging declines where a copy could touch what the buffer holds or would need more
-/// storage: while out-of-order data is held, beyond the window, with no storage yet.
+/// Staging declines where a copy could touch what the buffer holds: while out-of-order
+/// data is held, or beyond the window. Storage it needs within the window is allocated
+/// (as the write would allocate it), and the staged bytes are the write's.
 #[test]
 fn staging_declines_where_it_could_change_state() {
     let mut cold = RecvBuffer::new(8192);
-    assert!(cold.stage(&[1; 100]).is_none(), "no storage allocated yet");
+    assert!(
+        cold.stage(&stream(0..100)).is_some(),
+        "storage grows to take it"
+    );
+    assert_eq!(cold.write(0, &stream(0..100)), 100);
+    assert_eq!(read_all(&mut cold), stream(0..100));
     let mut rb = warm(4096);
     assert_eq!(rb.write(500, &[9; 100]), 0);
     assert!(rb.stage(&[1; 100]).is_none(), "out-of-order data held");
@@ -111,4 +117,50 @@ fn staging_wraps_around_the_ring() {
         rb.write(0, &data);
         assert_eq!(read_all(&mut rb), data);
     }
+}
+
+/// A run of segments staged one after another (`stage_after`, for the core's receive
+/// coalescing) is taken whole by `take_staged`, also when the storage had to grow under
+/// it (the staged bytes move with the rest); bytes staged after it but never counted
+/// (`extend_staged`: their checksum failed) are not taken.
+#[test]
+fn a_staged_run_is_taken_whole_across_growth() {
+    let mut rb = warm(64 * 1024);
+    let start = rb.allocated();
+    let mut at = 0;
+    assert!(rb.stage(&stream(0..1000)).is_some());
+    at += 1000;
+    while at < 3 * start {
+        let sum = rb
+            .stage_after(&stream(at..at + 1000))
+            .expect("room in the window");
+        assert_eq!(
+            checksum::fold(sum),
+            checksum::fold(checksum::sum(0, &stream(at..at + 1000)))
+        );
+        rb.extend_staged(1000);
+        at += 1000;
+    }
+    assert!(rb.allocated() > start, "the storage grew under the run");
+    // One more, never counted: a segment whose checksum failed.
+    assert!(rb.stage_after(&[0xee; 1000]).is_some());
+    assert_eq!(
+        rb.readable(),
+        0,
+        "nothing readable before TCP takes the run"
+    );
+    assert_eq!(rb.take_staged(usize::MAX), at);
+    assert_eq!(read_all(&mut rb), stream(0..at));
+    assert_eq!(rb.take_staged(usize::MAX), 0, "taken once");
+}
+
+/// `stage_after` declines without a staged run at the next expected byte, or beyond
+/// the window.
+#[test]
+fn staging_after_needs_a_run_and_room() {
+    let mut rb = warm(4096);
+    assert!(rb.stage_after(&[1; 10]).is_none(), "nothing staged");
+    assert!(rb.stage(&stream(0..3000)).is_some());
+    assert!(rb.stage_after(&[1; 1500]).is_none(), "beyond the window");
+    assert!(rb.stage_after(&[1; 1000]).is_some());
 }
