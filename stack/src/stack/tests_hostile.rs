@@ -200,8 +200,11 @@ proptest! {
         let l6 = s.tcp_listen(SocketAddr::new(US6.into(), 80), 4).unwrap();
         let u6 = s.udp_bind(SocketAddr::new(US6.into(), 53)).unwrap();
         let mut now = Instant::from_secs(1);
-        for (f, hdr) in &frames {
-            s.receive_offload(now, i, f, hdr);
+        // One frame at a time, or in batches of two to four (`receive_batch`, which
+        // merges runs of in-order TCP segments), as the frames' count picks.
+        let per = 1 + frames.len() % 4;
+        for chunk in frames.chunks(per) {
+            s.receive_batch(now, chunk.iter().map(|(f, hdr)| (i, &f[..], *hdr)));
             while let Some(t) = s.poll_transmit() {
                 // What the stack hands a device always fits its header.
                 let fits = crate::link::wire_frames(0, &t.frame, &t.offload, &mut |_| {});
