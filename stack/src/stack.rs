@@ -40,6 +40,8 @@ mod tests_fwd6;
 #[cfg(test)]
 mod tests_gro;
 #[cfg(test)]
+mod tests_gro_cases;
+#[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
 mod tests_icmp_tcp;

@@ -12,6 +12,9 @@
 //! * are as long as the first, but the last, which may be shorter (and ends the run);
 //! * have the same ACK number, window and timestamps (Linux's rule too: they are then
 //!   exactly the one segment a sender with TSO would have sent);
+//! * find the connection where the steps take them whole, doing nothing per segment but
+//!   take its text (`Connection::may_merge`: ESTABLISHED, no FIN noted, no ACK due,
+//!   PAWS passed, an ACK field that changes nothing);
 //!
 //! and TCP takes the run once, as it takes a super-segment from an offloading device:
 //! SEG.SEQ of the first, their bytes as its text, counted as the segments it stands for
@@ -41,6 +44,8 @@ pub(super) struct GroRun {
     /// The first segment's header (no payload: the text is in the receive buffer).
     head: TcpRepr<'static>,
     next_seq: u32,
+    /// The last segment's SEG.SEQ.
+    last_seq: u32,
     len: usize,
     segs: u32,
     /// The first segment's length: every one but the last is that long.
@@ -165,6 +170,7 @@ impl Stack {
             return Offer::Taken;
         }
         conn.recv_buf.extend_staged(seg.payload.len());
+        run.last_seq = seg.seq_number;
         run.next_seq = run.next_seq.wrapping_add(seg.payload.len() as u32);
         run.len += seg.payload.len();
         run.segs += 1;
@@ -187,16 +193,16 @@ impl Stack {
         if !self.gro_on || !eligible(seg) {
             return false;
         }
-        // An ACK already due on the connection (a window update after a read) goes out
-        // after the next segment, with its ACK number, as it would one segment at a
-        // time: the segment is taken alone, and the run starts with the one after it.
-        let due = self
+        // Only a segment the steps take whole, doing nothing per segment but take its
+        // text (`Connection::may_merge`): else it is taken alone. An ACK already due (a
+        // window update after a read) so goes out after it, with its ACK number.
+        let merges = self
             .tcp
             .slots
             .get(idx as usize)
             .and_then(|s| s.conn.as_ref())
-            .is_none_or(|c| c.ack_now);
-        if due {
+            .is_some_and(|c| c.may_merge(seg));
+        if !merges {
             return false;
         }
         debug_assert!(self.gro.is_none(), "a run is ended before another starts");
@@ -210,6 +216,7 @@ impl Stack {
             remote,
             head,
             next_seq: seg.seq_number.wrapping_add(seg.payload.len() as u32),
+            last_seq: seg.seq_number,
             len: seg.payload.len(),
             segs: 1,
             seg_size: seg.payload.len(),
@@ -227,7 +234,7 @@ impl Stack {
             self.stats.gro_runs += 1;
             self.stats.gro_segs += u64::from(run.segs);
         }
-        let sizes = (run.len, run.seg_size, run.segs);
+        let sizes = (run.last_seq, run.len, run.seg_size, run.segs);
         self.tcp_segment_in_place(now, run.idx, &run.head, sizes);
         self.tcp_unstage(run.idx);
         // As after any segment (`tcp_input_verified`): an ACK due now goes now.

@@ -536,14 +536,14 @@ impl Stack {
     }
 
     /// TCP takes a merged run of `segs` in-order segments (`gro.rs`) for connection `idx`:
-    /// `seg` the first one's header, their `len` bytes staged in its receive buffer, each
-    /// segment `seg_size` long but the last.
+    /// `seg` the first one's header, `last_seq` the last one's SEG.SEQ, their `len` bytes
+    /// staged in its receive buffer, each segment `seg_size` long but the last.
     pub(super) fn tcp_segment_in_place(
         &mut self,
         now: Instant,
         idx: u32,
         seg: &TcpRepr<'_>,
-        (len, seg_size, segs): (usize, usize, u32),
+        (last_seq, len, seg_size, segs): (u32, usize, usize, u32),
     ) {
         let Stack { tcp, stats, .. } = self;
         let msl = tcp.cfg.msl;
@@ -562,7 +562,7 @@ impl Stack {
             challenge_ok: &mut ok,
             msl,
         };
-        conn.on_segment_in_place(now, seg, len, seg_size, segs, &mut ctx);
+        conn.on_segment_in_place(now, seg, last_seq, len, seg_size, segs, &mut ctx);
         count_transition(stats, before, conn.state());
         tcp.mark_dirty(idx);
         tcp.sync_time_wait(idx, stats);

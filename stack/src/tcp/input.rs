@@ -68,17 +68,47 @@ impl Connection {
         self.trace_input(now, seg);
     }
 
+    /// Whether a segment may start (or, the same in every field but SEG.SEQ, continue) a
+    /// run the core merges (`stack/gro.rs`): one the steps of RFC 9293 3.10.7.4 would
+    /// take whole, doing nothing per segment but take its text and count it, so that the
+    /// run taken once leaves what the segments taken one by one would. So: ESTABLISHED,
+    /// not closed by the application (data after close resets, RFC 1122 4.2.2.13), no
+    /// FIN noted (the text must not run past it), no ACK already due (it would go with
+    /// the first segment's ACK number), timestamps that pass PAWS (RFC 7323 5.3), and an
+    /// ACK field that can change nothing (`ack_says_nothing`: it moves nothing, nothing
+    /// is outstanding, no recovery, loss probe or undo open), so RACK, TLP, F-RTO and the
+    /// rate samples would see nothing in any of them.
+    pub(crate) fn may_merge(&self, seg: &TcpRepr<'_>) -> bool {
+        let ts_ok = !self.opts.timestamps
+            || seg
+                .timestamp
+                .is_some_and(|t| !super::rtt::ts_before(t.tsval, self.ts_recent));
+        self.state == State::Established
+            && !self.orphaned()
+            && self.fin_seq.is_none()
+            && !self.ack_now
+            && ts_ok
+            && seg.flags.contains(TcpFlags::ACK)
+            && self.ack_says_nothing(SeqNum(seg.ack_number), seg)
+    }
+
     /// Processes a run of `segs` in-order segments merged into one (the core's receive
-    /// coalescing, `stack/gro.rs`): `seg` is the first one's header, and their `len`
-    /// bytes of text are already in the receive buffer, staged where the next in-order
-    /// bytes go ([`RecvBuffer::extend_staged`](super::recv::RecvBuffer::extend_staged)),
+    /// coalescing, `stack/gro.rs`), each of which passed [`may_merge`](Self::may_merge):
+    /// `seg` is the first one's header, `last_seq` the last one's SEG.SEQ, and their
+    /// `len` bytes of text are already in the receive buffer, staged where the next
+    /// in-order bytes go ([`RecvBuffer::extend_staged`](super::recv::RecvBuffer::extend_staged)),
     /// every segment `seg_size` long but the last, which may be shorter. The steps see
     /// one segment of that length, as they see a super-segment from an offloading
-    /// device; the ACK policy counts the segments it held.
+    /// device. What the later segments would have done one by one is done after: their
+    /// send-window update (SND.WL1 ends at the last one's SEQ, RFC 9293 3.10.7.4 fifth),
+    /// their receive-RTT samples and ACK counts (per full-sized segment), their trace
+    /// events.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_segment_in_place(
         &mut self,
         now: Instant,
         seg: &TcpRepr<'_>,
+        last_seq: u32,
         len: usize,
         seg_size: usize,
         segs: u32,
@@ -87,9 +117,18 @@ impl Connection {
         self.stats.segs_in += u64::from(segs);
         match self.state {
             State::Closed | State::Listen | State::SynSent => {}
-            _ => self.on_segment_synchronized(now, seg, Text::InPlace(len, seg_size), ctx),
+            _ => {
+                self.on_segment_synchronized(now, seg, Text::InPlace(len, seg_size), ctx);
+                if self.state == State::Established && segs > 1 {
+                    let wnd = usize::from(seg.window_len) << self.opts.snd_wscale;
+                    let ack = SeqNum(seg.ack_number);
+                    self.update_send_window(now, SeqNum(last_seq), ack, wnd);
+                }
+            }
         }
-        self.trace_input(now, seg);
+        for _ in 0..segs {
+            self.trace_input(now, seg);
+        }
     }
 
     /// RFC 9293 3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
@@ -491,14 +530,28 @@ impl Connection {
     /// the TSecr of a full-sized data segment against our timestamp clock (RFC 7323
     /// 4.1), as Linux's `tcp_rcv_rtt_measure_ts`.
     fn rcv_rtt_sample(&mut self, now: Instant, seg: &Segment<'_, '_>) {
-        if !self.recv_autotunes() || seg.text.len() < self.full_sized() {
+        let full = self.full_sized();
+        // One sample per full-sized segment: a merged run gives as many as its segments
+        // one by one (the average is a moving one).
+        let samples = match seg.text {
+            Text::Bytes(b) => usize::from(b.len() >= full),
+            Text::InPlace(len, each) => {
+                let each = each.max(1);
+                let last = len % each;
+                let whole = if each >= full { len / each } else { 0 };
+                whole + usize::from(last > 0 && last >= full)
+            }
+        };
+        if !self.recv_autotunes() || samples == 0 {
             return;
         }
         let Some(tsecr) = seg.repr.timestamp.as_ref().map(|t| t.tsecr) else {
             return;
         };
         if let Some(rtt) = super::rtt::sample_from_tsecr(self.ts_now(now), tsecr) {
-            self.rcv_tune.on_rtt_sample(rtt);
+            for _ in 0..samples {
+                self.rcv_tune.on_rtt_sample(rtt);
+            }
         }
     }
 

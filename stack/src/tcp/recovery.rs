@@ -441,7 +441,7 @@ impl Connection {
     /// that moves), it skips the steps below instead of running each to find it has
     /// nothing to do. The send window is still updated by the caller.
     #[inline]
-    fn ack_says_nothing(&self, ack: SeqNum, seg: &TcpRepr<'_>) -> bool {
+    pub(crate) fn ack_says_nothing(&self, ack: SeqNum, seg: &TcpRepr<'_>) -> bool {
         ack == self.snd_una
             && self.snd_una == self.snd_max
             && seg.sack_ranges[0].is_none()
