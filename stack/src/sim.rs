@@ -78,34 +78,25 @@ impl Sim {
         // runtime hands it back after the device send: the sender of a bulk transfer
         // reuses its buffers instead of allocating one per segment while the receiver's
         // pool overflows.
-        while let Some(f) = self.ab.pop(now) {
-            self.batch.push(f);
-        }
-        if !self.batch.is_empty() {
-            let ib = self.ib;
-            let none = crate::wire::virtio::VirtioNetHdr::NONE;
-            self.b
-                .receive_batch(now, self.batch.iter().map(|f| (ib, &f[..], none)));
-            self.delivered.0 += self.batch.len() as u64;
-            for f in self.batch.drain(..) {
-                self.a.recycle(f);
-            }
-            busy = true;
-        }
-        while let Some(f) = self.ba.pop(now) {
-            self.batch.push(f);
-        }
-        if !self.batch.is_empty() {
-            let ia = self.ia;
-            let none = crate::wire::virtio::VirtioNetHdr::NONE;
-            self.a
-                .receive_batch(now, self.batch.iter().map(|f| (ia, &f[..], none)));
-            self.delivered.1 += self.batch.len() as u64;
-            for f in self.batch.drain(..) {
-                self.b.recycle(f);
-            }
-            busy = true;
-        }
+        let n = deliver(
+            now,
+            &mut self.ab,
+            &mut self.b,
+            self.ib,
+            &mut self.a,
+            &mut self.batch,
+        );
+        let m = deliver(
+            now,
+            &mut self.ba,
+            &mut self.a,
+            self.ia,
+            &mut self.b,
+            &mut self.batch,
+        );
+        self.delivered.0 += n;
+        self.delivered.1 += m;
+        busy |= n + m > 0;
         if self.a.poll_at().is_some_and(|t| t <= now) {
             self.a.handle_timeout(now);
             busy = true;
@@ -149,4 +140,29 @@ impl Sim {
             }
         }
     }
+}
+
+/// Hands the frames `link` has due at `now` to `to` (on its interface `iface`) as one
+/// batch, then their buffers back to `from`, which sent them; returns how many.
+fn deliver(
+    now: Instant,
+    link: &mut Impairment,
+    to: &mut Stack,
+    iface: IfaceId,
+    from: &mut Stack,
+    batch: &mut Vec<Vec<u8>>,
+) -> u64 {
+    while let Some(f) = link.pop(now) {
+        batch.push(f);
+    }
+    if batch.is_empty() {
+        return 0;
+    }
+    let none = crate::wire::virtio::VirtioNetHdr::NONE;
+    to.receive_batch(now, batch.iter().map(|f| (iface, &f[..], none)));
+    let n = batch.len() as u64;
+    for f in batch.drain(..) {
+        from.recycle(f);
+    }
+    n
 }

@@ -164,9 +164,7 @@ impl Stack {
         };
         // RFC 9293 3.1: verified from the sum taken as the bytes were copied.
         if !TcpPacket::new_unchecked(segment).verify_checksum_with(src, dst, sum) {
-            self.stats.tcp_in_errs += 1;
-            self.stats.tcp_in_csum_errors += 1;
-            log::debug!(target: super::tcp::LOG, "dropped a segment from {src}: bad checksum");
+            self.tcp_bad_checksum(src);
             return Offer::Taken;
         }
         conn.recv_buf.extend_staged(seg.payload.len());

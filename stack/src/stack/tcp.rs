@@ -498,12 +498,40 @@ impl Stack {
     }
 
     pub(super) fn tcp_segment_for(&mut self, now: Instant, idx: u32, seg: &TcpRepr<'_>) {
+        self.tcp_segment_with(now, idx, |conn, ctx| conn.on_segment(now, seg, ctx));
+    }
+
+    /// TCP takes a merged run of `segs` in-order segments (`gro.rs`) for connection `idx`:
+    /// `seg` the first one's header, `last_seq` the last one's SEG.SEQ, their `len` bytes
+    /// staged in its receive buffer, each segment `seg_size` long but the last.
+    pub(super) fn tcp_segment_in_place(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        seg: &TcpRepr<'_>,
+        (last_seq, len, seg_size, segs): (u32, usize, usize, u32),
+    ) {
+        self.tcp_segment_with(now, idx, |conn, ctx| {
+            conn.on_segment_in_place(now, seg, last_seq, len, seg_size, segs, ctx);
+        });
+    }
+
+    /// Connection `idx` takes a segment (`take`, with the input context), then the core
+    /// follows what it did: state counters, the accept queue, a flush, TIME-WAIT.
+    fn tcp_segment_with(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        take: impl FnOnce(&mut crate::tcp::conn::Connection, &mut InputCtx<'_>),
+    ) {
         let Stack {
             tcp, stats, events, ..
         } = self;
         let msl = tcp.cfg.msl;
         let challenge = &mut tcp.challenge;
-        let slot = &mut tcp.slots[idx as usize];
+        let Some(slot) = tcp.slots.get_mut(idx as usize) else {
+            return;
+        };
         let Some(conn) = slot.conn.as_mut() else {
             return;
         };
@@ -514,7 +542,7 @@ impl Stack {
             challenge_ok: &mut ok,
             msl,
         };
-        conn.on_segment(now, seg, &mut ctx);
+        take(conn, &mut ctx);
         let after = conn.state();
         count_transition(stats, before, after);
         // A passive connection that completed its handshake joins the accept queue.
@@ -531,39 +559,6 @@ impl Stack {
                 }
             }
         }
-        tcp.mark_dirty(idx);
-        tcp.sync_time_wait(idx, stats);
-    }
-
-    /// TCP takes a merged run of `segs` in-order segments (`gro.rs`) for connection `idx`:
-    /// `seg` the first one's header, `last_seq` the last one's SEG.SEQ, their `len` bytes
-    /// staged in its receive buffer, each segment `seg_size` long but the last.
-    pub(super) fn tcp_segment_in_place(
-        &mut self,
-        now: Instant,
-        idx: u32,
-        seg: &TcpRepr<'_>,
-        (last_seq, len, seg_size, segs): (u32, usize, usize, u32),
-    ) {
-        let Stack { tcp, stats, .. } = self;
-        let msl = tcp.cfg.msl;
-        let challenge = &mut tcp.challenge;
-        let Some(conn) = tcp
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        else {
-            return;
-        };
-        let before = conn.state();
-        let mut ok = || challenge.take(now);
-        let mut ctx = InputCtx {
-            stats,
-            challenge_ok: &mut ok,
-            msl,
-        };
-        conn.on_segment_in_place(now, seg, last_seq, len, seg_size, segs, &mut ctx);
-        count_transition(stats, before, conn.state());
         tcp.mark_dirty(idx);
         tcp.sync_time_wait(idx, stats);
     }

@@ -50,10 +50,15 @@ impl Stack {
         if let Some(idx) = staged {
             self.tcp_unstage(idx);
         }
+        self.tcp_bad_checksum(src);
+        Err(())
+    }
+
+    /// Counts and logs a segment dropped for its checksum: `TcpInErrs`, `TcpInCsumErrors`.
+    pub(super) fn tcp_bad_checksum(&mut self, src: IpAddr) {
         self.stats.tcp_in_errs += 1;
         self.stats.tcp_in_csum_errors += 1;
         log::debug!(target: LOG, "dropped a segment from {src}: bad checksum");
-        Err(())
     }
 
     /// Copies an in-order payload into its connection's receive buffer ahead of

@@ -3,7 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use super::{Stack, Transmit};
+use std::net::SocketAddrV4;
+
+use super::{IfaceId, Stack, StackConfig, Transmit};
+use crate::iface::{InterfaceConfig, Ipv4Cidr};
+use crate::tcp::layer::TcpHandle;
+use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 
@@ -52,4 +57,51 @@ pub(super) fn host_packet(r: &TcpRepr<'_>) -> Vec<u8> {
 /// Everything the stack has to send.
 pub(super) fn drain(s: &mut Stack) -> Vec<Transmit> {
     std::iter::from_fn(|| s.poll_transmit()).collect()
+}
+
+/// The time the packet tests run at.
+pub(super) const T0: Instant = Instant::from_secs(10);
+
+/// The host's ISN in the packet tests.
+pub(super) const PEER_ISN: u32 = 1_000;
+
+/// A stack at 10.77.0.2/24 on a TUN interface.
+pub(super) fn stack() -> (Stack, IfaceId) {
+    let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(1));
+    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
+    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
+    (s, i)
+}
+
+/// A segment from the host's port 40000 to our port 9 as an IPv4 packet (an MSS option
+/// of 1460 on a SYN), checksums complete.
+pub(super) fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+    host_packet(&TcpRepr {
+        max_seg_size: flags.contains(TcpFlags::SYN).then_some(1460),
+        ..host_repr(flags, seq, ack, payload)
+    })
+}
+
+/// A connection accepted on port 9 (no options but the MSS); returns it and our ISN.
+pub(super) fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
+    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
+    s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, &[]));
+    let out = drain(s);
+    let synack = TcpRepr::parse(
+        &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
+        US,
+        HOST,
+    )
+    .expect("a SYN-ACK");
+    let iss = synack.seq_number;
+    let ack = segment(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[]);
+    s.receive(T0, i, &ack);
+    let h = s.tcp_accept(l).unwrap().expect("accepted");
+    drain(s);
+    (h, iss)
+}
+
+/// The stream's bytes `range` (a pattern that shows misplaced bytes).
+pub(super) fn data(range: core::ops::Range<usize>) -> Vec<u8> {
+    range.map(|n| (n * 7 % 251) as u8).collect()
 }

@@ -2,54 +2,9 @@
 //! which for in-order data is taken in the copy into the receive buffer: a corrupted
 //! segment is dropped and counted, and changes nothing a user could see.
 
-use std::net::SocketAddrV4;
-
-use super::test_host::{drain, host_packet, host_repr, HOST, US};
+use super::test_host::{data, drain, established, segment, stack, PEER_ISN, T0};
 use super::*;
-use crate::iface::{InterfaceConfig, Ipv4Cidr};
-use crate::tcp::layer::TcpHandle;
-use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
-
-const T0: Instant = Instant::from_secs(10);
-const PEER_ISN: u32 = 1_000;
-
-fn stack() -> (Stack, IfaceId) {
-    let mut s = Stack::new(StackConfig::default(), Rng::new(1));
-    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
-    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
-    (s, i)
-}
-
-/// A datagram from the host's port 40000 to our port 9, checksums complete.
-fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
-    host_packet(&TcpRepr {
-        max_seg_size: flags.contains(TcpFlags::SYN).then_some(1460),
-        ..host_repr(flags, seq, ack, payload)
-    })
-}
-
-/// A connection accepted on port 9; returns it and our ISN.
-fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
-    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
-    s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, &[]));
-    let out = drain(s);
-    let synack = TcpRepr::parse(
-        &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
-        US,
-        HOST,
-    )
-    .expect("a SYN-ACK");
-    let iss = synack.seq_number;
-    let ack = segment(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[]);
-    s.receive(T0, i, &ack);
-    let h = s.tcp_accept(l).unwrap().expect("accepted");
-    drain(s);
-    (h, iss)
-}
-
-fn data(range: core::ops::Range<usize>) -> Vec<u8> {
-    range.map(|n| (n * 7 % 251) as u8).collect()
-}
+use crate::wire::tcp::TcpFlags;
 
 #[track_caller]
 fn check_csum_errors(s: &Stack, n: u64) {

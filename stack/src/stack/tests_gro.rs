@@ -5,56 +5,17 @@ use std::net::SocketAddrV4;
 
 use proptest::prelude::*;
 
-use super::test_host::{drain, host_packet, host_repr, HOST, US};
+use super::test_host::{
+    data, drain, established, host_packet, host_repr, segment, stack, HOST, PEER_ISN, T0, US,
+};
 use super::*;
-use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
 
-const T0: Instant = Instant::from_secs(10);
-const PEER_ISN: u32 = 1_000;
 /// Full-sized: the host's SYN offers an MSS of 1460 and it sends no timestamps.
 const MSS: usize = 1460;
-
-fn stack() -> (Stack, IfaceId) {
-    let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(1));
-    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
-    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
-    (s, i)
-}
-
-fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
-    host_packet(&TcpRepr {
-        max_seg_size: flags.contains(TcpFlags::SYN).then_some(1460),
-        ..host_repr(flags, seq, ack, payload)
-    })
-}
-
-/// A connection accepted on port 9; returns it and our ISN.
-fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
-    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
-    s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, &[]));
-    let out = drain(s);
-    let synack = TcpRepr::parse(
-        &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
-        US,
-        HOST,
-    )
-    .expect("a SYN-ACK");
-    let iss = synack.seq_number;
-    let ack = segment(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[]);
-    s.receive(T0, i, &ack);
-    let h = s.tcp_accept(l).unwrap().expect("accepted");
-    drain(s);
-    (h, iss)
-}
-
-/// The stream's bytes `range`.
-fn data(range: core::ops::Range<usize>) -> Vec<u8> {
-    range.map(|n| (n * 7 % 251) as u8).collect()
-}
 
 /// The `n`th MSS-sized segment of the stream, ACKing our SYN.
 fn nth(iss: u32, n: usize, flags: TcpFlags) -> Vec<u8> {
@@ -72,7 +33,7 @@ fn batch(s: &mut Stack, i: IfaceId, frames: &[Vec<u8>]) {
     s.receive_batch(T0, frames.iter().map(|f| (i, &f[..], none)));
 }
 
-fn read_all(s: &mut Stack, h: TcpHandle) -> Vec<u8> {
+pub(super) fn read_all(s: &mut Stack, h: TcpHandle) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

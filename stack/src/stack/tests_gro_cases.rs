@@ -5,27 +5,14 @@
 
 use std::net::SocketAddrV4;
 
-use super::test_host::{drain, host_packet, host_repr, HOST, US};
+use super::test_host::{data, drain, host_packet, host_repr, stack, HOST, PEER_ISN, T0, US};
+use super::tests_gro::read_all;
 use super::*;
-use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpTimestamp};
 
-const T0: Instant = Instant::from_secs(10);
-const PEER_ISN: u32 = 1_000;
 const MSS: usize = 1460;
 const SEG: usize = 1448;
-
-fn stack() -> (Stack, IfaceId) {
-    let mut s = Stack::new(StackConfig::default(), crate::rand::Rng::new(1));
-    let cidr: Ipv4Cidr = "10.77.0.2/24".parse().unwrap();
-    let i = s.add_interface(InterfaceConfig::ip("tun0", cidr));
-    (s, i)
-}
-
-fn data(range: core::ops::Range<usize>) -> Vec<u8> {
-    range.map(|n| (n * 7 % 251) as u8).collect()
-}
 
 fn seg_ts(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], ts: Option<(u32, u32)>) -> Vec<u8> {
     host_packet(&TcpRepr {
@@ -37,7 +24,7 @@ fn seg_ts(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], ts: Option<(u32, 
 
 /// Accepted connection; with `opts`, timestamps (host TSval 100) and SACK. Returns
 /// (handle, our ISN, our SYN-ACK's TSval).
-fn established(s: &mut Stack, i: IfaceId, opts: bool) -> (TcpHandle, u32, u32) {
+fn accepted(s: &mut Stack, i: IfaceId, opts: bool) -> (TcpHandle, u32, u32) {
     let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
     let syn = host_packet(&TcpRepr {
         max_seg_size: Some(1460),
@@ -83,25 +70,13 @@ fn batched(s: &mut Stack, i: IfaceId, now: Instant, frames: &[Vec<u8>]) {
     s.receive_batch(now, frames.iter().map(|f| (i, &f[..], none)));
 }
 
-fn read_all(s: &mut Stack, h: TcpHandle) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    while let Ok(n) = s.tcp_recv(T0, h, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
-}
-
 /// PAWS (RFC 7323 5.3): three in-order segments with an old TSval are each dropped with
 /// an ACK one by one; a batch drops the merged run once, with one ACK.
 #[test]
 fn paws_drops_count_and_answer_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (_h, iss, our_ts) = established(&mut s, i, true);
+        let (_h, iss, our_ts) = accepted(&mut s, i, true);
         let frames: Vec<_> = (0..3)
             .map(|n| {
                 let at = n * SEG;
@@ -134,7 +109,7 @@ fn paws_drops_count_and_answer_per_segment() {
 fn data_after_close_answers_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = established(&mut s, i, false);
+        let (h, iss, _) = accepted(&mut s, i, false);
         s.tcp_close(T0, h);
         drain(&mut s);
         let frames: Vec<_> = (0..3)
@@ -177,7 +152,7 @@ fn data_after_close_answers_per_segment() {
 fn rcv_rtt_samples_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, our_ts) = established(&mut s, i, true);
+        let (h, iss, our_ts) = accepted(&mut s, i, true);
         assert!(s.tcp_conn(h).unwrap().recv_autotunes(), "autotuning on");
         let f = |n: usize, tsval: u32, tsecr: u32| {
             let at = n * SEG;
@@ -213,7 +188,7 @@ fn rcv_rtt_samples_per_segment() {
 fn fin_noted_inside_a_run() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = established(&mut s, i, false);
+        let (h, iss, _) = accepted(&mut s, i, false);
         let fin = seg_ts(
             TcpFlags::ACK | TcpFlags::FIN,
             PEER_ISN + 1 + MSS as u32,
@@ -258,7 +233,7 @@ fn fin_noted_inside_a_run() {
 fn snd_wl1_after_a_run() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = established(&mut s, i, false);
+        let (h, iss, _) = accepted(&mut s, i, false);
         let frames: Vec<_> = (0..3)
             .map(|n| {
                 let at = n * MSS;

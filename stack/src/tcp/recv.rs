@@ -307,7 +307,6 @@ impl RecvBuffer {
     ///
     /// [`checksum::copy_and_sum`]: crate::wire::checksum::copy_and_sum
     pub fn stage(&mut self, data: &[u8]) -> Option<u64> {
-        use crate::wire::checksum;
         let rel = self.readable;
         if data.is_empty() || !self.ranges.is_empty() || data.len() > self.window() {
             return None;
@@ -318,13 +317,25 @@ impl RecvBuffer {
             self.staged = None;
             self.grow(rel + data.len());
         }
+        let (sum, pos) = self.copy_in_summed(rel, data);
+        self.staged = Some((self.nxt, data.len(), pos));
+        Some(sum)
+    }
+
+    /// Copies `data` into the ring `rel` bytes after the head (it fits the storage),
+    /// wrapping as it must, and returns its one's-complement sum
+    /// ([`checksum::copy_and_sum`], a second piece at an odd offset swapped by
+    /// `add_at`) and the ring index it starts at.
+    ///
+    /// [`checksum::copy_and_sum`]: crate::wire::checksum::copy_and_sum
+    fn copy_in_summed(&mut self, rel: usize, data: &[u8]) -> (u64, usize) {
+        use crate::wire::checksum;
         let pos = self.wrap(self.head + rel);
         let first = data.len().min(self.buf.len() - pos);
         let (a, b) = data.split_at(first);
         let sa = checksum::copy_and_sum(0, &mut self.buf[pos..pos + first], a);
         let sb = checksum::copy_and_sum(0, &mut self.buf[..b.len()], b);
-        self.staged = Some((self.nxt, data.len(), pos));
-        Some(checksum::add_at(sa, sb, first))
+        (checksum::add_at(sa, sb, first), pos)
     }
 
     /// Copies `data`, the payload of the segment that follows the staged bytes in
@@ -335,7 +346,6 @@ impl RecvBuffer {
     /// staged ones, meaning nothing. `None` (nothing copied) when nothing is staged at
     /// the next expected byte, or the bytes would not fit the window or the storage.
     pub fn stage_after(&mut self, data: &[u8]) -> Option<u64> {
-        use crate::wire::checksum;
         let (start, len, _) = self.staged?;
         let rel = self.readable + len;
         if start != self.nxt
@@ -349,12 +359,7 @@ impl RecvBuffer {
             // Within the window: the storage grows, the staged bytes moving with the rest.
             self.grow(rel + data.len());
         }
-        let pos = self.wrap(self.head + rel);
-        let first = data.len().min(self.buf.len() - pos);
-        let (a, b) = data.split_at(first);
-        let sa = checksum::copy_and_sum(0, &mut self.buf[pos..pos + first], a);
-        let sb = checksum::copy_and_sum(0, &mut self.buf[..b.len()], b);
-        Some(checksum::add_at(sa, sb, first))
+        Some(self.copy_in_summed(rel, data).0)
     }
 
     /// Counts the `n` bytes [`stage_after`](Self::stage_after) just copied as staged too.
