@@ -342,9 +342,6 @@ impl Stack {
         let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
             return;
         };
-        if self.gro.is_some() && !gro::may_carry_tcp(frame, medium) {
-            self.gro_flush(now);
-        }
         let link_hl = medium.header_len();
         let packet = frame.get(link_hl..).unwrap_or(&[]);
         let ipv6 = packet.first().is_some_and(|b| b >> 4 == 6);
@@ -415,9 +412,6 @@ impl Stack {
         let Some(medium) = self.ifaces.get(iface.0).map(|i| i.config.medium) else {
             return;
         };
-        if self.gro.is_some() && !gro::may_carry_tcp(frame, medium) {
-            self.gro_flush(now);
-        }
         if medium == Medium::Ethernet {
             self.last_now = now;
             self.eth_receive(now, iface, frame);

@@ -31,8 +31,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::Stack;
+use crate::iface::IfaceId;
+use crate::link::Medium;
 use crate::time::Instant;
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::virtio::VirtioNetHdr;
 
 /// A run of in-order segments merged so far: the first one's header, where the next
 /// must start, and what it holds.
@@ -43,7 +46,6 @@ pub(super) struct GroRun {
     remote: SocketAddr,
     /// The first segment's header (no payload: the text is in the receive buffer).
     head: TcpRepr<'static>,
-    next_seq: u32,
     /// The last segment's SEG.SEQ.
     last_seq: u32,
     len: usize,
@@ -73,9 +75,9 @@ fn eligible(seg: &TcpRepr<'_>) -> bool {
 /// Whether `frame` (on a link of `medium`) may carry a TCP segment: any other frame
 /// ends a pending run before it is processed, so TCP and everything else see the
 /// frames in their order.
-pub(super) fn may_carry_tcp(frame: &[u8], medium: crate::link::Medium) -> bool {
+fn may_carry_tcp(frame: &[u8], medium: Medium) -> bool {
     let packet = match medium {
-        crate::link::Medium::Ethernet => match frame.get(12..14) {
+        Medium::Ethernet => match frame.get(12..14) {
             Some([0x08, 0x00] | [0x86, 0xdd]) => &frame[14..],
             _ => return false,
         },
@@ -93,7 +95,7 @@ impl GroRun {
     fn continued_by(&self, seg: &TcpRepr<'_>, local: &SocketAddr, remote: &SocketAddr) -> bool {
         !self.last
             && seg.payload.len() <= self.seg_size
-            && seg.seq_number == self.next_seq
+            && seg.seq_number == self.head.seq_number.wrapping_add(self.len as u32)
             && seg.ack_number == self.head.ack_number
             && seg.window_len == self.head.window_len
             && seg.timestamp == self.head.timestamp
@@ -109,17 +111,19 @@ impl Stack {
     /// frame is processed before this returns.
     pub fn receive_batch<'f>(
         &mut self,
-        now: crate::time::Instant,
-        frames: impl IntoIterator<
-            Item = (
-                crate::iface::IfaceId,
-                &'f [u8],
-                crate::wire::virtio::VirtioNetHdr,
-            ),
-        >,
+        now: Instant,
+        frames: impl IntoIterator<Item = (IfaceId, &'f [u8], VirtioNetHdr)>,
     ) {
         self.gro_on = true;
         for (iface, frame, hdr) in frames {
+            // A frame that cannot carry TCP ends the run before it is processed, so TCP
+            // and everything else see the frames in their order.
+            if self.gro.is_some() {
+                let medium = self.ifaces.get(iface.0).map(|i| i.config.medium);
+                if !medium.is_some_and(|m| may_carry_tcp(frame, m)) {
+                    self.gro_flush(now);
+                }
+            }
             self.receive_offload(now, iface, frame, &hdr);
         }
         self.gro_on = false;
@@ -148,13 +152,7 @@ impl Stack {
             self.gro_flush(now);
             return Offer::Not;
         }
-        let idx = run.idx;
-        let Some(conn) = self
-            .tcp
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        else {
+        let Some(conn) = self.tcp.conn_at_mut(run.idx) else {
             self.gro_flush(now);
             return Offer::Not;
         };
@@ -169,7 +167,6 @@ impl Stack {
         }
         conn.recv_buf.extend_staged(seg.payload.len());
         run.last_seq = seg.seq_number;
-        run.next_seq = run.next_seq.wrapping_add(seg.payload.len() as u32);
         run.len += seg.payload.len();
         run.segs += 1;
         run.last = seg.flags.contains(TcpFlags::PSH) || seg.payload.len() < run.seg_size;
@@ -194,12 +191,7 @@ impl Stack {
         // Only a segment the steps take whole, doing nothing per segment but take its
         // text (`Connection::may_merge`): else it is taken alone. An ACK already due (a
         // window update after a read) so goes out after it, with its ACK number.
-        let merges = self
-            .tcp
-            .slots
-            .get(idx as usize)
-            .and_then(|s| s.conn.as_ref())
-            .is_some_and(|c| c.may_merge(seg));
+        let merges = self.tcp.conn_at(idx).is_some_and(|c| c.may_merge(seg));
         if !merges {
             return false;
         }
@@ -213,7 +205,6 @@ impl Stack {
             local,
             remote,
             head,
-            next_seq: seg.seq_number.wrapping_add(seg.payload.len() as u32),
             last_seq: seg.seq_number,
             len: seg.payload.len(),
             segs: 1,
@@ -235,13 +226,7 @@ impl Stack {
         let sizes = (run.last_seq, run.len, run.seg_size, run.segs);
         self.tcp_segment_in_place(now, run.idx, &run.head, sizes);
         self.tcp_unstage(run.idx);
-        // As after any segment (`tcp_input_verified`): an ACK due now goes now.
-        let due = self.tcp.slots[run.idx as usize]
-            .conn
-            .as_ref()
-            .is_some_and(|c| c.ack_now);
-        if due {
-            self.tcp_flush(now);
-        }
+        // As after any segment (`tcp_input_verified`).
+        self.tcp_send_due_ack(now, run.idx);
     }
 }

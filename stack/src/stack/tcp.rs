@@ -477,23 +477,23 @@ impl Stack {
         }
         if let Some(idx) = found {
             self.tcp_segment_for(now, idx, seg);
-            // An ACK that is due now (out-of-order data, a duplicate, a FIN) is
-            // generated now, with the ACK number of this moment, so each such segment
-            // gets its own (duplicate) ACK for the sender's loss detection. The ACK for
-            // in-order data (every second full segment) goes out when the caller polls
-            // for frames, once for the whole received batch (a stretch ACK, as Linux's
-            // GRO gives), with the data the ACKs released and delayed ACKs.
-            let due = self.tcp.slots[idx as usize]
-                .conn
-                .as_ref()
-                .is_some_and(|c| c.ack_now);
-            if due {
-                self.tcp_flush(now);
-            }
+            self.tcp_send_due_ack(now, idx);
         } else if let Some(l) = self.tcp.find_listener(local) {
             self.tcp_listen_input(now, l, local, remote, seg);
         } else {
             self.tcp_reset_closed(now, local, remote, seg);
+        }
+    }
+
+    /// After connection `idx` took a segment: an ACK that is due now (out-of-order data,
+    /// a duplicate, a FIN) is generated now, with the ACK number of this moment, so each
+    /// such segment gets its own (duplicate) ACK for the sender's loss detection. The
+    /// ACK for in-order data (every second full segment) goes out when the caller polls
+    /// for frames, once for the whole received batch (a stretch ACK, as Linux's GRO
+    /// gives), with the data the ACKs released and delayed ACKs.
+    pub(super) fn tcp_send_due_ack(&mut self, now: Instant, idx: u32) {
+        if self.tcp.conn_at(idx).is_some_and(|c| c.ack_now) {
+            self.tcp_flush(now);
         }
     }
 
@@ -517,7 +517,8 @@ impl Stack {
     }
 
     /// Connection `idx` takes a segment (`take`, with the input context), then the core
-    /// follows what it did: state counters, the accept queue, a flush, TIME-WAIT.
+    /// follows what it did: state counters, the accept queue, the connection marked for
+    /// output, TIME-WAIT.
     fn tcp_segment_with(
         &mut self,
         now: Instant,

@@ -74,7 +74,7 @@ impl Stack {
             return None;
         }
         let idx = self.tcp.lookup(local, remote)?;
-        let conn = self.tcp.slots.get_mut(idx as usize)?.conn.as_mut()?;
+        let conn = self.tcp.conn_at_mut(idx)?;
         // RFC 9293 3.10.7.4, seventh: text is taken in these states.
         let takes_text = matches!(
             conn.state(),
@@ -89,12 +89,7 @@ impl Stack {
 
     /// Forgets a staged copy (whether or not TCP took the segment).
     pub(super) fn tcp_unstage(&mut self, idx: u32) {
-        if let Some(conn) = self
-            .tcp
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        {
+        if let Some(conn) = self.tcp.conn_at_mut(idx) {
             conn.recv_buf.unstage();
         }
     }

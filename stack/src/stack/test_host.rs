@@ -10,7 +10,7 @@ use crate::iface::{InterfaceConfig, Ipv4Cidr};
 use crate::tcp::layer::TcpHandle;
 use crate::time::Instant;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
-use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpTimestamp};
 
 pub(super) const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 pub(super) const HOST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -84,8 +84,24 @@ pub(super) fn segment(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Ve
 
 /// A connection accepted on port 9 (no options but the MSS); returns it and our ISN.
 pub(super) fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
+    let (h, iss, _) = established_with(s, i, false);
+    (h, iss)
+}
+
+/// A connection accepted on port 9; with `opts`, window scaling, SACK and timestamps
+/// too (the host's TSval 100). Returns it, our ISN and our SYN-ACK's TSval (0 without
+/// timestamps).
+pub(super) fn established_with(s: &mut Stack, i: IfaceId, opts: bool) -> (TcpHandle, u32, u32) {
     let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
-    s.receive(T0, i, &segment(TcpFlags::SYN, PEER_ISN, 0, &[]));
+    let ts = |tsval, tsecr| opts.then_some(TcpTimestamp { tsval, tsecr });
+    let syn = host_packet(&TcpRepr {
+        max_seg_size: Some(1460),
+        window_scale: opts.then_some(7),
+        sack_permitted: opts,
+        timestamp: ts(100, 0),
+        ..host_repr(TcpFlags::SYN, PEER_ISN, 0, &[])
+    });
+    s.receive(T0, i, &syn);
     let out = drain(s);
     let synack = TcpRepr::parse(
         &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
@@ -94,11 +110,15 @@ pub(super) fn established(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
     )
     .expect("a SYN-ACK");
     let iss = synack.seq_number;
-    let ack = segment(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[]);
+    let our_ts = synack.timestamp.map_or(0, |t| t.tsval);
+    let ack = host_packet(&TcpRepr {
+        timestamp: ts(100, our_ts),
+        ..host_repr(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[])
+    });
     s.receive(T0, i, &ack);
     let h = s.tcp_accept(l).unwrap().expect("accepted");
     drain(s);
-    (h, iss)
+    (h, iss, our_ts)
 }
 
 /// The stream's bytes `range` (a pattern that shows misplaced bytes).

@@ -103,7 +103,7 @@ fn echo_request(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, seq: u16, data: &[u8])
     Ip::new(src, dst, IpProtocol::Icmp).build(&m)
 }
 
-fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+pub(super) fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
     let r = UdpRepr {
         src_port: sport,
         dst_port: dport,

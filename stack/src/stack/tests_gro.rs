@@ -1,18 +1,15 @@
 //! Receive coalescing (`gro.rs`): a batch's runs of in-order segments are taken by TCP
 //! as one, with the same bytes, counters and answers as one by one.
 
-use std::net::SocketAddrV4;
-
 use proptest::prelude::*;
 
 use super::test_host::{
-    data, drain, established, host_packet, host_repr, segment, stack, HOST, PEER_ISN, T0, US,
+    data, drain, established, established_with, host_packet, host_repr, segment, stack, HOST,
+    PEER_ISN, T0, US,
 };
 use super::*;
 use crate::tcp::layer::TcpHandle;
-use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
-use crate::wire::udp::{UdpPacket, UdpRepr};
 
 /// Full-sized: the host's SYN offers an MSS of 1460 and it sends no timestamps.
 const MSS: usize = 1460;
@@ -46,12 +43,20 @@ pub(super) fn read_all(s: &mut Stack, h: TcpHandle) -> Vec<u8> {
 
 /// The ACK numbers of what the stack sends.
 fn acks(s: &mut Stack) -> Vec<u32> {
+    answers(s).iter().map(|a| a.0).collect()
+}
+
+/// What the stack sends, as the peer reads it: ACK number, window, SACK blocks, TSecr.
+type Answer = (u32, u16, [Option<(u32, u32)>; 4], Option<u32>);
+
+fn answers(s: &mut Stack) -> Vec<Answer> {
     drain(s)
         .iter()
         .map(|t| {
-            TcpRepr::parse(&TcpPacket::new_checked(&t.frame[20..]).unwrap(), US, HOST)
-                .expect("a segment")
-                .ack_number
+            let r = TcpRepr::parse(&TcpPacket::new_checked(&t.frame[20..]).unwrap(), US, HOST)
+                .expect("a segment");
+            let tsecr = r.timestamp.map(|t| t.tsecr);
+            (r.ack_number, r.window_len, r.sack_ranges, tsecr)
         })
         .collect()
 }
@@ -145,31 +150,7 @@ fn segments_that_differ_start_a_new_run() {
 fn a_frame_of_another_kind_ends_the_run() {
     let (mut s, i) = stack();
     let (h, iss) = established(&mut s, i);
-    let udp = {
-        let r = UdpRepr {
-            src_port: 5000,
-            dst_port: 4444,
-            payload: b"hi",
-        };
-        let mut seg = vec![0u8; r.buffer_len()];
-        r.emit(&mut UdpPacket::new_unchecked(&mut seg[..]), HOST, US);
-        let ip = Ipv4Repr {
-            src_addr: HOST,
-            dst_addr: US,
-            protocol: IpProtocol::Udp,
-            payload_len: seg.len(),
-            ttl: 64,
-            ident: 9,
-            dont_frag: false,
-            more_frags: false,
-            frag_offset: 0,
-            tos: 0,
-        };
-        let mut buf = vec![0u8; 20 + seg.len()];
-        ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
-        buf[20..].copy_from_slice(&seg);
-        buf
-    };
+    let udp = super::tests::udp(HOST, US, 5000, 4444, b"hi");
     let frames = vec![
         nth(iss, 0, TcpFlags::ACK),
         nth(iss, 1, TcpFlags::ACK),
@@ -229,36 +210,6 @@ fn stream_frames(iss: u32, pieces: &[(usize, u8)]) -> Vec<Vec<u8>> {
         }
     }
     frames
-}
-
-/// As [`established`], with SACK and timestamps negotiated (the host's TSval 100).
-fn established_opts(s: &mut Stack, i: IfaceId) -> (TcpHandle, u32) {
-    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
-    let ts = |tsval, tsecr| Some(crate::wire::tcp::TcpTimestamp { tsval, tsecr });
-    let syn = host_packet(&TcpRepr {
-        max_seg_size: Some(1460),
-        window_scale: Some(7),
-        sack_permitted: true,
-        timestamp: ts(100, 0),
-        ..host_repr(TcpFlags::SYN, PEER_ISN, 0, &[])
-    });
-    s.receive(T0, i, &syn);
-    let out = drain(s);
-    let synack = TcpRepr::parse(
-        &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
-        US,
-        HOST,
-    )
-    .expect("a SYN-ACK");
-    let iss = synack.seq_number;
-    let ack = host_packet(&TcpRepr {
-        timestamp: ts(100, synack.timestamp.unwrap().tsval),
-        ..host_repr(TcpFlags::ACK, PEER_ISN + 1, iss.wrapping_add(1), &[])
-    });
-    s.receive(T0, i, &ack);
-    let h = s.tcp_accept(l).unwrap().expect("accepted");
-    drain(s);
-    (h, iss)
 }
 
 /// A stream as a sender with TSO and timestamps sends it: super-segments of `burst`
@@ -331,21 +282,7 @@ proptest! {
             rest = &rest[n..];
             k += 1;
         }
-        // The same answers: ACK numbers, windows and SACK blocks, in order.
-        let answers = |s: &mut Stack| -> Vec<(u32, u16, [Option<(u32, u32)>; 4])> {
-            drain(s)
-                .iter()
-                .map(|t| {
-                    let r = TcpRepr::parse(
-                        &TcpPacket::new_checked(&t.frame[20..]).unwrap(),
-                        US,
-                        HOST,
-                    )
-                    .expect("a segment");
-                    (r.ack_number, r.window_len, r.sack_ranges)
-                })
-                .collect()
-        };
+        // The same answers, in order.
         prop_assert_eq!(answers(&mut one), answers(&mut many));
         prop_assert_eq!(read_all(&mut one, h1), read_all(&mut many, h2));
         let (a, b) = (one.stats(), many.stats());
@@ -371,24 +308,10 @@ proptest! {
         cuts in proptest::collection::vec(1usize..30, 1..20),
     ) {
         let (mut one, i1) = stack();
-        let (h1, iss) = established_opts(&mut one, i1);
+        let (h1, iss, _) = established_with(&mut one, i1, true);
         let (mut many, i2) = stack();
-        let (h2, _) = established_opts(&mut many, i2);
+        let (h2, _, _) = established_with(&mut many, i2, true);
         let frames = tso_stream(iss, &bursts);
-        let answers = |s: &mut Stack| -> Vec<(u32, u16, [Option<(u32, u32)>; 4], Option<u32>)> {
-            drain(s)
-                .iter()
-                .map(|t| {
-                    let r = TcpRepr::parse(
-                        &TcpPacket::new_checked(&t.frame[20..]).unwrap(),
-                        US,
-                        HOST,
-                    )
-                    .expect("a segment");
-                    (r.ack_number, r.window_len, r.sack_ranges, r.timestamp.map(|t| t.tsecr))
-                })
-                .collect()
-        };
         let mut rest = &frames[..];
         let mut k = 0;
         let (mut a1, mut a2) = (Vec::new(), Vec::new());

@@ -3,12 +3,11 @@
 //! (`Connection::may_merge` keeps such segments out of runs, and a run's later segments
 //! update SND.WL1 and the receive-RTT samples as they would have).
 
-use std::net::SocketAddrV4;
-
-use super::test_host::{data, drain, host_packet, host_repr, stack, HOST, PEER_ISN, T0, US};
+use super::test_host::{
+    data, drain, established_with, host_packet, host_repr, stack, HOST, PEER_ISN, T0, US,
+};
 use super::tests_gro::read_all;
 use super::*;
-use crate::tcp::layer::TcpHandle;
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpTimestamp};
 
 const MSS: usize = 1460;
@@ -22,52 +21,28 @@ fn seg_ts(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8], ts: Option<(u32, 
     })
 }
 
-/// Accepted connection; with `opts`, timestamps (host TSval 100) and SACK. Returns
-/// (handle, our ISN, our SYN-ACK's TSval).
-fn accepted(s: &mut Stack, i: IfaceId, opts: bool) -> (TcpHandle, u32, u32) {
-    let l = s.tcp_listen(SocketAddrV4::new(US, 9), 8).unwrap();
-    let syn = host_packet(&TcpRepr {
-        max_seg_size: Some(1460),
-        window_scale: opts.then_some(7),
-        sack_permitted: opts,
-        timestamp: opts.then_some(TcpTimestamp {
-            tsval: 100,
-            tsecr: 0,
-        }),
-        ..host_repr(TcpFlags::SYN, PEER_ISN, 0, &[])
-    });
-    s.receive(T0, i, &syn);
-    let out = drain(s);
-    let synack = TcpRepr::parse(
-        &TcpPacket::new_checked(&out[0].frame[20..]).unwrap(),
-        US,
-        HOST,
-    )
-    .unwrap();
-    let iss = synack.seq_number;
-    let our_ts = synack.timestamp.map_or(0, |t| t.tsval);
-    let ack = seg_ts(
-        TcpFlags::ACK,
-        PEER_ISN + 1,
-        iss.wrapping_add(1),
-        &[],
-        opts.then_some((100, our_ts)),
-    );
-    s.receive(T0, i, &ack);
-    let h = s.tcp_accept(l).unwrap().unwrap();
-    drain(s);
-    (h, iss, our_ts)
+/// `n` in-order segments of `size` bytes from the stream's start, ACKing our SYN, with
+/// timestamps `ts` (TSval, TSecr) if given.
+fn in_order(iss: u32, n: usize, size: usize, ts: Option<(u32, u32)>) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|k| {
+            let at = k * size;
+            let seq = PEER_ISN + 1 + at as u32;
+            seg_ts(TcpFlags::ACK, seq, iss + 1, &data(at..at + size), ts)
+        })
+        .collect()
 }
 
-fn one_by_one(s: &mut Stack, i: IfaceId, now: Instant, frames: &[Vec<u8>]) {
-    for f in frames {
-        s.receive(now, i, f);
+/// Hands `frames` to the stack at `now`, as one batch or one by one.
+fn feed(s: &mut Stack, i: IfaceId, now: Instant, frames: &[Vec<u8>], batch: bool) {
+    if batch {
+        let none = VirtioNetHdr::NONE;
+        s.receive_batch(now, frames.iter().map(|f| (i, &f[..], none)));
+    } else {
+        for f in frames {
+            s.receive(now, i, f);
+        }
     }
-}
-
-fn batched(s: &mut Stack, i: IfaceId, now: Instant, frames: &[Vec<u8>]) {
-    let none = VirtioNetHdr::NONE;
-    s.receive_batch(now, frames.iter().map(|f| (i, &f[..], none)));
 }
 
 /// PAWS (RFC 7323 5.3): three in-order segments with an old TSval are each dropped with
@@ -76,24 +51,14 @@ fn batched(s: &mut Stack, i: IfaceId, now: Instant, frames: &[Vec<u8>]) {
 fn paws_drops_count_and_answer_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (_h, iss, our_ts) = accepted(&mut s, i, true);
-        let frames: Vec<_> = (0..3)
-            .map(|n| {
-                let at = n * SEG;
-                seg_ts(
-                    TcpFlags::ACK,
-                    PEER_ISN + 1 + at as u32,
-                    iss + 1,
-                    &data(at..at + SEG),
-                    Some((50, our_ts)),
-                )
-            })
-            .collect();
-        if batch {
-            batched(&mut s, i, T0, &frames);
-        } else {
-            one_by_one(&mut s, i, T0, &frames);
-        }
+        let (_h, iss, our_ts) = established_with(&mut s, i, true);
+        feed(
+            &mut s,
+            i,
+            T0,
+            &in_order(iss, 3, SEG, Some((50, our_ts))),
+            batch,
+        );
         (s.stats().tcp_paws_estab, drain(&mut s).len())
     };
     assert_eq!(
@@ -109,26 +74,10 @@ fn paws_drops_count_and_answer_per_segment() {
 fn data_after_close_answers_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = accepted(&mut s, i, false);
+        let (h, iss, _) = established_with(&mut s, i, false);
         s.tcp_close(T0, h);
         drain(&mut s);
-        let frames: Vec<_> = (0..3)
-            .map(|n| {
-                let at = n * MSS;
-                seg_ts(
-                    TcpFlags::ACK,
-                    PEER_ISN + 1 + at as u32,
-                    iss + 1,
-                    &data(at..at + MSS),
-                    None,
-                )
-            })
-            .collect();
-        if batch {
-            batched(&mut s, i, T0, &frames);
-        } else {
-            one_by_one(&mut s, i, T0, &frames);
-        }
+        feed(&mut s, i, T0, &in_order(iss, 3, MSS, None), batch);
         let out: Vec<_> = drain(&mut s)
             .iter()
             .map(|t| {
@@ -152,7 +101,7 @@ fn data_after_close_answers_per_segment() {
 fn rcv_rtt_samples_per_segment() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, our_ts) = accepted(&mut s, i, true);
+        let (h, iss, our_ts) = established_with(&mut s, i, true);
         assert!(s.tcp_conn(h).unwrap().recv_autotunes(), "autotuning on");
         let f = |n: usize, tsval: u32, tsecr: u32| {
             let at = n * SEG;
@@ -166,16 +115,12 @@ fn rcv_rtt_samples_per_segment() {
         };
         // A first sample of 100 ms.
         let t1 = T0 + crate::time::Duration::from_millis(100);
-        one_by_one(&mut s, i, t1, &[f(0, 101, our_ts)]);
+        feed(&mut s, i, t1, &[f(0, 101, our_ts)], false);
         drain(&mut s);
         // Then four segments echoing a TSval 20 ms old.
         let t2 = T0 + crate::time::Duration::from_millis(200);
         let frames: Vec<_> = (1..5).map(|n| f(n, 102, our_ts + 180)).collect();
-        if batch {
-            batched(&mut s, i, t2, &frames);
-        } else {
-            one_by_one(&mut s, i, t2, &frames);
-        }
+        feed(&mut s, i, t2, &frames, batch);
         s.tcp_conn(h).unwrap().rcv_tune.rtt()
     };
     assert_eq!(run(true), run(false), "rcv_tune RTT: batch vs one by one");
@@ -188,7 +133,7 @@ fn rcv_rtt_samples_per_segment() {
 fn fin_noted_inside_a_run() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = accepted(&mut s, i, false);
+        let (h, iss, _) = established_with(&mut s, i, false);
         let fin = seg_ts(
             TcpFlags::ACK | TcpFlags::FIN,
             PEER_ISN + 1 + MSS as u32,
@@ -198,23 +143,7 @@ fn fin_noted_inside_a_run() {
         );
         s.receive(T0, i, &fin);
         drain(&mut s);
-        let frames: Vec<_> = (0..2)
-            .map(|n| {
-                let at = n * MSS;
-                seg_ts(
-                    TcpFlags::ACK,
-                    PEER_ISN + 1 + at as u32,
-                    iss + 1,
-                    &data(at..at + MSS),
-                    None,
-                )
-            })
-            .collect();
-        if batch {
-            batched(&mut s, i, T0, &frames);
-        } else {
-            one_by_one(&mut s, i, T0, &frames);
-        }
+        feed(&mut s, i, T0, &in_order(iss, 2, MSS, None), batch);
         drain(&mut s);
         let state = s.tcp_conn(h).unwrap().state();
         (state, read_all(&mut s, h).len())
@@ -233,24 +162,8 @@ fn fin_noted_inside_a_run() {
 fn snd_wl1_after_a_run() {
     let run = |batch: bool| {
         let (mut s, i) = stack();
-        let (h, iss, _) = accepted(&mut s, i, false);
-        let frames: Vec<_> = (0..3)
-            .map(|n| {
-                let at = n * MSS;
-                seg_ts(
-                    TcpFlags::ACK,
-                    PEER_ISN + 1 + at as u32,
-                    iss + 1,
-                    &data(at..at + MSS),
-                    None,
-                )
-            })
-            .collect();
-        if batch {
-            batched(&mut s, i, T0, &frames);
-        } else {
-            one_by_one(&mut s, i, T0, &frames);
-        }
+        let (h, iss, _) = established_with(&mut s, i, false);
+        feed(&mut s, i, T0, &in_order(iss, 3, MSS, None), batch);
         drain(&mut s);
         let wl1 = s.tcp_conn(h).unwrap().snd_wl1;
         // A repacketized retransmission from MSS to 4 * MSS, window 1000.

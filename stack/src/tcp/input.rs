@@ -533,15 +533,7 @@ impl Connection {
         let full = self.full_sized();
         // One sample per full-sized segment: a merged run gives as many as its segments
         // one by one (the average is a moving one).
-        let samples = match seg.text {
-            Text::Bytes(b) => usize::from(b.len() >= full),
-            Text::InPlace(len, each) => {
-                let each = each.max(1);
-                let last = len % each;
-                let whole = if each >= full { len / each } else { 0 };
-                whole + usize::from(last > 0 && last >= full)
-            }
-        };
+        let samples = seg.text.pieces().filter(|&n| n >= full).count();
         if !self.recv_autotunes() || samples == 0 {
             return;
         }
@@ -715,7 +707,7 @@ impl Connection {
     fn take_data(&mut self, _now: Instant, seq: SeqNum, text: Text<'_>) {
         let payload = match text {
             Text::Bytes(payload) => payload,
-            Text::InPlace(len, seg_size) => {
+            Text::InPlace(len, _) => {
                 // Staged at RCV.NXT with nothing held out of order, within the window
                 // (`RecvBuffer::stage`'s conditions, which nothing since has changed):
                 // in order, all of it taken.
@@ -723,12 +715,9 @@ impl Connection {
                 debug_assert_eq!((seq, advanced), (self.rcv_nxt, len));
                 self.rcv_nxt += advanced;
                 self.stats.bytes_received += advanced as u64;
-                // Counted as the segments would be one by one: each but the last
-                // `seg_size` long.
+                // Counted as the segments would be one by one.
                 let full = self.full_sized().max(1);
-                let each = seg_size.max(1);
-                let count = (advanced / each) * (each / full) + (advanced % each) / full;
-                self.count_full_segments(count);
+                self.count_full_segments(text.pieces().map(|n| n / full).sum());
                 return;
             }
         };
@@ -856,6 +845,16 @@ impl Text<'_> {
             Text::Bytes(b) => b.len(),
             Text::InPlace(n, _) => *n,
         }
+    }
+
+    /// The lengths of the segments the text came in: its own for bytes; for a merged
+    /// run, each segment's (all as long as the first but the last).
+    fn pieces(&self) -> impl Iterator<Item = usize> {
+        let (len, each) = match *self {
+            Text::Bytes(b) => (b.len(), b.len().max(1)),
+            Text::InPlace(n, each) => (n, each.max(1)),
+        };
+        (0..len.div_ceil(each)).map(move |k| each.min(len - k * each))
     }
 }
 

@@ -227,6 +227,19 @@ impl TcpLayer {
             .and_then(|s| s.conn.as_mut())
     }
 
+    /// The connection in slot `idx`, if the slot holds one (the core's own index, as
+    /// the lookup returned it: no generation to check).
+    pub(crate) fn conn_at(&self, idx: u32) -> Option<&Connection> {
+        self.slots.get(idx as usize).and_then(|s| s.conn.as_ref())
+    }
+
+    /// [`conn_at`](Self::conn_at), mutably.
+    pub(crate) fn conn_at_mut(&mut self, idx: u32) -> Option<&mut Connection> {
+        self.slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_mut())
+    }
+
     /// Queues a connection for `dispatch`.
     pub fn mark_dirty(&mut self, idx: u32) {
         if let Some(s) = self.slots.get_mut(idx as usize) {

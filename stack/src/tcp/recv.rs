@@ -328,6 +328,7 @@ impl RecvBuffer {
     /// `add_at`) and the ring index it starts at.
     ///
     /// [`checksum::copy_and_sum`]: crate::wire::checksum::copy_and_sum
+    #[inline]
     fn copy_in_summed(&mut self, rel: usize, data: &[u8]) -> (u64, usize) {
         use crate::wire::checksum;
         let pos = self.wrap(self.head + rel);
